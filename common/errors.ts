@@ -1,0 +1,45 @@
+// Error codes that cross every boundary (engine → API, engine → renderer). Callers switch
+// on `code`, never on message text.
+
+export const ERROR_CODES = [
+  'NOT_FOUND',
+  'CONFLICT',
+  'INVALID_ARGUMENT',
+  'NOT_MODIFIED',
+  'NOT_RUNNING',
+  'UNAVAILABLE',
+  'UNSUPPORTED',
+  'PERMISSION',
+  'HELPER_FAILED',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorData {
+  code: ErrorCode;
+  message: string;
+  /** Where a helper failure happened (mount, seccomp, exec, …), when known. */
+  stage?: string;
+  errno?: number;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorData };
+
+/** HTTP status per code, the one table the Docker API uses. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  INVALID_ARGUMENT: 400,
+  NOT_MODIFIED: 304,
+  NOT_RUNNING: 409,
+  UNAVAILABLE: 503,
+  UNSUPPORTED: 501,
+  PERMISSION: 403,
+  HELPER_FAILED: 500,
+  INTERNAL: 500,
+};
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}

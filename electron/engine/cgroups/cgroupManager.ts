@@ -1,0 +1,42 @@
+// The cgroup seam: the engine asks for a cgroup with limits, then freezes, reads and
+// destroys it. Implemented with plain file writes (FsCgroupManager) and by a fake for
+// tests above this seam.
+import type { ContainerStats } from '../../../common/models.ts';
+
+export interface CgroupLimits {
+  memory?: number;
+  /** memory + swap, Docker's meaning: -1 unlimited, undefined = twice memory */
+  memorySwap?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpuShares?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+}
+
+export interface Cgroup {
+  readonly name: string;
+  /** cgroup.procs files the helper writes the container's pid into */
+  readonly procsFiles: string[];
+  /** file whose oom_kill counter tells an OOM kill (memory.oom_control or memory.events) */
+  readonly oomFile?: string;
+  /** v1 hierarchies to mount inside the container: [mount name, controllers option] */
+  readonly v1Mounts: [string, string][];
+  readonly hasUnified: boolean;
+  update(limits: CgroupLimits): void;
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  pids(): number[];
+  stats(): Promise<Omit<ContainerStats, 'read'>>;
+  destroy(): Promise<void>;
+}
+
+export interface CgroupManager {
+  readonly mode: string;
+  create(name: string, limits: CgroupLimits): Cgroup;
+  /** an existing cgroup (after an engine restart) */
+  open(name: string): Cgroup;
+  /** removes the parent cgroup of all containers when empty */
+  removeParent(): void;
+}

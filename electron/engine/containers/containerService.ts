@@ -1,0 +1,453 @@
+// Container lifecycle: create, start, stop, kill, restart, pause, wait, remove, and the
+// re-adoption of running containers after an engine restart.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContainerCreateOptions } from '../../../common/models.ts';
+import type { CgroupLimits, CgroupManager } from '../cgroups/cgroupManager.ts';
+import { conflict, EngineError, invalid, isEngineError, notRunning } from '../errors.ts';
+import type { EventBus } from '../events/eventBus.ts';
+import type { ImageStore } from '../images/imageStore.ts';
+import type { Snapshotter } from '../layers/snapshotter.ts';
+import type { ExitInfo, HelperClient } from '../runtime/helperClient.ts';
+import { compilePlan } from '../runtime/planCompiler.ts';
+import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
+import { initialState, type ContainerRecord } from './containerRecord.ts';
+import type { ContainerStore } from './containerStore.ts';
+import { mergeConfig, validateHostConfig } from './createOptions.ts';
+import { generateName, validateName } from './names.ts';
+import { parseSignal } from './signals.ts';
+import { buildSpec, hostResolvConf } from './specBuilder.ts';
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface ServiceDeps {
+  store: ContainerStore;
+  images: ImageStore;
+  snapshotter: Snapshotter;
+  cgroups: CgroupManager;
+  helper: HelperClient;
+  seccomp: SeccompCompiler;
+  events: EventBus;
+  runRoot: string;
+}
+
+interface Waiter {
+  condition: WaitCondition;
+  resolve: (r: { StatusCode: number; Error?: { Message: string } }) => void;
+}
+
+export interface StartHooks {
+  /** runs after the process is created and before it execs (attach, networking) */
+  beforeExec?: (runDir: string) => Promise<void>;
+}
+
+export function limitsOf(h: ContainerRecord['HostConfig']): CgroupLimits {
+  const period = h.CpuPeriod || 100000;
+  return {
+    memory: h.Memory || undefined,
+    memorySwap: h.MemorySwap || undefined,
+    cpuQuota: h.NanoCpus ? Math.round((h.NanoCpus * period) / 1e9) : h.CpuQuota || undefined,
+    cpuPeriod: h.NanoCpus || h.CpuQuota ? period : undefined,
+    cpuShares: h.CpuShares || undefined,
+    cpusetCpus: h.CpusetCpus || undefined,
+    cpusetMems: h.CpusetMems || undefined,
+    pidsLimit: h.PidsLimit && h.PidsLimit > 0 ? h.PidsLimit : undefined,
+  };
+}
+
+export class ContainerService {
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly busy = new Map<string, Promise<unknown>>();
+  private readonly cleanups = new Map<string, Promise<void>>();
+  private closed = false;
+
+  constructor(private readonly d: ServiceDeps) {}
+
+  get(ref: string): ContainerRecord {
+    return this.d.store.resolve(ref);
+  }
+
+  list(all = false): ContainerRecord[] {
+    return this.d.store.all().filter((r) => all || r.State.Running).sort((a, b) => b.Created.localeCompare(a.Created));
+  }
+
+  private attrs(r: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
+    return { ...r.Config.Labels, image: r.Config.Image, name: r.Name.slice(1), ...extra };
+  }
+
+  /** One lifecycle operation at a time per container. */
+  private async serialize<T>(id: string, op: () => Promise<T>): Promise<T> {
+    const prev = this.busy.get(id) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(op);
+    this.busy.set(id, next);
+    try {
+      return await next;
+    } finally {
+      if (this.busy.get(id) === next) this.busy.delete(id);
+    }
+  }
+
+  async create(opts: ContainerCreateOptions): Promise<ContainerRecord> {
+    if (!opts || typeof opts.Image !== 'string' || !opts.Image) throw invalid('image is required');
+    const image = this.d.images.get(opts.Image);
+    const name = opts.name ? validateName(opts.name) : generateName((n) => !!this.d.store.byName(n));
+    const id = this.d.store.newId();
+    this.d.store.claimName(name, id);
+    const hostConfig = validateHostConfig(opts.HostConfig ?? {});
+    const { config, path, args } = mergeConfig(opts, image, id.slice(0, 12));
+    const record: ContainerRecord = {
+      Id: id, Name: `/${name}`, Created: new Date().toISOString(), Path: path, Args: args, Image: image.id,
+      ImageID: image.id, Config: config, HostConfig: hostConfig, State: initialState(), RestartCount: 0,
+    };
+    record.Image = image.id;
+    this.d.store.save(record);
+    this.d.events.emit('container', 'create', id, this.attrs(record));
+    return record;
+  }
+
+  start(ref: string, hooks: StartHooks = {}): Promise<void> {
+    const r = this.get(ref);
+    return this.serialize(r.Id, () => this.startLocked(r, hooks, false));
+  }
+
+  private async startLocked(r: ContainerRecord, hooks: StartHooks, restarting: boolean): Promise<void> {
+    if (r.State.Paused) throw conflict(`cannot start a paused container, try unpause instead`);
+    if (r.State.Running) throw new EngineError('NOT_MODIFIED', `container ${r.Name.slice(1)} is already running`);
+    await this.cleanups.get(r.Id);
+    const dir = this.d.store.containerDir(r.Id);
+    const runDir = `${this.d.runRoot}/${r.Id.slice(0, 16)}`;
+    let cgroup;
+    try {
+      const image = this.d.images.get(r.ImageID);
+      const snap = this.d.snapshotter.mount(r.Id, image.layerDirs);
+      rmSync(runDir, { recursive: true, force: true });
+      mkdirSync(runDir, { recursive: true, mode: 0o700 });
+      rmSync(`${dir}/exit.json`, { force: true });
+      writeFileSync(`${dir}/hostname`, `${r.Config.Hostname}\n`);
+      writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+      writeFileSync(`${dir}/resolv.conf`, hostResolvConf());
+      cgroup = this.d.cgroups.create(r.Id, limitsOf(r.HostConfig));
+      const spec = buildSpec({
+        record: r, rootfs: snap.rootfs, cgroup, containerDir: dir, runDir, cgroupMode: this.d.cgroups.mode,
+        seccomp: this.d.seccomp, startNow: !hooks.beforeExec,
+      });
+      const shim = await this.d.helper.spawnShim(compilePlan(spec), `${dir}/shim.log`);
+      r.runtime = { pid: shim.pid, starttime: shim.starttime, runDir };
+      if (hooks.beforeExec) {
+        await hooks.beforeExec(runDir);
+        await this.d.helper.ctl(runDir, 'start');
+      } else {
+        await shim.started;
+      }
+    } catch (e) {
+      await this.cleanupAfterFailure(r, runDir, cgroup !== undefined);
+      const err = isEngineError(e) ? e : new EngineError('INTERNAL', `start ${r.Name.slice(1)}: ${(e as Error).message}`, { cause: e });
+      r.State = { ...r.State, Error: err.message, ExitCode: err.stage === 'exec' ? (/not found|no such file/.test(err.message) ? 127 : 126) : 128 };
+      this.d.store.save(r);
+      throw err;
+    }
+    const now = new Date().toISOString();
+    r.State = { ...initialState(), Status: 'running', Running: true, Pid: r.runtime.pid, StartedAt: now, FinishedAt: r.State.FinishedAt };
+    r.stoppedByUser = false;
+    this.d.store.save(r);
+    this.d.events.emit('container', restarting ? 'restart' : 'start', r.Id, this.attrs(r));
+    this.watchExit(r, r.runtime.runDir);
+  }
+
+  private async cleanupAfterFailure(r: ContainerRecord, runDir: string, hadCgroup: boolean): Promise<void> {
+    if (r.runtime) {
+      try {
+        process.kill(r.runtime.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    r.runtime = undefined;
+    if (hadCgroup) await this.d.cgroups.open(r.Id).destroy().catch(() => undefined);
+    try {
+      this.d.snapshotter.unmount(r.Id);
+    } catch {
+      /* reported by the next start */
+    }
+    rmSync(runDir, { recursive: true, force: true });
+  }
+
+  private watchExit(r: ContainerRecord, runDir: string): void {
+    void this.d.helper.watch(runDir).then((info) => {
+      if (this.closed) return;
+      this.onExit(r.Id, info ?? this.readExitFile(r.Id));
+    });
+  }
+
+  private readExitFile(id: string): ExitInfo | undefined {
+    try {
+      return JSON.parse(readFileSync(`${this.d.store.containerDir(id)}/exit.json`, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records the exit at once (waiters see it), then cleans up; start and remove await that. */
+  private onExit(id: string, info: ExitInfo | undefined): Promise<void> {
+    let r: ContainerRecord;
+    try {
+      r = this.d.store.resolve(id);
+    } catch {
+      return Promise.resolve();
+    }
+    if (!r.runtime) return Promise.resolve();
+    const runDir = r.runtime.runDir;
+    const code = info?.code ?? 255;
+    r.runtime = undefined;
+    r.State = {
+      ...r.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code,
+      OOMKilled: !!info?.oom, FinishedAt: info?.finishedAt ?? new Date().toISOString(),
+      Error: info ? '' : 'container shim disappeared; exit status unknown',
+    };
+    this.d.store.save(r);
+    const cleanup = (async () => {
+      await this.d.cgroups.open(r.Id).destroy().catch(() => undefined);
+      try {
+        this.d.snapshotter.unmount(r.Id);
+      } catch {
+        /* unmounted at removal */
+      }
+      rmSync(runDir, { recursive: true, force: true });
+    })();
+    this.cleanups.set(r.Id, cleanup);
+    void cleanup.finally(() => {
+      if (this.cleanups.get(r.Id) === cleanup) this.cleanups.delete(r.Id);
+    });
+    if (info?.oom) this.d.events.emit('container', 'oom', r.Id, this.attrs(r));
+    this.d.events.emit('container', 'die', r.Id, this.attrs(r, { exitCode: String(code) }));
+    this.resolveWaiters(r.Id, ['not-running', 'next-exit'], { StatusCode: code });
+    return cleanup.then(async () => {
+      if (r.HostConfig.AutoRemove) await this.serialize(r.Id, () => this.removeLocked(r)).catch(() => undefined);
+      else this.maybeRestart(r, code);
+    });
+  }
+
+  private maybeRestart(r: ContainerRecord, code: number): void {
+    const policy = r.HostConfig.RestartPolicy ?? { Name: 'no' };
+    const want = !r.stoppedByUser && (policy.Name === 'always' || policy.Name === 'unless-stopped' ||
+      (policy.Name === 'on-failure' && code !== 0 && (!policy.MaximumRetryCount || r.RestartCount < policy.MaximumRetryCount)));
+    if (!want || this.closed) return;
+    const ranFor = Date.parse(r.State.FinishedAt) - Date.parse(r.State.StartedAt);
+    // Docker doubles the delay from 100 ms while a container keeps failing fast.
+    const delay = ranFor > 10_000 ? 100 : Math.min(100 * 2 ** Math.min(r.RestartCount, 9), 60_000);
+    r.State = { ...r.State, Status: 'restarting', Restarting: true };
+    this.d.store.save(r);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(r.Id);
+      void this.serialize(r.Id, async () => {
+        const cur = this.d.store.all().find((x) => x.Id === r.Id);
+        if (!cur || !cur.State.Restarting || cur.stoppedByUser) return;
+        cur.RestartCount++;
+        cur.State = { ...cur.State, Restarting: false, Status: 'exited' };
+        await this.startLocked(cur, {}, true).catch(() => this.maybeRestart(cur, cur.State.ExitCode));
+      });
+    }, delay);
+    timer.unref();
+    this.restartTimers.set(r.Id, timer);
+  }
+
+  private cancelRestart(r: ContainerRecord): void {
+    const t = this.restartTimers.get(r.Id);
+    if (t) clearTimeout(t);
+    this.restartTimers.delete(r.Id);
+    if (r.State.Restarting) r.State = { ...r.State, Restarting: false, Status: 'exited' };
+  }
+
+  private resolveWaiters(id: string, conditions: WaitCondition[], result: { StatusCode: number }): void {
+    const list = this.waiters.get(id) ?? [];
+    const keep = list.filter((w) => {
+      if (!conditions.includes(w.condition)) return true;
+      w.resolve(result);
+      return false;
+    });
+    if (keep.length) this.waiters.set(id, keep);
+    else this.waiters.delete(id);
+  }
+
+  /** Resolves with the exit code; `next-exit` and `removed` wait even if not running now. */
+  wait(ref: string, condition: WaitCondition = 'not-running', signal?: AbortSignal): Promise<{ StatusCode: number; Error?: { Message: string } }> {
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw invalid(`invalid condition: "${condition}"`);
+    const r = this.get(ref);
+    if (condition === 'not-running' && !r.State.Running && !r.State.Restarting) return Promise.resolve({ StatusCode: r.State.ExitCode });
+    return new Promise((resolve) => {
+      const w: Waiter = { condition, resolve };
+      this.waiters.set(r.Id, [...(this.waiters.get(r.Id) ?? []), w]);
+      signal?.addEventListener('abort', () => {
+        this.waiters.set(r.Id, (this.waiters.get(r.Id) ?? []).filter((x) => x !== w));
+      });
+    });
+  }
+
+  async kill(ref: string, sig?: string | number): Promise<void> {
+    const r = this.get(ref);
+    const signo = parseSignal(sig);
+    if (!r.State.Running || !r.runtime) throw notRunning(`cannot kill container: ${ref}: container ${r.Id} is not running`);
+    await this.signal(r, signo);
+    this.d.events.emit('container', 'kill', r.Id, this.attrs(r, { signal: String(signo) }));
+  }
+
+  private async signal(r: ContainerRecord, signo: number): Promise<void> {
+    if (!r.runtime) return;
+    try {
+      await this.d.helper.ctl(r.runtime.runDir, `kill ${signo}`);
+    } catch (e) {
+      if (!/not running/.test((e as Error).message)) throw e;
+    }
+  }
+
+  stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const r = this.get(ref);
+    return this.serialize(r.Id, () => this.stopLocked(r, opts));
+  }
+
+  private async stopLocked(r: ContainerRecord, opts: { timeout?: number; signal?: string }): Promise<void> {
+    this.cancelRestart(r);
+    r.stoppedByUser = true;
+    if (!r.State.Running || !r.runtime) {
+      this.d.store.save(r);
+      throw new EngineError('NOT_MODIFIED', `container ${r.Name.slice(1)} is not running`);
+    }
+    this.d.store.save(r);
+    const exited = this.waitExitUnlocked(r.Id);
+    const timeout = opts.timeout ?? r.Config.StopTimeout ?? 10;
+    if (r.State.Paused) await this.d.cgroups.open(r.Id).thaw();
+    await this.signal(r, parseSignal(opts.signal ?? r.Config.StopSignal, 'SIGTERM'));
+    const done = await Promise.race([exited.then(() => true), sleep(Math.max(0, timeout) * 1000).then(() => false)]);
+    if (!done) {
+      await this.signal(r, 9);
+      await exited;
+    }
+    this.d.events.emit('container', 'stop', r.Id, this.attrs(r));
+  }
+
+  /** Waits for the exit without taking the lock (the exit handler needs it). */
+  private waitExitUnlocked(id: string): Promise<unknown> {
+    return new Promise((resolve) => {
+      this.waiters.set(id, [...(this.waiters.get(id) ?? []), { condition: 'next-exit', resolve }]);
+    });
+  }
+
+  restart(ref: string, opts: { timeout?: number } = {}): Promise<void> {
+    const r = this.get(ref);
+    return this.serialize(r.Id, async () => {
+      if (r.State.Running) await this.stopLocked(r, opts);
+      await this.startLocked(r, {}, true);
+    });
+  }
+
+  async pause(ref: string): Promise<void> {
+    const r = this.get(ref);
+    if (!r.State.Running) throw conflict(`Container ${r.Id} is not running`);
+    if (r.State.Paused) throw conflict(`Container ${r.Id} is already paused`);
+    await this.d.cgroups.open(r.Id).freeze();
+    r.State = { ...r.State, Paused: true, Status: 'paused' };
+    this.d.store.save(r);
+    this.d.events.emit('container', 'pause', r.Id, this.attrs(r));
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const r = this.get(ref);
+    if (!r.State.Paused) throw conflict(`Container ${r.Id} is not paused`);
+    await this.d.cgroups.open(r.Id).thaw();
+    r.State = { ...r.State, Paused: false, Status: 'running' };
+    this.d.store.save(r);
+    this.d.events.emit('container', 'unpause', r.Id, this.attrs(r));
+  }
+
+  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+    const r = this.get(ref);
+    if ((r.State.Running || r.State.Restarting) && !opts.force) {
+      throw conflict(`cannot remove container "${ref}": container is running: stop the container before removing or force remove`);
+    }
+    if (r.State.Running && r.runtime) {
+      this.cancelRestart(r);
+      r.stoppedByUser = true;
+      const exited = this.waitExitUnlocked(r.Id);
+      if (r.State.Paused) await this.d.cgroups.open(r.Id).thaw().catch(() => undefined);
+      await this.signal(r, 9);
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    await this.serialize(r.Id, () => this.removeLocked(r));
+  }
+
+  private async removeLocked(r: ContainerRecord): Promise<void> {
+    await this.cleanups.get(r.Id);
+    if (!this.d.store.all().includes(r)) return;
+    this.cancelRestart(r);
+    r.State = { ...r.State, Status: 'removing' };
+    await this.d.snapshotter.remove(r.Id);
+    this.d.store.delete(r.Id);
+    this.d.events.emit('container', 'destroy', r.Id, this.attrs(r));
+    this.resolveWaiters(r.Id, ['not-running', 'next-exit', 'removed'], { StatusCode: r.State.ExitCode });
+  }
+
+  rename(ref: string, newName: string): void {
+    const r = this.get(ref);
+    const name = validateName(newName);
+    this.d.store.claimName(name, r.Id);
+    const old = r.Name;
+    r.Name = `/${name}`;
+    this.d.store.save(r);
+    this.d.events.emit('container', 'rename', r.Id, this.attrs(r, { oldName: old }));
+  }
+
+  async resize(ref: string, rows: number, cols: number): Promise<void> {
+    const r = this.get(ref);
+    if (!r.runtime) throw notRunning(`container ${r.Id} is not running`);
+    await this.d.helper.ctl(r.runtime.runDir, `resize ${rows} ${cols}`);
+  }
+
+  /** Re-adopts containers whose shims outlived a previous engine. */
+  async recover(): Promise<void> {
+    for (const r of this.d.store.all()) {
+      if (!r.runtime) {
+        if (r.State.Restarting) this.maybeRestart(r, r.State.ExitCode);
+        continue;
+      }
+      const runDir = r.runtime.runDir;
+      let alive = false;
+      try {
+        const state = await this.d.helper.ctl(runDir, 'state');
+        alive = state.split(' ')[2] === '0';
+      } catch {
+        alive = false;
+      }
+      if (alive) this.watchExit(r, runDir);
+      else await this.onExit(r.Id, this.readExitFile(r.Id));
+    }
+  }
+
+  /** Stops watching; containers keep running in their shims. */
+  close(): void {
+    this.closed = true;
+    for (const t of this.restartTimers.values()) clearTimeout(t);
+    this.restartTimers.clear();
+  }
+
+  exists(ref: string): boolean {
+    try {
+      this.get(ref);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  containerDir(id: string): string {
+    return this.d.store.containerDir(id);
+  }
+
+  imageInUse(imageId: string): boolean {
+    return this.d.store.all().some((r) => r.ImageID === imageId);
+  }
+
+  hasRuntimeFiles(id: string): boolean {
+    return existsSync(`${this.d.store.containerDir(id)}/exit.json`);
+  }
+}

@@ -1,0 +1,78 @@
+// Runs a process inside a running container through the helper's exec mode: plain pipes,
+// or a pty from node-pty for interactive terminals.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { notRunning } from '../errors.ts';
+import { P, PlanWriter } from '../runtime/planEncoder.ts';
+import { namespaceFlags, writeProcess } from '../runtime/planCompiler.ts';
+import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
+import type { Cgroup } from '../cgroups/cgroupManager.ts';
+import type { ContainerRecord } from './containerRecord.ts';
+import { securityFor, withHome } from './specBuilder.ts';
+import { USERNS_RANGE } from './specBuilder.ts';
+
+export interface ExecOptions {
+  Cmd: string[];
+  Env?: string[] | null;
+  User?: string;
+  WorkingDir?: string;
+  Tty?: boolean;
+  Privileged?: boolean;
+  ConsoleSize?: [number, number];
+}
+
+export interface PreparedExec {
+  helper: string;
+  args: string[];
+  cleanup(): { error?: string };
+}
+
+export function prepareExec(record: ContainerRecord, rootfs: string, cgroup: Cgroup, containerDir: string,
+  helperPath: string, seccomp: SeccompCompiler, opts: ExecOptions): PreparedExec {
+  if (!record.State.Running || !record.runtime) throw notRunning(`container ${record.Id} is not running`);
+  if (record.State.Paused) throw notRunning(`container ${record.Id} is paused, unpause the container before exec`);
+  const withUser = { ...record, Config: { ...record.Config, User: opts.User || record.Config.User } };
+  if (opts.Privileged) withUser.HostConfig = { ...record.HostConfig, Privileged: true };
+  const sec = securityFor(withUser, rootfs, seccomp);
+  const env = new Map<string, string>();
+  for (const e of [...record.Config.Env, ...(opts.Env ?? [])]) env.set(e.split('=')[0], e);
+  if (opts.Tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
+  const w = new PlanWriter();
+  const userns = record.HostConfig.UsernsMode === 'private';
+  w.record(P.NS_FLAGS, { u32: namespaceFlags({ userns: userns ? { uidMap: '', gidMap: '' } : undefined }) });
+  if (userns) w.record(P.UIDMAP, { str: `0 ${USERNS_RANGE.start} ${USERNS_RANGE.count}` });
+  w.record(P.TARGET_PID, { u32: record.runtime.pid }, { u64: record.runtime.starttime });
+  for (const f of cgroup.procsFiles) w.record(P.CGROUP_PROCS, { str: f });
+  writeProcess(w, {
+    argv: opts.Cmd, env: withHome([...env.values()], sec.user.home), cwd: opts.WorkingDir || record.Config.WorkingDir || '/',
+    user: sec.user, caps: sec.caps, noNewPrivileges: sec.noNewPrivileges, seccomp: sec.seccomp, rlimits: sec.rlimits,
+  });
+  const tag = randomBytes(6).toString('hex');
+  const planFile = `${containerDir}/exec-${tag}.plan`;
+  const statusFile = `${containerDir}/exec-${tag}.status`;
+  writeFileSync(planFile, w.toBuffer(), { mode: 0o600 });
+  return {
+    helper: helperPath,
+    args: ['exec', '--plan', planFile, '--status', statusFile],
+    cleanup() {
+      let error: string | undefined;
+      try {
+        for (const line of readFileSync(statusFile, 'utf8').split('\n')) {
+          if (line.includes('"ev":"error"')) error = JSON.parse(line).msg;
+        }
+      } catch {
+        /* no status: the helper never ran */
+      }
+      rmSync(planFile, { force: true });
+      rmSync(statusFile, { force: true });
+      return { error };
+    },
+  };
+}
+
+export function spawnExecPipes(p: PreparedExec): ChildProcess {
+  const child = spawn(p.helper, p.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.on('close', () => p.cleanup());
+  return child;
+}

@@ -1,0 +1,47 @@
+// Stats for one container: cgroup counters plus host CPU time and the container's
+// network devices (read through its pid's /proc view of its network namespace).
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import type { Cgroup } from '../cgroups/cgroupManager.ts';
+
+export interface NetDev {
+  rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number;
+  tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number;
+}
+
+/** Docker's system_cpu_usage: the first 7 fields of /proc/stat's cpu line, in ns. */
+export async function hostCpuNs(): Promise<number> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0];
+  const ticks = line.trim().split(/\s+/).slice(1, 8).reduce((a, b) => a + Number(b), 0);
+  return ticks * (1e9 / 100);
+}
+
+export function parseNetDev(text: string): Record<string, NetDev> {
+  const out: Record<string, NetDev> = {};
+  for (const line of text.split('\n').slice(2)) {
+    const [name, rest] = line.split(':');
+    if (!rest) continue;
+    const f = rest.trim().split(/\s+/).map(Number);
+    out[name.trim()] = {
+      rx_bytes: f[0], rx_packets: f[1], rx_errors: f[2], rx_dropped: f[3],
+      tx_bytes: f[8], tx_packets: f[9], tx_errors: f[10], tx_dropped: f[11],
+    };
+  }
+  return out;
+}
+
+export async function readStats(cgroup: Cgroup, pid: number) {
+  const base = await cgroup.stats();
+  base.cpu.systemNs_host = await hostCpuNs();
+  base.cpu.onlineCpus = availableParallelism();
+  let networks: Record<string, NetDev> = {};
+  if (pid) {
+    try {
+      networks = parseNetDev(await readFile(`/proc/${pid}/net/dev`, 'utf8'));
+      delete networks.lo;
+    } catch {
+      networks = {};
+    }
+  }
+  return { ...base, read: new Date().toISOString(), networks };
+}

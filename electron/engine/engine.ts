@@ -1,0 +1,178 @@
+// The engine: a library with no Electron in its module graph. Electron main and
+// `berth daemon` both build it with createEngine() and own its lifetime.
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import type { ContainerCreateOptions } from '../../common/models.ts';
+import type { CgroupManager } from './cgroups/cgroupManager.ts';
+import { FsCgroupManager } from './cgroups/fsCgroupManager.ts';
+import type { ContainerRecord } from './containers/containerRecord.ts';
+import { ContainerService, type StartHooks, type WaitCondition } from './containers/containerService.ts';
+import { ContainerStore } from './containers/containerStore.ts';
+import { prepareExec, spawnExecPipes, type ExecOptions, type PreparedExec } from './containers/execRunner.ts';
+import { readLogs, type LogOptions } from './containers/logReader.ts';
+import { readStats } from './containers/statsReader.ts';
+import { EngineError, notRunning } from './errors.ts';
+import { EventBus } from './events/eventBus.ts';
+import { ensureHelloWorld } from './images/helloWorld.ts';
+import type { Image, ImageStore, ImportOptions } from './images/imageStore.ts';
+import { LocalImageStore } from './images/localImageStore.ts';
+import { OverlaySnapshotter } from './layers/overlaySnapshotter.ts';
+import { NativeHelperClient, type HelperClient } from './runtime/helperClient.ts';
+import { SeccompCompiler } from './runtime/seccomp/compiler.ts';
+import { loadLibc } from './sys/libc.ts';
+
+export interface EngineOptions {
+  /** persistent state: images, layers, containers */
+  root: string;
+  /** sockets of running shims (short paths: unix socket names are limited to 108 bytes) */
+  runRoot: string;
+  /** the native helper binary */
+  helperPath: string;
+  /** the static hello-world program for the built-in image */
+  helloPath?: string;
+  /** parent cgroup of all containers */
+  cgroupParent?: string;
+}
+
+export interface Probe {
+  kernel: string;
+  arch: string;
+  cgroup: string;
+  overlay: boolean;
+  seccomp: boolean;
+  pidfd: boolean;
+  openat2: boolean;
+  userns: boolean;
+  euid: number;
+}
+
+export class Engine {
+  readonly events = new EventBus();
+  readonly images: ImageStore;
+  readonly containers: ContainerService;
+  readonly probe: Probe;
+  private readonly cgroups: CgroupManager;
+  private readonly helper: HelperClient;
+  private readonly seccomp: SeccompCompiler;
+  private readonly snapshotter: OverlaySnapshotter;
+
+  constructor(private readonly opts: EngineOptions) {
+    if (!existsSync(opts.helperPath)) {
+      throw new EngineError('UNAVAILABLE', `native helper not found at ${opts.helperPath}: run npm install (needs a C compiler)`);
+    }
+    this.probe = JSON.parse(execFileSync(opts.helperPath, ['probe'], { encoding: 'utf8' }));
+    if (this.probe.euid !== 0) throw new EngineError('PERMISSION', 'the engine needs root on this host (rootless mode is not built yet)');
+    if (!this.probe.overlay) throw new EngineError('UNSUPPORTED', 'the kernel has no overlay filesystem (modprobe overlay)');
+    if (!this.probe.openat2) throw new EngineError('UNSUPPORTED', `kernel ${this.probe.kernel} lacks openat2 (5.6 or later is needed)`);
+    for (const d of [opts.root, opts.runRoot]) mkdirSync(d, { recursive: true, mode: 0o711 });
+    this.images = new LocalImageStore(opts.root);
+    this.cgroups = new FsCgroupManager(opts.cgroupParent ?? 'berth');
+    this.helper = new NativeHelperClient(opts.helperPath);
+    this.seccomp = new SeccompCompiler(`${opts.root}/cache/seccomp`);
+    this.snapshotter = new OverlaySnapshotter(`${opts.root}/overlay`, loadLibc());
+    this.containers = new ContainerService({
+      store: new ContainerStore(`${opts.root}/containers`), images: this.images, snapshotter: this.snapshotter,
+      cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot,
+    });
+  }
+
+  /** Adopts containers left running by an earlier engine and installs the built-in image. */
+  async init(): Promise<void> {
+    await this.containers.recover();
+    if (this.opts.helloPath && existsSync(this.opts.helloPath)) await ensureHelloWorld(this.images, this.opts.helloPath);
+  }
+
+  get cgroupMode(): string {
+    return this.cgroups.mode;
+  }
+
+  create(opts: ContainerCreateOptions): Promise<ContainerRecord> {
+    return this.containers.create(opts);
+  }
+
+  start(ref: string, hooks?: StartHooks): Promise<void> {
+    return this.containers.start(ref, hooks);
+  }
+
+  /** create + start + wait, the engine-level `docker run` without attach. */
+  async run(opts: ContainerCreateOptions): Promise<{ id: string; exitCode: number }> {
+    const r = await this.create(opts);
+    const exited = this.containers.wait(r.Id, 'next-exit');
+    try {
+      await this.start(r.Id);
+    } catch (e) {
+      await this.containers.remove(r.Id, { force: true }).catch(() => undefined);
+      throw e;
+    }
+    const { StatusCode } = await exited;
+    return { id: r.Id, exitCode: StatusCode };
+  }
+
+  wait(ref: string, condition?: WaitCondition, signal?: AbortSignal) {
+    return this.containers.wait(ref, condition, signal);
+  }
+
+  inspect(ref: string): ContainerRecord {
+    return this.containers.get(ref);
+  }
+
+  logs(ref: string, opts: LogOptions) {
+    const r = this.containers.get(ref);
+    return readLogs(`${this.containers.containerDir(r.Id)}/container.log`, opts, () => this.containers.get(r.Id).State.Running);
+  }
+
+  /** A raw connection to the container's stdio: Docker stream frames out, stdin in. */
+  attach(ref: string, streams: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<Socket> {
+    const r = this.containers.get(ref);
+    if (!r.runtime) throw notRunning(`container ${r.Id} is not running`);
+    return this.helper.attach(r.runtime.runDir, streams);
+  }
+
+  attachTo(runDir: string, streams: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<Socket> {
+    return this.helper.attach(runDir, streams);
+  }
+
+  prepareExec(ref: string, opts: ExecOptions): PreparedExec {
+    const r = this.containers.get(ref);
+    const rootfs = this.snapshotter.mount(r.Id, this.images.get(r.ImageID).layerDirs).rootfs;
+    return prepareExec(r, rootfs, this.cgroups.open(r.Id), this.containers.containerDir(r.Id), this.opts.helperPath, this.seccomp, opts);
+  }
+
+  /** Exec with plain pipes; interactive terminals use prepareExec with node-pty. */
+  exec(ref: string, opts: ExecOptions): ChildProcess {
+    const p = this.prepareExec(ref, opts);
+    this.events.emit('container', 'exec_start', this.containers.get(ref).Id, { execID: opts.Cmd.join(' ') });
+    return spawnExecPipes(p);
+  }
+
+  async stats(ref: string) {
+    const r = this.containers.get(ref);
+    if (!r.State.Running) throw notRunning(`container ${r.Id} is not running`);
+    return readStats(this.cgroups.open(r.Id), r.State.Pid);
+  }
+
+  importImage(tar: Readable, opts: ImportOptions): Promise<Image> {
+    return this.images.importRootfs(tar, opts).then((img) => {
+      this.events.emit('image', 'import', img.id, { name: opts.ref ?? '' });
+      return img;
+    });
+  }
+
+  /** Stops watching containers; they keep running in their shims. */
+  close(): void {
+    this.containers.close();
+  }
+
+  /** Test and uninstall helper: removes the parent cgroup once every container is gone. */
+  removeCgroupParent(): void {
+    this.cgroups.removeParent();
+  }
+}
+
+export async function createEngine(opts: EngineOptions): Promise<Engine> {
+  const engine = new Engine(opts);
+  await engine.init();
+  return engine;
+}

@@ -1,0 +1,45 @@
+// Everything the plan compiler needs, fully resolved by the container service.
+import type { CapSets } from './caps.ts';
+import type { ResolvedRlimit } from './rlimits.ts';
+
+export interface SpecMount {
+  kind: 'fs' | 'bind' | 'rbind';
+  source: string;
+  target: string;
+  fstype?: string;
+  flags?: number;
+  data?: string;
+  propagation?: number;
+}
+
+export interface RuntimeSpec {
+  rootfs: string;
+  runDir: string;
+  logPath: string;
+  logMaxSize: number;
+  logMaxFiles: number;
+  exitFile: string;
+  argv: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  hostname: string;
+  domainname?: string;
+  terminal: boolean;
+  consoleSize?: [number, number];
+  openStdin: boolean;
+  stdinOnce: boolean;
+  caps: CapSets;
+  noNewPrivileges: boolean;
+  seccomp?: Buffer;
+  readonlyRootfs: boolean;
+  privileged: boolean;
+  mounts: SpecMount[];
+  cgroup: { procsFiles: string[]; oomFile?: string; v1Mounts: [string, string][]; hasUnified: boolean; unifiedOnly: boolean };
+  rlimits: ResolvedRlimit[];
+  oomScoreAdj?: number;
+  userns?: { uidMap: string; gidMap: string };
+  sysctls: Record<string, string>;
+  shmSize: number;
+  startNow: boolean;
+}

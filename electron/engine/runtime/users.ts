@@ -1,0 +1,63 @@
+// Resolves Docker's User field ("name", "uid", "name:group", "uid:gid") against the
+// image's /etc/passwd and /etc/group, as Docker does before the container starts.
+import { lstatSync, readFileSync } from 'node:fs';
+import { invalid } from '../errors.ts';
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  home: string;
+}
+
+/** Reads a file of the image without following a symlink out of its root. */
+function readImageFile(rootfs: string, path: string): string {
+  try {
+    if (lstatSync(`${rootfs}${path}`).isSymbolicLink()) return '';
+    return readFileSync(`${rootfs}${path}`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function parsePasswd(text: string) {
+  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
+    const [name, , uid, gid, , home] = l.split(':');
+    return { name, uid: Number(uid), gid: Number(gid), home: home || '/' };
+  }).filter((u) => Number.isInteger(u.uid));
+}
+
+export function parseGroup(text: string) {
+  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
+    const [name, , gid, members = ''] = l.split(':');
+    return { name, gid: Number(gid), members: members.split(',').filter(Boolean) };
+  }).filter((g) => Number.isInteger(g.gid));
+}
+
+export function resolveUser(rootfs: string, spec: string | undefined, groupAdd: string[] = []): ResolvedUser {
+  const passwd = parsePasswd(readImageFile(rootfs, '/etc/passwd'));
+  const groups = parseGroup(readImageFile(rootfs, '/etc/group'));
+  const [userPart = '', groupPart] = (spec || 'root').split(':');
+  const isNum = (s: string) => /^\d+$/.test(s);
+  let entry = passwd.find((u) => u.name === userPart);
+  if (!entry && isNum(userPart)) entry = passwd.find((u) => u.uid === Number(userPart));
+  if (!entry && !isNum(userPart)) {
+    if (userPart === 'root') entry = { name: 'root', uid: 0, gid: 0, home: '/root' };
+    else throw invalid(`unable to find user ${userPart}: no matching entries in passwd file`);
+  }
+  const uid = entry ? entry.uid : Number(userPart);
+  let gid = entry ? entry.gid : 0;
+  if (groupPart !== undefined) {
+    const g = groups.find((x) => x.name === groupPart) ?? (isNum(groupPart) ? { gid: Number(groupPart) } : undefined);
+    if (!g) throw invalid(`unable to find group ${groupPart}: no matching entries in group file`);
+    gid = g.gid;
+  }
+  const name = entry?.name;
+  const additional = groupPart === undefined && name ? groups.filter((g) => g.members.includes(name) && g.gid !== gid).map((g) => g.gid) : [];
+  for (const g of groupAdd) {
+    const found = groups.find((x) => x.name === g) ?? (isNum(g) ? { gid: Number(g) } : undefined);
+    if (!found) throw invalid(`unable to find group ${g}`);
+    additional.push(found.gid);
+  }
+  return { uid, gid, additionalGids: [...new Set(additional)], home: entry?.home ?? '/' };
+}

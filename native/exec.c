@@ -1,0 +1,153 @@
+/* exec mode: join a running container's namespaces and cgroup, then run one process
+ * with the container's security settings. Stdio is inherited (pipes or a pty from
+ * node-pty), so the engine never needs fd passing. */
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static volatile pid_t child_pid;
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+static const struct { const char *name; int flag; } ns_order[] = {
+	{ "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+	{ "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
+};
+
+static int join_container(const struct plan *p, struct berr *err)
+{
+	pid_t pid = (pid_t)p->target_pid;
+	if (!pid || proc_starttime(pid) != p->target_starttime)
+		return fail(err, "exec", ESRCH, "container process %d is gone", (int)pid);
+	/* Paths under /proc vanish once we are in the mount namespace: open them all first. */
+	int fds[7];
+	for (size_t i = 0; i < 7; i++) {
+		fds[i] = -1;
+		if (!(p->ns_flags & (unsigned)ns_order[i].flag))
+			continue;
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, ns_order[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			return fail(err, "exec", errno, "open %s", path);
+	}
+	char self[16];
+	int sl = snprintf(self, sizeof self, "%d", (int)getpid());
+	for (size_t i = 0; i < p->n_cgroup_procs; i++)
+		if (write_file(p->cgroup_procs[i], self, (size_t)sl, err) < 0)
+			return -1;
+	for (size_t i = 0; i < 7; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (setns(fds[i], ns_order[i].flag) < 0)
+			return fail(err, "exec", errno, "join %s namespace", ns_order[i].name);
+		close(fds[i]);
+	}
+	return 0;
+}
+
+static void run_child(const struct plan *p, int err_fd)
+{
+	struct berr err = { "", 0, "" };
+	char exe[4096];
+	if (p->uidmap && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		fail(&err, "userns", errno, "become root in the user namespace");
+		goto fail;
+	}
+	if (p->cwd && *p->cwd && chdir(p->cwd) < 0) {
+		fail(&err, "cwd", errno, "chdir to %s", p->cwd);
+		goto fail;
+	}
+	if (apply_rlimits(p, &err) < 0 || (!p->nnp && load_seccomp(p, &err) < 0) ||
+	    apply_identity_and_caps(p, &err) < 0 || (p->nnp && load_seccomp(p, &err) < 0) ||
+	    find_executable(p, exe, sizeof exe, &err) < 0)
+		goto fail;
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		for (int fd = 3; fd < 1024; fd++)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	execve(exe, p->argv, p->env);
+	fail(&err, "exec", errno, "exec: \"%s\"", p->argv[0]);
+fail:
+	(void)!write_all(err_fd, &err, sizeof err);
+	_exit(err.errnum == ENOENT || strstr(err.msg, "not found") ? 127 : 126);
+}
+
+int exec_main(int argc, char **argv)
+{
+	const char *plan_path = NULL, *status_path = NULL;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--plan"))
+			plan_path = argv[i + 1];
+		else if (!strcmp(argv[i], "--status"))
+			status_path = argv[i + 1];
+	}
+	struct berr err = { "", 0, "" };
+	int status_fd = status_path ? open(status_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	char *buf = NULL;
+	size_t len = 0;
+	struct plan p;
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (!plan_path || read_whole_file(plan_path, &buf, &len) < 0) {
+		fail(&err, "plan", errno, "read exec plan %s", plan_path ? plan_path : "(none)");
+		goto fatal;
+	}
+	if (plan_parse(&p, buf, len, &err) < 0 || join_container(&p, &err) < 0)
+		goto fatal;
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		fail(&err, "exec", errno, "pipe");
+		goto fatal;
+	}
+	pid_t pid = fork(); /* entering the pid namespace takes effect for children only */
+	if (pid < 0) {
+		fail(&err, "exec", errno, "fork");
+		goto fatal;
+	}
+	if (pid == 0) {
+		close(ep[0]);
+		run_child(&p, ep[1]);
+	}
+	child_pid = pid;
+	close(ep[1]);
+	struct sigaction sa = { .sa_handler = forward };
+	sigemptyset(&sa.sa_mask);
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+		sigaction(sigs[i], &sa, NULL);
+	struct berr child_err;
+	ssize_t got = read_all(ep[0], &child_err, sizeof child_err);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (got == (ssize_t)sizeof child_err) {
+		child_err.msg[sizeof child_err.msg - 1] = 0;
+		status_error(status_fd, &child_err);
+		fprintf(stderr, "%s\n", child_err.msg);
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 126;
+	}
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	status_line(status_fd, "{\"ev\":\"exit\",\"pid\":%d,\"code\":%d}", (int)pid, code);
+	return code;
+fatal:
+	status_error(status_fd, &err);
+	fprintf(stderr, "%s\n", err.msg);
+	return 126;
+}

@@ -1,0 +1,19 @@
+/* berth-helper: dispatch to one mode. */
+#include <stdio.h>
+#include <string.h>
+
+int shim_main(int argc, char **argv);
+int exec_main(int argc, char **argv);
+int probe_main(int argc, char **argv);
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "shim"))
+		return shim_main(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "exec"))
+		return exec_main(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "probe"))
+		return probe_main(argc, argv);
+	fprintf(stderr, "usage: berth-helper shim | exec --plan FILE [--status FILE] | probe\n");
+	return 2;
+}
