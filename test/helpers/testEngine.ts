@@ -1,5 +1,5 @@
 // A real engine in a temporary root, with a cgroup parent of its own, removed after the test.
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ export function busyboxTarball(): string {
 
 export async function startTestEngine(opts: { busybox?: boolean } = {}): Promise<TestEngine> {
   const base = mkdtempSync(`${tmpdir()}/berth-t-`);
+  chmodSync(base, 0o711); // a remapped container root must be able to reach its rootfs
   const root = `${base}/root`;
   const runRoot = `${base}/run`;
   const cgroupParent = `berth-test-${process.pid}-${base.slice(-6)}`;

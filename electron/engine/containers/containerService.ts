@@ -411,7 +411,7 @@ export class ContainerService {
         continue;
       }
       const runDir = r.runtime.runDir;
-      let alive = false;
+      let alive: boolean;
       try {
         const state = await this.d.helper.ctl(runDir, 'state');
         alive = state.split(' ')[2] === '0';

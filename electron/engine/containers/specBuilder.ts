@@ -1,5 +1,5 @@
 // Turns a container record into a fully resolved RuntimeSpec at start time.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import type { HostConfig } from '../../../common/models.ts';
 import { invalid } from '../errors.ts';
@@ -88,10 +88,30 @@ export function withHome(env: string[], home: string): string[] {
   return env.some((e) => e.startsWith('HOME=')) ? env : [...env, `HOME=${home}`];
 }
 
+/**
+ * A remapped root cannot create mount targets in the image's root-owned /etc, so the
+ * engine makes them first: only in a real directory, never through a symlink.
+ */
+function precreateTargets(rootfs: string, files: string[]): void {
+  try {
+    if (!lstatSync(`${rootfs}/etc`).isDirectory()) return;
+  } catch {
+    mkdirSync(`${rootfs}/etc`, { mode: 0o755 });
+  }
+  for (const f of files) {
+    try {
+      closeSync(openSync(`${rootfs}/etc/${f}`, 'wx', 0o644));
+    } catch {
+      /* exists, or a symlink: the helper resolves it inside the root */
+    }
+  }
+}
+
 export function buildSpec(ctx: SpecContext): RuntimeSpec {
   const { record, rootfs, cgroup } = ctx;
   const h = record.HostConfig;
   const sec = securityFor(record, rootfs, ctx.seccomp);
+  if (h.UsernsMode === 'private') precreateTargets(rootfs, ['hostname', 'hosts', 'resolv.conf']);
   const files: SpecMount[] = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
     kind: 'bind', source: `${ctx.containerDir}/${f}`, target: `/etc/${f}`, flags: 0,
   }));

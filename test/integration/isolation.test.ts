@@ -1,0 +1,129 @@
+// What a container sees from inside: namespaces, mounts, capabilities, seccomp, identity.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
+import { sh } from '../helpers/run.ts';
+
+describe('isolation by default', () => {
+  let t: TestEngine;
+  before(async () => (t = await startTestEngine()));
+  after(() => t.dispose());
+
+  it('runs the built-in hello-world image offline', async () => {
+    const { id, exitCode } = await t.engine.run({ Image: 'hello-world' });
+    let out = '';
+    for await (const l of t.engine.logs(id, {})) out += l.text;
+    assert.equal(exitCode, 0);
+    assert.match(out, /Hello from Berth!/);
+    assert.match(out, /as pid 1 on host "[0-9a-f]{12}"/);
+  });
+
+  it('is pid 1 with the short id as hostname, in its own namespaces', async () => {
+    const { out, record } = await sh(t.engine, 'echo pid=$$; hostname; ls /sys/class/net; readlink /proc/1/ns/mnt /proc/1/ns/net /proc/1/ns/cgroup');
+    assert.match(out, /^pid=1$/m);
+    assert.match(out, new RegExp(`^${record.Id.slice(0, 12)}$`, 'm'));
+    assert.deepEqual(out.split('\n').filter((l) => /^(lo|eth\d)$/.test(l)), ['lo']);
+    const own = (await import('node:fs')).readlinkSync('/proc/self/ns/mnt');
+    assert.ok(!out.includes(own), 'mount namespace differs from the host');
+  });
+
+  it("has Docker's default capabilities and seccomp, without no_new_privs", async () => {
+    const { out } = await sh(t.engine, 'grep -E "^(CapEff|CapBnd|CapInh|Seccomp|NoNewPrivs):" /proc/self/status');
+    assert.match(out, /CapEff:\s+00000000a80425fb/);
+    assert.match(out, /CapBnd:\s+00000000a80425fb/);
+    assert.match(out, /CapInh:\s+0000000000000000/);
+    assert.match(out, /Seccomp:\s+2/);
+    assert.match(out, /NoNewPrivs:\s+0/);
+  });
+
+  it('seccomp refuses namespace creation, the capabilities refuse mounts', async () => {
+    const { out } = await sh(t.engine, 'unshare -n true; echo unshare=$?; mount -t tmpfs x /mnt; echo mount=$?');
+    assert.match(out, /unshare=1/);
+    assert.match(out, /mount=\d+/);
+    assert.doesNotMatch(out, /mount=0/);
+  });
+
+  it('masks and read-only paths as Docker does, /sys read-only', async () => {
+    const { out } = await sh(t.engine, [
+      'ls -l /proc/keys | cut -c1', 'ls /proc/acpi | wc -l', 'echo 1 > /proc/sys/kernel/domainname; echo sysctl=$?',
+      'touch /sys/x; echo sys=$?', 'grep -c " /proc/sys " /proc/self/mountinfo', 'ls -l /dev/null | cut -c1-10',
+      'ls /dev', 'readlink /dev/ptmx', 'readlink /dev/fd'].join('; '));
+    const lines = out.split('\n');
+    assert.equal(lines[0], 'c', '/proc/keys is bound to /dev/null');
+    assert.equal(lines[1], '0', '/proc/acpi is an empty tmpfs');
+    assert.match(out, /sysctl=1/);
+    assert.match(out, /sys=1/);
+    assert.match(out, /crw-rw-rw-/);
+    for (const dev of ['full', 'mqueue', 'null', 'pts', 'random', 'shm', 'tty', 'urandom', 'zero']) assert.match(out, new RegExp(`^${dev}$`, 'm'));
+    assert.match(out, /^pts\/ptmx$/m);
+    assert.match(out, /^\/proc\/self\/fd$/m);
+  });
+
+  it('sees its own cgroup as the root of every hierarchy', async () => {
+    const { out } = await sh(t.engine, 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max', { HostConfig: { Memory: 64 * 1024 * 1024 } });
+    for (const line of out.split('\n').filter((l) => /^\d+:/.test(l))) assert.match(line, /:\/$/, line);
+    assert.match(out, /^67108864$/m);
+  });
+
+  it('applies --cap-add, --cap-drop, --privileged and no-new-privileges', async () => {
+    const drop = await sh(t.engine, 'grep CapEff /proc/self/status', { HostConfig: { CapDrop: ['CHOWN', 'NET_RAW'] } });
+    assert.match(drop.out, /CapEff:\s+00000000a80425fa/.test(drop.out) ? /a80425fa/ : /a80405fa/);
+    const add = await sh(t.engine, 'grep CapEff /proc/self/status', { HostConfig: { CapAdd: ['NET_ADMIN'] } });
+    assert.match(add.out, /CapEff:\s+00000000a80435fb/);
+    const priv = await sh(t.engine, 'grep -E "CapEff|Seccomp:" /proc/self/status; mkdir /m && mount -t tmpfs t /m && echo mounted', { HostConfig: { Privileged: true } });
+    assert.match(priv.out, /Seccomp:\s+0/);
+    assert.match(priv.out, /mounted/);
+    const nnp = await sh(t.engine, 'grep NoNewPrivs /proc/self/status', { HostConfig: { SecurityOpt: ['no-new-privileges'] } });
+    assert.match(nnp.out, /NoNewPrivs:\s+1/);
+  });
+
+  it('resolves users and groups from the image, drops caps for non-root users', async () => {
+    const { out } = await sh(t.engine, 'id; grep CapEff /proc/self/status; echo $HOME; pwd', { User: 'alice', WorkingDir: '/tmp/work' });
+    assert.match(out, /uid=1000\(alice\) gid=1000\(alice\) groups=10\(wheel\)/);
+    assert.match(out, /CapEff:\s+0000000000000000/);
+    assert.match(out, /^\/home\/alice$/m);
+    assert.match(out, /^\/tmp\/work$/m);
+    const num = await sh(t.engine, 'id -u; id -g', { User: '4242:4343' });
+    assert.match(num.out, /^4242\n4343$/m);
+  });
+
+  it('passes env, entrypoint and command the Docker way', async () => {
+    const { out } = await sh(t.engine, '', { Entrypoint: ['sh', '-c', 'echo "$0 $1 $FOO"'], Cmd: ['a', 'b'], Env: ['FOO=bar'] });
+    assert.match(out, /^a b bar$/m);
+  });
+
+  it('honours a read-only rootfs, bind mounts and tmpfs mounts', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/berth-bind-');
+    writeFileSync(`${dir}/in.txt`, 'from host');
+    try {
+      const { out } = await sh(t.engine, 'touch /x; echo root=$?; cat /data/in.txt; echo; echo out > /data/out.txt; touch /ro/y; echo ro=$?; touch /scratch/z && echo tmpfs-ok; grep " /scratch " /proc/self/mountinfo', {
+        HostConfig: {
+          ReadonlyRootfs: true, Binds: [`${dir}:/data`, `${dir}:/ro:ro`],
+          Tmpfs: { '/scratch': 'size=1m' },
+        },
+      });
+      assert.match(out, /root=1/);
+      assert.match(out, /from host/);
+      assert.match(out, /ro=1/);
+      assert.match(out, /tmpfs-ok/);
+      assert.match(out, /tmpfs .*size=1024k/);
+      assert.equal(readFileSync(`${dir}/out.txt`, 'utf8'), 'out\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('clamps rlimits to what the host allows', async () => {
+    const { out } = await sh(t.engine, 'ulimit -n; ulimit -Hn', { HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 10_000_000 }] } });
+    const [soft, hard] = out.trim().split('\n').map(Number);
+    assert.equal(soft, 1024);
+    assert.ok(hard <= 10_000_000 && hard >= 1024, `hard ${hard}`);
+  });
+
+  it('remaps users with a private user namespace', async () => {
+    const { out } = await sh(t.engine, 'cat /proc/self/uid_map; id -u', { HostConfig: { UsernsMode: 'private' } });
+    assert.match(out, /^\s*0\s+100000\s+65536$/m);
+    assert.match(out, /^0$/m);
+  });
+});
