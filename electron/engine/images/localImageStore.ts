@@ -129,8 +129,8 @@ export class LocalImageStore implements ImageStore {
     let name: string | undefined;
     try {
       name = formatReference(parseReference(ref));
-    } catch {
-      name = undefined;
+    } catch (e) {
+      if (!/^[a-f0-9]{1,63}$/.test(hex)) throw invalid((e as Error).message);
     }
     if (name && this.index[name]) return this.index[name];
     if (/^[a-f0-9]{1,63}$/.test(hex)) {

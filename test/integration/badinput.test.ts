@@ -1,0 +1,64 @@
+// Bad input: a specific error naming the thing, and nothing half-created left behind.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { isEngineError } from '../../electron/engine/errors.ts';
+import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
+
+describe('bad input', () => {
+  let t: TestEngine;
+  before(async () => (t = await startTestEngine()));
+  after(() => t.dispose());
+
+  const nothingLeft = () => {
+    assert.deepEqual(readdirSync(`${t.root}/containers`).filter((id) => !t.engine.containers.exists(id)), []);
+    assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${t.root}/overlay`)).length, 0);
+  };
+
+  it('unknown image and invalid reference', async () => {
+    await assert.rejects(t.engine.create({ Image: 'nosuch:1' }), (e) => isEngineError(e, 'NOT_FOUND') && e.message === 'No such image: nosuch:1');
+    await assert.rejects(t.engine.create({ Image: 'BusyBox' }), (e) => isEngineError(e, 'INVALID_ARGUMENT') && /must be lowercase/.test(e.message));
+    nothingLeft();
+  });
+
+  it('a missing command is a start error with the phrase docker maps to 127; the container stays', async () => {
+    const c = await t.engine.create({ Image: 'busybox', Cmd: ['/no/such/binary'] });
+    await assert.rejects(t.engine.start(c.Id), (e) => isEngineError(e, 'INVALID_ARGUMENT') && e.stage === 'exec' && /no such file or directory/.test(e.message));
+    const c2 = await t.engine.create({ Image: 'busybox', Cmd: ['nosuchcmd'] });
+    await assert.rejects(t.engine.start(c2.Id), (e) => isEngineError(e) && /exec: "nosuchcmd": executable file not found in \$PATH/.test(e.message));
+    assert.equal(t.engine.inspect(c2.Id).State.ExitCode, 127);
+    assert.equal(t.engine.inspect(c2.Id).State.Running, false);
+    nothingLeft();
+    for (const x of [c, c2]) await t.engine.containers.remove(x.Id);
+  });
+
+  it('impossible limits and unknown options name the value', async () => {
+    const cases: [object, RegExp][] = [
+      [{ Memory: 1024 * 1024 }, /Minimum memory limit allowed is 6MB/],
+      [{ Memory: -5 }, /invalid memory limit -5/],
+      [{ NanoCpus: 99e9 }, /Range of CPUs is from 0.01 to \d+\.00/],
+      [{ CpusetCpus: '63' }, /requested CPUs are not available/],
+      [{ Ulimits: [{ Name: 'bogus', Soft: 1, Hard: 1 }] }, /invalid ulimit type: bogus/],
+      [{ RestartPolicy: { Name: 'sometimes' } }, /invalid restart policy 'sometimes'/],
+      [{ CapAdd: ['NOT_A_CAP'] }, /unknown capability: "NOT_A_CAP"/],
+      [{ SecurityOpt: ['seccomp=/x.json'] }, /custom seccomp profiles are not supported yet/],
+      [{ Binds: ['relative:/x'] }, /named volumes are not supported yet/],
+      [{ Mounts: [{ Type: 'bind', Source: '/no/such/dir', Target: '/x' }] }, /bind source path does not exist: \/no\/such\/dir/],
+    ];
+    for (const [hc, re] of cases) {
+      const create = t.engine.create({ Image: 'busybox', Cmd: ['true'], HostConfig: hc });
+      const started = create.then((c) => t.engine.start(c.Id).finally(() => t.engine.containers.remove(c.Id, { force: true })));
+      await assert.rejects(started, (e) => isEngineError(e) && ['INVALID_ARGUMENT', 'UNSUPPORTED'].includes(e.code) && re.test(e.message), JSON.stringify(hc));
+    }
+    nothingLeft();
+  });
+
+  it('a tarball that is not an image is refused and the store is as before', async () => {
+    const before = t.engine.images.list().map((i) => i.id).sort();
+    await assert.rejects(t.engine.importImage(Readable.from([Buffer.from('this is not a tar file at all'.repeat(40))]), { ref: 'junk:1' }),
+      (e) => isEngineError(e, 'INVALID_ARGUMENT') && /not a valid tar archive/.test(e.message));
+    assert.deepEqual(t.engine.images.list().map((i) => i.id).sort(), before);
+    assert.deepEqual(readdirSync(`${t.root}/layers`).filter((f) => f.startsWith('.tmp')), []);
+  });
+});
