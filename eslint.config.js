@@ -19,6 +19,7 @@ export default tseslint.config(
   },
   {
     files: ['common/**/*.ts'],
+    ignores: ['common/**/*.test.ts'],
     rules: restrict([noElectron], [
       { group: ['node:*'], message: 'common/ is pure TypeScript: no node:* modules.' },
       { group: ['**/electron/**', '**/renderer/**'], message: 'common/ depends on nothing else in the project.' },
