@@ -20,12 +20,15 @@ describe('cgroup limits and stats', () => {
   });
 
   it('contains a fork bomb under a pids limit', async () => {
-    const c = await t.engine.create({ Image: 'busybox', Cmd: ['sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 2; echo host-alive'], HostConfig: { PidsLimit: 32 } });
+    const c = await t.engine.create({ Image: 'busybox', Cmd: ['sh', '-c', 'bomb() { bomb | bomb & }; bomb 2>/dev/null; exec sleep 30'], HostConfig: { PidsLimit: 32 } });
     await t.engine.start(c.Id);
     await until(async () => (await t.engine.stats(c.Id)).pids.current >= 20, 5000, 'the bomb to spread');
     const s = await t.engine.stats(c.Id);
     assert.ok(s.pids.current <= 32, `pids.current ${s.pids.current}`);
     assert.equal(s.pids.limit, 32);
+    assert.equal(t.engine.inspect(c.Id).State.Running, true, 'pid 1 survives the bomb');
+    const p = t.engine.exec(c.Id, { Cmd: ['true'] });
+    await new Promise((r) => p.on('close', r));
     await t.engine.containers.remove(c.Id, { force: true });
   });
 
