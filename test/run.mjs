@@ -69,7 +69,9 @@ if (!only || only === 'integration') {
     console.log('\n== integration tests skipped: they create real containers and need root');
   } else {
     const integ = find('test/integration', (f) => f.endsWith('.test.ts')).sort();
+    await run('sweep leftovers of interrupted runs', node, ['test/helpers/sweep.mjs']);
     await run('integration tests', node, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...integ], { tap: true });
+    await run('sweep after integration tests', node, ['test/helpers/sweep.mjs']);
   }
 }
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { isEngineError } from '../../electron/engine/errors.ts';
 import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 
-describe('bad input', () => {
+describe('bad input', { timeout: 180_000 }, () => {
   let t: TestEngine;
   before(async () => (t = await startTestEngine()));
   after(() => t.dispose());

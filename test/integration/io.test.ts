@@ -17,7 +17,7 @@ function demux(buf: Buffer): { stdout: string; stderr: string } {
   return out;
 }
 
-describe('logs, attach and exec', () => {
+describe('logs, attach and exec', { timeout: 180_000 }, () => {
   let t: TestEngine;
   before(async () => (t = await startTestEngine()));
   after(() => t.dispose());

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 import { sh } from '../helpers/run.ts';
 
-describe('isolation by default', () => {
+describe('isolation by default', { timeout: 180_000 }, () => {
   let t: TestEngine;
   before(async () => (t = await startTestEngine()));
   after(() => t.dispose());

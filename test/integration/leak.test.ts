@@ -16,7 +16,7 @@ function helperProcesses(): number[] {
   }).map(Number);
 }
 
-describe('no leaks', () => {
+describe('no leaks', { timeout: 180_000 }, () => {
   let t: TestEngine;
   before(async () => (t = await startTestEngine()));
   after(() => t.dispose());

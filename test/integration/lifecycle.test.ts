@@ -6,7 +6,7 @@ import { isEngineError } from '../../electron/engine/errors.ts';
 import { logsOf, until } from '../helpers/run.ts';
 import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 
-describe('container lifecycle', () => {
+describe('container lifecycle', { timeout: 180_000 }, () => {
   let t: TestEngine;
   before(async () => (t = await startTestEngine()));
   after(() => t.dispose());

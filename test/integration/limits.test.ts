@@ -6,7 +6,7 @@ import { detectLayout } from '../../electron/engine/cgroups/layout.ts';
 import { logsOf, sh, until } from '../helpers/run.ts';
 import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 
-describe('cgroup limits and stats', () => {
+describe('cgroup limits and stats', { timeout: 180_000 }, () => {
   let t: TestEngine;
   before(async () => (t = await startTestEngine()));
   after(() => t.dispose());

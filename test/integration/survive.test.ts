@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { logsOf, until } from '../helpers/run.ts';
 import { REPO, startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 
-describe('containers survive an engine crash', () => {
+describe('containers survive an engine crash', { timeout: 180_000 }, () => {
   let t: TestEngine;
   before(async () => (t = await startTestEngine()));
   after(() => t.dispose());
