@@ -34,7 +34,7 @@ for (const base of roots) {
   const tag = base.slice(-6);
   for (const ctrl of readdirSync('/sys/fs/cgroup')) {
     const dir = `/sys/fs/cgroup/${ctrl}`;
-    let entries = [];
+    let entries;
     try {
       entries = readdirSync(dir).filter((d) => d.startsWith('berth-test-') && d.endsWith(tag));
     } catch {
