@@ -88,8 +88,7 @@ describe('logs, attach and exec', { timeout: 180_000 }, () => {
     let out = '';
     sock.on('data', (d: Buffer) => (out += demux(d).stdout));
     sock.write('stty size; tty\n');
-    await until(() => out.includes('30 100'), 5000, 'stty output');
-    assert.match(out, /\/dev\/pts\/0/);
+    await until(() => out.includes('30 100') && out.includes('/dev/pts/0'), 5000, 'stty and tty output');
     await t.engine.containers.resize(c.Id, 40, 120);
     sock.write('stty size\n');
     await until(() => out.includes('40 120'), 5000, 'resized');
