@@ -1,6 +1,6 @@
 // Container lifecycle: create, start, stop, kill, restart, pause, wait, remove, and the
 // re-adoption of running containers after an engine restart.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerCreateOptions } from '../../../common/models.ts';
 import type { CgroupLimits, CgroupManager } from '../cgroups/cgroupManager.ts';
@@ -100,7 +100,6 @@ export class ContainerService {
       Id: id, Name: `/${name}`, Created: new Date().toISOString(), Path: path, Args: args, Image: image.id,
       ImageID: image.id, Config: config, HostConfig: hostConfig, State: initialState(), RestartCount: 0,
     };
-    record.Image = image.id;
     this.d.store.save(record);
     this.d.events.emit('container', 'create', id, this.attrs(record));
     return record;
@@ -445,9 +444,5 @@ export class ContainerService {
 
   imageInUse(imageId: string): boolean {
     return this.d.store.all().some((r) => r.ImageID === imageId);
-  }
-
-  hasRuntimeFiles(id: string): boolean {
-    return existsSync(`${this.d.store.containerDir(id)}/exit.json`);
   }
 }
