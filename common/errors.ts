@@ -39,7 +39,3 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   HELPER_FAILED: 500,
   INTERNAL: 500,
 };
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
-}

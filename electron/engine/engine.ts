@@ -127,7 +127,7 @@ export class Engine {
   attach(ref: string, streams: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<Socket> {
     const r = this.containers.get(ref);
     if (!r.runtime) throw notRunning(`container ${r.Id} is not running`);
-    return this.helper.attach(r.runtime.runDir, streams);
+    return this.attachTo(r.runtime.runDir, streams);
   }
 
   attachTo(runDir: string, streams: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<Socket> {
@@ -158,6 +158,14 @@ export class Engine {
       this.events.emit('image', 'import', img.id, { name: opts.ref ?? '' });
       return img;
     });
+  }
+
+  /** Untags or deletes an image; refuses one a container uses unless forced. */
+  removeImage(ref: string, opts: { force?: boolean } = {}) {
+    const result = this.images.remove(ref, { force: opts.force, inUse: (id) => this.containers.imageInUse(id) });
+    for (const name of result.untagged) this.events.emit('image', 'untag', name);
+    for (const id of result.deleted) this.events.emit('image', 'delete', id);
+    return result;
   }
 
   /** Stops watching containers; they keep running in their shims. */

@@ -1,4 +1,5 @@
 // A real engine in a temporary root, with a cgroup parent of its own, removed after the test.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -52,7 +53,7 @@ export async function startTestEngine(opts: { busybox?: boolean } = {}): Promise
         const mp = line.split(' ')[4];
         if (mp?.startsWith(base)) {
           try {
-            (await import('node:child_process')).execFileSync('umount', ['-l', mp]);
+            execFileSync('umount', ['-l', mp]);
           } catch {
             /* gone */
           }

@@ -54,6 +54,15 @@ describe('bad input', { timeout: 180_000 }, () => {
     nothingLeft();
   });
 
+  it('refuses to delete an image a container uses, and untags an extra name', async () => {
+    const c = await t.engine.create({ Image: 'busybox', Cmd: ['true'] });
+    await assert.rejects(async () => t.engine.removeImage('busybox'), (e) => isEngineError(e, 'CONFLICT') && /must be forced/.test(e.message));
+    t.engine.images.tag('busybox', 'bb:extra');
+    assert.deepEqual(t.engine.removeImage('bb:extra'), { untagged: ['bb:extra'], deleted: [] });
+    assert.equal(t.engine.images.get('busybox').id, c.ImageID);
+    await t.engine.containers.remove(c.Id);
+  });
+
   it('a tarball that is not an image is refused and the store is as before', async () => {
     const before = t.engine.images.list().map((i) => i.id).sort();
     await assert.rejects(t.engine.importImage(Readable.from([Buffer.from('this is not a tar file at all'.repeat(40))]), { ref: 'junk:1' }),

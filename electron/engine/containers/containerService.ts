@@ -306,23 +306,29 @@ export class ContainerService {
   }
 
   private async stopLocked(r: ContainerRecord, opts: { timeout?: number; signal?: string }): Promise<void> {
-    this.cancelRestart(r);
-    r.stoppedByUser = true;
     if (!r.State.Running || !r.runtime) {
+      this.cancelRestart(r);
+      r.stoppedByUser = true;
       this.d.store.save(r);
       throw new EngineError('NOT_MODIFIED', `container ${r.Name.slice(1)} is not running`);
     }
+    await this.terminate(r, parseSignal(opts.signal ?? r.Config.StopSignal, 'SIGTERM'), opts.timeout ?? r.Config.StopTimeout ?? 10);
+    this.d.events.emit('container', 'stop', r.Id, this.attrs(r));
+  }
+
+  /** Sends signo, then SIGKILL after timeout seconds, and waits for the exit; no restart follows. */
+  private async terminate(r: ContainerRecord, signo: number, timeout: number): Promise<void> {
+    this.cancelRestart(r);
+    r.stoppedByUser = true;
     this.d.store.save(r);
     const exited = this.waitExitUnlocked(r.Id);
-    const timeout = opts.timeout ?? r.Config.StopTimeout ?? 10;
-    if (r.State.Paused) await this.d.cgroups.open(r.Id).thaw();
-    await this.signal(r, parseSignal(opts.signal ?? r.Config.StopSignal, 'SIGTERM'));
+    if (r.State.Paused) await this.d.cgroups.open(r.Id).thaw().catch(() => undefined);
+    await this.signal(r, signo);
     const done = await Promise.race([exited.then(() => true), sleep(Math.max(0, timeout) * 1000).then(() => false)]);
     if (!done) {
       await this.signal(r, 9);
-      await exited;
+      await Promise.race([exited, sleep(10_000)]);
     }
-    this.d.events.emit('container', 'stop', r.Id, this.attrs(r));
   }
 
   /** Waits for the exit without taking the lock (the exit handler needs it). */
@@ -364,14 +370,7 @@ export class ContainerService {
     if ((r.State.Running || r.State.Restarting) && !opts.force) {
       throw conflict(`cannot remove container "${ref}": container is running: stop the container before removing or force remove`);
     }
-    if (r.State.Running && r.runtime) {
-      this.cancelRestart(r);
-      r.stoppedByUser = true;
-      const exited = this.waitExitUnlocked(r.Id);
-      if (r.State.Paused) await this.d.cgroups.open(r.Id).thaw().catch(() => undefined);
-      await this.signal(r, 9);
-      await Promise.race([exited, sleep(10_000)]);
-    }
+    if (r.State.Running && r.runtime) await this.terminate(r, 9, 0);
     await this.serialize(r.Id, () => this.removeLocked(r));
   }
 

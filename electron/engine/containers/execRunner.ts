@@ -9,8 +9,7 @@ import { namespaceFlags, writeProcess } from '../runtime/planCompiler.ts';
 import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
 import type { Cgroup } from '../cgroups/cgroupManager.ts';
 import type { ContainerRecord } from './containerRecord.ts';
-import { securityFor, withHome } from './specBuilder.ts';
-import { USERNS_RANGE } from './specBuilder.ts';
+import { securityFor, USERNS_RANGE, withHome } from './specBuilder.ts';
 
 export interface ExecOptions {
   Cmd: string[];

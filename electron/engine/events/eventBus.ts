@@ -33,8 +33,4 @@ export class EventBus {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-
-  since(timeNano: number): EngineEvent[] {
-    return this.history.filter((e) => e.timeNano >= timeNano);
-  }
 }

@@ -8,7 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { familiarName, formatReference, parseReference, ReferenceError } from '../../../common/reference.ts';
-import { conflict, EngineError, invalid, notFound } from '../errors.ts';
+import { conflict, invalid, notFound } from '../errors.ts';
 import type { Image, ImageConfig, ImageStore, ImportOptions } from './imageStore.ts';
 
 const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64: 'ppc64le' };
@@ -253,8 +253,4 @@ export class LocalImageStore implements ImageStore {
     }
     return { untagged, deleted: [id] };
   }
-}
-
-export function imageStoreError(e: unknown): EngineError {
-  return e instanceof EngineError ? e : new EngineError('INTERNAL', (e as Error).message, { cause: e });
 }
