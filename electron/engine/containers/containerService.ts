@@ -41,6 +41,16 @@ export interface StartHooks {
   beforeExec?: (runDir: string) => Promise<void>;
 }
 
+/** Field 22 of /proc/<pid>/stat, or undefined when the process is gone. */
+function procStarttime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return undefined;
+  }
+}
+
 export function limitsOf(h: ContainerRecord['HostConfig']): CgroupLimits {
   const period = h.CpuPeriod || 100000;
   return {
@@ -293,10 +303,20 @@ export class ContainerService {
 
   private async signal(r: ContainerRecord, signo: number): Promise<void> {
     if (!r.runtime) return;
+    const { pid, starttime, runDir } = r.runtime;
     try {
-      await this.d.helper.ctl(r.runtime.runDir, `kill ${signo}`);
+      await this.d.helper.ctl(runDir, `kill ${signo}`);
     } catch (e) {
-      if (!/not running/.test((e as Error).message)) throw e;
+      if (/not running/.test((e as Error).message)) return;
+      if (!isEngineError(e, 'UNAVAILABLE')) throw e;
+      // The shim closed on us (it is reaping an exit): signal the recorded process directly,
+      // unless the pid now belongs to someone else.
+      if (procStarttime(pid) !== starttime) return;
+      try {
+        process.kill(pid, signo);
+      } catch {
+        /* exited meanwhile */
+      }
     }
   }
 
