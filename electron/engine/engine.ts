@@ -50,7 +50,7 @@ export interface Probe {
 
 export class Engine {
   readonly events = new EventBus();
-  readonly images: ImageStore;
+  readonly images: LocalImageStore;
   readonly containers: ContainerService;
   readonly probe: Probe;
   private readonly cgroups: CgroupManager;
@@ -171,6 +171,7 @@ export class Engine {
   /** Stops watching containers; they keep running in their shims. */
   close(): void {
     this.containers.close();
+    void this.images.close();
   }
 
   /** Test and uninstall helper: removes the parent cgroup once every container is gone. */

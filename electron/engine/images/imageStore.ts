@@ -29,11 +29,17 @@ export interface Image {
   /** sha256:<hex> of the config */
   id: string;
   repoTags: string[];
+  /** repo@sha256:… of the manifests it was pulled by or pushed as */
+  repoDigests: string[];
   config: ImageConfig;
+  /** diff ids with their unpacked sizes, bottom first */
+  layers: { diffId: string; size: number }[];
   /** unpacked layer directories, bottom first */
   layerDirs: string[];
   size: number;
   created: string;
+  /** when a name was last put on it (ISO), if ever */
+  lastTagTime?: string;
 }
 
 export interface ImportOptions {

@@ -1,17 +1,68 @@
-// Local image store: configs by digest, an index of names → ids, and one unpacked
-// directory per layer (named by its diff id) for the overlay snapshotter.
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
-import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+// Local image store.
+//   blobs/sha256/<hex>           configs, manifests and layer archives, by digest (ContentStore)
+//   layers/<diffhex>/            one unpacked directory per layer, for the overlay snapshotter
+//   layers/<diffhex>.json        {diffId, size, tarSize, blobs: [archives that unpack to it]}
+//   images/by-id/<hex>.json      one record per image (its id is its config's digest)
+//   images/repositories.json     {tags: name → id, digests: name@digest → id}
+// Write order makes every crash point safe: blobs, then layers, then the image record, then
+// names. On open, anything a crash left half-done is dropped.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { familiarName, formatReference, parseReference, ReferenceError } from '../../../common/reference.ts';
-import { conflict, invalid, notFound } from '../errors.ts';
+import { EngineError, conflict, invalid, notFound } from '../errors.ts';
+import { ContentStore, DIGEST_RE } from './contentStore.ts';
 import type { Image, ImageConfig, ImageStore, ImportOptions } from './imageStore.ts';
+import { UnpackPool, type UnpackFailure } from './tar/unpackPool.ts';
 
-const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64: 'ppc64le' };
+export const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64: 'ppc64le', ia32: '386' };
+export const hostArch = (): string => HOST_ARCH[process.arch] ?? process.arch;
+
+export interface BlobRef {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface LayerRecord {
+  diffId: string;
+  /** bytes of regular files once unpacked */
+  size: number;
+  /** bytes of the uncompressed tar (its digest is the diff id) */
+  tarSize: number;
+  /** stored archives that unpack to this layer (compressed or not) */
+  blobs: BlobRef[];
+  /** repositories (domain/path) known to hold each blob, for cross-repository mounts */
+  sources?: Record<string, string[]>;
+}
+
+export interface ImageRecord {
+  id: string;
+  /** the manifest it was pulled or pushed with, when it came from a registry */
+  manifest?: BlobRef;
+  loadedAt: string;
+  lastTagTime?: string;
+}
+
+interface Index {
+  tags: Record<string, string>;
+  digests: Record<string, string>;
+}
+
+export const MEDIA = {
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  dockerForeignLayer: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
+  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+} as const;
 
 export function normalizeName(ref: string): string {
   try {
@@ -22,117 +73,247 @@ export function normalizeName(ref: string): string {
   }
 }
 
-async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
+function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  writeFileSync(tmp, JSON.stringify(value));
   renameSync(tmp, path);
 }
 
-function dirSize(dir: string): number {
-  let total = 0;
-  const stack = [dir];
-  while (stack.length) {
-    const d = stack.pop()!;
-    for (const ent of readdirSync(d, { withFileTypes: true })) {
-      const p = `${d}/${ent.name}`;
-      if (ent.isDirectory()) stack.push(p);
-      else if (ent.isFile()) total += statSync(p).size;
-    }
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
   }
-  return total;
-}
-
-/** Peeks at the first chunk to tell gzip from a plain tar without buffering the stream. */
-async function sniffGzip(input: Readable): Promise<{ stream: Readable; gz: boolean }> {
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first = await it.next();
-  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value);
-  async function* rest() {
-    if (head.length) yield head;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      yield n.value;
-    }
-  }
-  return { stream: Readable.from(rest()), gz: head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b };
 }
 
 export class LocalImageStore implements ImageStore {
-  private readonly configs: string;
-  private readonly layers: string;
+  readonly content: ContentStore;
+  readonly pool = new UnpackPool();
+  private readonly layersDir: string;
+  private readonly recordsDir: string;
   private readonly indexFile: string;
-  private index: Record<string, string>;
+  private index: Index;
+  /** in-flight unpacks by blob digest, so concurrent pulls unpack a shared layer once */
+  private readonly unpacking = new Map<string, Promise<LayerRecord>>();
+  /** blob digest → diff id, for "Already exists" */
+  private readonly blobToLayer = new Map<string, string>();
+  /** digests a running pull/load still needs: garbage collection leaves them alone */
+  readonly pinned = new Map<string, number>();
 
-  constructor(root: string) {
-    this.configs = `${root}/images/configs`;
-    this.layers = `${root}/layers`;
+  constructor(readonly root: string) {
+    this.content = new ContentStore(root);
+    this.layersDir = `${root}/layers`;
+    this.recordsDir = `${root}/images/by-id`;
     this.indexFile = `${root}/images/repositories.json`;
-    mkdirSync(this.configs, { recursive: true });
-    mkdirSync(this.layers, { recursive: true });
-    this.index = existsSync(this.indexFile) ? JSON.parse(readFileSync(this.indexFile, 'utf8')) : {};
-    this.dropDanglingReferences();
+    mkdirSync(this.layersDir, { recursive: true });
+    mkdirSync(this.recordsDir, { recursive: true });
+    const raw = readJson<Partial<Index> & Record<string, unknown>>(this.indexFile) ?? {};
+    this.index = { tags: (raw.tags as Record<string, string>) ?? {}, digests: (raw.digests as Record<string, string>) ?? {} };
+    this.recover();
   }
 
-  /** A crash can leave a name pointing at a config that never landed. */
-  private dropDanglingReferences(): void {
-    for (const [name, id] of Object.entries(this.index)) {
-      if (!existsSync(this.configPath(id))) delete this.index[name];
+  /** Drops what a crash left half-done: temp dirs, layers without metadata, records without content, names without records. */
+  private recover(): void {
+    const entries = readdirSync(this.layersDir);
+    const names = new Set(entries);
+    for (const e of entries) {
+      if (e.startsWith('.tmp-') || e.includes('.json.tmp-')) rmSync(`${this.layersDir}/${e}`, { recursive: true, force: true });
+      else if (/^[a-f0-9]{64}$/.test(e) && !names.has(`${e}.json`)) rmSync(`${this.layersDir}/${e}`, { recursive: true, force: true });
+      else if (/^[a-f0-9]{64}\.json$/.test(e) && !names.has(e.slice(0, -5))) rmSync(`${this.layersDir}/${e}`, { force: true });
+    }
+    for (const f of readdirSync(this.layersDir)) {
+      if (!f.endsWith('.json')) continue;
+      const rec = readJson<LayerRecord>(`${this.layersDir}/${f}`);
+      for (const b of rec?.blobs ?? []) this.blobToLayer.set(b.digest, rec!.diffId);
+    }
+    for (const f of readdirSync(this.recordsDir)) {
+      if (!/^[a-f0-9]{64}\.json$/.test(f)) {
+        rmSync(`${this.recordsDir}/${f}`, { force: true });
+        continue;
+      }
+      const id = `sha256:${f.slice(0, -5)}`;
+      if (!this.complete(id)) rmSync(`${this.recordsDir}/${f}`, { force: true });
+    }
+    let changed = false;
+    for (const map of [this.index.tags, this.index.digests]) {
+      for (const [name, id] of Object.entries(map)) {
+        if (!existsSync(this.recordPath(id))) {
+          delete map[name];
+          changed = true;
+        }
+      }
+    }
+    if (changed) this.saveIndex();
+  }
+
+  private complete(id: string): boolean {
+    if (!this.content.has(id)) return false;
+    const config = readJson<ImageConfig>(this.content.path(id));
+    return !!config?.rootfs?.diff_ids?.every((d) => this.layer(d));
+  }
+
+  // ---- layers ----
+
+  layerDir(diffId: string): string {
+    return `${this.layersDir}/${diffId.replace(/^sha256:/, '')}`;
+  }
+
+  layer(diffId: string): LayerRecord | undefined {
+    if (!DIGEST_RE.test(diffId)) return undefined;
+    const rec = readJson<LayerRecord>(`${this.layerDir(diffId)}.json`);
+    return rec && existsSync(this.layerDir(diffId)) ? rec : undefined;
+  }
+
+  /** The diff id an archive blob unpacks to, when it is already unpacked here. */
+  layerForBlob(digest: string): LayerRecord | undefined {
+    const diffId = this.blobToLayer.get(digest);
+    return diffId ? this.layer(diffId) : undefined;
+  }
+
+  private saveLayer(rec: LayerRecord): void {
+    writeJsonAtomic(`${this.layerDir(rec.diffId)}.json`, rec);
+    for (const b of rec.blobs) this.blobToLayer.set(b.digest, rec.diffId);
+  }
+
+  /** Records that a blob is known to exist in a registry repository (domain/path). */
+  addSource(diffId: string, digest: string, repo: string): void {
+    const rec = this.layer(diffId);
+    if (!rec) return;
+    const list = (rec.sources ??= {})[digest] ?? [];
+    if (list.includes(repo)) return;
+    rec.sources[digest] = [...list, repo].slice(-8);
+    this.saveLayer(rec);
+  }
+
+  /** Adds another stored archive form of a layer (e.g. the gzip made for a push). */
+  addLayerBlob(diffId: string, blob: BlobRef): void {
+    const rec = this.layer(diffId);
+    if (!rec || rec.blobs.some((b) => b.digest === blob.digest)) return;
+    rec.blobs.push(blob);
+    this.saveLayer(rec);
+  }
+
+  /**
+   * Unpacks a stored archive blob into its layer directory (once, however many callers ask),
+   * checking the result against the diff id the image config expects.
+   */
+  unpackBlob(blob: BlobRef, expectedDiffId?: string, what = `layer ${blob.digest}`): Promise<LayerRecord> {
+    const known = this.layerForBlob(blob.digest);
+    if (known && (!expectedDiffId || known.diffId === expectedDiffId)) return Promise.resolve(known);
+    const running = this.unpacking.get(blob.digest);
+    if (running) return running;
+    const p = this.doUnpack(blob, expectedDiffId, what).finally(() => this.unpacking.delete(blob.digest));
+    this.unpacking.set(blob.digest, p);
+    return p;
+  }
+
+  private async doUnpack(blob: BlobRef, expectedDiffId: string | undefined, what: string): Promise<LayerRecord> {
+    if (expectedDiffId) {
+      const have = this.layer(expectedDiffId);
+      if (have && have.blobs.some((b) => b.digest === blob.digest)) return have;
+    }
+    const tmp = `${this.layersDir}/.tmp-${randomBytes(8).toString('hex')}`;
+    mkdirSync(tmp, 0o755);
+    try {
+      let r;
+      try {
+        r = await this.pool.run({ src: this.content.path(blob.digest), dest: tmp, mode: 'overlay', chown: process.getuid?.() === 0 });
+      } catch (e) {
+        const f = e as UnpackFailure;
+        if (f.kind === 'path' || f.kind === 'format' || f.kind === 'unpack') throw invalid(`${what}: ${f.message}`);
+        throw new EngineError('INTERNAL', `${what}: unpack failed: ${f.message}`);
+      }
+      if (expectedDiffId && r.diffId !== expectedDiffId) {
+        throw invalid(`${what}: its content (diff id ${r.diffId}) does not match the image config (${expectedDiffId})`);
+      }
+      const existing = this.layer(r.diffId);
+      if (existing) {
+        await rm(tmp, { recursive: true, force: true });
+        if (!existing.blobs.some((b) => b.digest === blob.digest)) existing.blobs.push(blob);
+        this.saveLayer(existing);
+        return existing;
+      }
+      rmSync(this.layerDir(r.diffId), { recursive: true, force: true });
+      renameSync(tmp, this.layerDir(r.diffId));
+      const rec: LayerRecord = { diffId: r.diffId, size: r.size, tarSize: r.tarSize, blobs: [blob] };
+      this.saveLayer(rec);
+      return rec;
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
     }
   }
 
-  private configPath(id: string): string {
-    return `${this.configs}/${id.replace(/^sha256:/, '')}.json`;
+  // ---- images ----
+
+  private recordPath(id: string): string {
+    return `${this.recordsDir}/${id.replace(/^sha256:/, '')}.json`;
   }
 
-  private layerDir(diffId: string): string {
-    return `${this.layers}/${diffId.replace(/^sha256:/, '')}`;
+  record(id: string): ImageRecord | undefined {
+    return readJson<ImageRecord>(this.recordPath(id));
+  }
+
+  config(id: string): ImageConfig {
+    return JSON.parse(this.content.read(id).toString('utf8')) as ImageConfig;
   }
 
   private saveIndex(): void {
-    writeFileSync(`${this.indexFile}.tmp`, JSON.stringify(this.index, null, 1));
-    renameSync(`${this.indexFile}.tmp`, this.indexFile);
+    writeJsonAtomic(this.indexFile, this.index);
+  }
+
+  /** Registers an image whose config and layers are stored, then names it. */
+  register(id: string, opts: { manifest?: BlobRef; tags?: string[]; digests?: string[] } = {}): Image {
+    if (!this.complete(id)) throw new EngineError('INTERNAL', `image ${id} is missing content`);
+    const prev = this.record(id);
+    const rec: ImageRecord = { id, manifest: opts.manifest ?? prev?.manifest, loadedAt: prev?.loadedAt ?? new Date().toISOString(), lastTagTime: prev?.lastTagTime };
+    if (opts.tags?.length) rec.lastTagTime = new Date().toISOString();
+    writeJsonAtomic(this.recordPath(id), rec);
+    for (const t of opts.tags ?? []) this.index.tags[normalizeName(t)] = id;
+    for (const d of opts.digests ?? []) this.index.digests[d] = id;
+    if (opts.tags?.length || opts.digests?.length) this.saveIndex();
+    return this.load(id);
   }
 
   private load(id: string): Image {
-    const raw = readFileSync(this.configPath(id));
-    const config = JSON.parse(raw.toString('utf8')) as ImageConfig;
-    const layerDirs = config.rootfs.diff_ids.map((d) => this.layerDir(d));
-    const size = config.rootfs.diff_ids.reduce((sum, d) => {
-      try {
-        return sum + JSON.parse(readFileSync(`${this.layerDir(d)}.json`, 'utf8')).size;
-      } catch {
-        return sum;
-      }
-    }, 0);
-    const repoTags = Object.entries(this.index)
-      .filter(([, v]) => v === id)
-      .map(([name]) => familiarName(parseReference(name)))
-      .sort();
-    return { id, repoTags, config, layerDirs, size, created: config.created ?? new Date(0).toISOString() };
+    const config = this.config(id);
+    const rec = this.record(id);
+    const layers = config.rootfs.diff_ids.map((d) => ({ diffId: d, size: this.layer(d)?.size ?? 0 }));
+    const nameOf = (n: string) => familiarName(parseReference(n));
+    const repoTags = Object.entries(this.index.tags).filter(([, v]) => v === id).map(([n]) => nameOf(n)).sort();
+    const repoDigests = Object.entries(this.index.digests).filter(([, v]) => v === id).map(([n]) => nameOf(n)).sort();
+    return {
+      id,
+      repoTags,
+      repoDigests,
+      config,
+      layers,
+      layerDirs: config.rootfs.diff_ids.map((d) => this.layerDir(d)),
+      size: layers.reduce((s, l) => s + l.size, 0),
+      created: config.created ?? new Date(0).toISOString(),
+      lastTagTime: rec?.lastTagTime,
+    };
   }
 
-  private ids(): string[] {
-    return readdirSync(this.configs).filter((f) => f.endsWith('.json')).map((f) => `sha256:${f.slice(0, -5)}`);
+  ids(): string[] {
+    return readdirSync(this.recordsDir).filter((f) => /^[a-f0-9]{64}\.json$/.test(f)).map((f) => `sha256:${f.slice(0, -5)}`);
   }
 
   resolveId(ref: string): string {
     if (!ref) throw invalid('image reference must not be empty');
     const hex = ref.replace(/^sha256:/, '');
-    if (/^[a-f0-9]{64}$/.test(hex) && existsSync(this.configPath(hex))) return `sha256:${hex}`;
+    if (/^[a-f0-9]{64}$/.test(hex) && existsSync(this.recordPath(hex))) return `sha256:${hex}`;
     let name: string | undefined;
     try {
       name = formatReference(parseReference(ref));
     } catch (e) {
       if (!/^[a-f0-9]{1,63}$/.test(hex)) throw invalid((e as Error).message);
     }
-    if (name && this.index[name]) return this.index[name];
+    if (name) {
+      const byName = this.index.tags[name] ?? this.index.digests[name];
+      if (byName) return byName;
+    }
     if (/^[a-f0-9]{1,63}$/.test(hex)) {
       const matches = this.ids().filter((id) => id.startsWith(`sha256:${hex}`));
       if (matches.length === 1) return matches[0];
@@ -149,108 +330,151 @@ export class LocalImageStore implements ImageStore {
     return this.ids().map((id) => this.load(id));
   }
 
-  async importRootfs(tar: Readable, options: ImportOptions): Promise<Image> {
-    const name = options.ref ? normalizeName(options.ref) : undefined;
-    const diffId = await this.unpackLayer(tar);
-    const config: ImageConfig = {
-      architecture: HOST_ARCH[process.arch] ?? process.arch,
-      os: 'linux',
-      created: options.created ?? new Date().toISOString(),
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...options.changes },
-      rootfs: { type: 'layers', diff_ids: [diffId] },
-      history: [{ created: options.created, created_by: 'berth import', comment: options.comment ?? 'Imported from tarball' }],
-    };
-    const raw = Buffer.from(JSON.stringify(config));
-    const id = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-    if (!existsSync(this.configPath(id))) await writeAtomic(this.configPath(id), raw);
-    if (name) {
-      this.index[name] = id;
-      this.saveIndex();
+  /** Stores a stream as a blob and unpacks it into a layer. */
+  async importLayer(input: Readable, what: string): Promise<LayerRecord> {
+    let blob;
+    try {
+      blob = await this.content.write(input);
+    } catch (e) {
+      throw invalid(`${what}: cannot read the archive: ${(e as Error).message}`);
     }
-    return this.load(id);
+    this.pin([blob.digest]);
+    try {
+      const mediaType = this.mediaTypeOf(blob.digest);
+      return await this.unpackBlob({ digest: blob.digest, size: blob.size, mediaType }, undefined, what);
+    } catch (e) {
+      if (!this.layerForBlob(blob.digest)) this.content.delete(blob.digest);
+      throw e;
+    } finally {
+      this.unpin([blob.digest]);
+    }
   }
 
-  /** Unpacks a tar stream into a layer directory named by the tar's sha256 (its diff id). */
-  private async unpackLayer(input: Readable): Promise<string> {
-    const tmp = `${this.layers}/.tmp-${randomBytes(8).toString('hex')}`;
-    mkdirSync(tmp);
-    const hash = createHash('sha256');
-    const sniff = new PassThrough();
-    const tarProc = spawn('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-xpf', '-', '-C', tmp], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    tarProc.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number>((resolve) => tarProc.on('close', (code) => resolve(code ?? 1)));
-    try {
-      const { stream, gz } = await sniffGzip(input);
-      sniff.on('data', (chunk: Buffer) => hash.update(chunk));
-      const sink = tarProc.stdin;
-      sink.on('error', () => undefined);
-      await (gz ? pipeline(stream, createGunzip(), sniff, sink) : pipeline(stream, sniff, sink)).catch((e) => {
-        throw invalid(`import: ${gz ? 'gzip stream is corrupt' : 'read tarball'}: ${(e as Error).message}`);
-      });
-      const code = await exited;
-      if (code !== 0) {
-        const why = /does not look like a tar archive|unexpected EOF|Unexpected EOF/i.test(stderr)
-          ? 'not a valid tar archive'
-          : stderr.trim().split('\n').pop();
-        throw invalid(`import: ${why}`);
-      }
-      const diffId = `sha256:${hash.digest('hex')}`;
-      const dir = this.layerDir(diffId);
-      if (existsSync(dir)) {
-        await rm(tmp, { recursive: true, force: true });
-      } else {
-        await writeAtomic(`${dir}.json`, JSON.stringify({ size: dirSize(tmp) }));
-        renameSync(tmp, dir);
-      }
-      return diffId;
-    } catch (e) {
-      tarProc.kill();
-      await rm(tmp, { recursive: true, force: true });
-      throw e;
-    }
+  private mediaTypeOf(digest: string): string {
+    const head = Buffer.alloc(4);
+    const data = this.content.read(digest).subarray(0, 4);
+    data.copy(head);
+    if (head[0] === 0x1f && head[1] === 0x8b) return MEDIA.ociLayerGzip;
+    if (head.readUInt32LE(0) === 0xfd2fb528) return MEDIA.ociLayerZstd;
+    return MEDIA.ociLayer;
+  }
+
+  async importRootfs(tar: Readable, options: ImportOptions): Promise<Image> {
+    const name = options.ref ? normalizeName(options.ref) : undefined;
+    const layer = await this.importLayer(tar, 'import');
+    const created = options.created ?? new Date().toISOString();
+    const config: ImageConfig = {
+      architecture: hostArch(),
+      os: 'linux',
+      created,
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...options.changes },
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [{ created, created_by: 'berth import', comment: options.comment ?? 'Imported from tarball' }],
+    };
+    const id = await this.content.put(Buffer.from(JSON.stringify(config)));
+    return this.register(id, { tags: name ? [name] : [] });
   }
 
   tag(idOrRef: string, newRef: string): void {
     const id = this.resolveId(idOrRef);
-    this.index[normalizeName(newRef)] = id;
+    const name = normalizeName(newRef);
+    if (name.includes('@')) throw invalid(`refusing to create a tag with a digest reference: ${newRef}`);
+    this.index.tags[name] = id;
     this.saveIndex();
+    const rec = this.record(id);
+    if (rec) writeJsonAtomic(this.recordPath(id), { ...rec, lastTagTime: new Date().toISOString() });
+  }
+
+  /** Adds a repo@digest name (after a pull by tag or a push). */
+  addDigest(id: string, name: string): void {
+    this.index.digests[name] = id;
+    this.saveIndex();
+  }
+
+  /** Names of an image, full form. */
+  namesOf(id: string): string[] {
+    return Object.entries(this.index.tags).filter(([, v]) => v === id).map(([k]) => k);
   }
 
   remove(ref: string, options: { force?: boolean; inUse?: (id: string) => boolean }) {
     const id = this.resolveId(ref);
-    const names = Object.entries(this.index).filter(([, v]) => v === id).map(([k]) => k);
+    const names = this.namesOf(id);
     let byName: string | undefined;
     try {
       byName = normalizeName(ref);
     } catch {
       byName = undefined;
     }
-    const untagged: string[] = [];
     // Removing one of several names only untags, as Docker does.
-    if (byName && this.index[byName] === id && names.length > 1) {
-      delete this.index[byName];
+    if (byName && this.index.tags[byName] === id && names.length > 1) {
+      delete this.index.tags[byName];
       this.saveIndex();
       return { untagged: [familiarName(parseReference(byName))], deleted: [] };
     }
     if (options.inUse?.(id) && !options.force) {
       throw conflict(`conflict: unable to delete ${id.slice(7, 19)} (must be forced) - image is being used by a container`);
     }
+    const untagged: string[] = [];
     for (const n of names) {
-      delete this.index[n];
+      delete this.index.tags[n];
+      untagged.push(familiarName(parseReference(n)));
+    }
+    for (const [n, v] of Object.entries(this.index.digests)) {
+      if (v !== id) continue;
+      delete this.index.digests[n];
       untagged.push(familiarName(parseReference(n)));
     }
     this.saveIndex();
-    const config = this.load(id).config;
-    rmSync(this.configPath(id), { force: true });
-    const stillUsed = new Set(this.ids().flatMap((other) => this.load(other).config.rootfs.diff_ids));
-    for (const d of config.rootfs.diff_ids) {
-      if (stillUsed.has(d)) continue;
-      rmSync(this.layerDir(d), { recursive: true, force: true });
-      rmSync(`${this.layerDir(d)}.json`, { force: true });
-    }
+    rmSync(this.recordPath(id), { force: true });
+    this.gc();
     return { untagged, deleted: [id] };
+  }
+
+  pin(digests: string[]): void {
+    for (const d of digests) this.pinned.set(d, (this.pinned.get(d) ?? 0) + 1);
+  }
+
+  unpin(digests: string[]): void {
+    for (const d of digests) {
+      const n = (this.pinned.get(d) ?? 1) - 1;
+      if (n <= 0) this.pinned.delete(d);
+      else this.pinned.set(d, n);
+    }
+  }
+
+  /** Deletes layers and blobs no image refers to (and no running pull holds). Returns bytes freed. */
+  gc(): number {
+    const keepBlobs = new Set<string>(this.pinned.keys());
+    const keepLayers = new Set<string>();
+    for (const id of this.ids()) {
+      keepBlobs.add(id);
+      const rec = this.record(id);
+      if (rec?.manifest) keepBlobs.add(rec.manifest.digest);
+      for (const [n, v] of Object.entries(this.index.digests)) if (v === id) keepBlobs.add(n.slice(n.indexOf('@') + 1));
+      for (const d of this.config(id).rootfs.diff_ids) keepLayers.add(d);
+    }
+    let freed = 0;
+    for (const f of readdirSync(this.layersDir)) {
+      if (!/^[a-f0-9]{64}\.json$/.test(f)) continue;
+      const rec = readJson<LayerRecord>(`${this.layersDir}/${f}`);
+      if (!rec) continue;
+      if (keepLayers.has(rec.diffId) || this.pinned.has(rec.diffId) || rec.blobs.some((b) => this.pinned.has(b.digest))) {
+        for (const b of rec.blobs) keepBlobs.add(b.digest);
+        continue;
+      }
+      freed += rec.size;
+      rmSync(`${this.layersDir}/${f}`, { force: true });
+      rmSync(this.layerDir(rec.diffId), { recursive: true, force: true });
+      for (const b of rec.blobs) this.blobToLayer.delete(b.digest);
+    }
+    for (const d of this.content.list()) {
+      if (keepBlobs.has(d)) continue;
+      this.content.delete(d);
+    }
+    return freed;
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

@@ -1,0 +1,140 @@
+// Content-addressed blobs: <root>/blobs/sha256/<hex>. Every write goes to a file under
+// ingest/, is hashed on the way, checked against the digest it claims, fsynced and only then
+// renamed to its final name, so a crash never leaves a half-written blob under a digest.
+// Interrupted downloads keep their partial file (ingest/<hex>.partial) to resume with Range.
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { invalid } from '../errors.ts';
+
+export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+
+export class DigestMismatchError extends Error {
+  constructor(readonly expected: string, readonly actual: string, what: string) {
+    super(`digest mismatch for ${what}: expected ${expected}, got ${actual}`);
+  }
+}
+
+export function sha256(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+export class ContentStore {
+  readonly dir: string;
+  readonly ingest: string;
+
+  constructor(root: string) {
+    this.dir = `${root}/blobs/sha256`;
+    this.ingest = `${root}/blobs/ingest`;
+    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.ingest, { recursive: true });
+    // Temp files of interrupted writes are garbage; partial downloads are kept for resume.
+    for (const f of readdirSync(this.ingest)) if (!f.endsWith('.partial')) rmSync(`${this.ingest}/${f}`, { force: true });
+  }
+
+  path(digest: string): string {
+    if (!DIGEST_RE.test(digest)) throw invalid(`invalid digest: ${digest}`);
+    return `${this.dir}/${digest.slice(7)}`;
+  }
+
+  has(digest: string): boolean {
+    return DIGEST_RE.test(digest) && existsSync(this.path(digest));
+  }
+
+  size(digest: string): number {
+    return statSync(this.path(digest)).size;
+  }
+
+  read(digest: string): Buffer {
+    return readFileSync(this.path(digest));
+  }
+
+  stream(digest: string): Readable {
+    return createReadStream(this.path(digest));
+  }
+
+  list(): string[] {
+    return readdirSync(this.dir).filter((f) => /^[a-f0-9]{64}$/.test(f)).map((f) => `sha256:${f}`);
+  }
+
+  delete(digest: string): void {
+    rmSync(this.path(digest), { force: true });
+  }
+
+  /** Stores bytes; returns their digest. */
+  async put(data: Buffer, expected?: string): Promise<string> {
+    const digest = sha256(data);
+    if (expected && expected !== digest) throw new DigestMismatchError(expected, digest, 'blob');
+    if (this.has(digest)) return digest;
+    const tmp = `${this.ingest}/tmp-${randomBytes(6).toString('hex')}`;
+    const fh = await open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    renameSync(tmp, this.path(digest));
+    return digest;
+  }
+
+  /** Streams a blob in; when `expected` is given a mismatch is an error and nothing is stored. */
+  async write(input: Readable, expected?: string, what = 'blob'): Promise<{ digest: string; size: number }> {
+    const tmp = `${this.ingest}/tmp-${randomBytes(6).toString('hex')}`;
+    const hash = createHash('sha256');
+    let size = 0;
+    const fh = await open(tmp, 'w', 0o644);
+    try {
+      for await (const chunk of input) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        await fh.write(chunk as Buffer);
+      }
+      await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    await fh.close();
+    return this.commit(tmp, hash, size, expected, what);
+  }
+
+  /** Moves a fully written ingest file to its digest name after checking it. */
+  commit(tmp: string, hash: Hash, size: number, expected: string | undefined, what: string): { digest: string; size: number } {
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (expected && expected !== digest) {
+      rmSync(tmp, { force: true });
+      throw new DigestMismatchError(expected, digest, what);
+    }
+    if (this.has(digest)) rmSync(tmp, { force: true });
+    else renameSync(tmp, this.path(digest));
+    return { digest, size };
+  }
+
+  partialPath(digest: string): string {
+    return `${this.ingest}/${digest.slice(7)}.partial`;
+  }
+
+  /** Hashes a file already on disk (for a resumed download or a verification pass). */
+  async hashFile(path: string): Promise<{ hash: Hash; size: number }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(path)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    return { hash, size };
+  }
+
+  /** Every blob whose content does not hash to its name (should always be empty). */
+  async verify(): Promise<string[]> {
+    const bad: string[] = [];
+    for (const d of this.list()) {
+      const { hash } = await this.hashFile(this.path(d));
+      if (`sha256:${hash.digest('hex')}` !== d) bad.push(d);
+    }
+    return bad;
+  }
+}
