@@ -74,7 +74,7 @@ export class LayerWriter implements TarSink {
         st = null;
       }
       if (!st) {
-        if (!create) throw new LayerPathError(`entry ${JSON.stringify(entryName)}: ${p} does not exist in the layer`);
+        if (!create) throw new LayerPathError(`entry ${JSON.stringify(entryName)}: ${p} is not in the layer`);
         mkdirSync(this.abs(p), 0o755);
       } else if (st.isSymbolicLink()) {
         throw new LayerPathError(`entry ${JSON.stringify(entryName)} would be written through the symlink ${p}`);
