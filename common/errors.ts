@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'UNAVAILABLE',
   'UNSUPPORTED',
   'PERMISSION',
+  'UNAUTHORIZED',
   'HELPER_FAILED',
   'INTERNAL',
 ] as const;
@@ -36,6 +37,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAVAILABLE: 503,
   UNSUPPORTED: 501,
   PERMISSION: 403,
+  UNAUTHORIZED: 401,
   HELPER_FAILED: 500,
   INTERNAL: 500,
 };

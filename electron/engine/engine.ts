@@ -2,6 +2,7 @@
 // `berth daemon` both build it with createEngine() and own its lifetime.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ContainerCreateOptions } from '../../common/models.ts';
@@ -16,7 +17,13 @@ import { readStats } from './containers/statsReader.ts';
 import { EngineError, notRunning } from './errors.ts';
 import { EventBus } from './events/eventBus.ts';
 import { ensureHelloWorld } from './images/helloWorld.ts';
-import type { Image, ImageStore, ImportOptions } from './images/imageStore.ts';
+import type { Image, ImportOptions } from './images/imageStore.ts';
+import { loadImages, loadOciLayout, saveImages, type LoadResult } from './images/archive.ts';
+import { CredentialStore } from './images/distribution/credentials.ts';
+import { pullImage, type PullOptions } from './images/distribution/pull.ts';
+import { pushImage, type PushOptions, type PushResult } from './images/distribution/push.ts';
+import { RegistryClient } from './images/distribution/registryClient.ts';
+import { imageHistory, imageInspect, imageSummaries } from './images/imageViews.ts';
 import { LocalImageStore } from './images/localImageStore.ts';
 import { OverlaySnapshotter } from './layers/overlaySnapshotter.ts';
 import { NativeHelperClient, type HelperClient } from './runtime/helperClient.ts';
@@ -34,6 +41,16 @@ export interface EngineOptions {
   helloPath?: string;
   /** parent cgroup of all containers */
   cgroupParent?: string;
+  /** registry credentials, ~/.docker/config.json format (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json) */
+  authFile?: string;
+  /** registries (host:port) reachable over plain HTTP besides loopback */
+  insecureRegistries?: string[];
+  /** mirrors tried before Docker Hub for docker.io images */
+  registryMirrors?: string[];
+}
+
+export function defaultAuthFile(): string {
+  return `${process.env.DOCKER_CONFIG ?? `${homedir()}/.docker`}/config.json`;
 }
 
 export interface Probe {
@@ -52,6 +69,7 @@ export class Engine {
   readonly events = new EventBus();
   readonly images: LocalImageStore;
   readonly containers: ContainerService;
+  readonly registry: RegistryClient;
   readonly probe: Probe;
   private readonly cgroups: CgroupManager;
   private readonly helper: HelperClient;
@@ -68,6 +86,12 @@ export class Engine {
     if (!this.probe.openat2) throw new EngineError('UNSUPPORTED', `kernel ${this.probe.kernel} lacks openat2 (5.6 or later is needed)`);
     for (const d of [opts.root, opts.runRoot]) mkdirSync(d, { recursive: true, mode: 0o711 });
     this.images = new LocalImageStore(opts.root);
+    this.registry = new RegistryClient({
+      credentials: new CredentialStore(opts.authFile ?? defaultAuthFile()),
+      insecureRegistries: opts.insecureRegistries,
+      mirrors: opts.registryMirrors,
+      userAgent: 'berth/0.1',
+    });
     this.cgroups = new FsCgroupManager(opts.cgroupParent ?? 'berth');
     this.helper = new NativeHelperClient(opts.helperPath);
     this.seccomp = new SeccompCompiler(`${opts.root}/cache/seccomp`);
@@ -158,6 +182,96 @@ export class Engine {
       this.events.emit('image', 'import', img.id, { name: opts.ref ?? '' });
       return img;
     });
+  }
+
+  async pull(ref: string, opts: PullOptions = {}): Promise<Image> {
+    const img = await pullImage(this.images, this.registry, ref, opts);
+    this.events.emit('image', 'pull', ref, { name: ref });
+    return img;
+  }
+
+  async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {
+    const r = await pushImage(this.images, this.registry, ref, opts);
+    this.events.emit('image', 'push', ref, { name: ref });
+    return r;
+  }
+
+  /** Checks credentials with the registry and saves them (docker login). */
+  async login(server: string, username: string, password: string): Promise<void> {
+    const domain = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '').replace(/^index\.docker\.io$/, 'docker.io');
+    await this.registry.login(domain, { username, password });
+    this.registry.credentials.set(domain, { username, password });
+  }
+
+  logout(server: string): boolean {
+    return this.registry.credentials.remove(server.replace(/^https?:\/\//, '').replace(/\/.*$/, ''));
+  }
+
+  tagImage(source: string, target: string): void {
+    this.images.tag(source, target);
+    this.events.emit('image', 'tag', this.images.resolveId(source), { name: target });
+  }
+
+  saveImages(refs: string[]): Readable {
+    const out = saveImages(this.images, refs);
+    this.events.emit('image', 'save', refs.join(','), {});
+    return out;
+  }
+
+  async loadImages(input: Readable | string): Promise<LoadResult> {
+    const r = typeof input === 'string' ? await loadOciLayout(this.images, input) : await loadImages(this.images, input);
+    for (const img of r.images) this.events.emit('image', 'load', img.id, { name: img.tags[0] ?? '' });
+    return r;
+  }
+
+  listImages(opts: { all?: boolean; sharedSize?: boolean } = {}) {
+    const counts = new Map<string, number>();
+    for (const c of this.containers.list(true)) counts.set(c.ImageID, (counts.get(c.ImageID) ?? 0) + 1);
+    return imageSummaries(this.images.list(), (id) => counts.get(id) ?? 0, opts.sharedSize ?? true);
+  }
+
+  inspectImage(ref: string) {
+    return imageInspect(this.images, this.images.get(ref));
+  }
+
+  imageHistory(ref: string) {
+    return imageHistory(this.images.get(ref));
+  }
+
+  /** Bytes of all unpacked layers. */
+  private layerBytes(): number {
+    const layers = new Map<string, number>();
+    for (const img of this.images.list()) for (const l of img.layers) layers.set(l.diffId, l.size);
+    return [...layers.values()].reduce((s, n) => s + n, 0);
+  }
+
+  /** Deletes dangling images (no name), or with `all` every image no container uses. */
+  pruneImages(opts: { all?: boolean } = {}) {
+    const deleted: { Untagged?: string; Deleted?: string }[] = [];
+    const before = this.layerBytes();
+    for (const img of this.images.list()) {
+      if (this.containers.imageInUse(img.id)) continue;
+      if (!opts.all && img.repoTags.length) continue;
+      const r = this.images.remove(img.id, { force: true });
+      for (const name of r.untagged) deleted.push({ Untagged: name });
+      for (const id of r.deleted) {
+        deleted.push({ Deleted: id });
+        this.events.emit('image', 'delete', id);
+      }
+    }
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: before - this.layerBytes() };
+  }
+
+  /** The image part of `docker system df`. */
+  imageDiskUsage() {
+    const images = this.listImages({ sharedSize: true });
+    const layers = new Map<string, number>();
+    for (const img of this.images.list()) for (const l of img.layers) layers.set(l.diffId, l.size);
+    const used = new Set(this.containers.list(true).map((c) => c.ImageID));
+    const usedLayers = new Set(this.images.list().filter((i) => used.has(i.id)).flatMap((i) => i.layers.map((l) => l.diffId)));
+    const total = [...layers.values()].reduce((s, n) => s + n, 0);
+    const reclaimable = [...layers].filter(([d]) => !usedLayers.has(d)).reduce((s, [, n]) => s + n, 0);
+    return { LayersSize: total, Images: images, active: images.filter((i) => i.Containers > 0).length, reclaimable };
   }
 
   /** Untags or deletes an image; refuses one a container uses unless forced. */

@@ -7,6 +7,13 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:f
 const roots = readdirSync('/tmp').filter((d) => d.startsWith('berth-t-')).map((d) => `/tmp/${d}`);
 let swept = 0;
 for (const base of roots) {
+  // A test registry: its process is recorded by pid.
+  try {
+    const pid = Number(readFileSync(`${base}/registry.pid`, 'utf8'));
+    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('docker-registry')) process.kill(pid, 'SIGKILL');
+  } catch {
+    /* none, or gone */
+  }
   const cdir = `${base}/root/containers`;
   for (const id of existsSync(cdir) ? readdirSync(cdir) : []) {
     try {

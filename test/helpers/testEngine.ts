@@ -4,7 +4,7 @@ import { chmodSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEngine, type Engine } from '../../electron/engine/engine.ts';
+import { createEngine, type Engine, type EngineOptions } from '../../electron/engine/engine.ts';
 import { buildBusyboxTar } from './busybox.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,13 +27,13 @@ export function busyboxTarball(): string {
   return busyboxTar;
 }
 
-export async function startTestEngine(opts: { busybox?: boolean } = {}): Promise<TestEngine> {
+export async function startTestEngine(opts: { busybox?: boolean; engine?: Partial<EngineOptions> } = {}): Promise<TestEngine> {
   const base = mkdtempSync(`${tmpdir()}/berth-t-`);
   chmodSync(base, 0o711); // a remapped container root must be able to reach its rootfs
   const root = `${base}/root`;
   const runRoot = `${base}/run`;
   const cgroupParent = `berth-test-${process.pid}-${base.slice(-6)}`;
-  const make = () => createEngine({ root, runRoot, helperPath: HELPER, helloPath: HELLO, cgroupParent });
+  const make = () => createEngine({ root, runRoot, helperPath: HELPER, helloPath: HELLO, cgroupParent, authFile: `${base}/docker-config.json`, ...opts.engine });
   const t: TestEngine = {
     engine: await make(),
     root,

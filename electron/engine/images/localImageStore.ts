@@ -7,7 +7,7 @@
 // Write order makes every crash point safe: blobs, then layers, then the image record, then
 // names. On open, anything a crash left half-done is dropped.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { familiarName, formatReference, parseReference, ReferenceError } from '../../../common/reference.ts';
@@ -98,6 +98,8 @@ export class LocalImageStore implements ImageStore {
   private readonly unpacking = new Map<string, Promise<LayerRecord>>();
   /** blob digest → diff id, for "Already exists" */
   private readonly blobToLayer = new Map<string, string>();
+  /** blob downloads in flight, so concurrent pulls fetch a shared blob once */
+  private readonly downloads = new Map<string, Promise<void>>();
   /** digests a running pull/load still needs: garbage collection leaves them alone */
   readonly pinned = new Map<string, number>();
 
@@ -115,6 +117,7 @@ export class LocalImageStore implements ImageStore {
 
   /** Drops what a crash left half-done: temp dirs, layers without metadata, records without content, names without records. */
   private recover(): void {
+    rmSync(`${this.root}/tmp`, { recursive: true, force: true });
     const entries = readdirSync(this.layersDir);
     const names = new Set(entries);
     for (const e of entries) {
@@ -245,6 +248,16 @@ export class LocalImageStore implements ImageStore {
     }
   }
 
+  /** Runs a blob download once per digest, however many pulls want it at the same time. */
+  download(digest: string, fetchIt: () => Promise<void>): Promise<void> {
+    if (this.content.has(digest)) return Promise.resolve();
+    const running = this.downloads.get(digest);
+    if (running) return running;
+    const p = fetchIt().finally(() => this.downloads.delete(digest));
+    this.downloads.set(digest, p);
+    return p;
+  }
+
   // ---- images ----
 
   private recordPath(id: string): string {
@@ -350,10 +363,15 @@ export class LocalImageStore implements ImageStore {
     }
   }
 
-  private mediaTypeOf(digest: string): string {
+  /** The layer media type an archive blob has, from its first bytes. */
+  mediaTypeOf(digest: string): string {
     const head = Buffer.alloc(4);
-    const data = this.content.read(digest).subarray(0, 4);
-    data.copy(head);
+    const fd = openSync(this.content.path(digest), 'r');
+    try {
+      readSync(fd, head, 0, 4, 0);
+    } finally {
+      closeSync(fd);
+    }
     if (head[0] === 0x1f && head[1] === 0x8b) return MEDIA.ociLayerGzip;
     if (head.readUInt32LE(0) === 0xfd2fb528) return MEDIA.ociLayerZstd;
     return MEDIA.ociLayer;

@@ -34,6 +34,8 @@ export class UnpackPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private seq = 0;
+  /** jobs handed to workers so far */
+  jobsRun = 0;
   private readonly waiting = new Map<number, { slot: Slot; p: Pending }>();
 
   constructor(private readonly size = 2) {}
@@ -52,6 +54,7 @@ export class UnpackPool {
       if (!slot) return;
       const p = this.queue.shift()!;
       const seq = ++this.seq;
+      this.jobsRun++;
       slot.busy = true;
       slot.worker.ref();
       this.waiting.set(seq, { slot, p });

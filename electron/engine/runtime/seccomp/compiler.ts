@@ -43,13 +43,14 @@ interface Lib {
   release: (ctx: unknown) => void;
 }
 
-export class SeccompCompiler {
-  private lib?: Lib;
+/** koffi types are process-global: the library is bound once for every engine in the process. */
+let sharedLib: Lib | undefined;
 
+export class SeccompCompiler {
   constructor(private readonly cacheDir: string) {}
 
   private load(): Lib {
-    if (this.lib) return this.lib;
+    if (sharedLib) return sharedLib;
     let so;
     try {
       so = koffi.load('libseccomp.so.2');
@@ -57,7 +58,7 @@ export class SeccompCompiler {
       throw new EngineError('UNSUPPORTED', 'seccomp: libseccomp.so.2 is not installed (Debian package libseccomp2)', { cause: e });
     }
     koffi.struct('scmp_arg_cmp', { arg: 'uint32', op: 'uint32', datum_a: 'uint64', datum_b: 'uint64' });
-    this.lib = {
+    sharedLib = {
       init: so.func('void *seccomp_init(uint32_t def_action)'),
       archAdd: so.func('int seccomp_arch_add(void *ctx, uint32_t arch)'),
       resolve: so.func('int seccomp_syscall_resolve_name(const char *name)'),
@@ -65,7 +66,7 @@ export class SeccompCompiler {
       exportBpf: so.func('int seccomp_export_bpf(void *ctx, int fd)'),
       release: so.func('void seccomp_release(void *ctx)'),
     };
-    return this.lib;
+    return sharedLib;
   }
 
   compile(profile: SeccompProfile, rules: ResolvedRule[]): Buffer {
