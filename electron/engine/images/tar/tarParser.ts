@@ -137,7 +137,7 @@ export class TarParser {
   /** Call at end of input: a tar must end on a block boundary after its last entry. */
   end(): void {
     if (this.done) return;
-    if (this.remaining > 0 || this.meta || this.buffered > 0 || this.inEntry) {
+    if (this.remaining > 0 || this.padding > 0 || this.meta || this.buffered > 0 || this.inEntry) {
       throw new TarFormatError('unexpected end of tar archive (truncated)');
     }
     if (this.entries === 0 && this.zeroBlocks === 0) throw new TarFormatError('empty input: not a tar archive');
