@@ -1,6 +1,10 @@
-// Headless entry points without Electron: `berth run IMAGE CMD…`, `berth import TAR NAME`, `berth probe`.
+// Headless entry points without Electron: `berth run IMAGE CMD…`, image commands (pull, push,
+// login, images, tag, rmi, save, load, import, history, inspect, image prune), `berth probe`.
 import { execFileSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { ProgressMessage } from '../engine/images/distribution/pull.ts';
+import { humanSize } from '../../common/format.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEngine } from '../engine/engine.ts';
@@ -22,11 +26,6 @@ async function main(): Promise<number> {
   }
   const engine = await createEngine({ ...dirs, helperPath, helloPath: join(root, 'native/build/hello') });
   try {
-    if (cmd === 'import') {
-      const img = await engine.importImage(createReadStream(args[0]), { ref: args[1] });
-      console.log(img.id);
-      return 0;
-    }
     if (cmd === 'run') {
       const rm = args[0] === '--rm';
       const [image, ...command] = rm ? args.slice(1) : args;
@@ -41,10 +40,138 @@ async function main(): Promise<number> {
       if (rm) await engine.containers.remove(c.Id);
       return StatusCode;
     }
-    console.error('usage: berth start | run [--rm] IMAGE [CMD…] | import TAR NAME | probe');
+    const images = await imageCommand(engine, cmd, args);
+    if (images !== undefined) return images;
+    console.error(USAGE);
     return 2;
   } finally {
     engine.close();
+  }
+}
+
+const USAGE = `usage: berth start | run [--rm] IMAGE [CMD…] | probe
+       berth pull [--platform OS/ARCH] IMAGE | push IMAGE | login [-u USER] [-p PASS | --password-stdin] SERVER | logout SERVER
+       berth images | tag SOURCE TARGET | rmi [-f] IMAGE… | image prune [-a] | history IMAGE | inspect IMAGE
+       berth save [-o FILE] IMAGE… | load [-i FILE | DIR] | import TAR [NAME]`;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+}
+
+function has(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i >= 0) args.splice(i, 1);
+  return i >= 0;
+}
+
+/** Docker-like progress: one line per layer status; byte counts redrawn in place on a terminal. */
+function progressPrinter(): (m: ProgressMessage) => void {
+  const tty = process.stdout.isTTY;
+  return (m) => {
+    if (m.status === 'Downloading' || m.status === 'Pushing' || m.status === 'Extracting') {
+      if (tty && m.progressDetail?.total) process.stdout.write(`\r${m.id}: ${m.status} ${humanSize(m.progressDetail.current ?? 0)}/${humanSize(m.progressDetail.total)}\x1b[K`);
+      return;
+    }
+    process.stdout.write(`${tty ? '\r\x1b[K' : ''}${m.id ? `${m.id}: ` : ''}${m.status}\n`);
+  };
+}
+
+async function readStdin(): Promise<string> {
+  let s = '';
+  for await (const c of process.stdin) s += c;
+  return s.trim();
+}
+
+type AnyEngine = Awaited<ReturnType<typeof createEngine>>;
+
+async function imageCommand(engine: AnyEngine, cmd: string, args: string[]): Promise<number | undefined> {
+  switch (cmd) {
+    case 'pull': {
+      const platform = flag(args, '--platform');
+      const [os, architecture, variant] = platform?.split('/') ?? [];
+      await engine.pull(args[0], { onProgress: progressPrinter(), platform: platform ? { os, architecture, variant } : undefined });
+      return 0;
+    }
+    case 'push': {
+      await engine.push(args[0], { onProgress: progressPrinter() });
+      return 0;
+    }
+    case 'login': {
+      const user = flag(args, '-u') ?? flag(args, '--username');
+      let pass = flag(args, '-p') ?? flag(args, '--password');
+      if (has(args, '--password-stdin')) pass = await readStdin();
+      if (!user || pass === undefined) throw new Error('login needs -u USER and -p PASS or --password-stdin');
+      await engine.login(args[0] ?? 'docker.io', user, pass);
+      console.log('Login Succeeded');
+      return 0;
+    }
+    case 'logout':
+      console.log(engine.logout(args[0] ?? 'docker.io') ? `Removing login credentials for ${args[0]}` : `Not logged in to ${args[0]}`);
+      return 0;
+    case 'images': {
+      const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
+      for (const img of engine.listImages()) {
+        const created = new Date(img.Created * 1000).toISOString().replace('T', ' ').slice(0, 19);
+        const names = img.RepoTags.length ? img.RepoTags : ['<none>:<none>'];
+        for (const n of names) {
+          const i = n.lastIndexOf(':');
+          rows.push([n.slice(0, i), n.slice(i + 1), img.Id.slice(7, 19), created, humanSize(img.Size)]);
+        }
+      }
+      const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+      for (const r of rows) console.log(r.map((v, c) => v.padEnd(widths[c])).join('   ').trimEnd());
+      return 0;
+    }
+    case 'tag':
+      engine.tagImage(args[0], args[1]);
+      return 0;
+    case 'rmi': {
+      const force = has(args, '-f');
+      for (const ref of args) {
+        const r = engine.removeImage(ref, { force });
+        for (const u of r.untagged) console.log(`Untagged: ${u}`);
+        for (const d of r.deleted) console.log(`Deleted: ${d}`);
+      }
+      return 0;
+    }
+    case 'image':
+      if (args[0] === 'prune') {
+        const r = engine.pruneImages({ all: has(args, '-a') });
+        for (const d of r.ImagesDeleted ?? []) console.log(d.Untagged ? `untagged: ${d.Untagged}` : `deleted: ${d.Deleted}`);
+        console.log(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}`);
+        return 0;
+      }
+      return undefined;
+    case 'history':
+      for (const h of engine.imageHistory(args[0])) console.log(`${h.Id === '<missing>' ? h.Id : h.Id.slice(7, 19)}\t${humanSize(h.Size)}\t${h.CreatedBy}`);
+      return 0;
+    case 'inspect':
+      console.log(JSON.stringify([engine.inspectImage(args[0])], null, 4));
+      return 0;
+    case 'save': {
+      const out = flag(args, '-o') ?? flag(args, '--output');
+      if (!out && process.stdout.isTTY) throw new Error('refusing to write an archive to a terminal: use -o FILE or redirect');
+      await pipeline(engine.saveImages(args), out ? createWriteStream(out) : process.stdout);
+      return 0;
+    }
+    case 'load': {
+      const input = flag(args, '-i') ?? flag(args, '--input') ?? args[0];
+      const isDir = input ? statSync(input).isDirectory() : false;
+      const r = await engine.loadImages(isDir ? input! : input ? createReadStream(input) : process.stdin);
+      for (const m of r.messages) console.log(m);
+      return 0;
+    }
+    case 'import': {
+      const img = await engine.importImage(args[0] === '-' ? process.stdin : createReadStream(args[0]), { ref: args[1] });
+      console.log(img.id);
+      return 0;
+    }
+    default:
+      return undefined;
   }
 }
 

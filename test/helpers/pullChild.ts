@@ -10,3 +10,7 @@ const client = new RegistryClient({ credentials: new CredentialStore(`${root}/au
 const img = await pullImage(store, client, ref, { onProgress: (m) => process.stdout.write(`${JSON.stringify(m)}\n`) });
 process.stdout.write(`done ${img.id}\n`);
 await store.close();
+if (process.env.BERTH_REPORT_RSS) {
+  const status = (await import('node:fs')).readFileSync('/proc/self/status', 'utf8');
+  process.stdout.write(`rss ${/VmHWM:\s+(\d+)/.exec(status)?.[1]} ${/VmRSS:\s+(\d+)/.exec(status)?.[1]}\n`);
+}

@@ -2,7 +2,7 @@
 // realm/service/scope), plain Basic auth, retries with backoff, resumable blob downloads (Range),
 // uploads (monolithic and chunked), cross-repository mounts and manifests.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, openSync, closeSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { EngineError, invalid, notFound } from '../../errors.ts';
 import type { ContentStore } from '../contentStore.ts';
@@ -223,6 +223,7 @@ export class RegistrySession {
           while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
           onBytes(got);
         }
+        fsyncSync(fd);
       } catch (e) {
         streamError = e;
       } finally {
