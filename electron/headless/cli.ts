@@ -7,6 +7,7 @@ import type { ProgressMessage } from '../engine/images/distribution/pull.ts';
 import { humanSize } from '../../common/format.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startApiServer } from '../api/server.ts';
 import { createEngine } from '../engine/engine.ts';
 import { isEngineError } from '../engine/errors.ts';
 
@@ -24,6 +25,7 @@ async function main(): Promise<number> {
     process.stdout.write(execFileSync(helperPath, ['probe'], { encoding: 'utf8' }));
     return 0;
   }
+  if (cmd === 'daemon') return daemon(args);
   const engine = await createEngine({ ...dirs, helperPath, helloPath: join(root, 'native/build/hello') });
   try {
     if (cmd === 'run') {
@@ -49,7 +51,37 @@ async function main(): Promise<number> {
   }
 }
 
-const USAGE = `usage: berth start | run [--rm] IMAGE [CMD…] | probe
+/** `berth daemon [--root DIR] [--socket PATH]`: the engine and the Docker API, until SIGTERM/SIGINT. */
+async function daemon(args: string[]): Promise<number> {
+  const isRoot = process.getuid?.() === 0;
+  const dataHome = process.env.XDG_DATA_HOME ?? join(process.env.HOME ?? '/tmp', '.local/share');
+  const runtimeDir = process.env.XDG_RUNTIME_DIR ?? `/tmp/berth-${process.getuid?.()}`;
+  const rootDir = flag(args, '--root') ?? process.env.BERTH_ROOT ?? (isRoot ? '/var/lib/berth' : join(dataHome, 'berth'));
+  const runRoot = flag(args, '--run') ?? process.env.BERTH_RUN ?? (isRoot ? '/run/berth' : join(runtimeDir, 'berth'));
+  const socket = flag(args, '--socket') ?? (isRoot ? '/run/berth/docker.sock' : join(runtimeDir, 'berth/docker.sock'));
+  const insecure: string[] = [];
+  for (let v = flag(args, '--insecure-registry'); v; v = flag(args, '--insecure-registry')) insecure.push(v);
+  const mirrors: string[] = [];
+  for (let v = flag(args, '--registry-mirror'); v; v = flag(args, '--registry-mirror')) mirrors.push(v);
+  const cgroupParent = flag(args, '--cgroup-parent');
+  const authFile = flag(args, '--auth-file');
+  const engine = await createEngine({
+    root: rootDir, runRoot, helperPath, helloPath: join(root, 'native/build/hello'), insecureRegistries: insecure, registryMirrors: mirrors,
+    ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}),
+  });
+  const api = await startApiServer(engine, socket);
+  console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir})`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  // Containers keep running in their shims; the next daemon adopts them.
+  await api.close();
+  engine.close();
+  return 0;
+}
+
+const USAGE = `usage: berth start | daemon [--root DIR] [--socket PATH] | run [--rm] IMAGE [CMD…] | probe
        berth pull [--platform OS/ARCH] IMAGE | push IMAGE | login [-u USER] [-p PASS | --password-stdin] SERVER | logout SERVER
        berth images | tag SOURCE TARGET | rmi [-f] IMAGE… | image prune [-a] | history IMAGE | inspect IMAGE
        berth save [-o FILE] IMAGE… | load [-i FILE | DIR] | import TAR [NAME]`;

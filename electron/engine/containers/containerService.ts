@@ -117,7 +117,11 @@ export class ContainerService {
 
   start(ref: string, hooks: StartHooks = {}): Promise<void> {
     const r = this.get(ref);
-    return this.serialize(r.Id, () => this.startLocked(r, hooks, false));
+    return this.serialize(r.Id, () => this.startLocked(r, hooks, false)).catch(async (e) => {
+      // As dockerd does: an AutoRemove container whose start failed is removed (`run --rm` waits for that).
+      if (r.HostConfig.AutoRemove && !r.State.Running) await this.remove(r.Id, { force: true }).catch(() => undefined);
+      throw e;
+    });
   }
 
   private async startLocked(r: ContainerRecord, hooks: StartHooks, restarting: boolean): Promise<void> {

@@ -29,6 +29,11 @@ export class EventBus {
     return e;
   }
 
+  /** The last events kept (for /events?since=…). */
+  recent(): EngineEvent[] {
+    return [...this.history];
+  }
+
   on(listener: (e: EngineEvent) => void): Disposer {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -1,0 +1,54 @@
+// Taking over a connection for attach and exec: "101 UPGRADED" for clients that ask for it,
+// a close-delimited 200 otherwise. Output framing follows the TTY flag: raw with a TTY, Docker's
+// 8-byte multiplexed frames without.
+import { Transform, type Duplex } from 'node:stream';
+import { commonHeaders } from './http.ts';
+import type { Ctx } from './types.ts';
+
+export interface Hijacked {
+  out: NodeJS.WritableStream & { destroyed?: boolean; end(): void };
+  /** stdin from the client; null when the client sent none */
+  input: NodeJS.ReadableStream;
+  /** bytes that came with the request headers */
+  head: Buffer;
+  close(): void;
+}
+
+export function hijack(ctx: Ctx, tty: boolean): Hijacked {
+  const contentType = tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+  if (ctx.socket) {
+    const headers = Object.entries({ ...commonHeaders(), 'Content-Type': contentType, Connection: 'Upgrade', Upgrade: 'tcp' }).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+    ctx.socket.write(`HTTP/1.1 101 UPGRADED\r\n${headers}\r\n\r\n`);
+    const s = ctx.socket as Duplex & { setNoDelay?: (b: boolean) => void };
+    s.setNoDelay?.(true);
+    return { out: s, input: s, head: ctx.head ?? Buffer.alloc(0), close: () => s.end() };
+  }
+  const res = ctx.res!;
+  res.writeHead(200, { ...commonHeaders(), 'Content-Type': contentType, Connection: 'close' });
+  res.flushHeaders();
+  return { out: res, input: ctx.req, head: Buffer.alloc(0), close: () => res.end() };
+}
+
+/** Docker frames in, raw payload out (for TTY clients: the shim always frames). */
+export function deframer(): Transform {
+  let buf: Buffer = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      while (buf.length >= 8) {
+        const len = buf.readUInt32BE(4);
+        if (buf.length < 8 + len) break;
+        this.push(buf.subarray(8, 8 + len));
+        buf = buf.subarray(8 + len);
+      }
+      cb();
+    },
+  });
+}
+
+export function frame(stream: 1 | 2, data: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h[0] = stream;
+  h.writeUInt32BE(data.length, 4);
+  return Buffer.concat([h, data]);
+}

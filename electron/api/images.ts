@@ -1,0 +1,145 @@
+// /images/… endpoints. Names contain "/" and ":", so routes match by suffix after the fixed
+// ones (json, create, load, get, prune). Pull, push and load stream Docker JSON messages; an
+// error after the 200 goes in-band as {"errorDetail": …, "error": …}.
+import { humanSize } from '../../common/format.ts';
+import type { ProgressMessage } from '../engine/images/distribution/pull.ts';
+import { ApiError, bool, filters, sendJson, startStream } from './http.ts';
+import { q, res, type Ctx, type Route } from './types.ts';
+
+function progressBar(m: ProgressMessage): string | undefined {
+  const d = m.progressDetail;
+  if (!d?.total || d.current === undefined) return undefined;
+  const width = 50;
+  const filled = Math.min(width, Math.floor((d.current / d.total) * width));
+  return `[${'='.repeat(Math.max(0, filled - 1))}${filled ? '>' : ''}${' '.repeat(width - filled)}] ${humanSize(d.current)}/${humanSize(d.total)}`;
+}
+
+/** Runs a job that reports Docker JSON messages; the 200 is sent first, errors go in-band. */
+async function jsonStream(ctx: Ctx, job: (emit: (m: Record<string, unknown>) => void, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const out = res(ctx);
+  const abort = new AbortController();
+  ctx.req.socket.on('close', () => abort.abort());
+  startStream(out);
+  const emit = (m: Record<string, unknown>) => {
+    if (!out.destroyed) out.write(`${JSON.stringify(m)}\r\n`);
+  };
+  try {
+    await job(emit, abort.signal);
+  } catch (e) {
+    const message = (e as Error).message;
+    emit({ errorDetail: { message }, error: message });
+  }
+  out.end();
+}
+
+const progress = (emit: (m: Record<string, unknown>) => void) => (m: ProgressMessage) => emit({ ...m, progress: progressBar(m) });
+
+function matchImage(ctx: Ctx, img: ReturnType<Ctx['engine']['listImages']>[number], f: Map<string, string[]>): boolean {
+  for (const [k, vals] of f) {
+    if (!vals.length) continue;
+    const ok = vals.some((v) => {
+      switch (k) {
+        case 'dangling': return bool(v) === (img.RepoTags.length === 0);
+        case 'label': {
+          const [lk, lv] = v.split('=', 2);
+          return lv === undefined ? lk in img.Labels : img.Labels[lk] === v.slice(lk.length + 1);
+        }
+        case 'reference': {
+          const re = new RegExp(`^${v.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(:[^/]*)?$`);
+          return img.RepoTags.some((t) => re.test(t) || re.test(t.replace(/:[^:/]*$/, '')));
+        }
+        case 'before': case 'since': {
+          const other = ctx.engine.images.get(v);
+          const created = Math.floor(Date.parse(other.created) / 1000);
+          return k === 'before' ? img.Created < created : img.Created > created;
+        }
+        default: throw new ApiError(400, `invalid filter '${k}'`);
+      }
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+async function create(ctx: Ctx): Promise<void> {
+  const from = q(ctx, 'fromImage');
+  const src = q(ctx, 'fromSrc');
+  if (src !== null) {
+    if (src !== '-') throw new ApiError(400, 'importing from a URL is not supported: send the tarball as the request body (fromSrc=-)');
+    const repo = q(ctx, 'repo');
+    const tag = q(ctx, 'tag');
+    return jsonStream(ctx, async (emit) => {
+      const img = await ctx.engine.importImage(ctx.req, { ref: repo ? `${repo}${tag ? `:${tag}` : ''}` : undefined, comment: q(ctx, 'message') ?? undefined });
+      emit({ status: img.id });
+    });
+  }
+  if (!from) throw new ApiError(400, 'fromImage or fromSrc is required');
+  const tag = q(ctx, 'tag');
+  const ref = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
+  const platform = q(ctx, 'platform');
+  // Validate before the 200 so a bad name is a 400, as dockerd does.
+  return jsonStream(ctx, async (emit, signal) => {
+    const [os, architecture, variant] = (platform || '').split('/');
+    await ctx.engine.pull(ref, { onProgress: progress(emit), signal, platform: platform ? { os, architecture, variant } : undefined });
+  });
+}
+
+async function push(ctx: Ctx): Promise<void> {
+  const name = ctx.params[0];
+  const tag = q(ctx, 'tag');
+  const ref = tag ? `${name}:${tag}` : name;
+  ctx.engine.images.resolveId(ref);
+  return jsonStream(ctx, async (emit) => {
+    const r = await ctx.engine.push(ref, { onProgress: progress(emit) });
+    emit({ progressDetail: {}, aux: { Tag: r.tag, Digest: r.digest, Size: r.size } });
+  });
+}
+
+async function save(ctx: Ctx, names: string[]): Promise<void> {
+  if (!names.length) throw new ApiError(400, 'no image names given');
+  const stream = ctx.engine.saveImages(names);
+  const out = res(ctx);
+  out.writeHead(200, { 'Content-Type': 'application/x-tar', 'Api-Version': '1.47' });
+  stream.on('error', () => out.destroy());
+  stream.pipe(out);
+  await new Promise((resolve) => out.on('close', resolve));
+}
+
+async function load(ctx: Ctx): Promise<void> {
+  const quiet = bool(q(ctx, 'quiet'));
+  return jsonStream(ctx, async (emit) => {
+    const r = await ctx.engine.loadImages(ctx.req);
+    for (const m of r.messages) emit(quiet ? { stream: `${m}\n` } : { stream: `${m}\n` });
+  });
+}
+
+export const imageRoutes: Route[] = [
+  { method: 'GET', path: /^\/images\/json$/, handler: async (ctx) => {
+    const f = filters(q(ctx, 'filters'));
+    const list = ctx.engine.listImages({ sharedSize: bool(q(ctx, 'shared-size')) }).filter((i) => matchImage(ctx, i, f));
+    sendJson(res(ctx), 200, list);
+  } },
+  { method: 'POST', path: /^\/images\/create$/, handler: create },
+  { method: 'POST', path: /^\/images\/load$/, handler: load },
+  { method: 'GET', path: /^\/images\/get$/, handler: (ctx) => save(ctx, ctx.url.searchParams.getAll('names')) },
+  { method: 'POST', path: /^\/images\/prune$/, handler: async (ctx) => {
+    const f = filters(q(ctx, 'filters'));
+    const dangling = f.get('dangling')?.[0];
+    sendJson(res(ctx), 200, ctx.engine.pruneImages({ all: dangling !== undefined && !bool(dangling) }));
+  } },
+  { method: 'GET', path: /^\/images\/(.+)\/json$/, handler: async (ctx) => sendJson(res(ctx), 200, ctx.engine.inspectImage(ctx.params[0])) },
+  { method: 'GET', path: /^\/images\/(.+)\/history$/, handler: async (ctx) => sendJson(res(ctx), 200, ctx.engine.imageHistory(ctx.params[0])) },
+  { method: 'GET', path: /^\/images\/(.+)\/get$/, handler: (ctx) => save(ctx, [ctx.params[0]]) },
+  { method: 'POST', path: /^\/images\/(.+)\/tag$/, handler: async (ctx) => {
+    const repo = q(ctx, 'repo');
+    if (!repo) throw new ApiError(400, 'repo is required');
+    const tag = q(ctx, 'tag');
+    ctx.engine.tagImage(ctx.params[0], tag ? `${repo}:${tag}` : repo);
+    sendJson(res(ctx), 201, {});
+  } },
+  { method: 'POST', path: /^\/images\/(.+)\/push$/, handler: push },
+  { method: 'DELETE', path: /^\/images\/(.+)$/, handler: async (ctx) => {
+    const r = ctx.engine.removeImage(ctx.params[0], { force: bool(q(ctx, 'force')) });
+    sendJson(res(ctx), 200, [...r.untagged.map((u) => ({ Untagged: u })), ...r.deleted.map((d) => ({ Deleted: d }))]);
+  } },
+];

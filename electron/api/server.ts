@@ -1,0 +1,106 @@
+// The Docker Engine API on a unix socket, served from the engine. Versioned (/v1.NN/…) and
+// unversioned paths; attach and exec start take the connection over (101 UPGRADED, or a
+// close-delimited 200 for clients that do not ask for an upgrade).
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { dirname } from 'node:path';
+import type { Engine } from '../engine/engine.ts';
+import { containerRoutes } from './containers.ts';
+import { execRoutes } from './exec.ts';
+import { ApiError, API_VERSION, commonHeaders, errorStatus, MIN_API_VERSION, sendError } from './http.ts';
+import { imageRoutes } from './images.ts';
+import { systemRoutes } from './system.ts';
+import type { ApiState, Ctx, Route } from './types.ts';
+
+export interface ApiServer {
+  server: Server;
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+function compareVersion(a: string, b: string): number {
+  const [a1, a2] = a.split('.').map(Number);
+  const [b1, b2] = b.split('.').map(Number);
+  return a1 - b1 || a2 - b2;
+}
+
+export function createApi(engine: Engine): { routes: Route[]; state: ApiState } {
+  const state: ApiState = { engine, pendingAttach: new Map(), execs: new Map() };
+  // Fixed image routes come before the ones that match an image name with slashes in it.
+  const routes = [...systemRoutes, ...execRoutes, ...containerRoutes, ...imageRoutes];
+  return { routes, state };
+}
+
+function match(routes: Route[], method: string, path: string): { route: Route; params: string[] } | undefined {
+  for (const r of routes) {
+    if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
+    const m = r.path.exec(path);
+    if (m) return { route: r, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+  }
+  return undefined;
+}
+
+/** Writes an HTTP error on a raw socket (an upgrade request that failed before it was taken over). */
+function rawError(socket: Duplex, e: unknown): void {
+  const { status, message } = errorStatus(e);
+  const body = JSON.stringify({ message });
+  const headers = Object.entries({ ...commonHeaders(), 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' })
+    .map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  socket.end(`HTTP/1.1 ${status} Error\r\n${headers}\r\n\r\n${body}`);
+}
+
+export async function startApiServer(engine: Engine, socketPath: string): Promise<ApiServer> {
+  const { routes, state } = createApi(engine);
+
+  const dispatch = async (req: IncomingMessage, res: ServerResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined) => {
+    const url = new URL(req.url ?? '/', 'http://docker');
+    let path = url.pathname;
+    const vm = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    if (vm) {
+      if (compareVersion(vm[1], MIN_API_VERSION) < 0) throw new ApiError(400, `client version ${vm[1]} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      if (compareVersion(vm[1], API_VERSION) > 0) throw new ApiError(400, `client version ${vm[1]} is too new. Maximum supported API version is ${API_VERSION}`);
+      path = vm[2];
+    }
+    const found = match(routes, req.method ?? 'GET', path);
+    if (!found) throw new ApiError(404, `page not found`);
+    if (socket && !found.route.hijack) throw new ApiError(400, `${path} does not upgrade the connection`);
+    const ctx: Ctx = { req, res, socket, head, url, params: found.params, state, engine, version: vm?.[1] ?? API_VERSION };
+    await found.route.handler(ctx);
+  };
+
+  const server = createServer({ requestTimeout: 0, keepAliveTimeout: 5000 }, (req, res) => {
+    dispatch(req, res, undefined, undefined).catch((e) => sendError(res, e));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    dispatch(req, undefined, socket, head).catch((e) => rawError(socket, e));
+  });
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"malformed request"}');
+    else socket.destroy();
+  });
+  server.headersTimeout = 60_000;
+
+  mkdirSync(dirname(socketPath), { recursive: true });
+  if (existsSync(socketPath)) rmSync(socketPath);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  chmodSync(socketPath, 0o660);
+  const open = new Set<Duplex>();
+  server.on('connection', (s) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
+  return {
+    server,
+    socketPath,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of open) s.destroy();
+      rmSync(socketPath, { force: true });
+    }),
+  };
+}

@@ -1,0 +1,171 @@
+// The real docker CLI (client v28) against `berth daemon` on a unix socket started by the test.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { busyboxTarball, REPO } from '../helpers/testEngine.ts';
+import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
+import { until } from '../helpers/run.ts';
+
+const DOCKER = '/usr/local/bin/docker';
+
+describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSync(DOCKER) && 'the docker CLI is not installed' }, () => {
+  let base: string;
+  let sock: string;
+  let daemon: ChildProcess;
+  let reg: TestRegistry;
+  let B: string;
+
+  const docker = (args: string[], opts: { input?: string; timeout?: number } = {}) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
+    const p = execFile(DOCKER, args, { env: { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: `${base}/docker-cli` }, timeout: opts.timeout ?? 60_000 }, (e, out, err) => {
+      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err });
+    });
+    if (opts.input !== undefined) p.stdin!.end(opts.input);
+    else p.stdin!.end();
+  });
+  const ok = async (args: string[], input?: string) => {
+    const r = await docker(args, { input });
+    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.err}`);
+    return r.out;
+  };
+  const api = (method: string, path: string, body?: string) => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let data = '';
+      res.on('data', (d) => (data += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+
+  before(async () => {
+    base = mkdtempSync(`${tmpdir()}/berth-t-`);
+    chmodSync(base, 0o711);
+    sock = `${base}/docker.sock`;
+    reg = await startRegistry();
+    B = `${reg.host}/busybox`;
+    await uploadImage(reg, 'busybox', 'latest', [readFileSync(busyboxTarball())], { cmd: ['sh'] });
+    daemon = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock,
+      '--cgroup-parent', `berth-test-${process.pid}-${base.slice(-6)}`, '--auth-file', `${base}/auth.json`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    daemon.stderr!.on('data', (d) => (log += d));
+    await until(() => existsSync(sock), 20_000, `daemon socket (${log})`);
+  });
+  after(async () => {
+    if (daemon && daemon.exitCode === null) {
+      const out = await docker(['ps', '-aq']);
+      for (const id of out.out.split('\n').filter(Boolean)) await docker(['rm', '-f', id]);
+      const exited = new Promise((r) => daemon.once('exit', r));
+      daemon.kill('SIGTERM');
+      await exited;
+    }
+    await reg?.stop();
+    // Every container is gone, so their mounts are; what is left is the cgroup parent and the root.
+    const parent = `berth-test-${process.pid}-${base.slice(-6)}`;
+    for (const ctrl of readdirSync('/sys/fs/cgroup')) {
+      try {
+        rmdirSync(`/sys/fs/cgroup/${ctrl}/${parent}`);
+      } catch {
+        /* not there */
+      }
+    }
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('version and ping negotiate the API; errors are exact JSON', async () => {
+    const v = await ok(['version', '--format', '{{.Server.APIVersion}} {{.Server.MinAPIVersion}}']);
+    assert.match(v.trim(), /^1\.4\d 1\.24$/);
+    const ping = await api('GET', '/_ping');
+    assert.equal(ping.body, 'OK');
+    assert.ok(ping.headers['api-version']);
+    const miss = await api('GET', '/v1.41/containers/nope/json');
+    assert.equal(miss.status, 404);
+    assert.equal(miss.headers['content-type'], 'application/json');
+    assert.match(JSON.parse(miss.body).message, /No such container: nope/);
+    const bad = await api('POST', '/containers/create', '{"Image": 5');
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.body).message, /malformed JSON/);
+    const wrongType = await api('POST', '/containers/create', '{"Image": "busybox", "Cmd": 7}');
+    assert.equal(wrongType.status, 400);
+    const long = await api('POST', `/containers/create?name=${'x'.repeat(300)}`, JSON.stringify({ Image: B }));
+    assert.equal(long.status, 400);
+    const old = await api('GET', '/v1.12/version');
+    assert.equal(old.status, 400);
+  });
+
+  it('pull, run --rm (exit codes, stdin, tty), images, info', async () => {
+    const pull = await ok(['pull', B]);
+    assert.match(pull, /Downloaded newer image|Image is up to date/);
+    assert.equal(await ok(['run', '--rm', B, 'echo', 'hello']), 'hello\n');
+    assert.equal((await docker(['run', '--rm', B, 'sh', '-c', 'exit 3'])).code, 3);
+    const missing = await docker(['run', '--rm', B, 'nosuchcmd']);
+    assert.equal(missing.code, 127);
+    assert.match(missing.err, /executable file not found/);
+    assert.equal(await ok(['run', '--rm', '-i', B, 'sh', '-c', 'cat; echo done'], 'from stdin\n'), 'from stdin\ndone\n');
+    const tty = await docker(['run', '--rm', '-t', B, 'sh', '-c', 'test -t 1 && echo is-a-tty'], { input: '' });
+    assert.match(tty.out, /is-a-tty/);
+    const images = await ok(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    assert.match(images, new RegExp(`${B}:latest`));
+    const info = JSON.parse(await ok(['info', '--format', '{{json .}}']));
+    assert.ok(info.NCPU >= 1 && info.MemTotal > 0);
+    assert.equal(info.Images, 2);
+  });
+
+  it('run -d, ps with filters, logs --tail -f, exec, stats, top, inspect, stop, kill, rm -f', async () => {
+    const id = (await ok(['run', '-d', '--name', 'ticker', '--label', 'app=berth', B, 'sh', '-c', 'i=0; while true; i=$((i+1)); do echo line-$i; sleep 0.2; done'])).trim();
+    assert.match(id, /^[a-f0-9]{64}$/);
+    assert.equal((await ok(['ps', '--filter', 'label=app=berth', '--format', '{{.Names}} {{.Status}}'])).split(' ')[0], 'ticker');
+    assert.equal(await ok(['ps', '-a', '--filter', 'status=exited', '--filter', 'name=ticker', '-q']), '');
+    await until(async () => (await ok(['logs', 'ticker'])).includes('line-3'), 10_000, 'logs');
+    const tail = (await ok(['logs', '--tail', '2', 'ticker'])).trim().split('\n');
+    assert.equal(tail.length, 2);
+    const follow = await docker(['logs', '-f', '--tail', '1', 'ticker'], { timeout: 1500 });
+    assert.ok(follow.out.trim().split('\n').length >= 2, 'follow streams new lines');
+    assert.equal(await ok(['exec', 'ticker', 'echo', 'in-exec']), 'in-exec\n');
+    assert.equal(await ok(['exec', '-i', 'ticker', 'sh', '-c', 'cat | wc -c'], '12345'), '5\n');
+    assert.equal((await docker(['exec', 'ticker', 'sh', '-c', 'exit 4'])).code, 4);
+    const stats = await ok(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'ticker']);
+    assert.match(stats, /^ticker [1-9]/);
+    const top = await ok(['top', 'ticker']);
+    assert.match(top, /while true/);
+    assert.equal((await ok(['inspect', '-f', '{{.State.Running}} {{.Config.Labels.app}} {{.HostConfig.LogConfig.Type}}', 'ticker'])).trim(), 'true berth json-file');
+    await ok(['stop', '-t', '1', 'ticker']);
+    assert.equal((await ok(['inspect', '-f', '{{.State.Status}}', 'ticker'])).trim(), 'exited');
+    await ok(['start', 'ticker']);
+    await ok(['kill', 'ticker']);
+    assert.equal((await ok(['inspect', '-f', '{{.State.ExitCode}}', 'ticker'])).trim(), '137');
+    await ok(['rm', '-f', 'ticker']);
+    assert.equal((await docker(['inspect', 'ticker'])).code, 1);
+  });
+
+  it('tag, push to the registry, save | load, rmi, system df, events --since', async () => {
+    await ok(['tag', B, `${reg.host}/copies/bb:1`]);
+    const push = await ok(['push', `${reg.host}/copies/bb:1`]);
+    assert.match(push, /1: digest: sha256:[a-f0-9]{64} size: \d+/);
+    const saved = await new Promise<Buffer>((resolve) => {
+      const p = spawn(DOCKER, ['save', `${reg.host}/copies/bb:1`], { env: { ...process.env, DOCKER_HOST: `unix://${sock}` } });
+      const parts: Buffer[] = [];
+      p.stdout.on('data', (d) => parts.push(d));
+      p.on('close', () => resolve(Buffer.concat(parts)));
+    });
+    await ok(['rmi', `${reg.host}/copies/bb:1`]);
+    const load = await new Promise<string>((resolve) => {
+      const p = spawn(DOCKER, ['load'], { env: { ...process.env, DOCKER_HOST: `unix://${sock}` } });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.on('close', () => resolve(out));
+      p.stdin.end(saved);
+    });
+    assert.match(load, new RegExp(`Loaded image: ${reg.host}/copies/bb:1`));
+    const df = await ok(['system', 'df']);
+    assert.match(df, /Images\s+2/);
+    // The CLI sends whole seconds: an end a second ahead streams until then and takes in this second's events.
+    const events = await ok(['events', '--since', '5m', '--until', String(Math.floor(Date.now() / 1000) + 2), '--filter', 'type=image', '--format', '{{.Action}}']);
+    for (const a of ['pull', 'tag', 'push', 'untag', 'load']) assert.ok(events.split('\n').includes(a), `event ${a} in ${events}`);
+    const rmi = await docker(['rmi', 'no/such:image']);
+    assert.equal(rmi.code, 1);
+    assert.match(rmi.err, /No such image/);
+  });
+});
