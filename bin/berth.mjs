@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The berth command: `berth start` (the app), `berth run` (engine-level run, no daemon),
 // `berth probe` (kernel features). Runs TypeScript through tsx.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,5 +26,7 @@ if (cmd === 'start') {
   console.error('The desktop UI is not built yet.');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'electron/headless/cli.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'electron/headless/cli.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+// Signals go to the command itself (a daemon shuts down cleanly on SIGTERM/SIGINT).
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 15) : 1)));

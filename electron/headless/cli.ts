@@ -72,8 +72,8 @@ async function daemon(args: string[]): Promise<number> {
   const api = await startApiServer(engine, socket);
   console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir})`);
   await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+    process.on('SIGTERM', () => resolve());
+    process.on('SIGINT', () => resolve());
   });
   // Containers keep running in their shims; the next daemon adopts them.
   await api.close();
