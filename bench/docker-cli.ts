@@ -2,7 +2,7 @@
 // is running), interleaved: `docker run --rm busybox true`, and `docker ps -a` with 200 containers.
 // Needs ../shared/peers/setup.sh (dockerd, and the registry holding 127.0.0.1:5000/busybox).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { REPO } from '../test/helpers/testEngine.ts';
 
 const IMAGE = process.env.BENCH_IMAGE ?? '127.0.0.1:5000/busybox';
@@ -44,6 +44,6 @@ try {
   const exited = new Promise((r) => daemon.once('exit', r));
   daemon.kill('SIGTERM');
   await exited;
-  for (const c of ['memory', 'cpu,cpuacct', 'pids', 'freezer', 'cpuset', 'devices', 'blkio', 'hugetlb', 'unified']) spawnSync('rmdir', [`/sys/fs/cgroup/${c}/berth-bench`]);
+  for (const c of readdirSync('/sys/fs/cgroup')) spawnSync('rmdir', [`/sys/fs/cgroup/${c}/berth-bench`]);
   rmSync(base, { recursive: true, force: true });
 }
