@@ -23,7 +23,11 @@ export interface TestEngine {
 let busyboxTar: string | undefined;
 
 export function busyboxTarball(): string {
-  if (!busyboxTar || !existsSync(busyboxTar)) busyboxTar = buildBusyboxTar(mkdtempSync(`${tmpdir()}/bb-tar-`));
+  if (!busyboxTar || !existsSync(busyboxTar)) {
+    const dir = mkdtempSync(`${tmpdir()}/bb-tar-`);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    busyboxTar = buildBusyboxTar(dir);
+  }
   return busyboxTar;
 }
 
