@@ -192,11 +192,9 @@ async function attach(ctx: Ctx): Promise<void> {
     connect: async (runDir) => {
       pending.input?.removeAllListeners('data');
       pending.input?.removeAllListeners('end');
-      const p = { ...pending, buffered: entry.buffered, stdinEnded: pending.stdinEnded };
-      void pipeToShim(ctx, runDir, p).finally(done);
+      void pipeToShim(ctx, runDir, pending).finally(done);
     },
   };
-  entry.buffered = pending.buffered;
   const list = ctx.state.pendingAttach.get(r.Id) ?? [];
   list.push(entry);
   ctx.state.pendingAttach.set(r.Id, list);

@@ -2,6 +2,7 @@
 // with the upgrade and stdin), resize, inspect with the exit code recorded before the stream closes.
 import { randomBytes } from 'node:crypto';
 import pty from 'node-pty';
+import { spawnPipes } from './execSpawn.ts';
 import { frame, hijack } from './hijack.ts';
 import { ApiError, bool, int, readJson, sendEmpty, sendJson } from './http.ts';
 import { q, res, type Ctx, type ExecRecord, type Route } from './types.ts';
@@ -67,7 +68,7 @@ async function start(ctx: Ctx): Promise<void> {
     return err;
   };
   if (body.Detach) {
-    const child = (await import('./execSpawn.ts')).spawnPipes(prep);
+    const child = spawnPipes(prep);
     child.stdin?.end();
     child.on('close', (code) => finish(code ?? 1));
     return sendEmpty(res(ctx), 200);
@@ -89,7 +90,7 @@ async function start(ctx: Ctx): Promise<void> {
       });
       return;
     }
-    void import('./execSpawn.ts').then(({ spawnPipes }) => {
+    {
       const child = spawnPipes(prep);
       e.Pid = child.pid ?? 0;
       child.stdout!.on('data', (d: Buffer) => e.opts.AttachStdout && h.out.write(frame(1, d)));
@@ -107,7 +108,7 @@ async function start(ctx: Ctx): Promise<void> {
         if (err) h.out.write(frame(2, Buffer.from(`${err}\n`)));
         resolve();
       });
-    });
+    }
   });
   h.close();
 }

@@ -7,7 +7,7 @@ import type { Ctx } from './types.ts';
 
 export interface Hijacked {
   out: NodeJS.WritableStream & { destroyed?: boolean; end(): void };
-  /** stdin from the client; null when the client sent none */
+  /** stdin from the client (the upgraded socket, or the request body) */
   input: NodeJS.ReadableStream;
   /** bytes that came with the request headers */
   head: Buffer;

@@ -77,7 +77,6 @@ async function create(ctx: Ctx): Promise<void> {
   const tag = q(ctx, 'tag');
   const ref = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
   const platform = q(ctx, 'platform');
-  // Validate before the 200 so a bad name is a 400, as dockerd does.
   return jsonStream(ctx, async (emit, signal) => {
     const [os, architecture, variant] = (platform || '').split('/');
     await ctx.engine.pull(ref, { onProgress: progress(emit), signal, platform: platform ? { os, architecture, variant } : undefined });
@@ -106,10 +105,9 @@ async function save(ctx: Ctx, names: string[]): Promise<void> {
 }
 
 async function load(ctx: Ctx): Promise<void> {
-  const quiet = bool(q(ctx, 'quiet'));
   return jsonStream(ctx, async (emit) => {
     const r = await ctx.engine.loadImages(ctx.req);
-    for (const m of r.messages) emit(quiet ? { stream: `${m}\n` } : { stream: `${m}\n` });
+    for (const m of r.messages) emit({ stream: `${m}\n` });
   });
 }
 

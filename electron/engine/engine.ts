@@ -238,11 +238,13 @@ export class Engine {
     return imageHistory(this.images.get(ref));
   }
 
-  /** Bytes of all unpacked layers. */
+  /** Unpacked size of every layer some image uses, by diff id. */
+  private layerSizes(images = this.images.list()): Map<string, number> {
+    return new Map(images.flatMap((i) => i.layers.map((l) => [l.diffId, l.size] as const)));
+  }
+
   private layerBytes(): number {
-    const layers = new Map<string, number>();
-    for (const img of this.images.list()) for (const l of img.layers) layers.set(l.diffId, l.size);
-    return [...layers.values()].reduce((s, n) => s + n, 0);
+    return [...this.layerSizes().values()].reduce((s, n) => s + n, 0);
   }
 
   /** Deletes dangling images (no name), or with `all` every image no container uses. */
@@ -264,11 +266,11 @@ export class Engine {
 
   /** The image part of `docker system df`. */
   imageDiskUsage() {
+    const all = this.images.list();
     const images = this.listImages({ sharedSize: true });
-    const layers = new Map<string, number>();
-    for (const img of this.images.list()) for (const l of img.layers) layers.set(l.diffId, l.size);
+    const layers = this.layerSizes(all);
     const used = new Set(this.containers.list(true).map((c) => c.ImageID));
-    const usedLayers = new Set(this.images.list().filter((i) => used.has(i.id)).flatMap((i) => i.layers.map((l) => l.diffId)));
+    const usedLayers = new Set(all.filter((i) => used.has(i.id)).flatMap((i) => i.layers.map((l) => l.diffId)));
     const total = [...layers.values()].reduce((s, n) => s + n, 0);
     const reclaimable = [...layers].filter(([d]) => !usedLayers.has(d)).reduce((s, [, n]) => s + n, 0);
     return { LayersSize: total, Images: images, active: images.filter((i) => i.Containers > 0).length, reclaimable };

@@ -15,7 +15,6 @@ import type { ImageConfig } from './imageStore.ts';
 import { MEDIA, normalizeName, type LocalImageStore } from './localImageStore.ts';
 import { selectPlatform, hostPlatform } from './distribution/pull.ts';
 import { cleanEntryPath } from './tar/layerWriter.ts';
-import type { UnpackFailure } from './tar/unpackPool.ts';
 import { TAR_END, tarHeader, tarPadding } from './tarWriter.ts';
 
 interface SaveItem {
@@ -238,11 +237,7 @@ async function loadEntries(store: LocalImageStore, dir: string): Promise<LoadRes
         pinned.push(blob.digest);
         store.pin([blob.digest]);
         const mediaType = store.mediaTypeOf(blob.digest);
-        try {
-          await store.unpackBlob({ digest: blob.digest, size: blob.size, mediaType }, diffIds[i], `layer ${i + 1} (${diffIds[i]})`);
-        } catch (err) {
-          throw err instanceof EngineError ? err : new EngineError('INTERNAL', (err as UnpackFailure).message);
-        }
+        await store.unpackBlob({ digest: blob.digest, size: blob.size, mediaType }, diffIds[i], `layer ${i + 1} (${diffIds[i]})`);
       }
       const id = await store.content.put(raw);
       pinned.push(id);
