@@ -74,6 +74,16 @@ if (!only || only === 'integration') {
     await run('sweep after integration tests', node, ['test/helpers/sweep.mjs']);
   }
 }
+if (!only || only === 'e2e') {
+  if (process.getuid?.() !== 0) {
+    console.log('\n== browser end-to-end tests skipped: they run a real engine and need root');
+  } else {
+    const e2e = find('test/e2e', (f) => f.endsWith('.test.ts')).sort();
+    await run('build the UI', node, ['renderer/build.mjs', '--if-stale']);
+    await run('browser end-to-end tests', node, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...e2e], { tap: true });
+    await run('sweep after end-to-end tests', node, ['test/helpers/sweep.mjs']);
+  }
+}
 
 if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  - ${f}`).join('\n')}`);
 console.log(`\n${passed} passed, ${failed} failed`);

@@ -108,6 +108,10 @@ export class Engine {
     if (this.opts.helloPath && existsSync(this.opts.helloPath)) await ensureHelloWorld(this.images, this.opts.helloPath);
   }
 
+  get root(): string {
+    return this.opts.root;
+  }
+
   get cgroupMode(): string {
     return this.cgroups.mode;
   }

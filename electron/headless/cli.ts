@@ -1,7 +1,8 @@
 // Headless entry points without Electron: `berth run IMAGE CMD…`, image commands (pull, push,
 // login, images, tag, rmi, save, load, import, history, inspect, image prune), `berth probe`.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { ProgressMessage } from '../engine/images/distribution/pull.ts';
 import { humanSize } from '../../common/format.ts';
@@ -10,8 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/server.ts';
 import { createEngine } from '../engine/engine.ts';
 import { isEngineError } from '../engine/errors.ts';
+import { ContractHost } from '../host/contractHost.ts';
+import { startWebServer } from '../host/webServer.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 const helperPath = join(root, 'native/build/berth-helper');
 const [cmd, ...args] = process.argv.slice(2);
 process.stdout.on('error', () => process.exit(0)); // a closed pipe (| head) is not an error
@@ -65,23 +69,51 @@ async function daemon(args: string[]): Promise<number> {
   for (let v = flag(args, '--registry-mirror'); v; v = flag(args, '--registry-mirror')) mirrors.push(v);
   const cgroupParent = flag(args, '--cgroup-parent');
   const authFile = flag(args, '--auth-file');
+  const web = flag(args, '--web');
   const engine = await createEngine({
     root: rootDir, runRoot, helperPath, helloPath: join(root, 'native/build/hello'), insecureRegistries: insecure, registryMirrors: mirrors,
     ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}),
   });
   const api = await startApiServer(engine, socket);
   console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir})`);
+  const ui = web ? await startWeb(engine, web, runRoot, socket) : undefined;
   await new Promise<void>((resolve) => {
     process.on('SIGTERM', () => resolve());
     process.on('SIGINT', () => resolve());
   });
   // Containers keep running in their shims; the next daemon adopts them.
+  await ui?.close();
   await api.close();
   engine.close();
   return 0;
 }
 
-const USAGE = `usage: berth start | daemon [--root DIR] [--socket PATH] | run [--rm] IMAGE [CMD…] | probe
+/** Web mode: the UI and its WebSocket on a loopback address, with a token kept across restarts. */
+async function startWeb(engine: AnyEngine, listen: string, runRoot: string, socket: string): Promise<{ close(): Promise<void> }> {
+  const uiDir = join(root, 'dist/renderer');
+  if (existsSync(join(root, 'node_modules/esbuild'))) execFileSync(process.execPath, [join(root, 'renderer/build.mjs'), '--if-stale', '--ui-only'], { stdio: 'inherit' });
+  const tokenFile = join(runRoot, 'web-token');
+  const token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : randomBytes(24).toString('base64url');
+  writeFileSync(tokenFile, token, { mode: 0o600 });
+  const host = new ContractHost(engine, { version: PACKAGE_VERSION, dockerSocket: socket });
+  let server;
+  try {
+    server = await startWebServer(host, { listen, uiDir, token });
+  } catch (e) {
+    // The default port taken: take any free one rather than fail `npm start`.
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !listen.endsWith(':7380')) throw new Error(`web mode on ${listen}: ${(e as Error).message}`, { cause: e });
+    server = await startWebServer(host, { listen: listen.replace(/:7380$/, ':0'), uiDir, token });
+  }
+  console.log(`berth daemon: web UI at ${server.url}`);
+  return {
+    close: async () => {
+      await server.close();
+      host.dispose();
+    },
+  };
+}
+
+const USAGE = `usage: berth start | daemon [--root DIR] [--socket PATH] [--web ADDR:PORT] | run [--rm] IMAGE [CMD…] | probe
        berth pull [--platform OS/ARCH] IMAGE | push IMAGE | login [-u USER] [-p PASS | --password-stdin] SERVER | logout SERVER
        berth images | tag SOURCE TARGET | rmi [-f] IMAGE… | image prune [-a] | history IMAGE | inspect IMAGE
        berth save [-o FILE] IMAGE… | load [-i FILE | DIR] | import TAR [NAME]`;

@@ -78,7 +78,7 @@ export async function uploadBlob(reg: TestRegistry, repo: string, data: Buffer):
   if (start.status !== 202) throw new Error(`upload start: ${start.status} ${await start.text()}`);
   const loc = new URL(start.headers.get('location')!, `http://${reg.host}`);
   loc.searchParams.set('digest', digest);
-  const put = await fetch(loc, { method: 'PUT', headers: { ...headers(reg), 'content-type': 'application/octet-stream' }, body: data });
+  const put = await fetch(loc, { method: 'PUT', headers: { ...headers(reg), 'content-type': 'application/octet-stream' }, body: new Uint8Array(data) });
   if (put.status !== 201) throw new Error(`upload: ${put.status} ${await put.text()}`);
   return { digest, size: data.length };
 }

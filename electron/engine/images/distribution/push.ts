@@ -14,6 +14,8 @@ export interface PushOptions {
   /** uploads larger than this go in PATCH chunks of this size (default 16 MiB) */
   chunkSize?: number;
   concurrency?: number;
+  /** checked between layers: an upload in flight finishes, the rest are not started */
+  signal?: AbortSignal;
 }
 
 export interface PushResult {
@@ -112,9 +114,13 @@ export async function pushImage(store: LocalImageStore, client: RegistryClient, 
     store.addSource(l.diffId, l.blob.digest, repoFull);
   };
   const workers = Array.from({ length: Math.min(opts.concurrency ?? 3, queue.length) }, async () => {
-    for (let l = queue.shift(); l; l = queue.shift()) await uploadOne(l);
+    for (let l = queue.shift(); l; l = queue.shift()) {
+      opts.signal?.throwIfAborted();
+      await uploadOne(l);
+    }
   });
   await Promise.all(workers);
+  opts.signal?.throwIfAborted();
   if (!(await s.blobExists(p.config.digest))) await s.uploadBlob(store.content.path(p.config.digest), p.config, chunk, () => undefined);
   const digest = await s.putManifest(tag, p.manifest, p.mediaType);
   await store.content.put(p.manifest);

@@ -1,0 +1,128 @@
+// The one contract between the UI and the engine host: invoke methods, broadcast events and
+// bidirectional streams, each with a runtime validator for what crosses the boundary. The
+// Electron IPC host, the web-mode WebSocket host, the preload and renderer/bridge.ts all derive
+// from this file; adding a method means adding it here and giving it a handler.
+import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, LogLine, StatsMark, StatsSample } from './views.ts';
+import { arr, as, bool, dict, num, obj, oneOf, optional, str, type Infer, type Validator } from './validate.ts';
+
+const id = str({ min: 1, max: 256 });
+const ref = obj({ id });
+const none = obj({});
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** The create/run form as it crosses the boundary; the host turns it into ContainerCreateOptions. */
+export const runArgs = obj({
+  image: str({ min: 1, max: 512 }),
+  name: optional(str({ max: 128, pattern: NAME })),
+  cmd: optional(arr(str({ max: 65536 }), 1000)),
+  env: optional(arr(str({ min: 1, max: 65536, pattern: /^[^=]+=/s }), 1000)),
+  ports: optional(arr(str({ min: 1, max: 64 }), 200)),
+  binds: optional(arr(str({ min: 1, max: 4096 }), 200)),
+  memory: optional(num({ min: 6 * 1024 * 1024, max: 2 ** 50, int: true })),
+  cpus: optional(num({ min: 0.01, max: 1024 })),
+  restart: optional(oneOf(['no', 'on-failure', 'always', 'unless-stopped'] as const)),
+  tty: optional(bool()),
+  labels: optional(dict(str({ max: 4096 }))),
+});
+export type RunArgs = Infer<typeof runArgs>;
+
+const method = <A, R>(args: Validator<A>, result: Validator<R>) => ({ args, result });
+
+export const methods = {
+  'system.info': method(none, as<EngineInfo>()),
+  'containers.list': method(none, as<ContainerSummary[]>()),
+  'containers.inspect': method(ref, as<Record<string, unknown>>()),
+  'containers.run': method(runArgs, as<{ id: string }>()),
+  'containers.start': method(ref, as<null>()),
+  'containers.stop': method(obj({ id, timeout: optional(num({ min: 0, max: 3600, int: true })) }), as<null>()),
+  'containers.restart': method(ref, as<null>()),
+  'containers.pause': method(ref, as<null>()),
+  'containers.unpause': method(ref, as<null>()),
+  'containers.kill': method(obj({ id, signal: optional(str({ max: 16, pattern: /^(SIG)?[A-Z0-9+-]+$/ })) }), as<null>()),
+  'containers.remove': method(obj({ id, force: optional(bool()) }), as<null>()),
+  'containers.statsHistory': method(ref, as<{ samples: StatsSample[]; marks: StatsMark[] }>()),
+  'images.list': method(none, as<ImageView[]>()),
+  'images.inspect': method(ref, as<{ inspect: unknown; history: unknown[] }>()),
+  'images.pull': method(obj({ ref: str({ min: 1, max: 512 }) }), as<{ jobId: string }>()),
+  'images.push': method(obj({ ref: str({ min: 1, max: 512 }) }), as<{ jobId: string }>()),
+  'images.tag': method(obj({ id, target: str({ min: 1, max: 512 }) }), as<null>()),
+  'images.remove': method(obj({ id, force: optional(bool()) }), as<{ untagged: string[]; deleted: string[] }>()),
+  'images.prune': method(obj({ all: optional(bool()) }), as<{ jobId: string }>()),
+  'jobs.list': method(none, as<JobView[]>()),
+  'jobs.cancel': method(obj({ jobId: id }), as<null>()),
+  'events.recent': method(none, as<EngineEventView[]>()),
+} as const;
+
+export type MethodName = keyof typeof methods;
+export type MethodArgs<M extends MethodName> = Infer<(typeof methods)[M]['args']>;
+export type MethodResult<M extends MethodName> = Infer<(typeof methods)[M]['result']>;
+
+/** Broadcast to every connected UI. Deltas, never whole-world refreshes, except for small lists. */
+export interface EventMap {
+  /** A container changed; `summary` is null when it was removed. */
+  'container': { id: string; summary: ContainerSummary | null };
+  'images': ImageView[];
+  'job': JobView;
+  'stats': StatsSample[];
+  'mark': StatsMark;
+  'engine': EngineEventView;
+}
+export type EventName = keyof EventMap;
+
+/** Streams: args open them, `data` flows to the UI, `input` flows back. */
+export const streams = {
+  logs: {
+    args: obj({ id, follow: optional(bool()), tail: optional(num({ min: 0, max: 10_000_000, int: true })) }),
+    data: as<LogLine[]>(),
+    input: as<never>(),
+  },
+  terminal: {
+    args: obj({
+      id,
+      mode: oneOf(['exec', 'attach'] as const),
+      shell: optional(str({ min: 1, max: 256 })),
+      cols: num({ min: 2, max: 1000, int: true }),
+      rows: num({ min: 2, max: 1000, int: true }),
+    }),
+    data: as<string>(),
+    input: oneOfInput(),
+  },
+} as const;
+
+export type StreamName = keyof typeof streams;
+export type StreamArgs<S extends StreamName> = Infer<(typeof streams)[S]['args']>;
+export type StreamData<S extends StreamName> = Infer<(typeof streams)[S]['data']>;
+export type StreamInput<S extends StreamName> = Infer<(typeof streams)[S]['input']>;
+
+/** Terminal input: keystrokes, a resize, or an acknowledgement of bytes drawn (flow control). */
+export type TerminalInput = { data: string } | { cols: number; rows: number } | { ack: number };
+
+function oneOfInput(): Validator<TerminalInput> {
+  const data = obj({ data: str({ max: 1 << 20 }) });
+  const size = obj({ cols: num({ min: 2, max: 1000, int: true }), rows: num({ min: 2, max: 1000, int: true }) });
+  const ack = obj({ ack: num({ min: 0, max: 2 ** 40, int: true }) });
+  return (v, path) => {
+    const o = (typeof v === 'object' && v) || {};
+    if ('data' in o) return data(v, path);
+    if ('ack' in o) return ack(v, path);
+    return size(v, path);
+  };
+}
+
+/** Terminal flow control: the host pauses the process once this many bytes are unacknowledged. */
+export const TERMINAL_HIGH_WATER = 512 * 1024;
+export const TERMINAL_LOW_WATER = 128 * 1024;
+
+/** The wire messages shared by both transports. */
+export type ClientMessage =
+  | { t: 'call'; id: number; method: string; args: unknown }
+  | { t: 'open'; sid: number; stream: string; args: unknown }
+  | { t: 'input'; sid: number; input: unknown }
+  | { t: 'close'; sid: number };
+
+export type ServerMessage =
+  | { t: 'result'; id: number; ok: true; value: unknown }
+  | { t: 'result'; id: number; ok: false; error: { code: string; message: string } }
+  | { t: 'event'; name: EventName; payload: unknown }
+  | { t: 'data'; sid: number; data: unknown }
+  | { t: 'end'; sid: number; error?: { code: string; message: string } };

@@ -1,0 +1,107 @@
+// What the UI sees of the engine: compact, serialisable shapes built by the contract host.
+
+import type { ContainerStatus } from './models.ts';
+
+export interface PortView {
+  privatePort: number;
+  publicPort?: number;
+  ip?: string;
+  type: 'tcp' | 'udp';
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  command: string;
+  created: string;
+  state: ContainerStatus;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  oomKilled: boolean;
+  restartCount: number;
+  labels: Record<string, string>;
+  ports: PortView[];
+  tty: boolean;
+  memoryLimit: number;
+}
+
+export interface ImageView {
+  id: string;
+  tags: string[];
+  digests: string[];
+  size: number;
+  created: string;
+  containers: number;
+}
+
+/** One stats reading, already turned into rates. */
+export interface StatsSample {
+  id: string;
+  /** ms since epoch */
+  t: number;
+  cpuPercent: number;
+  memory: number;
+  memoryLimit: number;
+  rxBytes: number;
+  txBytes: number;
+  /** bytes per second since the previous sample */
+  rxRate: number;
+  txRate: number;
+  blkRead: number;
+  blkWrite: number;
+  blkReadRate: number;
+  blkWriteRate: number;
+  pids: number;
+}
+
+/** Something worth marking on a stats graph. */
+export interface StatsMark {
+  id: string;
+  t: number;
+  kind: 'oom' | 'restart' | 'start' | 'die';
+}
+
+export interface LayerProgress {
+  id: string;
+  status: string;
+  current: number;
+  total: number;
+}
+
+export interface JobView {
+  id: string;
+  kind: 'pull' | 'push' | 'prune';
+  title: string;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  startedAt: number;
+  finishedAt?: number;
+  layers: LayerProgress[];
+  message: string;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  time: string;
+  text: string;
+}
+
+export interface EngineEventView {
+  type: string;
+  action: string;
+  id: string;
+  name: string;
+  time: number;
+}
+
+export interface EngineInfo {
+  version: string;
+  kernel: string;
+  cgroupMode: string;
+  root: string;
+  cpus: number;
+  memory: number;
+  dockerSocket?: string;
+}

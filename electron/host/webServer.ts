@@ -1,0 +1,109 @@
+// Web mode: serves the built UI and the contract over a WebSocket on a loopback address.
+// Every request needs the random token printed in the URL; Host must name the address we
+// listen on, which keeps DNS-rebinding pages out.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { WebSocketServer } from 'ws';
+import type { ContractHost } from './contractHost.ts';
+import { UiConnection } from './uiConnection.ts';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml', '.png': 'image/png', '.map': 'application/json',
+};
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+export interface WebServer {
+  url: string;
+  token: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startWebServer(host: ContractHost, opts: { listen: string; uiDir: string; token?: string }): Promise<WebServer> {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(opts.listen);
+  if (!m) throw new Error(`--web wants ADDRESS:PORT, got ${opts.listen}`);
+  const address = m[1].replace(/^\[|\]$/g, '');
+  if (!existsSync(join(opts.uiDir, 'index.html'))) throw new Error(`the UI is not built (${opts.uiDir}/index.html is missing): run npm install`);
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const want = Buffer.from(token);
+  const tokenOk = (url: URL) => {
+    const got = Buffer.from(url.searchParams.get('token') ?? '');
+    return got.length === want.length && timingSafeEqual(got, want);
+  };
+  let port = 0;
+  const hostOk = (req: IncomingMessage) => {
+    const h = req.headers.host ?? '';
+    return [`${address}:${port}`, `[${address}]:${port}`, `localhost:${port}`].includes(h);
+  };
+  const server: Server = createServer((req, res) => serve(req, res));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 << 20 });
+  const connections = new Set<UiConnection>();
+
+  function serve(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (!hostOk(req)) return deny(res, 403, 'wrong Host header');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return deny(res, 405, 'method not allowed');
+    const path = url.pathname === '/' ? '/index.html' : url.pathname;
+    if (path === '/index.html' && !tokenOk(url)) {
+      return deny(res, 401, 'Berth web mode needs the token from the URL that `berth daemon --web` printed.');
+    }
+    const file = normalize(join(opts.uiDir, path));
+    if (!file.startsWith(opts.uiDir + '/') || !existsSync(file) || !statSync(file).isFile()) return deny(res, 404, 'not found');
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Security-Policy': CSP,
+      'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-cache',
+    });
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file).pipe(res);
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/ws' || !hostOk(req) || !tokenOk(url)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nmissing or wrong token\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const conn = new UiConnection(host, { send: (msg) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg)) });
+      connections.add(conn);
+      ws.on('message', (data) => {
+        try {
+          conn.receive(JSON.parse(String(data)));
+        } catch {
+          ws.close(1003, 'messages are JSON');
+        }
+      });
+      ws.on('close', () => {
+        conn.dispose();
+        connections.delete(conn);
+      });
+      ws.on('error', () => undefined);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), address, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  const shown = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `http://${shown}:${port}/?token=${token}`, token, port,
+    close: () => new Promise<void>((resolve) => {
+      for (const c of connections) c.dispose();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function deny(res: ServerResponse, status: number, message: string) {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(`${message}\n`);
+}

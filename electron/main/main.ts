@@ -1,0 +1,124 @@
+// Electron composition root: one window, a tray with the running count and quick actions, the
+// app menu, the contract over IPC and the Docker API on its socket, all over one engine.
+import { app, BrowserWindow, ipcMain, Menu, nativeImage, shell, Tray, type WebContents } from 'electron';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { startApiServer } from '../api/server.ts';
+import { createEngine, type Engine } from '../engine/engine.ts';
+import { ContractHost } from '../host/contractHost.ts';
+import { UiConnection } from '../host/uiConnection.ts';
+
+const appRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const resources = app.isPackaged ? process.resourcesPath : appRoot;
+const unpacked = app.isPackaged ? join(resources, 'app.asar.unpacked') : appRoot;
+const indexHtml = join(appRoot, 'dist/renderer/index.html');
+
+if (!app.requestSingleInstanceLock()) app.exit(0);
+
+let win: BrowserWindow | undefined;
+let tray: Tray | undefined;
+
+function createWindow(): BrowserWindow {
+  const w = new BrowserWindow({
+    width: 1280, height: 800, minWidth: 760, minHeight: 480, show: false, title: 'Berth',
+    webPreferences: {
+      preload: join(appRoot, 'dist/electron/preload.cjs'), contextIsolation: true, sandbox: true, nodeIntegration: false,
+      webSecurity: true, allowRunningInsecureContent: false, spellcheck: false,
+    },
+  });
+  w.once('ready-to-show', () => w.show());
+  // Navigation and new windows are blocked; http(s) links (published ports) open in the browser.
+  w.webContents.on('will-navigate', (e) => e.preventDefault());
+  w.webContents.setWindowOpenHandler(({ url }) => {
+    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  void w.loadFile(indexHtml);
+  return w;
+}
+
+function trustedSender(wc: WebContents, frameUrl: string | undefined): boolean {
+  return !!win && wc.id === win.webContents.id && !!frameUrl && frameUrl.startsWith('file://') && fileURLToPath(frameUrl.split('?')[0]) === indexHtml;
+}
+
+function menu(): void {
+  Menu.setApplicationMenu(Menu.buildFromTemplate([
+    ...(process.platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
+    { role: 'fileMenu' }, { role: 'editMenu' }, { role: 'viewMenu' }, { role: 'windowMenu' },
+    { role: 'help', submenu: [{ label: 'Docker API socket…', click: () => void shell.openExternal('https://docs.docker.com/engine/api/') }] },
+  ]));
+}
+
+function updateTray(engine: Engine): void {
+  const running = engine.containers.list(false).filter((c) => c.State.Running);
+  tray?.setToolTip(`Berth — ${running.length} running`);
+  tray?.setContextMenu(Menu.buildFromTemplate([
+    { label: `${running.length} container${running.length === 1 ? '' : 's'} running`, enabled: false },
+    { type: 'separator' },
+    ...running.slice(0, 10).map((c) => ({ label: `Stop ${c.Name.slice(1)}`, click: () => void engine.containers.stop(c.Id) })),
+    { type: 'separator' },
+    { label: 'Show Berth', click: () => { win ??= createWindow(); win.show(); } },
+    { label: 'Quit', role: 'quit' as const },
+  ]));
+}
+
+async function main(): Promise<void> {
+  await app.whenReady();
+  menu();
+  const isRoot = process.getuid?.() === 0;
+  const engine = await createEngine({
+    root: process.env.BERTH_ROOT ?? (isRoot ? '/var/lib/berth' : join(app.getPath('userData'), 'engine')),
+    runRoot: process.env.BERTH_RUN ?? (isRoot ? '/run/berth' : join(app.getPath('temp'), 'berth-run')),
+    helperPath: join(unpacked, 'native/build/berth-helper'), helloPath: join(unpacked, 'native/build/hello'),
+  });
+  const socket = isRoot ? '/run/berth/docker.sock' : join(app.getPath('temp'), 'berth-run/docker.sock');
+  const api = await startApiServer(engine, socket);
+  const host = new ContractHost(engine, { version: app.getVersion(), dockerSocket: socket });
+  const connections = new Map<number, UiConnection>();
+  ipcMain.on('berth:contract', (e, m: unknown) => {
+    if (!trustedSender(e.sender, e.senderFrame?.url)) return;
+    let conn = connections.get(e.sender.id);
+    if (!conn) {
+      const wc = e.sender;
+      conn = new UiConnection(host, { send: (msg) => !wc.isDestroyed() && wc.send('berth:contract', msg) });
+      connections.set(wc.id, conn);
+      wc.once('destroyed', () => {
+        connections.get(wc.id)?.dispose();
+        connections.delete(wc.id);
+      });
+    }
+    conn.receive(m);
+  });
+  const icon = join(resources, 'assets/tray.png');
+  tray = new Tray(existsSync(icon) ? nativeImage.createFromPath(icon) : nativeImage.createEmpty());
+  updateTray(engine);
+  engine.events.on((ev) => ev.Type === 'container' && updateTray(engine));
+  // The main process must stay responsive: report event-loop lag once a minute.
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  setInterval(() => {
+    console.log(`berth: event-loop lag p50 ${(lag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms`);
+    lag.reset();
+  }, 60_000).unref();
+  win = createWindow();
+  app.on('second-instance', () => {
+    win ??= createWindow();
+    if (win.isMinimized()) win.restore();
+    win.focus();
+  });
+  app.on('window-all-closed', () => {
+    win = undefined; // keep running in the tray
+  });
+  app.on('before-quit', () => {
+    host.dispose();
+    void api.close();
+    engine.close();
+  });
+}
+
+main().catch((e: Error) => {
+  console.error(`berth: ${e.message}`);
+  app.exit(1);
+});

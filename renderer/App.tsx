@@ -1,0 +1,49 @@
+// The window: sidebar, the current view, and the overlays.
+import { useEffect } from 'react';
+import { ConfirmDialog, ConnectionBanner, Toasts } from './components/Overlays.tsx';
+import { Palette } from './components/Palette.tsx';
+import { NotYet } from './components/Placeholder.tsx';
+import { Sidebar } from './components/Sidebar.tsx';
+import { ActivityView } from './features/activity/ActivityView.tsx';
+import { ContainersView } from './features/containers/ContainersView.tsx';
+import { CreateForm } from './features/containers/CreateForm.tsx';
+import { ImagesView } from './features/images/ImagesView.tsx';
+import { useApp, useAppStore } from './store/context.tsx';
+import type { View } from './store/appStore.ts';
+
+const VIEWS: View[] = ['containers', 'images', 'volumes', 'networks', 'activity'];
+
+export function App() {
+  const view = useApp((s) => s.view);
+  const store = useAppStore();
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const s = store.getState();
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        s.setPalette(!s.paletteOpen);
+      } else if (e.altKey && /^[1-5]$/.test(e.key)) {
+        s.setView(VIEWS[Number(e.key) - 1]);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store]);
+  return (
+    <div className="app">
+      <Sidebar />
+      <main className="main">
+        <ConnectionBanner />
+        {view === 'containers' && <ContainersView />}
+        {view === 'images' && <ImagesView />}
+        {view === 'volumes' && <NotYet title="Volumes" text="Named volumes are not built into this engine yet. Bind mounts work: add them in the run form." />}
+        {view === 'networks' && <NotYet title="Networks" text="Container networks and published ports are not built into this engine yet." />}
+        {view === 'activity' && <ActivityView />}
+      </main>
+      <CreateForm />
+      <ConfirmDialog />
+      <Palette />
+      <Toasts />
+    </div>
+  );
+}

@@ -1,0 +1,46 @@
+// Builds the UI (dist/renderer) and the Electron main and preload (dist/electron) with esbuild.
+// Run by `npm install` (postinstall) and before the browser tests; `--if-stale` skips work
+// when nothing under renderer/ or common/ is newer than the bundle.
+import { build } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist/renderer');
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+const bundle = join(out, 'app.js');
+if (process.argv.includes('--if-stale') && existsSync(bundle)
+  && statSync(bundle).mtimeMs > Math.max(newest(join(root, 'renderer')), newest(join(root, 'common')))) {
+  process.exit(0);
+}
+mkdirSync(out, { recursive: true });
+const t0 = Date.now();
+await build({
+  entryPoints: { app: join(root, 'renderer/main.tsx') }, outdir: out, bundle: true, format: 'esm', target: 'chrome120',
+  minify: true, sourcemap: true, jsx: 'automatic', legalComments: 'none', logLevel: 'warning',
+  define: { 'process.env.NODE_ENV': '"production"' },
+});
+copyFileSync(join(root, 'renderer/index.html'), join(out, 'index.html'));
+if (!process.argv.includes('--ui-only')) {
+  await build({
+    entryPoints: { preload: join(root, 'electron/preload/preload.ts') }, outdir: join(root, 'dist/electron'), bundle: true,
+    outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs', target: 'node20', external: ['electron'], logLevel: 'warning',
+  });
+  await build({
+    entryPoints: { main: join(root, 'electron/main/main.ts'), unpackWorker: join(root, 'electron/engine/images/tar/unpackWorker.ts') },
+    outdir: join(root, 'dist/electron'), bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    external: ['electron', 'node-pty', 'koffi', 'ws'], logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+}
+console.log(`berth: UI built in ${Date.now() - t0} ms → ${out}`);

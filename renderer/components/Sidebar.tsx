@@ -1,0 +1,33 @@
+// Navigation with counts, a running-jobs indicator and the engine status.
+import { useShallow } from 'zustand/react/shallow';
+import { useApp } from '../store/context.tsx';
+import type { View } from '../store/appStore.ts';
+
+const ITEMS: [View, string][] = [['containers', 'Containers'], ['images', 'Images'], ['volumes', 'Volumes'], ['networks', 'Networks'], ['activity', 'Activity']];
+
+export function Sidebar() {
+  const view = useApp((s) => s.view);
+  const setView = useApp((s) => s.setView);
+  const counts = useApp(useShallow((s) => ({ containers: Object.keys(s.containers).length, images: s.images.length })));
+  const running = useApp((s) => Object.values(s.containers).filter((c) => c.state === 'running').length);
+  const busy = useApp((s) => Object.values(s.jobs).some((j) => j.state === 'running'));
+  const conn = useApp((s) => s.connection.state);
+  const info = useApp((s) => s.info);
+  return (
+    <nav className="sidebar" aria-label="sections">
+      <div className="brand">Berth</div>
+      {ITEMS.map(([v, label], i) => (
+        <button key={v} className={view === v ? 'active' : ''} aria-current={view === v} onClick={() => setView(v)} title={`${label} (Alt+${i + 1})`}>
+          {label}
+          <span className="count">
+            {v === 'containers' ? `${running}/${counts.containers}` : v === 'images' ? counts.images : v === 'activity' && busy ? <span className="pulse" aria-label="jobs running" /> : ''}
+          </span>
+        </button>
+      ))}
+      <span className="spacer" />
+      <div className={`engine-status engine-${conn}`} title={info ? `${info.kernel}, cgroups ${info.cgroupMode}, ${info.root}` : ''}>
+        <span className="dot" /> {conn === 'open' ? 'Engine running' : conn === 'connecting' ? 'Connecting…' : 'Engine unreachable'}
+      </div>
+    </nav>
+  );
+}

@@ -1,0 +1,61 @@
+// One container in the list: state, name, image, uptime, ports, live CPU and memory, actions.
+import { memo } from 'react';
+import type { ContainerSummary, StatsSample } from '../../../common/views.ts';
+import { ago, humanDuration, humanSize, shortId } from '../../format.ts';
+import { Sparkline } from '../../components/Sparkline.tsx';
+import { StateBadge } from '../../components/StateBadge.tsx';
+import { useApp } from '../../store/context.tsx';
+import { hasLimit, TrashIcon } from '../../components/icons.tsx';
+
+const cpu = (s: StatsSample) => s.cpuPercent;
+const cpuLabel = (s: StatsSample | undefined) => (s ? `${s.cpuPercent.toFixed(1)}%` : '');
+const mem = (s: StatsSample) => s.memory;
+const memMax = (s: StatsSample) => (hasLimit(s) ? s.memoryLimit : s.memory);
+const memLabel = (s: StatsSample | undefined) => (s ? humanSize(s.memory) : '');
+
+export function statusLine(c: ContainerSummary, now = Date.now()): string {
+  if (c.state === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt))}`;
+  if (c.state === 'paused') return `Up ${humanDuration(now - Date.parse(c.startedAt))} (paused)`;
+  if (c.state === 'exited') return `Exited (${c.exitCode}) ${ago(c.finishedAt, now)}`;
+  return c.state === 'created' ? 'Created' : c.state;
+}
+
+export const ContainerRow = memo(function ContainerRow({ c, selected, checked, now }: { c: ContainerSummary; selected: boolean; checked: boolean; now: number }) {
+  const select = useApp((s) => s.select);
+  const toggle = useApp((s) => s.toggleCheck);
+  const act = useApp((s) => s.containerAction);
+  const remove = useApp((s) => s.removeContainers);
+  const live = c.state === 'running' || c.state === 'paused';
+  return (
+    <div
+      className={`row${selected ? ' selected' : ''}`} role="row" aria-selected={selected} data-name={c.name} tabIndex={-1}
+      onClick={() => select(c.id)}
+    >
+      <span className="cell check" onClick={(e) => e.stopPropagation()}>
+        <input type="checkbox" aria-label={`select ${c.name}`} checked={checked} onChange={() => toggle(c.id)} />
+      </span>
+      <span className="cell state-cell"><StateBadge state={c.state} oom={c.oomKilled && c.state === 'exited'} /></span>
+      <span className="cell name" title={c.id}>
+        <strong>{c.name}</strong>
+        <code className="id" onClick={(e) => { e.stopPropagation(); void navigator.clipboard?.writeText(c.id); }} title="copy id">{shortId(c.id)}</code>
+      </span>
+      <span className="cell image" title={c.image}>{c.image}</span>
+      <span className="cell status" title={c.state === 'exited' ? c.finishedAt : c.startedAt}>{statusLine(c, now)}</span>
+      <span className="cell ports">
+        {c.ports.filter((p) => p.publicPort).map((p) => (
+          <a key={`${p.publicPort}/${p.type}`} href={`http://127.0.0.1:${p.publicPort}`} target="_blank" rel="noreferrer">{p.publicPort}:{p.privatePort}</a>
+        ))}
+      </span>
+      <span className="cell spark-cell">{live && <Sparkline id={c.id} metric={cpu} label={cpuLabel} />}</span>
+      <span className="cell spark-cell mem">{live && <Sparkline id={c.id} metric={mem} max={memMax} label={memLabel} />}</span>
+      <span className="cell actions" onClick={(e) => e.stopPropagation()}>
+        {c.state === 'running' && <button title="Stop (S)" aria-label={`stop ${c.name}`} onClick={() => act('stop', [c.id])}>■</button>}
+        {c.state === 'running' && <button className="secondary" title="Pause (P)" aria-label={`pause ${c.name}`} onClick={() => act('pause', [c.id])}>❚❚</button>}
+        {c.state === 'paused' && <button title="Resume (P)" aria-label={`resume ${c.name}`} onClick={() => act('unpause', [c.id])}>▶</button>}
+        {(c.state === 'exited' || c.state === 'created') && <button title="Start (S)" aria-label={`start ${c.name}`} onClick={() => act('start', [c.id])}>▶</button>}
+        <button className="secondary" title="Restart (R)" aria-label={`restart ${c.name}`} onClick={() => act('restart', [c.id])}>↻</button>
+        <button title="Remove (Delete)" aria-label={`remove ${c.name}`} className="danger secondary" onClick={() => remove([c.id])}><TrashIcon /></button>
+      </span>
+    </div>
+  );
+});

@@ -1,0 +1,102 @@
+// The containers list with search, state filter, multi-select and bulk actions, and the
+// selected container's detail beside it. Keyboard: ↑/↓ select, S start/stop, P pause/resume,
+// R restart, Delete remove.
+import { useMemo, type KeyboardEvent } from 'react';
+import { useNow } from '../../components/useNow.ts';
+import { useShallow } from 'zustand/react/shallow';
+import { VirtualList } from '../../components/VirtualList.tsx';
+import { useApp } from '../../store/context.tsx';
+import { visibleContainers, type AppState } from '../../store/appStore.ts';
+import { ContainerDetail } from './ContainerDetail.tsx';
+import { ContainerRow } from './ContainerRow.tsx';
+
+const ROW = 34;
+
+export function ContainersView() {
+  const { containers, filter, loaded, selected, checked } = useApp(useShallow((s) => ({
+    containers: s.containers, filter: s.filter, loaded: s.containersLoaded, selected: s.selected, checked: s.checked,
+  })));
+  const a = useApp(useShallow((s) => ({
+    setFilter: s.setFilter, select: s.select, act: s.containerAction, remove: s.removeContainers, checkAll: s.checkAll, openCreate: s.openCreate,
+  })));
+  const list = useMemo(() => visibleContainers({ containers, filter } as AppState), [containers, filter]);
+  const checkedIds = Object.keys(checked).filter((id) => containers[id]);
+  const total = Object.keys(containers).length;
+  const now = useNow(10_000);
+
+  const onKey = (e: KeyboardEvent) => {
+    if ((e.target as HTMLElement).tagName === 'INPUT') return;
+    const i = list.findIndex((c) => c.id === selected);
+    const c = list[i];
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const next = list[Math.min(list.length - 1, Math.max(0, i + (e.key === 'ArrowDown' ? 1 : -1)))];
+      if (next) a.select(next.id);
+    } else if (c && (e.key === 's' || e.key === 'S')) void a.act(c.state === 'running' ? 'stop' : 'start', [c.id]);
+    else if (c && (e.key === 'p' || e.key === 'P')) void a.act(c.state === 'paused' ? 'unpause' : 'pause', [c.id]);
+    else if (c && (e.key === 'r' || e.key === 'R')) void a.act('restart', [c.id]);
+    else if (c && e.key === 'Delete') a.remove([c.id]);
+    else if (e.key === 'Escape') a.select(undefined);
+  };
+
+  return (
+    <div className={`split${selected && containers[selected] ? ' with-detail' : ''}`}>
+      <section className="list-pane" onKeyDown={onKey} tabIndex={0} aria-label="containers">
+        <header className="toolbar">
+          <h1>Containers</h1>
+          <input
+            className="search" type="search" placeholder="Search name, image, id, label" aria-label="search containers"
+            value={filter.text} onChange={(e) => a.setFilter({ text: e.target.value })}
+          />
+          <select aria-label="state filter" value={filter.state} onChange={(e) => a.setFilter({ state: e.target.value as AppState['filter']['state'] })}>
+            <option value="all">All states</option>
+            <option value="running">Running</option>
+            <option value="paused">Paused</option>
+            <option value="exited">Exited</option>
+            <option value="created">Created</option>
+          </select>
+          <span className="spacer" />
+          {checkedIds.length > 0 && (
+            <span className="bulk" aria-label="bulk actions">
+              <span>{checkedIds.length} selected</span>
+              <button onClick={() => a.act('start', checkedIds)}>Start</button>
+              <button onClick={() => a.act('stop', checkedIds)}>Stop</button>
+              <button onClick={() => a.act('restart', checkedIds)}>Restart</button>
+              <button className="danger" onClick={() => a.remove(checkedIds)}>Remove</button>
+            </span>
+          )}
+          <button className="primary" onClick={() => a.openCreate()}>Run a container</button>
+        </header>
+        <div className="row head" role="row">
+          <span className="cell check">
+            <input type="checkbox" aria-label="select all" checked={list.length > 0 && checkedIds.length === list.length} onChange={(e) => a.checkAll(list.map((c) => c.id), e.target.checked)} />
+          </span>
+          <span className="cell state-cell">State</span>
+          <span className="cell name">Name</span>
+          <span className="cell image">Image</span>
+          <span className="cell status">Status</span>
+          <span className="cell ports">Ports</span>
+          <span className="cell spark-cell">CPU</span>
+          <span className="cell spark-cell mem">Memory</span>
+          <span className="cell actions" />
+        </div>
+        {!loaded ? (
+          <div className="skeleton" aria-busy="true">{Array.from({ length: 6 }, (_, i) => <div key={i} className="row skeleton-row" />)}</div>
+        ) : total === 0 ? (
+          <div className="empty">
+            <p>No containers yet.</p>
+            <button className="primary" onClick={() => a.openCreate('hello-world')}>Run hello-world</button>
+          </div>
+        ) : list.length === 0 ? (
+          <div className="empty"><p>No container matches this filter.</p><button onClick={() => a.setFilter({ text: '', state: 'all' })}>Clear filter</button></div>
+        ) : (
+          <VirtualList
+            items={list} rowHeight={ROW} testId="container-list"
+            render={(c) => <ContainerRow key={c.id} c={c} selected={c.id === selected} checked={!!checked[c.id]} now={now} />}
+          />
+        )}
+      </section>
+      {selected && containers[selected] && <ContainerDetail id={selected} />}
+    </div>
+  );
+}

@@ -1,0 +1,231 @@
+// One zustand store per window, built from a bridge: slices per domain, lists updated by
+// event deltas. Actions are the only code that calls the bridge; every action reports back
+// through a toast so each click gives feedback.
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { MethodArgs, MethodName, MethodResult, RunArgs } from '../../common/contract.ts';
+import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView } from '../../common/views.ts';
+import type { Bridge, BridgeError, ConnectionState } from '../bridge.ts';
+import { StatsBuffers } from './statsBuffers.ts';
+
+export type View = 'containers' | 'images' | 'volumes' | 'networks' | 'activity';
+export type DetailTab = 'overview' | 'logs' | 'terminal' | 'stats' | 'inspect';
+
+export interface Toast {
+  id: number;
+  kind: 'ok' | 'error';
+  text: string;
+}
+
+export interface Confirm {
+  title: string;
+  body: string;
+  action: string;
+  run(): void;
+}
+
+export interface AppState {
+  connection: { state: ConnectionState; detail?: string };
+  info?: EngineInfo;
+  containers: Record<string, ContainerSummary>;
+  containersLoaded: boolean;
+  images: ImageView[];
+  imagesLoaded: boolean;
+  jobs: Record<string, JobView>;
+  events: EngineEventView[];
+  view: View;
+  selected?: string;
+  checked: Record<string, true>;
+  detailTab: DetailTab;
+  filter: { text: string; state: 'all' | 'running' | 'paused' | 'exited' | 'created' };
+  toasts: Toast[];
+  confirm?: Confirm;
+  createForm?: { image?: string };
+  selectedImage?: string;
+  paletteOpen: boolean;
+}
+
+export interface Actions {
+  refresh(): Promise<void>;
+  setView(v: View): void;
+  select(id: string | undefined): void;
+  setTab(t: DetailTab): void;
+  toggleCheck(id: string): void;
+  checkAll(ids: string[], on: boolean): void;
+  setFilter(f: Partial<AppState['filter']>): void;
+  containerAction(action: 'start' | 'stop' | 'restart' | 'pause' | 'unpause' | 'kill', ids: string[]): Promise<void>;
+  removeContainers(ids: string[], force?: boolean): void;
+  run(args: RunArgs): Promise<BridgeError | undefined>;
+  openCreate(image?: string): void;
+  closeCreate(): void;
+  pull(ref: string): Promise<void>;
+  push(ref: string): Promise<void>;
+  cancelJob(id: string): Promise<void>;
+  removeImage(id: string, force?: boolean): void;
+  pruneImages(all: boolean): Promise<void>;
+  tagImage(id: string, target: string): Promise<boolean>;
+  selectImage(id: string | undefined): void;
+  toast(kind: Toast['kind'], text: string): void;
+  dismissToast(id: number): void;
+  ask(c: Confirm): void;
+  answer(ok: boolean): void;
+  setPalette(open: boolean): void;
+}
+
+export type AppStore = StoreApi<AppState & Actions> & { stats: StatsBuffers; bridge: Bridge; dispose(): void };
+
+const nameOf = (s: AppState, id: string) => s.containers[id]?.name ?? id.slice(0, 12);
+
+export function createAppStore(bridge: Bridge): AppStore {
+  const stats = new StatsBuffers();
+  let toastId = 0;
+  const store = createStore<AppState & Actions>()((set, get) => {
+    const call = async <M extends MethodName>(m: M, args: MethodArgs<M>, done?: string): Promise<MethodResult<M> | undefined> => {
+      const r = await bridge.call(m, args);
+      if (!r.ok) {
+        get().toast('error', r.error.message);
+        return undefined;
+      }
+      if (done) get().toast('ok', done);
+      return r.value;
+    };
+    return {
+      connection: { state: 'connecting' },
+      containers: {},
+      containersLoaded: false,
+      images: [],
+      imagesLoaded: false,
+      jobs: {},
+      events: [],
+      view: 'containers',
+      checked: {},
+      detailTab: 'overview',
+      filter: { text: '', state: 'all' },
+      toasts: [],
+      paletteOpen: false,
+
+      async refresh() {
+        const [info, containers, images, jobs, events] = await Promise.all([
+          bridge.call('system.info', {}), bridge.call('containers.list', {}), bridge.call('images.list', {}),
+          bridge.call('jobs.list', {}), bridge.call('events.recent', {}),
+        ]);
+        set({
+          ...(info.ok ? { info: info.value } : {}),
+          ...(containers.ok ? { containers: Object.fromEntries(containers.value.map((c) => [c.id, c])), containersLoaded: true } : {}),
+          ...(images.ok ? { images: images.value, imagesLoaded: true } : {}),
+          ...(jobs.ok ? { jobs: Object.fromEntries(jobs.value.map((j) => [j.id, j])) } : {}),
+          ...(events.ok ? { events: events.value.slice(-200) } : {}),
+        });
+      },
+      setView: (view) => set({ view }),
+      select: (selected) => set({ selected }),
+      setTab: (detailTab) => set({ detailTab }),
+      toggleCheck: (id) => set((s) => {
+        const checked = { ...s.checked };
+        if (checked[id]) delete checked[id];
+        else checked[id] = true;
+        return { checked };
+      }),
+      checkAll: (ids, on) => set({ checked: on ? Object.fromEntries(ids.map((i) => [i, true as const])) : {} }),
+      setFilter: (f) => set((s) => ({ filter: { ...s.filter, ...f } })),
+
+      async containerAction(action, ids) {
+        const past = { start: 'started', stop: 'stopped', restart: 'restarted', pause: 'paused', unpause: 'resumed', kill: 'killed' }[action];
+        await Promise.all(ids.map((id) => call(`containers.${action}`, { id }, `${nameOf(get(), id)} ${past}`)));
+      },
+      removeContainers(ids, force = true) {
+        const names = ids.map((id) => nameOf(get(), id));
+        get().ask({
+          title: ids.length === 1 ? `Remove ${names[0]}?` : `Remove ${ids.length} containers?`,
+          body: `${names.join(', ')} will be stopped and deleted with ${ids.length === 1 ? 'its' : 'their'} writable layer. This cannot be undone.`,
+          action: 'Remove',
+          run: () => {
+            void Promise.all(ids.map((id) => call('containers.remove', { id, force }, `${nameOf(get(), id)} removed`)));
+            set((s) => ({ checked: Object.fromEntries(Object.keys(s.checked).filter((k) => !ids.includes(k)).map((k) => [k, true as const])) }));
+          },
+        });
+      },
+      async run(args) {
+        const r = await bridge.call('containers.run', args);
+        if (!r.ok) return r.error;
+        get().toast('ok', `${args.name ?? args.image} is running`);
+        set({ createForm: undefined, view: 'containers', selected: r.value.id, detailTab: 'overview' });
+        return undefined;
+      },
+      openCreate: (image) => set({ createForm: { image } }),
+      closeCreate: () => set({ createForm: undefined }),
+      async pull(ref) {
+        const r = await call('images.pull', { ref });
+        if (r) get().toast('ok', `pulling ${ref}`);
+      },
+      async push(ref) {
+        const r = await call('images.push', { ref });
+        if (r) get().toast('ok', `pushing ${ref}`);
+      },
+      async cancelJob(jobId) {
+        await call('jobs.cancel', { jobId });
+      },
+      removeImage(id, force = false) {
+        const img = get().images.find((i) => i.id === id);
+        const label = img?.tags[0] ?? id.slice(7, 19);
+        get().ask({
+          title: `Remove ${label}?`,
+          body: img && img.tags.length > 1 ? `The image has ${img.tags.length} tags; all are removed with it.` : 'Layers no other image uses are deleted.',
+          action: 'Remove',
+          run: () => void call('images.remove', { id, force }, `${label} removed`),
+        });
+      },
+      async pruneImages(all) {
+        await call('images.prune', { all });
+      },
+      async tagImage(id, target) {
+        return (await call('images.tag', { id, target }, `tagged ${target}`)) !== undefined;
+      },
+      selectImage: (selectedImage) => set({ selectedImage }),
+      toast(kind, text) {
+        const id = ++toastId;
+        set((s) => ({ toasts: [...s.toasts.slice(-4), { id, kind, text }] }));
+        setTimeout(() => get().dismissToast(id), kind === 'error' ? 8000 : 3000);
+      },
+      dismissToast: (id) => set((s) => ({ toasts: s.toasts.filter((t) => t.id !== id) })),
+      ask: (confirm) => set({ confirm }),
+      answer(ok) {
+        const c = get().confirm;
+        set({ confirm: undefined });
+        if (ok) c?.run();
+      },
+      setPalette: (paletteOpen) => set({ paletteOpen }),
+    };
+  });
+
+  const offs = [
+    bridge.onConnection((state, detail) => {
+      store.setState({ connection: { state, detail } });
+      if (state === 'open') void store.getState().refresh();
+    }),
+    bridge.on('container', ({ id, summary }) => store.setState((s) => {
+      const containers = { ...s.containers };
+      if (summary) containers[id] = summary;
+      else {
+        delete containers[id];
+        stats.forget(id);
+      }
+      return { containers, ...(summary || s.selected !== id ? {} : { selected: undefined }) };
+    })),
+    bridge.on('images', (images) => store.setState({ images, imagesLoaded: true })),
+    bridge.on('job', (j) => store.setState((s) => ({ jobs: { ...s.jobs, [j.id]: j } }))),
+    bridge.on('engine', (e) => store.setState((s) => ({ events: [...s.events.slice(-199), e] }))),
+    bridge.on('stats', (batch) => stats.add(batch)),
+    bridge.on('mark', (m) => stats.mark(m)),
+  ];
+  return Object.assign(store, { stats, bridge, dispose: () => offs.forEach((o) => o()) });
+}
+
+/** Containers as the list shows them: filtered, newest first. */
+export function visibleContainers(s: AppState): ContainerSummary[] {
+  const text = s.filter.text.trim().toLowerCase();
+  return Object.values(s.containers)
+    .filter((c) => s.filter.state === 'all' || c.state === s.filter.state)
+    .filter((c) => !text || c.name.toLowerCase().includes(text) || c.image.toLowerCase().includes(text) || c.id.startsWith(text)
+      || Object.entries(c.labels).some(([k, v]) => `${k}=${v}`.toLowerCase().includes(text)))
+    .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.name.localeCompare(b.name)));
+}

@@ -1,0 +1,184 @@
+// The UI in Debian's Chromium, through web mode, against a real engine in `berth daemon --web`:
+// pull with progress, run from the form, a terminal, live CPU graph, logs, pause/resume,
+// stop, remove, the engine's errors in the form, and the token check. Screenshots of each
+// view go to test-artifacts/ui/.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
+import { busyboxTarball, REPO } from '../helpers/testEngine.ts';
+import type {} from '../../renderer/main.tsx'; // window.berth, the page's debug handle
+import { WebSocket } from 'ws';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = `${REPO}/test-artifacts/ui`;
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIUM) && 'chromium is not installed (apt-get install chromium)' }, () => {
+  let daemon: TestDaemon;
+  let reg: TestRegistry;
+  let browser: Browser;
+  let page: Page;
+  let image: string;
+  const pageErrors: string[] = [];
+  const shot = (name: string) => page.screenshot({ path: `${SHOTS}/${name}.png` });
+  const row = (name: string) => page.locator(`.row[data-name="${name}"]`);
+  const stateOf = (name: string) => row(name).locator('[data-state]').getAttribute('data-state');
+  const idOf = (name: string) => page.evaluate((n) => Object.values(window.berth!.store.getState().containers).find((c) => c.name === n)?.id ?? '', name);
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    reg = await startRegistry();
+    image = `${reg.host}/busybox`;
+    await uploadImage(reg, 'busybox', 'latest', [readFileSync(busyboxTarball())], { cmd: ['sh'] });
+    daemon = await startDaemon({ web: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+  });
+  after(async () => {
+    await browser?.close();
+    await daemon?.stop();
+    await reg?.stop();
+  });
+
+  it('refuses a missing or wrong token', async () => {
+    const u = new URL(daemon.url);
+    assert.equal((await fetch(`${u.origin}/`)).status, 401);
+    assert.equal((await fetch(`${u.origin}/?token=wrong`)).status, 401);
+    const refused = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`ws://${u.host}/ws?token=wrong`);
+      ws.on('open', () => resolve('opened'));
+      ws.on('error', (e) => resolve(e.message));
+    });
+    assert.match(refused, /401/);
+    assert.equal((await fetch(daemon.url)).status, 200);
+  });
+
+  it('opens to an empty container list and pulls an image with per-layer progress', async () => {
+    await page.goto(daemon.url);
+    await page.locator('.empty', { hasText: 'No containers yet' }).waitFor();
+    await shot('containers-empty');
+    await page.click('.sidebar button:has-text("Images")');
+    // Record every job update the store sees, to prove layer progress reached the UI.
+    await page.evaluate(() => {
+      const seen: { layers: number; bytes: number; state: string }[] = [];
+      (window as unknown as { jobLog: typeof seen }).jobLog = seen;
+      window.berth!.store.subscribe((s) => {
+        for (const j of Object.values(s.jobs)) seen.push({ layers: j.layers.length, bytes: j.layers.reduce((a, l) => a + l.total, 0), state: j.state });
+      });
+    });
+    await page.fill('input[aria-label="image to pull"]', image);
+    await page.click('button:has-text("Pull")');
+    await page.locator('.job[data-job=pull][data-state=done]').waitFor({ timeout: 60_000 });
+    const log = await page.evaluate(() => (window as unknown as { jobLog: { layers: number; bytes: number; state: string }[] }).jobLog);
+    assert.ok(log.some((j) => j.layers > 0 && j.bytes > 0), `layer progress reached the UI: ${JSON.stringify(log.slice(-3))}`);
+    await page.locator(`.row[data-image="${image}:latest"]`).waitFor();
+    await page.click(`.row[data-image="${image}:latest"]`);
+    await page.locator('.layers li').first().waitFor();
+    await shot('images');
+  });
+
+  it('runs a container from the form, with inline validation and the engine error shown', async () => {
+    await page.click('.sidebar button:has-text("Containers")');
+    await page.click('button:has-text("Run hello-world")');
+    await page.fill('input[name=image]', 'Not A Ref');
+    await page.fill('input[name=memory]', '1m');
+    await page.click('button[type=submit]');
+    await page.locator('[data-error=image]').waitFor();
+    await page.locator('[data-error=memory]').waitFor();
+    await shot('form-invalid');
+    await page.fill('input[name=image]', `${reg.host}/nothere`);
+    await page.fill('input[name=memory]', '');
+    await page.click('button[type=submit]');
+    const err = await page.locator('[data-testid=engine-error]').textContent({ timeout: 30_000 });
+    assert.match(err ?? '', /nothere/);
+    await page.fill('input[name=image]', image);
+    await page.fill('input[name=name]', 'e2e-burn');
+    await page.fill('input[name=command]', 'sh -c "while :; do :; done"');
+    await page.fill('input[name=memory]', '64m');
+    await page.click('button[type=submit]');
+    await row('e2e-burn').waitFor();
+    await page.waitForFunction(() => document.querySelector('.row[data-name="e2e-burn"] [data-state]')?.getAttribute('data-state') === 'running');
+    const inspect = await daemon.docker(['inspect', '-f', '{{.State.Running}} {{.HostConfig.Memory}}', 'e2e-burn']);
+    assert.equal(inspect.out.trim(), `true ${64 * 1024 * 1024}`);
+    await page.click('button:has-text("Run a container")');
+    await page.fill('input[name=image]', image);
+    await page.fill('input[name=name]', 'e2e-burn');
+    await page.locator('[data-error=name]', { hasText: 'already exists' }).waitFor();
+    await page.click('button:has-text("Cancel")');
+  });
+
+  it('opens a terminal, types echo hello and reads hello back', async () => {
+    await row('e2e-burn').click();
+    await page.click('button[role=tab]:has-text("Terminal")');
+    await page.click('button:has-text("Open sh")');
+    await page.locator('.term-tab[data-status=open]').waitFor();
+    await page.locator('.xterm-helper-textarea').focus();
+    await page.keyboard.type('echo hel""lo\n');
+    await page.waitForFunction(() => [...document.querySelectorAll('.xterm-rows > div')].some((d) => d.textContent?.trim() === 'hello'), undefined, { timeout: 15_000 });
+    await shot('terminal');
+    // The session survives switching views.
+    await page.click('.sidebar button:has-text("Images")');
+    await page.click('.sidebar button:has-text("Containers")');
+    await page.click('button[role=tab]:has-text("Terminal")');
+    await page.click('[data-testid=terminal]');
+    await page.keyboard.type('echo again$((1+1))\n');
+    await page.waitForFunction(() => [...document.querySelectorAll('.xterm-rows > div')].some((d) => d.textContent?.trim() === 'again2'), undefined, { timeout: 15_000 });
+  });
+
+  it('draws new CPU points while the container burns CPU', async () => {
+    const id = await idOf('e2e-burn');
+    await page.click('button[role=tab]:has-text("Stats")');
+    const count = () => page.evaluate((i) => window.berth!.store.stats.get(i).length, id);
+    const first = await count();
+    const pixels = () => page.evaluate(() => (document.querySelector('[data-chart=cpu] canvas') as HTMLCanvasElement).toDataURL());
+    const before = await pixels();
+    await page.waitForFunction(([i, n]) => window.berth!.store.stats.get(i as string).length >= (n as number) + 3, [id, first], { timeout: 20_000 });
+    const latest = await page.evaluate((i) => window.berth!.store.stats.latest(i), id);
+    assert.ok(latest && latest.cpuPercent > 20, `a busy loop shows CPU: ${latest?.cpuPercent}`);
+    assert.equal(latest!.memoryLimit, 64 * 1024 * 1024);
+    assert.notEqual(await pixels(), before, 'the CPU chart was redrawn');
+    await shot('stats');
+  });
+
+  it('follows logs, pauses and resumes, stops and removes with confirmation', async () => {
+    await page.click('button:has-text("Run a container")');
+    await page.fill('input[name=image]', image);
+    await page.fill('input[name=name]', 'e2e-log');
+    await page.fill('input[name=command]', `sh -c 'i=0; while :; do i=$((i+1)); echo tick $i; [ $((i%5)) = 0 ] && echo oops $i >&2; sleep 0.1; done'`);
+    await page.click('button[type=submit]');
+    await row('e2e-log').waitFor();
+    await page.click('button[role=tab]:has-text("Logs")');
+    await page.locator('.log-line', { hasText: 'tick 3' }).waitFor();
+    await page.locator('.log-line', { hasText: 'tick 25' }).waitFor({ timeout: 20_000 });
+    await page.fill('input[aria-label="search logs"]', 'oops');
+    assert.match((await page.locator('[data-testid=match-count]').textContent()) ?? '', /^1\/\d+$/);
+    await shot('logs');
+
+    await page.click('.detail-actions button:has-text("Pause")');
+    await page.waitForFunction(() => document.querySelector('.row[data-name="e2e-log"] [data-state]')?.getAttribute('data-state') === 'paused');
+    await page.click('.detail-actions button:has-text("Resume")');
+    await page.waitForFunction(() => document.querySelector('.row[data-name="e2e-log"] [data-state]')?.getAttribute('data-state') === 'running');
+    await page.click('.detail-actions button:has-text("Stop")');
+    await page.waitForFunction(() => document.querySelector('.row[data-name="e2e-log"] [data-state]')?.getAttribute('data-state') === 'exited', undefined, { timeout: 20_000 });
+    assert.equal(await stateOf('e2e-log'), 'exited');
+    await shot('containers');
+    await page.click('.detail-actions button:has-text("Remove")');
+    await page.locator('[role=alertdialog]').waitFor();
+    await page.click('[role=alertdialog] button:has-text("Remove")');
+    await row('e2e-log').waitFor({ state: 'detached' });
+    const ps = await daemon.docker(['ps', '-a', '--format', '{{.Names}}']);
+    assert.doesNotMatch(ps.out, /e2e-log/);
+  });
+
+  it('shows activity and reports no page errors', async () => {
+    await page.click('.sidebar button:has-text("Activity")');
+    await page.locator('[data-testid=events] li', { hasText: 'e2e-log' }).first().waitFor();
+    await shot('activity');
+    assert.deepEqual(pageErrors.filter((e) => !/favicon/.test(e)), []);
+  });
+});

@@ -1,0 +1,64 @@
+// Starts `berth daemon` as a child process in a private root, optionally with web mode, and
+// removes everything it made (containers, cgroup parent, root) when stopped.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { REPO } from './testEngine.ts';
+import { until } from './run.ts';
+
+export interface TestDaemon {
+  base: string;
+  sock: string;
+  /** the web UI URL with its token, when started with web */
+  url: string;
+  proc: ChildProcess;
+  log(): string;
+  docker(args: string[]): Promise<{ code: number; out: string; err: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(opts: { web?: boolean } = {}): Promise<TestDaemon> {
+  const base = mkdtempSync(`${tmpdir()}/berth-t-`);
+  chmodSync(base, 0o711);
+  const sock = `${base}/docker.sock`;
+  const parent = `berth-test-${process.pid}-${base.slice(-6)}`;
+  const proc = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock,
+    '--cgroup-parent', parent, '--auth-file', `${base}/auth.json`, ...(opts.web ? ['--web', '127.0.0.1:0'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout!.on('data', (d) => (log += d));
+  proc.stderr!.on('data', (d) => (log += d));
+  const docker = (args: string[]) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
+    execFile('/usr/local/bin/docker', args, { env: { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: `${base}/docker-cli` }, timeout: 60_000 },
+      (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }));
+  });
+  const d: TestDaemon = {
+    base, sock, url: '', proc, log: () => log, docker,
+    async stop() {
+      if (proc.exitCode === null) {
+        if (existsSync('/usr/local/bin/docker')) {
+          const ids = (await docker(['ps', '-aq'])).out.split('\n').filter(Boolean);
+          if (ids.length) await docker(['rm', '-f', ...ids]);
+        }
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      for (const ctrl of readdirSync('/sys/fs/cgroup')) {
+        try {
+          rmdirSync(`/sys/fs/cgroup/${ctrl}/${parent}`);
+        } catch {
+          /* not there */
+        }
+      }
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+  try {
+    await until(() => existsSync(sock) && (!opts.web || /web UI at /.test(log)), 30_000, `daemon start (${log})`);
+  } catch (e) {
+    await d.stop();
+    throw e;
+  }
+  d.url = /web UI at (\S+)/.exec(log)?.[1] ?? '';
+  return d;
+}
