@@ -41,7 +41,7 @@ export default tseslint.config(
     ]),
   },
   {
-    files: ['electron/api/**/*.ts', 'electron/headless/**/*.ts', 'electron/machine/**/*.ts'],
+    files: ['electron/api/**/*.ts', 'electron/headless/**/*.ts', 'electron/host/**/*.ts', 'electron/machine/**/*.ts'],
     rules: restrict([noElectron], [
       { group: ['**/main/**', '**/preload/**', '**/renderer/**'], message: 'Headless code must not reach into Electron layers.' },
     ]),
