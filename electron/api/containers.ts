@@ -5,7 +5,6 @@ import { totalmem } from 'node:os';
 import { humanDuration } from '../../common/format.ts';
 import type { ContainerCreateOptions, HostConfig } from '../../common/models.ts';
 import type { ContainerRecord } from '../engine/containers/containerRecord.ts';
-import { notFound } from '../engine/errors.ts';
 import { deframer, frame, hijack } from './hijack.ts';
 import { ApiError, bool, commonHeaders, filters, int, readJson, sendEmpty, sendJson, startStream } from './http.ts';
 import { q, res, type Ctx, type PendingAttach, type Route } from './types.ts';
@@ -419,7 +418,4 @@ export const containerRoutes: Route[] = [
   { method: 'POST', path: new RegExp(`^/containers/${ID}/attach$`), hijack: true, handler: attach },
   { method: 'GET', path: new RegExp(`^/containers/${ID}/stats$`), handler: stats },
   { method: 'GET', path: new RegExp(`^/containers/${ID}/top$`), handler: async (ctx) => top(ctx) },
-  { method: 'HEAD', path: new RegExp(`^/containers/${ID}/archive$`), handler: async (ctx) => {
-    throw notFound(`archive of ${ctx.params[0]}: not implemented yet`);
-  } },
 ];

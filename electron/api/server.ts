@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
+import { archiveRoutes } from './archive.ts';
 import { containerRoutes } from './containers.ts';
 import { execRoutes } from './exec.ts';
 import { ApiError, API_VERSION, commonHeaders, errorStatus, MIN_API_VERSION, sendError } from './http.ts';
@@ -28,7 +29,7 @@ function compareVersion(a: string, b: string): number {
 export function createApi(engine: Engine): { routes: Route[]; state: ApiState } {
   const state: ApiState = { engine, pendingAttach: new Map(), execs: new Map() };
   // Fixed image routes come before the ones that match an image name with slashes in it.
-  const routes = [...systemRoutes, ...execRoutes, ...containerRoutes, ...imageRoutes];
+  const routes = [...systemRoutes, ...execRoutes, ...archiveRoutes, ...containerRoutes, ...imageRoutes];
   return { routes, state };
 }
 

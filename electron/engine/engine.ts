@@ -14,6 +14,7 @@ import { ContainerStore } from './containers/containerStore.ts';
 import { prepareExec, spawnExecPipes, type ExecOptions, type PreparedExec } from './containers/execRunner.ts';
 import { readLogs, type LogOptions } from './containers/logReader.ts';
 import { readStats } from './containers/statsReader.ts';
+import { changes, extractInto, pathStat, tarTree, type Change } from './containers/rootfsArchive.ts';
 import { EngineError, notRunning } from './errors.ts';
 import { EventBus } from './events/eventBus.ts';
 import { ensureHelloWorld } from './images/helloWorld.ts';
@@ -28,7 +29,7 @@ import { LocalImageStore } from './images/localImageStore.ts';
 import { OverlaySnapshotter } from './layers/overlaySnapshotter.ts';
 import { NativeHelperClient, type HelperClient } from './runtime/helperClient.ts';
 import { SeccompCompiler } from './runtime/seccomp/compiler.ts';
-import { loadLibc } from './sys/libc.ts';
+import { loadLibc, type Libc } from './sys/libc.ts';
 
 export interface EngineOptions {
   /** persistent state: images, layers, containers */
@@ -75,6 +76,7 @@ export class Engine {
   private readonly helper: HelperClient;
   private readonly seccomp: SeccompCompiler;
   private readonly snapshotter: OverlaySnapshotter;
+  private readonly libc: Libc;
 
   constructor(private readonly opts: EngineOptions) {
     if (!existsSync(opts.helperPath)) {
@@ -95,7 +97,8 @@ export class Engine {
     this.cgroups = new FsCgroupManager(opts.cgroupParent ?? 'berth');
     this.helper = new NativeHelperClient(opts.helperPath);
     this.seccomp = new SeccompCompiler(`${opts.root}/cache/seccomp`);
-    this.snapshotter = new OverlaySnapshotter(`${opts.root}/overlay`, loadLibc());
+    this.libc = loadLibc();
+    this.snapshotter = new OverlaySnapshotter(`${opts.root}/overlay`, this.libc);
     this.containers = new ContainerService({
       store: new ContainerStore(`${opts.root}/containers`), images: this.images, snapshotter: this.snapshotter,
       cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot,
@@ -179,6 +182,40 @@ export class Engine {
     const r = this.containers.get(ref);
     if (!r.State.Running) throw notRunning(`container ${r.Id} is not running`);
     return readStats(this.cgroups.open(r.Id), r.State.Pid);
+  }
+
+  /** The container's rootfs, mounted if it is not (a stopped container keeps it until removal). */
+  private rootfs(ref: string) {
+    const r = this.containers.get(ref);
+    const lowers = this.images.get(r.ImageID).layerDirs;
+    return { ...this.snapshotter.mount(r.Id, lowers), lowers, id: r.Id };
+  }
+
+  /** `docker diff`: what the container changed against its image. */
+  changes(ref: string): Change[] {
+    const f = this.rootfs(ref);
+    return changes(f.upper, f.lowers);
+  }
+
+  /** `docker export`: the container's whole filesystem as tar. */
+  exportContainer(ref: string): Readable {
+    const f = this.rootfs(ref);
+    this.events.emit('container', 'export', f.id);
+    return tarTree(f.rootfs, '');
+  }
+
+  /** `docker cp` out: stat of the path, and a tar of it named by its last component. */
+  archiveGet(ref: string, path: string): { stat: ReturnType<typeof pathStat>['stat']; tar: () => Readable } {
+    const f = this.rootfs(ref);
+    const p = pathStat(f.rootfs, path);
+    return { stat: p.stat, tar: () => tarTree(p.host, p.stat.name === '/' ? '' : p.stat.name) };
+  }
+
+  /** `docker cp` in: a tar extracted into a directory of the container. */
+  async archivePut(ref: string, dir: string, tar: AsyncIterable<Buffer>): Promise<void> {
+    const f = this.rootfs(ref);
+    await extractInto(f.rootfs, dir, tar, this.libc);
+    this.events.emit('container', 'extract-to-dir', f.id);
   }
 
   importImage(tar: Readable, opts: ImportOptions): Promise<Image> {

@@ -1,13 +1,14 @@
 // The real docker CLI (client v28) against `berth daemon` on a unix socket started by the test.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { busyboxTarball, REPO } from '../helpers/testEngine.ts';
 import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
 import { until } from '../helpers/run.ts';
+import { buildTar } from '../../electron/engine/images/tarWriter.ts';
 
 const DOCKER = '/usr/local/bin/docker';
 
@@ -30,14 +31,14 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.err}`);
     return r.out;
   };
-  const api = (method: string, path: string, body?: string) => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+  const api = (method: string, path: string, body?: string, type = 'application/json') => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': type } : {} }, (res) => {
       let data = '';
       res.on('data', (d) => (data += d));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: data }));
     });
     req.on('error', reject);
-    req.end(body);
+    req.end(body === undefined ? undefined : Buffer.from(body, type === 'application/json' ? 'utf8' : 'latin1'));
   });
 
   before(async () => {
@@ -138,6 +139,36 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     assert.equal((await ok(['inspect', '-f', '{{.State.ExitCode}}', 'ticker'])).trim(), '137');
     await ok(['rm', '-f', 'ticker']);
     assert.equal((await docker(['inspect', 'ticker'])).code, 1);
+  });
+
+  it('cp both ways, diff, export; cp archives cannot write outside the container', async () => {
+    await ok(['run', '-d', '--name', 'files', B, 'sleep', '300']);
+    await ok(['exec', 'files', 'sh', '-c', 'echo inside > /tmp/made.txt && rm /bin/vi && mkdir /data && ln -s /etc /data/etc-link && ln -s / /data/up']);
+    const diff = (await ok(['diff', 'files'])).trim().split('\n');
+    for (const line of ['C /bin', 'D /bin/vi', 'A /data', 'A /tmp/made.txt']) assert.ok(diff.includes(line), `${line} in ${diff.join(', ')}`);
+    assert.ok(!diff.includes('A /etc/hostname'), 'the engine\'s own files are not changes');
+    const out = `${base}/cp-out`;
+    await ok(['cp', 'files:/tmp/made.txt', out]);
+    assert.equal(readFileSync(out, 'utf8'), 'inside\n');
+    await ok(['cp', 'files:/etc', `${base}/cp-etc`]);
+    assert.ok(existsSync(`${base}/cp-etc/passwd`));
+    writeFileSync(`${base}/cp-in.txt`, 'from host\n');
+    await ok(['cp', `${base}/cp-in.txt`, 'files:/data/']);
+    assert.equal(await ok(['exec', 'files', 'cat', '/data/cp-in.txt']), 'from host\n');
+    // Symlinks in the destination resolve inside the container, never on the host.
+    await ok(['cp', `${base}/cp-in.txt`, 'files:/data/up/etc/']);
+    assert.equal(await ok(['exec', 'files', 'cat', '/etc/cp-in.txt']), 'from host\n');
+    assert.equal(existsSync('/etc/cp-in.txt'), false);
+    // A tar whose entries climb out is refused with a 400 and writes nothing.
+    const evil = buildTar([{ name: '../../../../tmp/berth-cp-escape', type: 'file', mode: 0o644, data: Buffer.from('x') }]);
+    const put = await api('PUT', '/containers/files/archive?path=/data', evil.toString('latin1'), 'application/x-tar');
+    assert.equal(put.status, 400, put.body);
+    assert.match(JSON.parse(put.body).message, /outside/);
+    assert.equal(existsSync('/tmp/berth-cp-escape'), false);
+    assert.equal((await api('GET', '/containers/files/archive?path=/nope')).status, 404);
+    const tarList = execFileSync('tar', ['-t'], { input: execFileSync(DOCKER, ['export', 'files'], { env: { ...process.env, DOCKER_HOST: `unix://${sock}` }, maxBuffer: 64 << 20 }) }).toString();
+    assert.ok(tarList.includes('tmp/made.txt') && tarList.includes('bin/busybox') && !tarList.includes('bin/vi\n'), 'export has the merged filesystem');
+    await ok(['rm', '-f', 'files']);
   });
 
   it('tag, push to the registry, save | load, rmi, system df, events --since', async () => {
