@@ -61,7 +61,8 @@ if (!only || only === 'static') {
   await run('type-check', bin('tsc'), ['-b']);
 }
 if (!only || only === 'unit') {
-  const unit = find('.', (f) => /\.test\.tsx?$/.test(f) && !f.startsWith('test/'));
+  // Tests beside the code, plus the renderer's (kept under test/ since the renderer may not import node:*).
+  const unit = find('.', (f) => /\.test\.tsx?$/.test(f) && (!f.startsWith('test/') || f.startsWith('test/renderer/')));
   await run('unit tests', node, ['--import', 'tsx', '--test', '--test-reporter=tap', ...unit], { tap: true });
 }
 if (!only || only === 'integration') {

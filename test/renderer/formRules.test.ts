@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { emptyForm, parseBytes, splitCommand, toRunArgs, validate } from './formRules.ts';
+import { emptyForm, parseBytes, splitCommand, toRunArgs, validate } from '../../renderer/features/containers/formRules.ts';
 
 const ctx = { names: ['web'], cpus: 2 };
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ContainerSummary } from '../../common/views.ts';
-import { createAppStore, visibleContainers } from './appStore.ts';
-import { FakeBridge } from './fakeBridge.ts';
+import { createAppStore, visibleContainers } from '../../renderer/store/appStore.ts';
+import { FakeBridge } from '../../renderer/store/fakeBridge.ts';
 
 const summary = (id: string, name: string, over: Partial<ContainerSummary> = {}): ContainerSummary => ({
   id, name, image: 'busybox', imageId: 'sha256:1', command: 'sh', created: `2026-01-0${id.length}T00:00:00Z`, state: 'running',
