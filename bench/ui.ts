@@ -42,6 +42,8 @@ const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', hea
 try {
   await daemon.docker(['import', busyboxTarball(), 'busybox:latest']);
   const page: Page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // tsx keeps function names with a __name helper that the page does not have.
+  await page.addInitScript('window.__name = (f) => f');
 
   // 1. Open → interactive list.
   const opens: number[] = [];

@@ -40,6 +40,29 @@ function flowControl(target: Flow) {
   };
 }
 
+/** Joins small pty reads into fewer, larger messages: a flood costs one message per few ms, not per read. */
+function coalesce(sink: StreamSink<string>, flow: () => ReturnType<typeof flowControl> | undefined) {
+  let pending = '';
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (!pending) return;
+    const d = pending;
+    pending = '';
+    flow()?.sent(d.length);
+    sink.data(d);
+  };
+  return {
+    push(d: string) {
+      pending += d;
+      if (pending.length >= 64 * 1024) flush();
+      else timer ??= setTimeout(flush, 4);
+    },
+    flush,
+  };
+}
+
 export function openTerminal(engine: Engine, args: StreamArgs<'terminal'>, sink: StreamSink<string>): StreamHandle<TerminalInput> {
   return args.mode === 'exec' ? execTerminal(engine, args, sink) : attachTerminal(engine, args, sink);
 }
@@ -52,11 +75,10 @@ function execTerminal(engine: Engine, args: StreamArgs<'terminal'>, sink: Stream
   engine.events.emit('container', `exec_start: ${shell}`, r.Id, { name: r.Name.slice(1) });
   const flow = flowControl(term);
   let closed = false;
-  const data = term.onData((d) => {
-    flow.sent(d.length);
-    sink.data(d);
-  });
+  const out = coalesce(sink, () => flow);
+  const data = term.onData((d) => out.push(d));
   term.onExit(({ exitCode }) => {
+    out.flush();
     data.dispose();
     const err = prep.cleanup().error;
     engine.events.emit('container', 'exec_die', r.Id, { name: r.Name.slice(1), exitCode: String(exitCode) });
