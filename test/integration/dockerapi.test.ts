@@ -1,13 +1,13 @@
 // The real docker CLI (client v28) against `berth daemon` on a unix socket started by the test.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { busyboxTarball, REPO } from '../helpers/testEngine.ts';
+import { busyboxTarball } from '../helpers/testEngine.ts';
 import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
 import { until } from '../helpers/run.ts';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { buildTar } from '../../electron/engine/images/tarWriter.ts';
 
 const DOCKER = '/usr/local/bin/docker';
@@ -15,7 +15,7 @@ const DOCKER = '/usr/local/bin/docker';
 describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSync(DOCKER) && 'the docker CLI is not installed' }, () => {
   let base: string;
   let sock: string;
-  let daemon: ChildProcess;
+  let daemon: TestDaemon;
   let reg: TestRegistry;
   let B: string;
 
@@ -42,37 +42,16 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
   });
 
   before(async () => {
-    base = mkdtempSync(`${tmpdir()}/berth-t-`);
-    chmodSync(base, 0o711);
-    sock = `${base}/docker.sock`;
     reg = await startRegistry();
     B = `${reg.host}/busybox`;
     await uploadImage(reg, 'busybox', 'latest', [readFileSync(busyboxTarball())], { cmd: ['sh'] });
-    daemon = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock,
-      '--cgroup-parent', `berth-test-${process.pid}-${base.slice(-6)}`, '--auth-file', `${base}/auth.json`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    daemon.stderr!.on('data', (d) => (log += d));
-    await until(() => existsSync(sock), 20_000, `daemon socket (${log})`);
+    daemon = await startDaemon();
+    base = daemon.base;
+    sock = daemon.sock;
   });
   after(async () => {
-    if (daemon && daemon.exitCode === null) {
-      const out = await docker(['ps', '-aq']);
-      for (const id of out.out.split('\n').filter(Boolean)) await docker(['rm', '-f', id]);
-      const exited = new Promise((r) => daemon.once('exit', r));
-      daemon.kill('SIGTERM');
-      await exited;
-    }
+    await daemon?.stop();
     await reg?.stop();
-    // Every container is gone, so their mounts are; what is left is the cgroup parent and the root.
-    const parent = `berth-test-${process.pid}-${base.slice(-6)}`;
-    for (const ctrl of readdirSync('/sys/fs/cgroup')) {
-      try {
-        rmdirSync(`/sys/fs/cgroup/${ctrl}/${parent}`);
-      } catch {
-        /* not there */
-      }
-    }
-    rmSync(base, { recursive: true, force: true });
   });
 
   it('version and ping negotiate the API; errors are exact JSON', async () => {
