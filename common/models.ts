@@ -55,7 +55,91 @@ export interface ContainerCreateOptions {
   Labels?: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  /** "80/tcp" → {} */
+  ExposedPorts?: Record<string, object> | null;
+  /** anonymous volumes: "/data" → {} */
+  Volumes?: Record<string, object> | null;
   HostConfig?: HostConfig;
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointConfig | null> | null } | null;
+}
+
+export interface EndpointConfig {
+  IPAMConfig?: { IPv4Address?: string } | null;
+  Aliases?: string[] | null;
+  Links?: string[] | null;
+  MacAddress?: string;
+}
+
+export interface PortBindingSpec {
+  HostIp?: string;
+  HostPort?: string;
+}
+
+/** "80/tcp" → host bindings, or null when exposed but not published */
+export type PortMap = Record<string, PortBindingSpec[] | null>;
+
+export interface EndpointSettings {
+  IPAMConfig: { IPv4Address?: string } | null;
+  Links: string[] | null;
+  Aliases: string[] | null;
+  MacAddress: string;
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  DNSNames: string[] | null;
+  DriverOpts: null;
+}
+
+export interface NetworkSettings {
+  Networks: Record<string, EndpointSettings>;
+  Ports: PortMap;
+  SandboxKey: string;
+}
+
+export interface MountPoint {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+export interface NetworkView {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: string;
+  EnableIPv4: boolean;
+  EnableIPv6: boolean;
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigFrom: { Network: string };
+  ConfigOnly: boolean;
+  Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+export interface VolumeView {
+  Name: string;
+  Driver: 'local';
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Scope: 'local';
+  Options: Record<string, string>;
+  UsageData?: { Size: number; RefCount: number };
 }
 
 export interface HostConfig {
@@ -80,6 +164,15 @@ export interface HostConfig {
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
   NetworkMode?: string;
+  PortBindings?: PortMap | null;
+  PublishAllPorts?: boolean;
+  Links?: string[] | null;
+  Dns?: string[] | null;
+  DnsSearch?: string[] | null;
+  DnsOptions?: string[] | null;
+  ExtraHosts?: string[] | null;
+  VolumesFrom?: string[] | null;
+  VolumeDriver?: string;
   UsernsMode?: string;
   ShmSize?: number;
   ConsoleSize?: [number, number];

@@ -498,6 +498,18 @@ static int create_container(struct shim *s, struct berr *err)
 		if (p->open_stdin && make_pipe(inp, err) < 0)
 			return -1;
 	}
+	/* Namespaces to share (--network container:X): the shim joins them and the init inherits them. */
+	for (size_t i = 0; i < p->n_ns_join; i++) {
+		int nsfd = open(p->ns_join[i].path, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0)
+			return fail(err, "namespaces", errno, "open namespace to join");
+		if (setns(nsfd, (int)p->ns_join[i].type) < 0) {
+			int e = errno;
+			close(nsfd);
+			return fail(err, "namespaces", e, "join namespace");
+		}
+		close(nsfd);
+	}
 	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(p->ns_flags & ~(unsigned)CLONE_NEWCGROUP) | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
 		return fail(err, "clone", errno, "clone container init");

@@ -15,11 +15,13 @@ const HOST_CONFIG_KEYS: (keyof HostConfig)[] = [
   'Binds', 'Mounts', 'Tmpfs', 'Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems',
   'PidsLimit', 'Ulimits', 'CapAdd', 'CapDrop', 'Privileged', 'ReadonlyRootfs', 'SecurityOpt', 'RestartPolicy', 'AutoRemove',
   'NetworkMode', 'UsernsMode', 'ShmSize', 'ConsoleSize', 'OomScoreAdj', 'Sysctls', 'LogConfig',
+  'PortBindings', 'PublishAllPorts', 'Links', 'Dns', 'DnsSearch', 'DnsOptions', 'ExtraHosts', 'VolumesFrom',
 ];
 
 const TYPES: Record<string, string> = {
   Image: 'string', Cmd: 'array', Entrypoint: 'array', Env: 'array', WorkingDir: 'string', User: 'string', Hostname: 'string',
   Domainname: 'string', Tty: 'boolean', OpenStdin: 'boolean', StdinOnce: 'boolean', Labels: 'object', StopSignal: 'string', StopTimeout: 'number',
+  ExposedPorts: 'object', Volumes: 'object', NetworkingConfig: 'object',
 };
 
 /** Docker's create body → the engine's options. Unknown keys are ignored, wrong types are a 400. */
@@ -80,24 +82,58 @@ export function inspectShape(ctx: Ctx, r: ContainerRecord) {
       ...r.HostConfig,
     },
     GraphDriver: { Name: 'overlay2', Data: null },
-    Mounts: (r.HostConfig.Mounts ?? []).map((m) => ({ Type: m.Type, Source: m.Source, Destination: m.Target, Mode: '', RW: !m.ReadOnly, Propagation: m.Propagation ?? '' })),
-    Config: { ...r.Config, AttachStdin: false, AttachStdout: true, AttachStderr: true, ExposedPorts: undefined, Volumes: null, OnBuild: null },
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: {},
-    },
+    Mounts: mountsShape(r),
+    Config: { ...r.Config, AttachStdin: false, AttachStdout: true, AttachStderr: true, ExposedPorts: r.Config.ExposedPorts, Volumes: r.Config.Volumes ?? null, OnBuild: null },
+    NetworkSettings: networkSettingsShape(r),
   };
+}
+
+function mountsShape(r: ContainerRecord) {
+  return (r.Mounts ?? []).map((m) => ({
+    Type: m.Type, ...(m.Name ? { Name: m.Name } : {}), Source: m.Source, Destination: m.Destination, ...(m.Driver ? { Driver: m.Driver } : {}),
+    Mode: m.Mode, RW: m.RW, Propagation: m.Propagation,
+  }));
+}
+
+function networkSettingsShape(r: ContainerRecord) {
+  const ns = r.NetworkSettings ?? { Networks: {}, Ports: {}, SandboxKey: '' };
+  const running = r.State.Running;
+  const bridge = ns.Networks.bridge;
+  const networks = Object.fromEntries(Object.entries(ns.Networks));
+  const mode = r.HostConfig.NetworkMode ?? 'bridge';
+  if (mode === 'host' || mode === 'none') {
+    networks[mode] = {
+      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
+      IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null, DriverOpts: null,
+    };
+  }
+  return {
+    Bridge: '', SandboxID: running ? r.Id : '', SandboxKey: running ? ns.SandboxKey : '', Ports: running ? ns.Ports : {}, HairpinMode: false,
+    LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+    EndpointID: bridge?.EndpointID ?? '', Gateway: bridge?.Gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPAddress: bridge?.IPAddress ?? '', IPPrefixLen: bridge?.IPPrefixLen ?? 0, IPv6Gateway: '', MacAddress: bridge?.MacAddress ?? '', Networks: networks,
+  };
+}
+
+function portsShape(r: ContainerRecord) {
+  const out: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] = [];
+  const ports = r.State.Running ? r.NetworkSettings?.Ports ?? {} : {};
+  for (const [key, list] of Object.entries(ports)) {
+    const [port, proto] = key.split('/');
+    if (!list?.length) out.push({ PrivatePort: Number(port), Type: proto });
+    for (const b of list ?? []) out.push({ IP: b.HostIp || '0.0.0.0', PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: proto });
+  }
+  return out;
 }
 
 function listShape(r: ContainerRecord, size: boolean) {
   return {
     Id: r.Id, Names: [r.Name], Image: r.Config.Image, ImageID: r.ImageID, Command: command(r),
-    Created: Math.floor(Date.parse(r.Created) / 1000), Ports: [], Labels: r.Config.Labels ?? {},
+    Created: Math.floor(Date.parse(r.Created) / 1000), Ports: portsShape(r), Labels: r.Config.Labels ?? {},
     State: r.State.Status, Status: statusText(r),
     ...(size ? { SizeRw: 0, SizeRootFs: 0 } : {}),
-    HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'bridge' }, NetworkSettings: { Networks: {} },
-    Mounts: (r.HostConfig.Mounts ?? []).map((m) => ({ Type: m.Type, Source: m.Source, Destination: m.Target, RW: !m.ReadOnly })),
+    HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'bridge' }, NetworkSettings: { Networks: networkSettingsShape(r).Networks },
+    Mounts: mountsShape(r),
   };
 }
 
@@ -121,6 +157,14 @@ function matchesFilters(ctx: Ctx, r: ContainerRecord, f: Map<string, string[]>):
           } catch {
             return r.Config.Image === v;
           }
+        }
+        case 'network': return Object.entries(r.NetworkSettings?.Networks ?? {}).some(([name, ep]) => name === v || ep.NetworkID.startsWith(v)) || r.HostConfig.NetworkMode === v;
+        case 'volume': return (r.Mounts ?? []).some((m) => m.Name === v || m.Source === v || m.Destination === v);
+        case 'publish': case 'expose': {
+          const want = v.includes('/') ? v : `${v}/tcp`;
+          if (key === 'expose') return want in (r.Config.ExposedPorts ?? {});
+          return Object.values(r.NetworkSettings?.Ports ?? {}).some((l) => (l ?? []).some((b) => `${b.HostPort}/tcp` === want || `${b.HostPort}/udp` === want)) ||
+            Object.entries(r.NetworkSettings?.Ports ?? {}).some(([k, l]) => k === want && !!l?.length);
         }
         case 'before': case 'since': {
           const other = ctx.engine.containers.get(v);
@@ -398,7 +442,7 @@ export const containerRoutes: Route[] = [
   } },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/wait$`), handler: wait },
   { method: 'DELETE', path: new RegExp(`^/containers/${ID}$`), handler: async (ctx) => {
-    await ctx.engine.containers.remove(ctx.params[0], { force: bool(q(ctx, 'force')) });
+    await ctx.engine.containers.remove(ctx.params[0], { force: bool(q(ctx, 'force')), volumes: bool(q(ctx, 'v')) });
     sendEmpty(res(ctx), 204);
   } },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/rename$`), handler: async (ctx) => {

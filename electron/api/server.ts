@@ -11,6 +11,7 @@ import { containerRoutes } from './containers.ts';
 import { execRoutes } from './exec.ts';
 import { ApiError, API_VERSION, commonHeaders, errorStatus, MIN_API_VERSION, sendError } from './http.ts';
 import { imageRoutes } from './images.ts';
+import { networkRoutes } from './networks.ts';
 import { systemRoutes } from './system.ts';
 import type { ApiState, Ctx, Route } from './types.ts';
 
@@ -29,7 +30,7 @@ function compareVersion(a: string, b: string): number {
 export function createApi(engine: Engine): { routes: Route[]; state: ApiState } {
   const state: ApiState = { engine, pendingAttach: new Map(), execs: new Map() };
   // Fixed image routes come before the ones that match an image name with slashes in it.
-  const routes = [...systemRoutes, ...execRoutes, ...archiveRoutes, ...containerRoutes, ...imageRoutes];
+  const routes = [...systemRoutes, ...execRoutes, ...archiveRoutes, ...networkRoutes, ...containerRoutes, ...imageRoutes];
   return { routes, state };
 }
 

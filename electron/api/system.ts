@@ -1,4 +1,4 @@
-// /_ping, /version, /info, /events, /system/df, /auth, and the absent volume/network endpoints.
+// /_ping, /version, /info, /events, /system/df, /auth, and the absent plugin endpoints.
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { EngineEvent } from '../engine/events/eventBus.ts';
@@ -121,7 +121,7 @@ function df(ctx: Ctx): void {
     LayersSize: du.LayersSize,
     Images: du.Images,
     Containers: ctx.engine.containers.list(true).map((r) => ({ Id: r.Id, Names: [r.Name], Image: r.Config.Image, ImageID: r.ImageID, Command: [r.Path, ...r.Args].join(' '), Created: Math.floor(Date.parse(r.Created) / 1000), State: r.State.Status, Status: r.State.Status, SizeRw: 0, SizeRootFs: 0, Labels: r.Config.Labels, Mounts: [] })),
-    Volumes: [],
+    Volumes: ctx.engine.volumes.list().map((v) => ctx.engine.volumes.view(v, true)),
     BuildCache: [],
   });
 }
@@ -134,7 +134,7 @@ async function auth(ctx: Ctx): Promise<void> {
 }
 
 const absent = (what: string) => async (ctx: Ctx) => {
-  throw new ApiError(404, `${what} ${ctx.params[0] ?? ''} not found: networks and volumes are not available yet`.replace('  ', ' '));
+  throw new ApiError(404, `${what} ${ctx.params[0] ?? ''} not found`.replace('  ', ' '));
 };
 
 export const systemRoutes: Route[] = [
@@ -145,7 +145,5 @@ export const systemRoutes: Route[] = [
   { method: 'GET', path: /^\/events$/, handler: events },
   { method: 'GET', path: /^\/system\/df$/, handler: async (ctx) => df(ctx) },
   { method: 'POST', path: /^\/auth$/, handler: auth },
-  { method: 'GET', path: /^\/networks\/([^/]+)$/, handler: absent('network') },
-  { method: 'GET', path: /^\/volumes\/([^/]+)$/, handler: absent('volume') },
   { method: 'GET', path: /^\/plugins\/([^/]+)\/json$/, handler: absent('plugin') },
 ];

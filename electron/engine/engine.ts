@@ -27,7 +27,9 @@ import { RegistryClient } from './images/distribution/registryClient.ts';
 import { imageHistory, imageInspect, imageSummaries } from './images/imageViews.ts';
 import { LocalImageStore } from './images/localImageStore.ts';
 import { OverlaySnapshotter } from './layers/overlaySnapshotter.ts';
+import { NetworkService } from './network/networkService.ts';
 import { NativeHelperClient, type HelperClient } from './runtime/helperClient.ts';
+import { VolumeService } from './volumes/volumeService.ts';
 import { SeccompCompiler } from './runtime/seccomp/compiler.ts';
 import { loadLibc, type Libc } from './sys/libc.ts';
 
@@ -48,6 +50,8 @@ export interface EngineOptions {
   insecureRegistries?: string[];
   /** mirrors tried before Docker Hub for docker.io images */
   registryMirrors?: string[];
+  /** device name of the default bridge network (default: derived from the network's id) */
+  defaultBridge?: string;
 }
 
 export function defaultAuthFile(): string {
@@ -70,6 +74,8 @@ export class Engine {
   readonly events = new EventBus();
   readonly images: LocalImageStore;
   readonly containers: ContainerService;
+  readonly networks: NetworkService;
+  readonly volumes: VolumeService;
   readonly registry: RegistryClient;
   readonly probe: Probe;
   private readonly cgroups: CgroupManager;
@@ -99,8 +105,14 @@ export class Engine {
     this.seccomp = new SeccompCompiler(`${opts.root}/cache/seccomp`);
     this.libc = loadLibc();
     this.snapshotter = new OverlaySnapshotter(`${opts.root}/overlay`, this.libc);
+    const store = new ContainerStore(`${opts.root}/containers`);
+    this.networks = new NetworkService({
+      root: opts.root, events: this.events, containers: () => store.all(), resolveContainer: (ref) => store.resolve(ref),
+      saveContainer: (r) => store.save(r), defaultBridge: opts.defaultBridge,
+    });
+    this.volumes = new VolumeService(opts.root, this.events, () => store.all());
     this.containers = new ContainerService({
-      store: new ContainerStore(`${opts.root}/containers`), images: this.images, snapshotter: this.snapshotter,
+      store, images: this.images, snapshotter: this.snapshotter, network: this.networks, volumes: this.volumes,
       cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot,
     });
   }
@@ -328,6 +340,7 @@ export class Engine {
   /** Stops watching containers; they keep running in their shims. */
   close(): void {
     this.containers.close();
+    this.networks.close();
     void this.images.close();
   }
 

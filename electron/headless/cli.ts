@@ -24,13 +24,18 @@ const dirs = {
   runRoot: process.env.BERTH_RUN ?? '/run/berth',
 };
 
+/** The system engine's default bridge is berth0; engines in other roots get one named by network id. */
+function bridgeFor(rootDir: string): string | undefined {
+  return rootDir === '/var/lib/berth' ? 'berth0' : undefined;
+}
+
 async function main(): Promise<number> {
   if (cmd === 'probe') {
     process.stdout.write(execFileSync(helperPath, ['probe'], { encoding: 'utf8' }));
     return 0;
   }
   if (cmd === 'daemon') return daemon(args);
-  const engine = await createEngine({ ...dirs, helperPath, helloPath: join(root, 'native/build/hello') });
+  const engine = await createEngine({ ...dirs, helperPath, helloPath: join(root, 'native/build/hello'), defaultBridge: bridgeFor(dirs.root) });
   try {
     if (cmd === 'run') {
       const rm = args[0] === '--rm';
@@ -72,7 +77,7 @@ async function daemon(args: string[]): Promise<number> {
   const web = flag(args, '--web');
   const engine = await createEngine({
     root: rootDir, runRoot, helperPath, helloPath: join(root, 'native/build/hello'), insecureRegistries: insecure, registryMirrors: mirrors,
-    ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}),
+    ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}), defaultBridge: bridgeFor(rootDir),
   });
   const api = await startApiServer(engine, socket);
   console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir})`);

@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     root: process.env.BERTH_ROOT ?? (isRoot ? '/var/lib/berth' : join(app.getPath('userData'), 'engine')),
     runRoot: process.env.BERTH_RUN ?? (isRoot ? '/run/berth' : join(app.getPath('temp'), 'berth-run')),
     helperPath: join(unpacked, 'native/build/berth-helper'), helloPath: join(unpacked, 'native/build/hello'),
+    defaultBridge: isRoot && !process.env.BERTH_ROOT ? 'berth0' : undefined,
   });
   const socket = isRoot ? '/run/berth/docker.sock' : join(app.getPath('temp'), 'berth-run/docker.sock');
   const api = await startApiServer(engine, socket);

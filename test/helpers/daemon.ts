@@ -1,8 +1,9 @@
 // Starts `berth daemon` as a child process in a private root, optionally with web mode, and
 // removes everything it made (containers, cgroup parent, root) when stopped.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { sweepNetworks } from './netsweep.mjs';
 import { REPO } from './testEngine.ts';
 import { until } from './run.ts';
 
@@ -38,6 +39,8 @@ export async function startDaemon(opts: { web?: boolean } = {}): Promise<TestDae
         if (existsSync('/usr/local/bin/docker')) {
           const ids = (await docker(['ps', '-aq'])).out.split('\n').filter(Boolean);
           if (ids.length) await docker(['rm', '-f', ...ids]);
+          const nets = (await docker(['network', 'ls', '-q', '--filter', 'type=custom'])).out.split('\n').filter(Boolean);
+          if (nets.length) await docker(['network', 'rm', ...nets]);
         }
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
@@ -49,6 +52,11 @@ export async function startDaemon(opts: { web?: boolean } = {}): Promise<TestDae
         } catch {
           /* not there */
         }
+      }
+      sweepNetworks(`${base}/root`);
+      for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+        const mp = line.split(' ')[4];
+        if (mp?.startsWith(`${base}/`)) execFile('umount', ['-l', mp], () => undefined);
       }
       rmSync(base, { recursive: true, force: true });
     },

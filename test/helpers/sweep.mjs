@@ -3,6 +3,7 @@
 // PIDs recorded in the test roots, never by name.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { sweepNetworks } from './netsweep.mjs';
 
 const roots = readdirSync('/tmp').filter((d) => d.startsWith('berth-t-')).map((d) => `/tmp/${d}`);
 let swept = 0;
@@ -38,6 +39,7 @@ for (const base of roots) {
       /* gone */
     }
   }
+  sweepNetworks(`${base}/root`);
   const tag = base.slice(-6);
   for (const ctrl of readdirSync('/sys/fs/cgroup')) {
     const dir = `/sys/fs/cgroup/${ctrl}`;

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEngine, type Engine, type EngineOptions } from '../../electron/engine/engine.ts';
 import { buildBusyboxTar } from './busybox.ts';
+import { sweepNetworks } from './netsweep.mjs';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const HELPER = `${REPO}/native/build/berth-helper`;
@@ -51,7 +52,10 @@ export async function startTestEngine(opts: { busybox?: boolean; engine?: Partia
     async dispose() {
       const e = t.engine;
       for (const c of e.containers.list(true)) await e.containers.remove(c.Id, { force: true }).catch(() => undefined);
+      await e.networks.teardownAll().catch(() => undefined);
+      e.volumes.unmountAll();
       e.close();
+      sweepNetworks(root);
       // Belt and braces: shims we started, then mounts under our root.
       for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
         const mp = line.split(' ')[4];

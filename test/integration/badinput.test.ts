@@ -43,7 +43,10 @@ describe('bad input', { timeout: 180_000 }, () => {
       [{ RestartPolicy: { Name: 'sometimes' } }, /invalid restart policy 'sometimes'/],
       [{ CapAdd: ['NOT_A_CAP'] }, /unknown capability: "NOT_A_CAP"/],
       [{ SecurityOpt: ['seccomp=/x.json'] }, /custom seccomp profiles are not supported yet/],
-      [{ Binds: ['relative:/x'] }, /named volumes are not supported yet/],
+      [{ Binds: ['a/b:/x'] }, /"a\/b" includes invalid characters for a local volume name/],
+      [{ NetworkMode: 'nosuchnet' }, /network nosuchnet not found/],
+      [{ PortBindings: { '99999/tcp': [{ HostPort: '80' }] } }, /invalid port specification: "99999\/tcp"/],
+      [{ PortBindings: { '80/tcp': [{ HostPort: 'x1' }] } }, /invalid port specification: "x1"/],
       [{ Mounts: [{ Type: 'bind', Source: '/no/such/dir', Target: '/x' }] }, /bind source path does not exist: \/no\/such\/dir/],
     ];
     for (const [hc, re] of cases) {

@@ -1,5 +1,6 @@
 // The persisted form of a container, Docker-shaped so inspect can be served from it.
-import type { ContainerState, HostConfig } from '../../../common/models.ts';
+import type { ContainerState, HostConfig, NetworkSettings } from '../../../common/models.ts';
+import type { ContainerMount } from '../volumes/volumeService.ts';
 
 export interface ContainerConfig {
   Hostname: string;
@@ -19,6 +20,8 @@ export interface ContainerConfig {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  ExposedPorts?: Record<string, object>;
+  Volumes?: Record<string, object> | null;
 }
 
 export interface RuntimeInfo {
@@ -39,6 +42,8 @@ export interface ContainerRecord {
   HostConfig: HostConfig;
   State: ContainerState;
   RestartCount: number;
+  NetworkSettings?: NetworkSettings;
+  Mounts?: ContainerMount[];
   runtime?: RuntimeInfo;
   /** set by an explicit stop: unless-stopped and always do not restart it */
   stoppedByUser?: boolean;

@@ -8,6 +8,8 @@ import { conflict, EngineError, invalid, isEngineError, notRunning } from '../er
 import type { EventBus } from '../events/eventBus.ts';
 import type { ImageStore } from '../images/imageStore.ts';
 import type { Snapshotter } from '../layers/snapshotter.ts';
+import type { NetworkService } from '../network/networkService.ts';
+import type { VolumeService } from '../volumes/volumeService.ts';
 import type { ExitInfo, HelperClient } from '../runtime/helperClient.ts';
 import { compilePlan } from '../runtime/planCompiler.ts';
 import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
@@ -16,7 +18,8 @@ import type { ContainerStore } from './containerStore.ts';
 import { mergeConfig, validateHostConfig } from './createOptions.ts';
 import { generateName, validateName } from './names.ts';
 import { parseSignal } from './signals.ts';
-import { buildSpec, hostResolvConf } from './specBuilder.ts';
+import { resolveInRoot } from './rootfsArchive.ts';
+import { buildSpec } from './specBuilder.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -29,6 +32,8 @@ export interface ServiceDeps {
   seccomp: SeccompCompiler;
   events: EventBus;
   runRoot: string;
+  network: NetworkService;
+  volumes: VolumeService;
 }
 
 interface Waiter {
@@ -106,9 +111,14 @@ export class ContainerService {
     this.d.store.claimName(name, id);
     const hostConfig = validateHostConfig(opts.HostConfig ?? {});
     const { config, path, args } = mergeConfig(opts, image, id.slice(0, 12));
+    const hasPorts = Object.keys(hostConfig.PortBindings ?? {}).length > 0 || !!hostConfig.PublishAllPorts;
+    const net = this.d.network.settingsFor(hostConfig.NetworkMode ?? 'bridge', opts.NetworkingConfig?.EndpointsConfig, hasPorts);
+    hostConfig.NetworkMode = net.mode;
+    const mounts = this.d.volumes.resolveMounts(hostConfig, Object.keys(config.Volumes ?? {}), (ref) => this.get(ref));
     const record: ContainerRecord = {
       Id: id, Name: `/${name}`, Created: new Date().toISOString(), Path: path, Args: args, Image: image.id,
       ImageID: image.id, Config: config, HostConfig: hostConfig, State: initialState(), RestartCount: 0,
+      NetworkSettings: net.settings, Mounts: mounts,
     };
     this.d.store.save(record);
     this.d.events.emit('container', 'create', id, this.attrs(record));
@@ -131,29 +141,33 @@ export class ContainerService {
     const dir = this.d.store.containerDir(r.Id);
     const runDir = `${this.d.runRoot}/${r.Id.slice(0, 16)}`;
     let cgroup;
+    let networked = false;
     try {
       const image = this.d.images.get(r.ImageID);
       const snap = this.d.snapshotter.mount(r.Id, image.layerDirs);
       rmSync(runDir, { recursive: true, force: true });
       mkdirSync(runDir, { recursive: true, mode: 0o700 });
       rmSync(`${dir}/exit.json`, { force: true });
+      this.d.volumes.prepareForStart(r.Mounts ?? [], (dst) => resolveInRoot(snap.rootfs, dst));
+      const net = await this.d.network.prepare(r);
+      networked = true;
       writeFileSync(`${dir}/hostname`, `${r.Config.Hostname}\n`);
-      writeFileSync(`${dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
-      writeFileSync(`${dir}/resolv.conf`, hostResolvConf());
+      writeFileSync(`${dir}/hosts`, net.hosts);
+      writeFileSync(`${dir}/resolv.conf`, net.resolvConf);
       cgroup = this.d.cgroups.create(r.Id, limitsOf(r.HostConfig));
+      const startNow = !hooks.beforeExec && !net.needsSetup;
       const spec = buildSpec({
         record: r, rootfs: snap.rootfs, cgroup, containerDir: dir, runDir, cgroupMode: this.d.cgroups.mode,
-        seccomp: this.d.seccomp, startNow: !hooks.beforeExec,
+        seccomp: this.d.seccomp, startNow, netns: net.netns, extraEnv: net.env,
       });
       const shim = await this.d.helper.spawnShim(compilePlan(spec), `${dir}/shim.log`);
       r.runtime = { pid: shim.pid, starttime: shim.starttime, runDir };
-      if (hooks.beforeExec) {
-        await hooks.beforeExec(runDir);
-        await this.d.helper.ctl(runDir, 'start');
-      } else {
-        await shim.started;
-      }
+      if (net.needsSetup) await this.d.network.setup(r, shim.pid);
+      if (hooks.beforeExec) await hooks.beforeExec(runDir);
+      if (!startNow) await this.d.helper.ctl(runDir, 'start');
+      else await shim.started;
     } catch (e) {
+      if (networked) await this.d.network.release(r).catch(() => undefined);
       await this.cleanupAfterFailure(r, runDir, cgroup !== undefined);
       const err = isEngineError(e) ? e : new EngineError('INTERNAL', `start ${r.Name.slice(1)}: ${(e as Error).message}`, { cause: e });
       r.State = { ...r.State, Error: err.message, ExitCode: err.stage === 'exec' ? (/not found|no such file/.test(err.message) ? 127 : 126) : 128 };
@@ -220,6 +234,8 @@ export class ContainerService {
     };
     this.d.store.save(r);
     const cleanup = (async () => {
+      await this.d.network.release(r).catch(() => undefined);
+      if (this.d.store.all().includes(r)) this.d.store.save(r);
       await this.d.cgroups.open(r.Id).destroy().catch(() => undefined);
       try {
         this.d.snapshotter.unmount(r.Id);
@@ -236,7 +252,7 @@ export class ContainerService {
     this.d.events.emit('container', 'die', r.Id, this.attrs(r, { exitCode: String(code) }));
     this.resolveWaiters(r.Id, ['not-running', 'next-exit'], { StatusCode: code });
     return cleanup.then(async () => {
-      if (r.HostConfig.AutoRemove) await this.serialize(r.Id, () => this.removeLocked(r)).catch(() => undefined);
+      if (r.HostConfig.AutoRemove) await this.serialize(r.Id, () => this.removeLocked(r, true)).catch(() => undefined);
       else this.maybeRestart(r, code);
     });
   }
@@ -389,22 +405,24 @@ export class ContainerService {
     this.d.events.emit('container', 'unpause', r.Id, this.attrs(r));
   }
 
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const r = this.get(ref);
     if ((r.State.Running || r.State.Restarting) && !opts.force) {
       throw conflict(`cannot remove container "${ref}": container is running: stop the container before removing or force remove`);
     }
     if (r.State.Running && r.runtime) await this.terminate(r, 9, 0);
-    await this.serialize(r.Id, () => this.removeLocked(r));
+    await this.serialize(r.Id, () => this.removeLocked(r, !!opts.volumes));
   }
 
-  private async removeLocked(r: ContainerRecord): Promise<void> {
+  private async removeLocked(r: ContainerRecord, anonymousVolumes = false): Promise<void> {
     await this.cleanups.get(r.Id);
     if (!this.d.store.all().includes(r)) return;
     this.cancelRestart(r);
     r.State = { ...r.State, Status: 'removing' };
     await this.d.snapshotter.remove(r.Id);
+    this.d.network.forget(r);
     this.d.store.delete(r.Id);
+    if (anonymousVolumes) this.d.volumes.removeAnonymous(r);
     this.d.events.emit('container', 'destroy', r.Id, this.attrs(r));
     this.resolveWaiters(r.Id, ['not-running', 'next-exit', 'removed'], { StatusCode: r.State.ExitCode });
   }
@@ -440,7 +458,10 @@ export class ContainerService {
       } catch {
         alive = false;
       }
-      if (alive) this.watchExit(r, runDir);
+      if (alive) {
+        await this.d.network.recover(r);
+        this.watchExit(r, runDir);
+      }
       else await this.onExit(r.Id, this.readExitFile(r.Id));
     }
   }

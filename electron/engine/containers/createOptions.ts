@@ -4,6 +4,7 @@ import type { ContainerCreateOptions, HostConfig } from '../../../common/models.
 import { invalid } from '../errors.ts';
 import type { Image } from '../images/imageStore.ts';
 import { RLIMITS } from '../runtime/rlimits.ts';
+import { normalizePortBindings, portKey } from '../network/networkService.ts';
 import type { ContainerConfig } from './containerRecord.ts';
 
 const RESTART_NAMES = ['', 'no', 'always', 'on-failure', 'unless-stopped'];
@@ -37,14 +38,17 @@ export function validateHostConfig(h: HostConfig): HostConfig {
   if (h.AutoRemove && rp.Name && rp.Name !== 'no') throw invalid(`can't create 'AutoRemove' container with restart policy`);
   for (const u of h.Ulimits ?? []) if (RLIMITS[u.Name] === undefined) throw invalid(`invalid ulimit type: ${u.Name}`);
   if (h.UsernsMode && !['host', 'private'].includes(h.UsernsMode)) throw invalid(`invalid USER mode: ${h.UsernsMode}`);
-  if (h.NetworkMode && !['', 'default', 'bridge', 'none', 'host'].includes(h.NetworkMode)) {
-    throw invalid(`network ${h.NetworkMode} not found`);
+  for (const l of h.Links ?? []) if (typeof l !== 'string' || !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*(:\/?[\w./-]+)?$/.test(l)) throw invalid(`invalid link: ${l}`);
+  for (const e of h.ExtraHosts ?? []) {
+    if (typeof e !== 'string' || !/^[^:=\s]+[:=]([\d.]+|[\da-fA-F:]+|host-gateway)$/.test(e)) throw invalid(`invalid IP address in add-host: "${e}"`);
   }
+  for (const d of h.Dns ?? []) if (!/^[\d.]+$|^[\da-fA-F:]+$/.test(d)) throw invalid(`${d} is not an ip address`);
   if (h.ShmSize !== undefined && (!isInt(h.ShmSize) || h.ShmSize < 0)) throw invalid(`invalid shm size ${h.ShmSize}`);
   return {
     ...h,
     RestartPolicy: { Name: rp.Name || 'no', MaximumRetryCount: rp.MaximumRetryCount ?? 0 },
     NetworkMode: h.NetworkMode && h.NetworkMode !== 'default' ? h.NetworkMode : 'bridge',
+    PortBindings: normalizePortBindings(h.PortBindings),
     LogConfig: { Type: 'json-file', Config: h.LogConfig?.Config ?? {} },
   };
 }
@@ -68,6 +72,13 @@ export function mergeConfig(opts: ContainerCreateOptions, image: Image, hostname
     env.set(e.slice(0, eq), e);
   }
   if (!env.has('PATH')) env.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  const exposed: Record<string, object> = {};
+  for (const k of [...Object.keys(img.ExposedPorts ?? {}), ...Object.keys(opts.ExposedPorts ?? {}), ...Object.keys(opts.HostConfig?.PortBindings ?? {})]) exposed[portKey(k)] = {};
+  const volumes: Record<string, object> = {};
+  for (const v of [...Object.keys(img.Volumes ?? {}), ...Object.keys(opts.Volumes ?? {})]) {
+    if (!v.startsWith('/')) throw invalid(`invalid volume path ${v}: it must be absolute`);
+    volumes[v] = {};
+  }
   const config: ContainerConfig = {
     Hostname: opts.Hostname || hostname,
     Domainname: opts.Domainname ?? '',
@@ -86,6 +97,8 @@ export function mergeConfig(opts: ContainerCreateOptions, image: Image, hostname
     Labels: { ...(img.Labels ?? {}), ...(opts.Labels ?? {}) },
     StopSignal: opts.StopSignal ?? img.StopSignal,
     StopTimeout: opts.StopTimeout,
+    ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
+    Volumes: Object.keys(volumes).length ? volumes : null,
   };
   if (config.WorkingDir && !config.WorkingDir.startsWith('/')) throw invalid(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
   return { config, path: argv[0], args: argv.slice(1) };

@@ -1,5 +1,5 @@
 // Turns a container record into a fully resolved RuntimeSpec at start time.
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import type { HostConfig } from '../../../common/models.ts';
 import { invalid } from '../errors.ts';
@@ -12,6 +12,7 @@ import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
 import { DOCKER_DEFAULT_PROFILE } from '../runtime/seccomp/dockerDefault.ts';
 import { DOCKER_ARCH, resolveProfile } from '../runtime/seccomp/profile.ts';
 import { resolveUser } from '../runtime/users.ts';
+import type { ContainerMount } from '../volumes/volumeService.ts';
 import type { ContainerRecord } from './containerRecord.ts';
 
 const CAP_SYS_RESOURCE = 1n << 24n;
@@ -23,40 +24,22 @@ function parseSize(s: string): number {
   return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2].toLowerCase()];
 }
 
-/** -v host:container[:ro|rw][,propagation] and --mount type=bind|tmpfs, plus --tmpfs. */
-export function userMounts(h: HostConfig): SpecMount[] {
-  const out: SpecMount[] = [];
-  for (const bind of h.Binds ?? []) {
-    const [src, dst, opts = ''] = bind.split(':');
-    if (!src || !dst) throw invalid(`invalid volume specification: '${bind}'`);
-    if (!src.startsWith('/')) throw invalid(`invalid volume specification: '${bind}': named volumes are not supported yet`);
-    if (!dst.startsWith('/')) throw invalid(`invalid volume specification: '${bind}': mount path must be absolute`);
-    // -v creates a missing host directory, as Docker does; --mount refuses it.
-    if (!existsSync(src)) mkdirSync(src, { recursive: true });
-    const words = opts.split(',').filter(Boolean);
-    const prop = words.find((w) => propagationFlag(w));
-    out.push({ kind: 'rbind', source: src, target: dst, flags: words.includes('ro') ? MS.RDONLY : 0, propagation: propagationFlag(prop) || MS.PRIVATE | MS.REC });
-  }
-  for (const m of h.Mounts ?? []) {
-    if (!m.Target?.startsWith('/')) throw invalid(`invalid mount config: mount path must be absolute: ${m.Target}`);
-    if (m.Type === 'bind') {
-      if (!m.Source?.startsWith('/')) throw invalid(`invalid mount config for type "bind": invalid mount path: '${m.Source}' mount path must be absolute`);
-      if (!existsSync(m.Source)) throw invalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
-      out.push({ kind: 'rbind', source: m.Source, target: m.Target, flags: m.ReadOnly ? MS.RDONLY : 0, propagation: propagationFlag(m.Propagation) || MS.PRIVATE | MS.REC });
-    } else if (m.Type === 'tmpfs') {
-      const data = [m.TmpfsSize ? `size=${m.TmpfsSize}` : '', `mode=${(m.TmpfsMode ?? 0o1777).toString(8)}`].filter(Boolean).join(',');
-      out.push({ kind: 'fs', source: 'tmpfs', target: m.Target, fstype: 'tmpfs', flags: MS.NOSUID | MS.NODEV | (m.ReadOnly ? MS.RDONLY : 0), data });
-    } else {
-      throw invalid(`invalid mount config: mount type "${m.Type}" is not supported yet`);
+/** The container's resolved mount points (binds, volumes, tmpfs) as runtime mounts. */
+export function userMounts(mounts: ContainerMount[]): SpecMount[] {
+  return mounts.map((m): SpecMount => {
+    if (m.Type === 'tmpfs') {
+      const words = m.Mode.split(',');
+      return {
+        kind: 'fs', source: 'tmpfs', target: m.Destination, fstype: 'tmpfs',
+        flags: MS.NOSUID | MS.NODEV | (words.includes('exec') ? 0 : m.Mode ? MS.NOEXEC : 0) | (m.RW ? 0 : MS.RDONLY), data: m.Data,
+      };
     }
-  }
-  for (const [target, options] of Object.entries(h.Tmpfs ?? {})) {
-    const words = options.split(',').filter(Boolean);
-    const flags = MS.NOSUID | MS.NODEV | MS.NOEXEC | (words.includes('ro') ? MS.RDONLY : 0);
-    const data = words.filter((w) => /^(size|mode|uid|gid|nr_inodes)=/.test(w)).join(',') || 'mode=1777';
-    out.push({ kind: 'fs', source: 'tmpfs', target, fstype: 'tmpfs', flags, data });
-  }
-  return out;
+    if (m.Type === 'bind' && !existsSync(m.Source)) throw invalid(`bind source path does not exist: ${m.Source}`);
+    return {
+      kind: 'rbind', source: m.Source, target: m.Destination, flags: m.RW ? 0 : MS.RDONLY,
+      propagation: propagationFlag(m.Propagation) || MS.PRIVATE | MS.REC,
+    };
+  });
 }
 
 export interface SpecContext {
@@ -68,6 +51,9 @@ export interface SpecContext {
   cgroupMode: string;
   seccomp: SeccompCompiler;
   startNow: boolean;
+  netns: RuntimeSpec['netns'];
+  /** environment added by the engine (legacy links) */
+  extraEnv: string[];
 }
 
 export function securityFor(record: ContainerRecord, rootfs: string, seccomp: SeccompCompiler) {
@@ -128,7 +114,7 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
     logMaxFiles: logOpts['max-file'] ? Math.max(1, Number(logOpts['max-file'])) : 1,
     exitFile: `${ctx.containerDir}/exit.json`,
     argv: [record.Path, ...record.Args],
-    env: withHome(record.Config.Env, sec.user.home),
+    env: withHome([...ctx.extraEnv.filter((e) => !record.Config.Env.some((x) => x.startsWith(e.slice(0, e.indexOf('=') + 1)))), ...record.Config.Env], sec.user.home),
     cwd,
     user: sec.user,
     hostname: record.Config.Hostname,
@@ -142,7 +128,7 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
     seccomp: sec.seccomp,
     readonlyRootfs: !!h.ReadonlyRootfs,
     privileged: !!h.Privileged,
-    mounts: [...files, ...userMounts(h)],
+    mounts: [...files, ...userMounts(record.Mounts ?? [])],
     cgroup: {
       procsFiles: cgroup.procsFiles, oomFile: cgroup.oomFile, v1Mounts: cgroup.v1Mounts, hasUnified: cgroup.hasUnified,
       unifiedOnly: ctx.cgroupMode === 'unified',
@@ -154,17 +140,7 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
       : undefined,
     sysctls: h.Sysctls ?? {},
     shmSize: h.ShmSize || 64 * 1024 * 1024,
+    netns: ctx.netns,
     startNow: ctx.startNow,
   };
-}
-
-export function hostResolvConf(): string {
-  try {
-    const lines = readFileSync('/etc/resolv.conf', 'utf8').split('\n');
-    // A loopback resolver of the host is unreachable from the container's network namespace.
-    const kept = lines.filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l));
-    return `${kept.join('\n').trim()}\n`;
-  } catch {
-    return '';
-  }
 }

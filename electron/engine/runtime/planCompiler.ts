@@ -69,8 +69,9 @@ function mountRecord(w: PlanWriter, m: SpecMount): void {
     { str: m.target }, { str: m.fstype ?? '' }, { str: m.data ?? '' });
 }
 
-export function namespaceFlags(spec: Pick<RuntimeSpec, 'userns'>): number {
-  let flags = CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWCGROUP;
+export function namespaceFlags(spec: Pick<RuntimeSpec, 'userns'> & { netns?: RuntimeSpec['netns'] }): number {
+  let flags = CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWCGROUP;
+  if ((spec.netns ?? 'new') === 'new') flags |= CLONE.NEWNET;
   if (spec.userns) flags |= CLONE.NEWUSER;
   return flags;
 }
@@ -93,7 +94,8 @@ export function compilePlan(spec: RuntimeSpec): Buffer {
   const w = new PlanWriter();
   w.record(P.NS_FLAGS, { u32: namespaceFlags(spec) });
   if (spec.userns) w.record(P.UIDMAP, { str: spec.userns.uidMap }).record(P.GIDMAP, { str: spec.userns.gidMap });
-  w.record(P.LO_UP, { u8: 1 });
+  if (typeof spec.netns === 'object') w.record(P.NS_JOIN, { u32: CLONE.NEWNET }, { str: spec.netns.join });
+  if (spec.netns === 'new') w.record(P.LO_UP, { u8: 1 });
   for (const f of spec.cgroup.procsFiles) w.record(P.CGROUP_PROCS, { str: f });
   if (spec.cgroup.oomFile) w.record(P.OOM_FILE, { str: spec.cgroup.oomFile });
   if (spec.oomScoreAdj !== undefined) w.record(P.OOM_SCORE_ADJ, { u32: spec.oomScoreAdj });

@@ -10,7 +10,7 @@ const spec: RuntimeSpec = {
   openStdin: false, stdinOnce: false, caps: { bounding: 0xa80425fbn, effective: 0xa80425fbn, permitted: 0xa80425fbn, inheritable: 0n, ambient: 0n },
   noNewPrivileges: false, readonlyRootfs: false, privileged: false, mounts: [],
   cgroup: { procsFiles: ['/sys/fs/cgroup/memory/b/x/cgroup.procs'], v1Mounts: [['memory', 'memory']], hasUnified: true, unifiedOnly: false },
-  rlimits: [], sysctls: {}, shmSize: 65536 * 1024, startNow: true,
+  rlimits: [], sysctls: {}, shmSize: 65536 * 1024, netns: 'new', startNow: true,
 };
 
 describe('plan encoding', () => {

@@ -41,5 +41,7 @@ export interface RuntimeSpec {
   userns?: { uidMap: string; gidMap: string };
   sysctls: Record<string, string>;
   shmSize: number;
+  /** a new network namespace, the host's, or another container's */
+  netns: 'new' | 'host' | { join: string };
   startNow: boolean;
 }

@@ -1,0 +1,652 @@
+// Docker's network model: the predefined bridge, host and none networks, user-defined bridge
+// networks with IPAM, a resolver per user network, links, and published ports.
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+
+import type { EndpointConfig, EndpointSettings, NetworkSettings, NetworkView, PortMap } from '../../../common/models.ts';
+import type { ContainerRecord } from '../containers/containerRecord.ts';
+import { conflict, EngineError, invalid, isEngineError, notFound, notRunning } from '../errors.ts';
+import type { EventBus } from '../events/eventBus.ts';
+import { DnsServer } from './dnsServer.ts';
+import { attachVeth, deleteLink, detachVeth, ensureBridge, ensureFirewall, linkExists, removeFirewall } from './hostNet.ts';
+import { formatCidr, Ipam, normalizePool, parseCidr, pickSubnet, type Cidr, type PoolConfig } from './ipam.ts';
+import { publish, type PortBinding, type Published } from './portProxy.ts';
+
+export interface NetworkRecord {
+  Id: string;
+  Name: string;
+  Created: string;
+  Driver: 'bridge' | 'host' | 'null';
+  IPAM: { Driver: 'default'; Options: Record<string, string>; Config: PoolConfig[] };
+  Internal: boolean;
+  Attachable: boolean;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+  /** the bridge device on the host */
+  device?: string;
+  /** address → container id */
+  used: Record<string, string>;
+  cursor: number;
+}
+
+export interface NetworkCreateOptions {
+  Name: string;
+  Driver?: string;
+  Internal?: boolean;
+  Attachable?: boolean;
+  CheckDuplicate?: boolean;
+  EnableIPv6?: boolean;
+  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null; Options?: Record<string, string> | null } | null;
+  Options?: Record<string, string> | null;
+  Labels?: Record<string, string> | null;
+}
+
+/** What a container needs from the network side before its process is created. */
+export interface NetworkPlan {
+  netns: 'new' | 'host' | { join: string };
+  /** environment of legacy links */
+  env: string[];
+  hosts: string;
+  resolvConf: string;
+  /** veths to add once the process exists */
+  needsSetup: boolean;
+}
+
+export interface NetworkDeps {
+  root: string;
+  events: EventBus;
+  containers: () => ContainerRecord[];
+  resolveContainer: (ref: string) => ContainerRecord;
+  saveContainer: (r: ContainerRecord) => void;
+  /** device name of the default bridge (default: derived from its id) */
+  defaultBridge?: string;
+}
+
+const PREDEFINED = ['bridge', 'host', 'none'];
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const LOCALHOST = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
+
+function readHostFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The host's resolv.conf without loopback nameservers (unreachable from another namespace). */
+function filteredResolvConf(): string {
+  const kept = readHostFile('/etc/resolv.conf').split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l));
+  return `${kept.join('\n').trim()}\n`;
+}
+
+function hostRoutes(): Cidr[] {
+  try {
+    const out = execFileSync('ip', ['-4', '-o', 'route', 'show', 'table', 'all'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const routes: Cidr[] = [];
+    for (const l of out.split('\n')) {
+      const dst = /^(?:local |broadcast )?([\d.]+(?:\/\d+)?)\s/.exec(l)?.[1];
+      if (dst && !dst.startsWith('127.')) routes.push(parseCidr(dst.includes('/') ? dst : `${dst}/32`));
+    }
+    return routes;
+  } catch {
+    return [];
+  }
+}
+
+function macFor(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((n) => Number(n).toString(16).padStart(2, '0'))].join(':');
+}
+
+function emptyEndpoint(networkId: string, cfg?: EndpointConfig | null): EndpointSettings {
+  return {
+    IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null,
+    Links: cfg?.Links?.length ? cfg.Links : null, Aliases: cfg?.Aliases?.length ? cfg.Aliases : null,
+    MacAddress: '', NetworkID: networkId, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
+    IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null, DriverOpts: null,
+  };
+}
+
+/** "80", "80/udp" → "80/tcp", "80/udp"; a bad port is an error naming it. */
+export function portKey(spec: string): string {
+  const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(spec);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw invalid(`invalid port specification: "${spec}"`);
+  return `${Number(m[1])}/${(m[2] ?? 'tcp').toLowerCase()}`;
+}
+
+/** Validates PortBindings and returns them with normalized keys. */
+export function normalizePortBindings(pb: PortMap | null | undefined): PortMap {
+  const out: PortMap = {};
+  for (const [key, list] of Object.entries(pb ?? {})) {
+    const k = portKey(key);
+    if (k.endsWith('/sctp')) throw invalid(`invalid port specification: "${key}": sctp is not supported`);
+    out[k] = (list ?? []).map((b) => {
+      const hostIp = b?.HostIp ?? '';
+      if (hostIp && !/^[\d.]+$/.test(hostIp) && !hostIp.includes(':')) throw invalid(`invalid IP address: ${hostIp}`);
+      const hostPort = b?.HostPort ?? '';
+      const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(hostPort);
+      if (hostPort && (!m || Number(m[1]) < 0 || Number(m[1]) > 65535 || (m[2] && (Number(m[2]) < Number(m[1]) || Number(m[2]) > 65535)))) {
+        throw invalid(`invalid port specification: "${hostPort}"`);
+      }
+      return { HostIp: hostIp, HostPort: hostPort };
+    });
+  }
+  return out;
+}
+
+interface Running {
+  ports: Published[];
+}
+
+export class NetworkService {
+  private readonly dir: string;
+  private readonly records = new Map<string, NetworkRecord>();
+  private readonly ready = new Map<string, Promise<void>>();
+  private readonly dns = new Map<string, DnsServer>();
+  private readonly running = new Map<string, Running>();
+
+  constructor(private readonly d: NetworkDeps) {
+    this.dir = `${d.root}/networks`;
+    mkdirSync(this.dir, { recursive: true });
+    for (const f of readdirSync(this.dir).filter((x) => x.endsWith('.json'))) {
+      try {
+        const r = JSON.parse(readFileSync(`${this.dir}/${f}`, 'utf8')) as NetworkRecord;
+        this.records.set(r.Id, r);
+      } catch {
+        /* a hand-edited file */
+      }
+    }
+    if (!this.byName('none')) this.store(this.newRecord('none', 'null', []));
+    if (!this.byName('host')) this.store(this.newRecord('host', 'host', []));
+    if (!this.byName('bridge')) {
+      const rec = this.newRecord('bridge', 'bridge', [normalizePool({}, this.freeSubnet())]);
+      rec.device = d.defaultBridge ?? `berth-${rec.Id.slice(0, 9)}`;
+      rec.Options = { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': rec.device, 'com.docker.network.driver.mtu': '1500' };
+      this.store(rec);
+    }
+  }
+
+  private newRecord(name: string, driver: NetworkRecord['Driver'], pools: PoolConfig[]): NetworkRecord {
+    let id: string;
+    do id = randomBytes(32).toString('hex'); while (this.records.has(id) || /^\d{12}/.test(id));
+    return {
+      Id: id, Name: name, Created: new Date().toISOString(), Driver: driver,
+      IPAM: { Driver: 'default', Options: {}, Config: pools }, Internal: false, Attachable: false, Options: {}, Labels: {}, used: {}, cursor: 0,
+    };
+  }
+
+  private store(r: NetworkRecord): void {
+    writeFileSync(`${this.dir}/${r.Id}.json.tmp`, JSON.stringify(r));
+    renameSync(`${this.dir}/${r.Id}.json.tmp`, `${this.dir}/${r.Id}.json`);
+    this.records.set(r.Id, r);
+  }
+
+  private freeSubnet(): Cidr {
+    const taken = [...hostRoutes(), ...[...this.records.values()].flatMap((n) => n.IPAM.Config.map((c) => parseCidr(c.Subnet)))];
+    return pickSubnet(taken);
+  }
+
+  private byName(name: string): NetworkRecord | undefined {
+    return [...this.records.values()].find((n) => n.Name === name);
+  }
+
+  /** Docker's lookup order: full id, exact name, unique id prefix. */
+  get(ref: string): NetworkRecord {
+    if (!ref) throw invalid('network name must not be empty');
+    const exact = this.records.get(ref) ?? this.byName(ref);
+    if (exact) return exact;
+    const matches = [...this.records.values()].filter((n) => n.Id.startsWith(ref));
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) throw invalid(`network ${ref} is ambiguous (${matches.length} matches found based on ID prefix)`);
+    throw notFound(`network ${ref} not found`);
+  }
+
+  list(): NetworkRecord[] {
+    return [...this.records.values()].sort((a, b) => a.Name.localeCompare(b.Name));
+  }
+
+  /** Containers with an endpoint on the network (running or not). */
+  private members(n: NetworkRecord): ContainerRecord[] {
+    return this.d.containers().filter((c) => Object.values(c.NetworkSettings?.Networks ?? {}).some((e) => e.NetworkID === n.Id));
+  }
+
+  view(n: NetworkRecord): NetworkView {
+    const containers: NetworkView['Containers'] = {};
+    for (const c of this.members(n)) {
+      const ep = Object.values(c.NetworkSettings!.Networks).find((e) => e.NetworkID === n.Id)!;
+      if (!c.State.Running || !ep.EndpointID) continue;
+      containers[c.Id] = {
+        Name: c.Name.slice(1), EndpointID: ep.EndpointID, MacAddress: ep.MacAddress,
+        IPv4Address: ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen}` : '', IPv6Address: '',
+      };
+    }
+    return {
+      Name: n.Name, Id: n.Id, Created: n.Created, Scope: 'local', Driver: n.Driver, EnableIPv4: true, EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: n.IPAM.Options, Config: n.IPAM.Config.map((c) => ({ ...c, IPRange: c.IPRange || undefined })) },
+      Internal: n.Internal, Attachable: n.Attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
+      Containers: containers, Options: n.Options, Labels: n.Labels,
+    };
+  }
+
+  create(o: NetworkCreateOptions): NetworkRecord {
+    if (!o || typeof o.Name !== 'string' || !o.Name) throw invalid('network name is required');
+    if (!NAME_RE.test(o.Name)) throw invalid(`invalid network name "${o.Name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (PREDEFINED.includes(o.Name)) throw new EngineError('PERMISSION', `operation is not permitted on predefined ${o.Name} network`);
+    if (this.byName(o.Name)) throw conflict(`network with name ${o.Name} already exists`);
+    const driver = o.Driver || 'bridge';
+    if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found: Berth supports the bridge driver for user-defined networks`);
+    if (o.EnableIPv6) throw invalid('IPv6 networks are not supported yet');
+    if (o.IPAM?.Driver && o.IPAM.Driver !== 'default') throw invalid(`IPAM driver "${o.IPAM.Driver}" is not supported`);
+    const configs = o.IPAM?.Config ?? [];
+    if (configs.length > 1) throw invalid('only one IPv4 pool per network is supported');
+    const opts = { ...(o.Options ?? {}) };
+    const mtu = Number(opts['com.docker.network.driver.mtu'] ?? 1500);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw invalid(`invalid MTU ${opts['com.docker.network.driver.mtu']}: it must be between 68 and 65535`);
+    const others = [...this.records.values()].flatMap((n) => n.IPAM.Config.map((c) => ({ n, c: parseCidr(c.Subnet) })));
+    let pool: PoolConfig;
+    if (configs[0]?.Subnet) {
+      pool = normalizePool(configs[0], parseCidr(configs[0].Subnet));
+      const sub = parseCidr(pool.Subnet);
+      const clash = others.find((o2) => o2.c.base < sub.base + 2 ** (32 - sub.bits) && sub.base < o2.c.base + 2 ** (32 - o2.c.bits));
+      if (clash) throw conflict(`invalid pool request: Pool overlaps with other one on this address space (network ${clash.n.Name} has ${formatCidr(clash.c)})`);
+      const route = hostRoutes().find((r) => r.base < sub.base + 2 ** (32 - sub.bits) && sub.base < r.base + 2 ** (32 - r.bits) && r.bits > 0);
+      if (route) throw conflict(`invalid pool request: subnet ${pool.Subnet} overlaps with a route of this host (${formatCidr(route)})`);
+    } else {
+      pool = normalizePool(configs[0] ?? {}, this.freeSubnet());
+    }
+    const rec = this.newRecord(o.Name, 'bridge', [pool]);
+    const device = opts['com.docker.network.bridge.name'] || `berth-${rec.Id.slice(0, 9)}`;
+    if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(device)) throw invalid(`invalid bridge name "${device}": at most 15 letters, digits, '.', '-' or '_'`);
+    if ([...this.records.values()].some((n) => n.device === device) || linkExists(device)) throw conflict(`bridge device ${device} already exists on this host`);
+    rec.device = device;
+    rec.Options = { ...opts, 'com.docker.network.driver.mtu': String(mtu) };
+    rec.Internal = !!o.Internal;
+    rec.Attachable = !!o.Attachable;
+    rec.Labels = { ...(o.Labels ?? {}) };
+    this.store(rec);
+    this.d.events.emit('network', 'create', rec.Id, { name: rec.Name, type: 'bridge' });
+    return rec;
+  }
+
+  async remove(ref: string): Promise<void> {
+    const n = this.get(ref);
+    if (PREDEFINED.includes(n.Name)) throw new EngineError('PERMISSION', `${n.Name} is a pre-defined network and cannot be removed`);
+    const active = this.members(n).filter((c) => c.State.Running);
+    if (active.length) {
+      throw new EngineError('PERMISSION', `error while removing network: network ${n.Name} id ${n.Id} has active endpoints (${active.map((c) => c.Name.slice(1)).join(', ')})`);
+    }
+    await this.teardown(n);
+    rmSync(`${this.dir}/${n.Id}.json`, { force: true });
+    this.records.delete(n.Id);
+    this.d.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
+  }
+
+  /** Removes the host side of a network: resolver, firewall rules and bridge. */
+  private async teardown(n: NetworkRecord): Promise<void> {
+    await this.ready.get(n.Id)?.catch(() => undefined);
+    this.ready.delete(n.Id);
+    this.dns.get(n.Id)?.close();
+    this.dns.delete(n.Id);
+    if (n.device) {
+      await removeFirewall(`berth:${n.Id.slice(0, 12)}`);
+      await deleteLink(n.device);
+    }
+  }
+
+  async prune(pred: (n: NetworkRecord) => boolean = () => true): Promise<string[]> {
+    const removed: string[] = [];
+    for (const n of this.list()) {
+      if (PREDEFINED.includes(n.Name) || !pred(n) || this.members(n).length) continue;
+      await this.remove(n.Id);
+      removed.push(n.Name);
+    }
+    return removed;
+  }
+
+  /** Removes every bridge and rule this engine made (the predefined networks stay defined). */
+  async teardownAll(): Promise<void> {
+    for (const n of this.records.values()) await this.teardown(n);
+  }
+
+  // --- containers ------------------------------------------------------------------------------
+
+  /** Checks the network mode at create time and returns the initial settings. */
+  settingsFor(mode: string, endpoints: Record<string, EndpointConfig | null> | null | undefined, hasPorts: boolean): { mode: string; settings: NetworkSettings } {
+    const settings: NetworkSettings = { Networks: {}, Ports: {}, SandboxKey: '' };
+    if (mode.startsWith('container:')) {
+      let target: ContainerRecord;
+      try {
+        target = this.d.resolveContainer(mode.slice('container:'.length));
+      } catch (e) {
+        throw isEngineError(e, 'NOT_FOUND') ? invalid(e.message) : e;
+      }
+      if (hasPorts) throw invalid('conflicting options: port publishing and the container type network mode');
+      return { mode: `container:${target.Id}`, settings };
+    }
+    // A 404 from create reads as a missing image to the docker CLI (it would try a pull): 400 instead.
+    const find = (ref: string) => {
+      try {
+        return this.get(ref);
+      } catch (e) {
+        throw isEngineError(e, 'NOT_FOUND') ? invalid(e.message) : e;
+      }
+    };
+    const n = find(mode);
+    const cfg = endpoints?.[mode] ?? endpoints?.[n.Name] ?? endpoints?.[n.Id] ?? endpoints?.default ?? null;
+    if (cfg?.Aliases?.length && n.Name === 'bridge') throw invalid('network-scoped aliases are only supported for user-defined networks');
+    if (cfg?.IPAMConfig?.IPv4Address && (n.Name === 'bridge' || n.Driver !== 'bridge')) throw invalid('user specified IP address is supported only when connecting to networks with user configured subnets');
+    settings.Networks[n.Name] = emptyEndpoint(n.Id, cfg);
+    for (const [name, extra] of Object.entries(endpoints ?? {})) {
+      if (name === mode || name === n.Name || name === n.Id || name === 'default') continue;
+      const other = find(name);
+      if (other.Driver !== 'bridge') throw invalid(`container cannot be connected to network ${other.Name} and ${n.Name} at once`);
+      settings.Networks[other.Name] = emptyEndpoint(other.Id, extra);
+    }
+    return { mode: n.Driver === 'host' ? 'host' : n.Driver === 'null' ? 'none' : n.Name, settings };
+  }
+
+  private ensureUp(n: NetworkRecord): Promise<void> {
+    let p = this.ready.get(n.Id);
+    if (!p) {
+      const pool = n.IPAM.Config[0];
+      p = (async () => {
+        await ensureBridge({ dev: n.device!, gateway: pool.Gateway, prefixLen: parseCidr(pool.Subnet).bits, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? 1500) });
+        await ensureFirewall({ tag: `berth:${n.Id.slice(0, 12)}`, dev: n.device!, subnet: pool.Subnet, internal: n.Internal, masquerade: true });
+        if (n.Name !== 'bridge' && !this.dns.has(n.Id)) {
+          const dns = new DnsServer(pool.Gateway, (name) => this.lookup(n, name), (ip) => this.reverse(n, ip));
+          await dns.listen();
+          this.dns.set(n.Id, dns);
+        }
+      })();
+      this.ready.set(n.Id, p);
+      p.catch(() => this.ready.delete(n.Id));
+    }
+    return p;
+  }
+
+  private endpointsOn(n: NetworkRecord): { c: ContainerRecord; ep: EndpointSettings }[] {
+    const out: { c: ContainerRecord; ep: EndpointSettings }[] = [];
+    for (const c of this.d.containers()) {
+      if (!c.State.Running && !c.runtime) continue;
+      for (const ep of Object.values(c.NetworkSettings?.Networks ?? {})) if (ep.NetworkID === n.Id && ep.IPAddress) out.push({ c, ep });
+    }
+    return out;
+  }
+
+  private lookup(n: NetworkRecord, name: string): string[] {
+    const q = name.replace(/\.$/, '').toLowerCase();
+    return this.endpointsOn(n).filter(({ ep }) => (ep.DNSNames ?? []).some((d) => d.toLowerCase() === q)).map(({ ep }) => ep.IPAddress);
+  }
+
+  private reverse(n: NetworkRecord, ip: string): string | undefined {
+    const hit = this.endpointsOn(n).find(({ ep }) => ep.IPAddress === ip);
+    return hit ? `${hit.c.Name.slice(1)}.${n.Name}` : undefined;
+  }
+
+  /** Exposed ports with their bindings, `-P` giving each exposed port a random host port. */
+  private portBindings(r: ContainerRecord): PortBinding[] {
+    const pb = r.HostConfig.PortBindings ?? {};
+    const keys = new Set([...Object.keys(pb), ...(r.HostConfig.PublishAllPorts ? Object.keys(r.Config.ExposedPorts ?? {}) : [])]);
+    const out: PortBinding[] = [];
+    for (const key of keys) {
+      const [port, proto] = key.split('/');
+      const list = pb[key]?.length ? pb[key]! : [{ HostIp: '', HostPort: '' }];
+      for (const b of list) {
+        out.push({ proto: proto === 'udp' ? 'udp' : 'tcp', hostIp: b.HostIp || '0.0.0.0', hostPort: Number((b.HostPort ?? '').split('-')[0] || 0), containerPort: Number(port) });
+      }
+    }
+    return out;
+  }
+
+  private parseLinks(r: ContainerRecord): { target: ContainerRecord; alias: string }[] {
+    return (r.HostConfig.Links ?? []).map((l) => {
+      const [name, alias] = l.split(':');
+      const target = this.d.resolveContainer(name.replace(/^\//, ''));
+      if (!target.State.Running) throw conflict(`cannot link to a non running container: ${target.Name} AS /${r.Name.slice(1)}/${alias ?? name}`);
+      return { target, alias: (alias ?? target.Name.slice(1)).split('/').pop()! };
+    });
+  }
+
+  private linkEnv(r: ContainerRecord, links: { target: ContainerRecord; alias: string }[]): string[] {
+    const env: string[] = [];
+    for (const { target, alias } of links) {
+      const ip = Object.values(target.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? '';
+      const p = alias.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+      env.push(`${p}_NAME=/${r.Name.slice(1)}/${alias}`);
+      const ports = Object.keys(target.Config.ExposedPorts ?? {}).sort((a, b) => parseInt(a) - parseInt(b));
+      if (ports.length) env.push(`${p}_PORT=${ports[0].split('/')[1]}://${ip}:${parseInt(ports[0])}`);
+      for (const key of ports) {
+        const [port, proto] = key.split('/');
+        const v = `${p}_PORT_${port}_${proto.toUpperCase()}`;
+        env.push(`${v}=${proto}://${ip}:${port}`, `${v}_ADDR=${ip}`, `${v}_PORT=${port}`, `${v}_PROTO=${proto}`);
+      }
+      for (const e of target.Config.Env) {
+        const k = e.slice(0, e.indexOf('='));
+        if (!['HOME', 'PATH', 'HOSTNAME'].includes(k)) env.push(`${p}_ENV_${e}`);
+      }
+    }
+    return env;
+  }
+
+  private extraHosts(r: ContainerRecord, gateway: string): string {
+    return (r.HostConfig.ExtraHosts ?? []).map((h) => {
+      const i = h.indexOf(':') >= 0 && !h.includes('=') ? h.indexOf(':') : h.indexOf('=');
+      const name = h.slice(0, i);
+      let ip = h.slice(i + 1);
+      if (ip === 'host-gateway') ip = gateway || '127.0.0.1';
+      return `${ip}\t${name}\n`;
+    }).join('');
+  }
+
+  private resolvFor(r: ContainerRecord, nameserver?: string): string {
+    const h = r.HostConfig;
+    const base = filteredResolvConf();
+    const keep = base.split('\n').filter((l) => l.trim() && !/^\s*nameserver\s/.test(l) && !(h.DnsSearch?.length && /^\s*(search|domain)\s/.test(l)) && !(h.DnsOptions?.length && /^\s*options\s/.test(l)));
+    const servers = h.Dns?.length ? h.Dns : nameserver ? [nameserver] : base.split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1]).filter((x): x is string => !!x);
+    const lines = [...servers.map((s) => `nameserver ${s}`), ...keep];
+    if (h.DnsSearch?.length) lines.push(`search ${h.DnsSearch.join(' ')}`);
+    if (h.DnsOptions?.length) lines.push(`options ${h.DnsOptions.join(' ')}`);
+    else if (nameserver && !keep.some((l) => /^\s*options\s/.test(l))) lines.push('options ndots:0');
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** Before the process exists: addresses, hosts, resolv.conf and link environment. */
+  async prepare(r: ContainerRecord): Promise<NetworkPlan> {
+    const mode = r.HostConfig.NetworkMode ?? 'bridge';
+    if (mode.startsWith('container:')) {
+      const target = this.d.resolveContainer(mode.slice('container:'.length));
+      if (!target.State.Running || !target.runtime) throw notRunning(`cannot join network of a non running container: ${target.Id}`);
+      const dir = (f: string) => readHostFile(`${this.d.root}/containers/${target.Id}/${f}`);
+      return { netns: { join: `/proc/${target.State.Pid}/ns/net` }, env: [], hosts: dir('hosts'), resolvConf: dir('resolv.conf'), needsSetup: false };
+    }
+    if (mode === 'host') {
+      return { netns: 'host', env: [], hosts: readHostFile('/etc/hosts') || LOCALHOST, resolvConf: this.resolvFor(r), needsSetup: false };
+    }
+    if (mode === 'none') return { netns: 'new', env: [], hosts: `${LOCALHOST}`, resolvConf: this.resolvFor(r), needsSetup: false };
+    const settings = r.NetworkSettings ?? { Networks: {}, Ports: {}, SandboxKey: '' };
+    r.NetworkSettings = settings;
+    const links = this.parseLinks(r);
+    let hosts = LOCALHOST;
+    let nameserver: string | undefined;
+    let gateway = '';
+    try {
+      for (const [name, ep] of Object.entries(settings.Networks)) {
+        const n = this.records.get(ep.NetworkID);
+        if (!n) throw notFound(`network ${name} not found: it was removed while the container was stopped; disconnect it or connect another network`);
+        await this.ensureUp(n);
+        this.allocate(r, n, ep);
+        if (!gateway) gateway = ep.Gateway;
+        hosts += `${ep.IPAddress}\t${r.Config.Hostname}\n`;
+        if (n.Name !== 'bridge' && !nameserver && this.dns.has(n.Id)) nameserver = ep.Gateway;
+      }
+    } catch (e) {
+      this.releaseAddresses(r);
+      throw e;
+    }
+    for (const { target, alias } of links) {
+      const ip = Object.values(target.NetworkSettings?.Networks ?? {})[0]?.IPAddress;
+      if (ip) hosts += `${ip}\t${alias} ${target.Config.Hostname} ${target.Name.slice(1)}\n`;
+    }
+    hosts += this.extraHosts(r, gateway);
+    return { netns: 'new', env: this.linkEnv(r, links), hosts, resolvConf: this.resolvFor(r, nameserver), needsSetup: Object.keys(settings.Networks).length > 0 };
+  }
+
+  private allocate(r: ContainerRecord, n: NetworkRecord, ep: EndpointSettings): void {
+    const pool = n.IPAM.Config[0];
+    const ipam = new Ipam(pool, n.used, n.cursor);
+    const wanted = ep.IPAMConfig?.IPv4Address;
+    if (ep.IPAddress && n.used[ep.IPAddress] === r.Id) return;
+    if (wanted && n.used[wanted] === r.Id) {
+      ep.IPAddress = wanted;
+    } else {
+      try {
+        ep.IPAddress = ipam.allocate(r.Id, wanted);
+      } catch (e) {
+        if (wanted && /already in use/.test((e as Error).message)) throw conflict(`address ${wanted} is already in use on network ${n.Name}`);
+        throw e;
+      }
+    }
+    n.cursor = ipam.last || n.cursor;
+    this.store(n);
+    ep.IPPrefixLen = ipam.prefixLen;
+    ep.Gateway = pool.Gateway;
+    ep.MacAddress = macFor(ep.IPAddress);
+    ep.EndpointID = randomBytes(32).toString('hex');
+    ep.DNSNames = n.Name === 'bridge' ? null : [...new Set([r.Name.slice(1), ...(ep.Aliases ?? []), r.Id.slice(0, 12)])];
+  }
+
+  private releaseAddresses(r: ContainerRecord): void {
+    for (const ep of Object.values(r.NetworkSettings?.Networks ?? {})) {
+      const n = this.records.get(ep.NetworkID);
+      if (n && ep.IPAddress && n.used[ep.IPAddress] === r.Id) {
+        delete n.used[ep.IPAddress];
+        this.store(n);
+      }
+      Object.assign(ep, { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: '', DNSNames: null });
+    }
+  }
+
+  private hostVeth(r: ContainerRecord, n: NetworkRecord): string {
+    return `veth${r.Id.slice(0, 5)}${n.Id.slice(0, 2)}`;
+  }
+
+  private async plug(r: ContainerRecord, pid: number, n: NetworkRecord, ep: EndpointSettings, index: number, defaultRoute: boolean): Promise<void> {
+    await attachVeth({
+      bridge: n.device!, hostName: this.hostVeth(r, n), pid, ifname: `eth${index}`, address: ep.IPAddress, prefixLen: ep.IPPrefixLen,
+      mac: ep.MacAddress, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? 1500), gateway: defaultRoute && !n.Internal ? ep.Gateway : undefined,
+    });
+  }
+
+  /** After the process exists and before it runs: interfaces, then published ports. */
+  async setup(r: ContainerRecord, pid: number): Promise<void> {
+    const eps = Object.values(r.NetworkSettings!.Networks);
+    r.NetworkSettings!.SandboxKey = `/proc/${pid}/ns/net`;
+    for (const [i, ep] of eps.entries()) await this.plug(r, pid, this.records.get(ep.NetworkID)!, ep, i, i === 0);
+    const first = eps[0];
+    const ports = await publish(this.portBindings(r), first.IPAddress);
+    this.running.set(r.Id, { ports });
+    this.recordPorts(r, ports);
+  }
+
+  private recordPorts(r: ContainerRecord, ports: PortBinding[]): void {
+    const map: PortMap = {};
+    for (const key of Object.keys(r.Config.ExposedPorts ?? {})) map[key] = null;
+    for (const p of ports) (map[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+    r.NetworkSettings!.Ports = map;
+  }
+
+  /** The container stopped: ports closed, addresses freed, host ends of its veths removed. */
+  async release(r: ContainerRecord): Promise<void> {
+    for (const p of this.running.get(r.Id)?.ports ?? []) p.close();
+    this.running.delete(r.Id);
+    if (!r.NetworkSettings) return;
+    for (const ep of Object.values(r.NetworkSettings.Networks)) {
+      const n = this.records.get(ep.NetworkID);
+      if (n && ep.IPAddress) await deleteLink(this.hostVeth(r, n));
+    }
+    this.releaseAddresses(r);
+    r.NetworkSettings.Ports = {};
+    r.NetworkSettings.SandboxKey = '';
+  }
+
+  /** After an engine restart: resolvers and published ports of a running container. */
+  async recover(r: ContainerRecord): Promise<void> {
+    const eps = Object.values(r.NetworkSettings?.Networks ?? {});
+    if (!eps.length || !eps[0].IPAddress) return;
+    for (const ep of eps) {
+      const n = this.records.get(ep.NetworkID);
+      if (n) await this.ensureUp(n).catch(() => undefined);
+    }
+    const wanted: PortBinding[] = [];
+    for (const [key, list] of Object.entries(r.NetworkSettings!.Ports)) {
+      for (const b of list ?? []) wanted.push({ proto: key.endsWith('/udp') ? 'udp' : 'tcp', hostIp: b.HostIp || '0.0.0.0', hostPort: Number(b.HostPort), containerPort: parseInt(key) });
+    }
+    try {
+      this.running.set(r.Id, { ports: await publish(wanted, eps[0].IPAddress) });
+    } catch {
+      /* the port was taken while the engine was down: the container runs unpublished */
+    }
+  }
+
+  async connect(netRef: string, containerRef: string, cfg: EndpointConfig | null = null): Promise<void> {
+    const n = this.get(netRef);
+    const r = this.d.resolveContainer(containerRef);
+    const mode = r.HostConfig.NetworkMode ?? 'bridge';
+    if (n.Driver !== 'bridge') throw new EngineError('PERMISSION', `container cannot be disconnected from host network or connected to ${n.Driver === 'host' ? 'host' : 'none'} network`);
+    if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw new EngineError('PERMISSION', `container sharing network namespace with another container or host cannot be connected to any other network`);
+    r.NetworkSettings ??= { Networks: {}, Ports: {}, SandboxKey: '' };
+    if (Object.values(r.NetworkSettings.Networks).some((e) => e.NetworkID === n.Id)) throw new EngineError('PERMISSION', `endpoint with name ${r.Name.slice(1)} already exists in network ${n.Name}`);
+    if (cfg?.Aliases?.length && n.Name === 'bridge') throw invalid('network-scoped aliases are only supported for user-defined networks');
+    const ep = emptyEndpoint(n.Id, cfg);
+    if (r.State.Running && r.runtime) {
+      await this.ensureUp(n);
+      this.allocate(r, n, ep);
+      try {
+        await this.plug(r, r.State.Pid, n, ep, Object.keys(r.NetworkSettings.Networks).length, false);
+      } catch (e) {
+        if (n.used[ep.IPAddress] === r.Id) delete n.used[ep.IPAddress];
+        this.store(n);
+        throw e;
+      }
+    }
+    r.NetworkSettings.Networks[n.Name] = ep;
+    this.d.saveContainer(r);
+    this.d.events.emit('network', 'connect', n.Id, { container: r.Id, name: n.Name, type: n.Driver });
+  }
+
+  async disconnect(netRef: string, containerRef: string, force = false): Promise<void> {
+    const n = this.get(netRef);
+    const r = this.d.resolveContainer(containerRef);
+    const entry = Object.entries(r.NetworkSettings?.Networks ?? {}).find(([, e]) => e.NetworkID === n.Id);
+    if (!entry) {
+      if (force) return;
+      throw new EngineError('PERMISSION', `container ${r.Id} is not connected to network ${n.Name}`);
+    }
+    const [name, ep] = entry;
+    const index = Object.keys(r.NetworkSettings!.Networks).indexOf(name);
+    if (r.State.Running && r.runtime && ep.IPAddress) {
+      await detachVeth(r.State.Pid, `eth${index}`, this.hostVeth(r, n));
+      if (n.used[ep.IPAddress] === r.Id) delete n.used[ep.IPAddress];
+      this.store(n);
+    }
+    delete r.NetworkSettings!.Networks[name];
+    if ((r.HostConfig.NetworkMode ?? 'bridge') === n.Name) r.HostConfig.NetworkMode = Object.keys(r.NetworkSettings!.Networks)[0] ?? 'none';
+    this.d.saveContainer(r);
+    this.d.events.emit('network', 'disconnect', n.Id, { container: r.Id, name: n.Name, type: n.Driver });
+  }
+
+  /** A removed container's endpoints, including on stopped containers. */
+  forget(r: ContainerRecord): void {
+    this.releaseAddresses(r);
+  }
+
+  close(): void {
+    for (const d of this.dns.values()) d.close();
+    this.dns.clear();
+    this.ready.clear();
+    for (const run of this.running.values()) for (const p of run.ports) p.close();
+    this.running.clear();
+  }
+}
+

@@ -1,0 +1,275 @@
+// Named and anonymous volumes of the local driver, and the resolution of a container's mounts
+// (binds, volumes, tmpfs, --volumes-from) into Docker-shaped mount points.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { HostConfig, MountPoint, VolumeView } from '../../../common/models.ts';
+import type { ContainerRecord } from '../containers/containerRecord.ts';
+import { conflict, invalid, notFound } from '../errors.ts';
+import type { EventBus } from '../events/eventBus.ts';
+
+export interface VolumeRecord {
+  Name: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Options: Record<string, string>;
+  anonymous: boolean;
+}
+
+/** A mount point as persisted: Docker's fields plus what the runtime needs. */
+export interface ContainerMount extends MountPoint {
+  /** tmpfs mount data (size=…,mode=…) */
+  Data?: string;
+  /** do not copy the image's content into an empty volume */
+  NoCopy?: boolean;
+  anonymous?: boolean;
+}
+
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const PROPAGATIONS = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
+
+export function validVolumeName(name: string): string {
+  if (!NAME_RE.test(name)) {
+    throw invalid(`"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+  }
+  return name;
+}
+
+function mountedAt(path: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
+}
+
+function dirSize(path: string): number {
+  let total = 0;
+  const walk = (p: string) => {
+    for (const e of readdirSync(p, { withFileTypes: true })) {
+      const full = `${p}/${e.name}`;
+      try {
+        if (e.isDirectory()) walk(full);
+        else if (e.isFile()) total += statSync(full).size;
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+  };
+  try {
+    walk(path);
+  } catch {
+    /* not there */
+  }
+  return total;
+}
+
+export class VolumeService {
+  private readonly dir: string;
+  private readonly records = new Map<string, VolumeRecord>();
+
+  constructor(root: string, private readonly events: EventBus, private readonly containers: () => ContainerRecord[]) {
+    this.dir = `${root}/volumes`;
+    mkdirSync(this.dir, { recursive: true, mode: 0o701 });
+    for (const name of readdirSync(this.dir)) {
+      try {
+        this.records.set(name, JSON.parse(readFileSync(`${this.dir}/${name}/meta.json`, 'utf8')));
+      } catch {
+        /* half-created: no meta.json yet */
+      }
+    }
+  }
+
+  dataDir(name: string): string {
+    return `${this.dir}/${name}/_data`;
+  }
+
+  list(): VolumeRecord[] {
+    return [...this.records.values()].sort((a, b) => a.Name.localeCompare(b.Name));
+  }
+
+  get(name: string): VolumeRecord {
+    const v = this.records.get(name);
+    if (!v) throw notFound(`get ${name}: no such volume`);
+    return v;
+  }
+
+  users(name: string): ContainerRecord[] {
+    return this.containers().filter((c) => (c.Mounts ?? []).some((m) => m.Type === 'volume' && m.Name === name));
+  }
+
+  view(v: VolumeRecord, usage = false): VolumeView {
+    return {
+      Name: v.Name, Driver: 'local', Mountpoint: this.dataDir(v.Name), CreatedAt: v.CreatedAt, Labels: v.Labels, Scope: 'local', Options: v.Options,
+      ...(usage ? { UsageData: { Size: dirSize(this.dataDir(v.Name)), RefCount: this.users(v.Name).length } } : {}),
+    };
+  }
+
+  create(o: { Name?: string; Driver?: string; DriverOpts?: Record<string, string> | null; Labels?: Record<string, string> | null } = {}, anonymous = false): VolumeRecord {
+    if (o.Driver && o.Driver !== 'local') throw notFound(`error looking up volume plugin ${o.Driver}: plugin "${o.Driver}" not found`);
+    const name = o.Name ? validVolumeName(o.Name) : randomBytes(32).toString('hex');
+    const existing = this.records.get(name);
+    if (existing) return existing; // Docker: creating an existing volume returns it
+    const opts = { ...(o.DriverOpts ?? {}) };
+    for (const k of Object.keys(opts)) if (!['type', 'device', 'o', 'size'].includes(k)) throw invalid(`invalid option key: "${k}"`);
+    if (opts.type === 'none' || /\bbind\b/.test(opts.o ?? '')) {
+      if (!opts.device?.startsWith('/') || !existsSync(opts.device)) throw invalid(`invalid volume device for a bind: "${opts.device ?? ''}" must be an existing absolute path`);
+    } else if (opts.type && opts.type !== 'tmpfs') {
+      throw invalid(`volume type "${opts.type}" is not supported: use tmpfs, or none with o=bind`);
+    }
+    if (opts.o && /[^\w=,.:/-]/.test(opts.o)) throw invalid(`invalid mount options: ${opts.o}`);
+    const rec: VolumeRecord = { Name: name, CreatedAt: new Date().toISOString(), Labels: { ...(o.Labels ?? {}) }, Options: opts, anonymous };
+    mkdirSync(this.dataDir(name), { recursive: true, mode: 0o755 });
+    writeFileSync(`${this.dir}/${name}/meta.json.tmp`, JSON.stringify(rec));
+    renameSync(`${this.dir}/${name}/meta.json.tmp`, `${this.dir}/${name}/meta.json`);
+    this.records.set(name, rec);
+    this.events.emit('volume', 'create', name, { driver: 'local' });
+    return rec;
+  }
+
+  remove(name: string, force = false): void {
+    const v = this.records.get(name);
+    if (!v) {
+      if (force) return;
+      throw notFound(`get ${name}: no such volume`);
+    }
+    const users = this.users(name);
+    if (users.length && !(force && users.every((c) => !c.State.Running))) {
+      throw conflict(`remove ${name}: volume is in use - [${users.map((c) => c.Id).join(', ')}]`);
+    }
+    const data = this.dataDir(name);
+    if (mountedAt(data)) execFileSync('umount', [data]);
+    this.records.delete(name);
+    rmSync(`${this.dir}/${name}`, { recursive: true, force: true });
+    this.events.emit('volume', 'destroy', name, { driver: 'local' });
+  }
+
+  /** Unused volumes: anonymous ones only, unless `all` (Docker 23+). */
+  prune(all: boolean, pred: (v: VolumeRecord) => boolean = () => true): { names: string[]; reclaimed: number } {
+    const names: string[] = [];
+    let reclaimed = 0;
+    for (const v of this.list()) {
+      if ((!all && !v.anonymous) || !pred(v) || this.users(v.Name).length) continue;
+      reclaimed += dirSize(this.dataDir(v.Name));
+      this.remove(v.Name);
+      names.push(v.Name);
+    }
+    return { names, reclaimed };
+  }
+
+  /**
+   * The container's mount points at create time: -v binds and named volumes, --mount, --tmpfs,
+   * --volumes-from, and an anonymous volume for each image VOLUME not otherwise mounted.
+   */
+  resolveMounts(h: HostConfig, imageVolumes: string[], volumesFrom: (ref: string) => ContainerRecord): ContainerMount[] {
+    const out: ContainerMount[] = [];
+    const add = (m: ContainerMount) => {
+      if (!m.Destination.startsWith('/')) throw invalid(`invalid mount config: mount path must be absolute: ${m.Destination}`);
+      if (out.some((o) => o.Destination === m.Destination)) throw invalid(`Duplicate mount point: ${m.Destination}`);
+      out.push(m);
+    };
+    for (const spec of h.VolumesFrom ?? []) {
+      const [ref, mode = ''] = spec.split(':');
+      if (mode && !['ro', 'rw'].includes(mode)) throw invalid(`invalid mode for volumes-from: ${mode}`);
+      for (const m of volumesFrom(ref).Mounts ?? []) {
+        if (m.Type === 'tmpfs') continue;
+        add({ ...m, RW: mode ? mode === 'rw' : m.RW, anonymous: false });
+      }
+    }
+    for (const bind of h.Binds ?? []) {
+      const parts = bind.split(':');
+      if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw invalid(`invalid volume specification: '${bind}'`);
+      const [src, dst, opts = ''] = parts;
+      const words = opts.split(',').filter(Boolean);
+      for (const w of words) if (!['ro', 'rw', 'z', 'Z', 'nocopy', ...PROPAGATIONS].includes(w)) throw invalid(`invalid mode: ${w}`);
+      const prop = words.find((w) => PROPAGATIONS.includes(w)) ?? '';
+      if (!dst.startsWith('/')) throw invalid(`invalid volume specification: '${bind}': mount path must be absolute`);
+      if (src.startsWith('/')) {
+        // -v creates a missing host directory, as Docker does; --mount refuses it.
+        if (!existsSync(src)) mkdirSync(src, { recursive: true });
+        add({ Type: 'bind', Source: src, Destination: dst, Mode: opts, RW: !words.includes('ro'), Propagation: prop || 'rprivate' });
+      } else {
+        if (prop) throw invalid(`invalid volume specification: '${bind}': propagation is for bind mounts only`);
+        const v = this.create({ Name: validVolumeName(src) });
+        add({ Type: 'volume', Name: v.Name, Source: this.dataDir(v.Name), Destination: dst, Driver: 'local', Mode: opts, RW: !words.includes('ro'), Propagation: '', NoCopy: words.includes('nocopy') });
+      }
+    }
+    for (const m of (h.Mounts ?? []) as (NonNullable<HostConfig['Mounts']>[number] & Record<string, any>)[]) {
+      const target = m.Target;
+      if (typeof target !== 'string' || !target.startsWith('/')) throw invalid(`invalid mount config: mount path must be absolute: ${target}`);
+      if (m.Type === 'bind') {
+        if (!m.Source?.startsWith('/')) throw invalid(`invalid mount config for type "bind": invalid mount path: '${m.Source}' mount path must be absolute`);
+        if (!existsSync(m.Source)) throw invalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+        const prop = m.BindOptions?.Propagation ?? m.Propagation ?? '';
+        if (prop && !PROPAGATIONS.includes(prop)) throw invalid(`invalid propagation mode: ${prop}`);
+        add({ Type: 'bind', Source: m.Source, Destination: target, Mode: '', RW: !m.ReadOnly, Propagation: prop || 'rprivate' });
+      } else if (m.Type === 'volume') {
+        const v = m.Source ? this.create({ Name: validVolumeName(m.Source), Labels: m.VolumeOptions?.Labels, DriverOpts: m.VolumeOptions?.DriverConfig?.Options })
+          : this.create({ Labels: m.VolumeOptions?.Labels }, true);
+        add({ Type: 'volume', Name: v.Name, Source: this.dataDir(v.Name), Destination: target, Driver: 'local', Mode: 'z', RW: !m.ReadOnly, Propagation: '', NoCopy: !!m.VolumeOptions?.NoCopy, anonymous: !m.Source });
+      } else if (m.Type === 'tmpfs') {
+        const size = m.TmpfsOptions?.SizeBytes ?? m.TmpfsSize;
+        const mode = m.TmpfsOptions?.Mode ?? m.TmpfsMode ?? 0o1777;
+        add({ Type: 'tmpfs', Source: '', Destination: target, Mode: '', RW: !m.ReadOnly, Propagation: '', Data: [size ? `size=${size}` : '', `mode=${Number(mode).toString(8)}`].filter(Boolean).join(',') });
+      } else {
+        throw invalid(`invalid mount config: mount type "${m.Type}" is not supported`);
+      }
+    }
+    for (const [target, options] of Object.entries(h.Tmpfs ?? {})) {
+      const words = options.split(',').filter(Boolean);
+      add({ Type: 'tmpfs', Source: '', Destination: target, Mode: options, RW: !words.includes('ro'), Propagation: '', Data: words.filter((w) => /^(size|mode|uid|gid|nr_inodes)=/.test(w)).join(',') || 'mode=1777' });
+    }
+    for (const dst of imageVolumes) {
+      if (out.some((o) => o.Destination === dst)) continue;
+      const v = this.create({}, true);
+      add({ Type: 'volume', Name: v.Name, Source: this.dataDir(v.Name), Destination: dst, Driver: 'local', Mode: '', RW: true, Propagation: '', anonymous: true });
+    }
+    return out;
+  }
+
+  /**
+   * At start: mounts volumes backed by tmpfs or a bind on their data directory, and copies the
+   * image's content at the mount path into an empty volume (Docker's first-mount behaviour).
+   */
+  prepareForStart(mounts: ContainerMount[], imagePath: (dst: string) => string | undefined): void {
+    for (const m of mounts) {
+      if (m.Type !== 'volume' || !m.Name) continue;
+      const v = this.records.get(m.Name);
+      if (!v) throw notFound(`volume ${m.Name} of mount ${m.Destination} no longer exists`);
+      const data = this.dataDir(v.Name);
+      if (v.Options.type && !mountedAt(data)) {
+        if (v.Options.type === 'tmpfs') execFileSync('mount', ['-t', 'tmpfs', ...(v.Options.o ? ['-o', v.Options.o] : []), 'tmpfs', data]);
+        else execFileSync('mount', ['--bind', v.Options.device, data]);
+      }
+      if (m.NoCopy || readdirSync(data).length) continue;
+      const src = imagePath(m.Destination);
+      if (src && existsSync(src) && statSync(src).isDirectory() && readdirSync(src).length) {
+        execFileSync('cp', ['-a', '--no-target-directory', src, data]);
+      }
+    }
+  }
+
+  /** Anonymous volumes of a removed container (`run --rm`, `rm -v`). */
+  removeAnonymous(r: ContainerRecord): void {
+    for (const m of r.Mounts ?? []) {
+      if (m.Type !== 'volume' || !m.Name || !this.records.get(m.Name)?.anonymous) continue;
+      if (this.users(m.Name).some((c) => c.Id !== r.Id)) continue;
+      try {
+        const users = this.users(m.Name).filter((c) => c.Id !== r.Id);
+        if (!users.length) {
+          const data = this.dataDir(m.Name);
+          if (mountedAt(data)) execFileSync('umount', [data]);
+          this.records.delete(m.Name);
+          rmSync(`${this.dir}/${m.Name}`, { recursive: true, force: true });
+          this.events.emit('volume', 'destroy', m.Name, { driver: 'local' });
+        }
+      } catch {
+        /* left for prune */
+      }
+    }
+  }
+
+  /** Unmounts tmpfs/bind-backed volumes (tests and shutdown of a private root). */
+  unmountAll(): void {
+    for (const v of this.records.values()) {
+      const data = this.dataDir(v.Name);
+      if (v.Options.type && mountedAt(data)) execFileSync('umount', ['-l', data]);
+    }
+  }
+}

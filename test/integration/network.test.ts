@@ -1,0 +1,208 @@
+// Networks and volumes through the real docker CLI: name resolution on a user network, published
+// ports reached from the host on 127.0.0.1, named volumes that outlive containers, the other
+// network modes, bad input, and create/connect/remove cycles that leave nothing on the host.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { busyboxTarball } from '../helpers/testEngine.ts';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+
+const DOCKER = '/usr/local/bin/docker';
+
+function hostLinks(): string[] {
+  return readdirSync('/sys/class/net');
+}
+
+function iptablesRules(): string {
+  try {
+    return execFileSync('iptables', ['-w', '-S'], { encoding: 'utf8' }) + execFileSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
+async function get(url: string): Promise<string> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  return `${r.status} ${await r.text()}`;
+}
+
+describe('networks and volumes through the docker CLI', { timeout: 600_000, skip: !existsSync(DOCKER) && 'the docker CLI is not installed' }, () => {
+  let d: TestDaemon;
+  let linksBefore: string[];
+  const ok = async (args: string[]) => {
+    const r = await d.docker(args);
+    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.err}`);
+    return r.out.trim();
+  };
+  const fails = async (args: string[], re: RegExp) => {
+    const r = await d.docker(args);
+    assert.notEqual(r.code, 0, `docker ${args.join(' ')} should fail`);
+    assert.match(r.err, re, `docker ${args.join(' ')}`);
+  };
+
+  before(async () => {
+    linksBefore = hostLinks();
+    d = await startDaemon();
+    execFileSync(DOCKER, ['import', '--change', 'CMD ["sh"]', busyboxTarball(), 'busybox:latest'], { env: { ...process.env, DOCKER_HOST: `unix://${d.sock}` } });
+  });
+  after(async () => {
+    await d?.stop();
+  });
+
+  it('two containers on a user network reach each other by name and alias', async () => {
+    await ok(['network', 'create', '--label', 'purpose=test', 'appnet']);
+    const inspect = JSON.parse(await ok(['network', 'inspect', 'appnet']))[0];
+    assert.equal(inspect.Driver, 'bridge');
+    assert.equal(inspect.Labels.purpose, 'test');
+    assert.match(inspect.IPAM.Config[0].Subnet, /^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    await ok(['run', '-d', '--name', 'web', '--network', 'appnet', '--network-alias', 'www', 'busybox', 'sh', '-c',
+      'mkdir /srv && echo served-by-web > /srv/index.html && exec httpd -f -p 80 -h /srv']);
+    const byName = await ok(['run', '--rm', '--network', 'appnet', 'busybox', 'wget', '-q', '-O-', 'http://web/']);
+    assert.equal(byName, 'served-by-web');
+    const byAlias = await ok(['run', '--rm', '--network', 'appnet', 'busybox', 'wget', '-q', '-O-', 'http://www/']);
+    assert.equal(byAlias, 'served-by-web');
+    const ip = await ok(['inspect', '-f', '{{(index .NetworkSettings.Networks "appnet").IPAddress}}', 'web']);
+    assert.ok(ip.startsWith(inspect.IPAM.Config[0].Subnet.split('.').slice(0, 2).join('.')), ip);
+    const members = JSON.parse(await ok(['network', 'inspect', 'appnet']))[0].Containers;
+    assert.deepEqual(Object.values(members).map((m) => (m as { Name: string }).Name), ['web']);
+    // An unknown name is an error inside the container, not a hang.
+    const miss = await d.docker(['run', '--rm', '--network', 'appnet', 'busybox', 'wget', '-q', '-O-', 'http://nosuchhost.invalid/']);
+    assert.notEqual(miss.code, 0);
+    await fails(['network', 'rm', 'appnet'], /has active endpoints/);
+    await ok(['rm', '-f', 'web']);
+    await ok(['network', 'rm', 'appnet']);
+  });
+
+  it('a published port is reachable from the host on 127.0.0.1 and shown in ps and port', async () => {
+    await ok(['run', '-d', '--name', 'pub', '-p', '127.0.0.1::8080', '-p', '127.0.0.1:0:9090/udp', 'busybox', 'sh', '-c',
+      'mkdir /srv && echo published > /srv/index.html && exec httpd -f -p 8080 -h /srv']);
+    const port = await ok(['port', 'pub', '8080/tcp']);
+    const m = /^127\.0\.0\.1:(\d+)$/.exec(port);
+    assert.ok(m, port);
+    assert.equal(await get(`http://127.0.0.1:${m[1]}/`), '200 published\n');
+    const ps = await ok(['ps', '--filter', 'name=pub', '--format', '{{.Ports}}']);
+    assert.match(ps, new RegExp(`127\\.0\\.0\\.1:${m[1]}->8080/tcp`));
+    await ok(['rm', '-f', 'pub']);
+    await assert.rejects(get(`http://127.0.0.1:${m[1]}/`), 'the port is closed with the container');
+  });
+
+  it('a port in use is a clear error and nothing half-configured remains', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const links = hostLinks().filter((l) => l.startsWith('veth'));
+      await fails(['run', '--rm', '-p', `127.0.0.1:${taken}:80`, 'busybox', 'true'], new RegExp(`127\\.0\\.0\\.1:${taken}/tcp: address already in use`));
+      await fails(['run', '-d', '--name', 'clash', '-p', `127.0.0.1:${taken}:80`, 'busybox', 'sleep', '30'], /address already in use/);
+      const state = await ok(['inspect', '-f', '{{.State.Running}} {{.NetworkSettings.IPAddress}}', 'clash']);
+      assert.equal(state, 'false');
+      await ok(['rm', 'clash']);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(hostLinks().filter((l) => l.startsWith('veth')), links, 'no veth left by the failed starts');
+    } finally {
+      blocker.close();
+    }
+    await fails(['run', '--rm', '-p', '80:99999', 'busybox', 'true'], /invalid (port|containerPort)/i);
+  });
+
+  it('data in a named volume survives removing and recreating the container', async () => {
+    await ok(['volume', 'create', '--label', 'k=v', 'data1']);
+    await ok(['run', '--rm', '-v', 'data1:/data', 'busybox', 'sh', '-c', 'echo kept > /data/file']);
+    assert.equal(await ok(['run', '--rm', '-v', 'data1:/data:ro', 'busybox', 'cat', '/data/file']), 'kept');
+    const ro = await d.docker(['run', '--rm', '-v', 'data1:/data:ro', 'busybox', 'sh', '-c', 'echo x > /data/other']);
+    assert.notEqual(ro.code, 0, 'a read-only volume refuses writes');
+    const v = JSON.parse(await ok(['volume', 'inspect', 'data1']))[0];
+    assert.equal(v.Labels.k, 'v');
+    assert.equal(readFileSync(`${v.Mountpoint}/file`, 'utf8'), 'kept\n');
+    // In use: refused; --volumes-from shares it.
+    await ok(['create', '--name', 'holder', '-v', 'data1:/data', 'busybox', 'true']);
+    await fails(['volume', 'rm', 'data1'], /volume is in use/);
+    assert.equal(await ok(['run', '--rm', '--volumes-from', 'holder', 'busybox', 'cat', '/data/file']), 'kept');
+    const mounts = JSON.parse(await ok(['inspect', '-f', '{{json .Mounts}}', 'holder']));
+    assert.deepEqual(mounts.map((m: { Type: string; Name: string; Destination: string }) => [m.Type, m.Name, m.Destination]), [['volume', 'data1', '/data']]);
+    await ok(['rm', 'holder']);
+    await ok(['volume', 'rm', 'data1']);
+    await fails(['volume', 'create', 'bad/name'], /includes invalid characters for a local volume name/);
+    await fails(['volume', 'inspect', 'data1'], /no such volume/i);
+  });
+
+  it('an empty volume is filled from the image on first mount; anonymous volumes go with --rm', async () => {
+    await ok(['run', '--rm', '-v', 'etcvol:/etc', 'busybox', 'true']);
+    const v = JSON.parse(await ok(['volume', 'inspect', 'etcvol']))[0];
+    assert.ok(existsSync(`${v.Mountpoint}/passwd`), 'the image /etc was copied into the new volume');
+    await ok(['volume', 'rm', 'etcvol']);
+    const before = (await ok(['volume', 'ls', '-q'])).split('\n').filter(Boolean);
+    await ok(['run', '--rm', '--mount', 'type=volume,target=/scratch', 'busybox', 'sh', '-c', 'echo x > /scratch/y']);
+    assert.deepEqual((await ok(['volume', 'ls', '-q'])).split('\n').filter(Boolean), before, 'the anonymous volume was removed');
+    const tmp = await ok(['run', '--rm', '--tmpfs', '/t:size=1m', 'busybox', 'sh', '-c', 'grep " /t " /proc/mounts']);
+    assert.match(tmp, /tmpfs \/t tmpfs .*size=1024k/);
+    const dir = mkdtempSync(`${tmpdir()}/berth-t-bind-`);
+    try {
+      writeFileSync(`${dir}/in.txt`, 'from-host');
+      assert.equal(await ok(['run', '--rm', '-v', `${dir}:/h:ro`, 'busybox', 'cat', '/h/in.txt']), 'from-host');
+      await fails(['run', '--rm', '--mount', `type=bind,source=${dir}/missing,target=/m`, 'busybox', 'true'], /bind source path does not exist/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('host, none and container: network modes, links and extra hosts', async () => {
+    const none = await ok(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net | tr "\\n" " "']);
+    assert.equal(none.trim(), 'lo');
+    const hostIfs = await ok(['run', '--rm', '--network', 'host', 'busybox', 'ls', '/sys/class/net']);
+    assert.ok(hostIfs.split('\n').includes('eth0') || hostIfs.split('\n').length > 1, hostIfs);
+    await ok(['run', '-d', '--name', 'srv', 'busybox', 'sh', '-c', 'echo shared > /tmp/i && exec httpd -f -p 8081 -h /tmp']);
+    // Sharing srv's namespace: its server is on our localhost.
+    assert.equal(await ok(['run', '--rm', '--network', 'container:srv', 'busybox', 'wget', '-q', '-O-', 'http://127.0.0.1:8081/i']), 'shared');
+    const linked = await ok(['run', '--rm', '--link', 'srv:backend', '--add-host', 'db.local:10.1.2.3', 'busybox', 'sh', '-c',
+      'wget -q -O- http://backend:8081/i; grep -c db.local /etc/hosts; echo $BACKEND_NAME']);
+    const [body, hostsLines, linkName] = linked.split('\n');
+    assert.equal(body, 'shared');
+    assert.equal(hostsLines, '1');
+    assert.match(linkName, /^\/[^/]+\/backend$/);
+    await ok(['rm', '-f', 'srv']);
+    await fails(['run', '--rm', '--network', 'nosuchnet', 'busybox', 'true'], /network nosuchnet not found/);
+  });
+
+  it('connect and disconnect a running container; bad network input is refused', async () => {
+    await ok(['network', 'create', '--subnet', '10.213.0.0/24', '--gateway', '10.213.0.1', 'n1']);
+    await fails(['network', 'create', '--subnet', '10.213.0.128/25', 'n2'], /overlaps/);
+    await fails(['network', 'create', 'n1'], /already exists/);
+    await fails(['network', 'rm', 'bridge'], /pre-defined network and cannot be removed/);
+    await ok(['run', '-d', '--name', 'c1', 'busybox', 'sleep', '300']);
+    await ok(['network', 'connect', '--ip', '10.213.0.50', 'n1', 'c1']);
+    const addrs = await ok(['exec', 'c1', 'ip', '-o', '-4', 'addr']);
+    assert.match(addrs, /10\.213\.0\.50\/24/);
+    await fails(['network', 'connect', 'n1', 'c1'], /already exists in network n1/);
+    await ok(['network', 'disconnect', 'n1', 'c1']);
+    assert.doesNotMatch(await ok(['exec', 'c1', 'ip', '-o', '-4', 'addr']), /10\.213\.0\.50/);
+    await ok(['rm', '-f', 'c1']);
+    await ok(['network', 'rm', 'n1']);
+  });
+
+  it('100 create/connect/remove cycles leave no veth, bridge, rule or address behind', async () => {
+    const rulesBefore = iptablesRules();
+    await ok(['network', 'create', 'cyc']);
+    const net = JSON.parse(await ok(['network', 'inspect', 'cyc']))[0];
+    for (let i = 0; i < 100; i++) {
+      const id = await ok(['create', '--network', 'cyc', 'busybox', 'sleep', '60']);
+      await ok(['start', id]);
+      if (i % 10 === 0) await ok(['network', 'connect', 'bridge', id]);
+      await ok(['rm', '-f', id]);
+    }
+    const rec = JSON.parse(readFileSync(`${d.base}/root/networks/${net.Id}.json`, 'utf8'));
+    assert.deepEqual(rec.used, {}, 'every address was freed');
+    await ok(['network', 'rm', 'cyc']);
+    await new Promise((r) => setTimeout(r, 500));
+    const extra = hostLinks().filter((l) => !linksBefore.includes(l) && !l.startsWith('berth-'));
+    assert.deepEqual(extra, [], 'no veth left');
+    assert.equal(iptablesRules().split('\n').filter((l) => l.includes(net.Id.slice(0, 12))).length, 0, 'no rule of the removed network');
+    assert.ok(iptablesRules().length <= rulesBefore.length + 400);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${d.base}/root/overlay`));
+    assert.deepEqual(mounts, [], 'no container mount left');
+  });
+});
+
