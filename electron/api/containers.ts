@@ -140,7 +140,7 @@ function listShape(r: ContainerRecord, size: boolean) {
 function matchesFilters(ctx: Ctx, r: ContainerRecord, f: Map<string, string[]>): boolean {
   for (const [key, values] of f) {
     if (!values.length) continue;
-    const ok = values.some((v) => {
+    const ok = values[key === 'label' ? 'every' : 'some']((v) => {
       switch (key) {
         case 'status': return r.State.Status === v;
         case 'id': return r.Id.startsWith(v);

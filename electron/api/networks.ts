@@ -15,7 +15,7 @@ function labelMatch(labels: Record<string, string>, v: string): boolean {
 function networkMatches(n: NetworkRecord, f: Map<string, string[]>): boolean {
   for (const [key, values] of f) {
     if (!values.length) continue;
-    const ok = values.some((v) => {
+    const ok = values[key === 'label' ? 'every' : 'some']((v) => {
       switch (key) {
         case 'name': return n.Name.includes(v);
         case 'id': return n.Id.startsWith(v);
@@ -35,7 +35,7 @@ function networkMatches(n: NetworkRecord, f: Map<string, string[]>): boolean {
 function volumeMatches(ctx: Ctx, v: VolumeRecord, f: Map<string, string[]>): boolean {
   for (const [key, values] of f) {
     if (!values.length) continue;
-    const ok = values.some((val) => {
+    const ok = values[key === 'label' ? 'every' : 'some']((val) => {
       switch (key) {
         case 'name': return v.Name.includes(val);
         case 'driver': return val === 'local';

@@ -22,7 +22,10 @@ describe('isolation by default', { timeout: 180_000 }, () => {
     const { out, record } = await sh(t.engine, 'echo pid=$$; hostname; ls /sys/class/net; readlink /proc/1/ns/mnt /proc/1/ns/net /proc/1/ns/cgroup');
     assert.match(out, /^pid=1$/m);
     assert.match(out, new RegExp(`^${record.Id.slice(0, 12)}$`, 'm'));
-    assert.deepEqual(out.split('\n').filter((l) => /^(lo|eth\d)$/.test(l)), ['lo']);
+    // Its own network namespace: the default bridge's eth0 and lo, none of the host's interfaces.
+    assert.deepEqual(out.split('\n').filter((l) => /^(lo|eth\d)$/.test(l)), ['eth0', 'lo']);
+    const hostNet = (await import('node:fs')).readlinkSync('/proc/self/ns/net');
+    assert.ok(!out.includes(hostNet), 'network namespace differs from the host');
     const own = (await import('node:fs')).readlinkSync('/proc/self/ns/mnt');
     assert.ok(!out.includes(own), 'mount namespace differs from the host');
   });

@@ -2,8 +2,8 @@
 // ports reached from the host on 127.0.0.1, named volumes that outlive containers, the other
 // network modes, bad input, and create/connect/remove cycles that leave nothing on the host.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +11,25 @@ import { busyboxTarball } from '../helpers/testEngine.ts';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
 
 const DOCKER = '/usr/local/bin/docker';
+const COMPOSE = '/usr/bin/docker-compose';
+
+const COMPOSE_APP = `version: "3"
+services:
+  web:
+    image: busybox:latest
+    command: ["sh", "-c", "echo served-from-volume > /srv/index.html && exec httpd -f -p 80 -h /srv"]
+    volumes:
+      - site:/srv
+    stop_grace_period: 1s
+  client:
+    image: busybox:latest
+    command: ["sh", "-c", "for i in $$(seq 40); do wget -q -O- http://web/ && break; sleep 0.25; done; exec sleep 300"]
+    depends_on:
+      - web
+    stop_grace_period: 1s
+volumes:
+  site: {}
+`;
 
 function hostLinks(): string[] {
   return readdirSync('/sys/class/net');
@@ -181,6 +200,36 @@ describe('networks and volumes through the docker CLI', { timeout: 600_000, skip
     assert.doesNotMatch(await ok(['exec', 'c1', 'ip', '-o', '-4', 'addr']), /10\.213\.0\.50/);
     await ok(['rm', '-f', 'c1']);
     await ok(['network', 'rm', 'n1']);
+  });
+
+  it('docker-compose (v1) brings up, lists, logs and tears down a web + client app', { skip: !existsSync(COMPOSE) && 'docker-compose is not installed' }, async () => {
+    const dir = `${d.base}/compose`;
+    mkdirSync(dir);
+    writeFileSync(`${dir}/docker-compose.yml`, COMPOSE_APP);
+    const compose = (args: string[]) => {
+      const r = spawnSync(COMPOSE, ['-p', 'demo', ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST: `unix://${d.sock}` }, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, `docker-compose ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    try {
+      compose(['up', '-d']);
+      let logs = '';
+      for (let i = 0; i < 50 && !logs.includes('served-from-volume'); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        logs = compose(['logs', '--no-color', 'client']);
+      }
+      assert.match(logs, /served-from-volume/, 'the client fetched the file by service name');
+      const ps = compose(['ps']);
+      assert.match(ps, /demo_web_1 .* Up/);
+      assert.match(ps, /demo_client_1 .* Up/);
+      assert.equal(ps.split('\n').filter((l) => /^demo_/.test(l)).length, 2);
+      assert.match(await ok(['volume', 'ls', '-q']), /^demo_site$/m);
+    } finally {
+      compose(['down', '-v']);
+    }
+    assert.doesNotMatch(await ok(['network', 'ls', '--format', '{{.Name}}']), /demo_default/);
+    assert.doesNotMatch(await ok(['volume', 'ls', '-q']), /demo_site/);
+    assert.equal(await ok(['ps', '-aq']), '');
   });
 
   it('100 create/connect/remove cycles leave no veth, bridge, rule or address behind', async () => {

@@ -631,7 +631,6 @@ export class NetworkService {
       this.store(n);
     }
     delete r.NetworkSettings!.Networks[name];
-    if ((r.HostConfig.NetworkMode ?? 'bridge') === n.Name) r.HostConfig.NetworkMode = Object.keys(r.NetworkSettings!.Networks)[0] ?? 'none';
     this.d.saveContainer(r);
     this.d.events.emit('network', 'disconnect', n.Id, { container: r.Id, name: n.Name, type: n.Driver });
   }
