@@ -2,7 +2,7 @@
 // bidirectional streams, each with a runtime validator for what crosses the boundary. The
 // Electron IPC host, the web-mode WebSocket host, the preload and renderer/bridge.ts all derive
 // from this file; adding a method means adding it here and giving it a handler.
-import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, LogLine, StatsMark, StatsSample } from './views.ts';
+import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, LogLine, NetworkSummary, StatsMark, StatsSample, VolumeSummary } from './views.ts';
 import { arr, as, bool, dict, num, obj, oneOf, optional, str, type Infer, type Validator } from './validate.ts';
 
 const id = str({ min: 1, max: 256 });
@@ -23,6 +23,7 @@ export const runArgs = obj({
   restart: optional(oneOf(['no', 'on-failure', 'always', 'unless-stopped'] as const)),
   tty: optional(bool()),
   labels: optional(dict(str({ max: 4096 }))),
+  network: optional(str({ max: 128, pattern: NAME })),
 });
 export type RunArgs = Infer<typeof runArgs>;
 
@@ -51,6 +52,12 @@ export const methods = {
   'jobs.list': method(none, as<JobView[]>()),
   'jobs.cancel': method(obj({ jobId: id }), as<null>()),
   'events.recent': method(none, as<EngineEventView[]>()),
+  'networks.list': method(none, as<NetworkSummary[]>()),
+  'networks.create': method(obj({ name: str({ min: 1, max: 128, pattern: NAME }), subnet: optional(str({ max: 64, pattern: /^[\d.]+\/\d{1,2}$/ })), internal: optional(bool()) }), as<{ id: string }>()),
+  'networks.remove': method(ref, as<null>()),
+  'volumes.list': method(none, as<VolumeSummary[]>()),
+  'volumes.create': method(obj({ name: optional(str({ min: 2, max: 128, pattern: NAME })) }), as<{ name: string }>()),
+  'volumes.remove': method(obj({ id, force: optional(bool()) }), as<null>()),
 } as const;
 
 export type MethodName = keyof typeof methods;

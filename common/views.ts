@@ -105,3 +105,28 @@ export interface EngineInfo {
   memory: number;
   dockerSocket?: string;
 }
+
+export interface NetworkSummary {
+  id: string;
+  name: string;
+  driver: string;
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  builtin: boolean;
+  created: string;
+  labels: Record<string, string>;
+  /** the bridge device on the host */
+  device: string;
+  containers: { id: string; name: string; running: boolean; ip: string }[];
+}
+
+export interface VolumeSummary {
+  name: string;
+  created: string;
+  labels: Record<string, string>;
+  anonymous: boolean;
+  mountpoint: string;
+  options: Record<string, string>;
+  containers: { id: string; name: string; running: boolean }[];
+}

@@ -2,12 +2,12 @@
 import { useEffect } from 'react';
 import { ConfirmDialog, ConnectionBanner, Toasts } from './components/Overlays.tsx';
 import { Palette } from './components/Palette.tsx';
-import { NotYet } from './components/Placeholder.tsx';
 import { Sidebar } from './components/Sidebar.tsx';
 import { ActivityView } from './features/activity/ActivityView.tsx';
 import { ContainersView } from './features/containers/ContainersView.tsx';
 import { CreateForm } from './features/containers/CreateForm.tsx';
 import { ImagesView } from './features/images/ImagesView.tsx';
+import { NetworksView, VolumesView } from './features/resources/ResourcesView.tsx';
 import { useApp, useAppStore } from './store/context.tsx';
 import type { View } from './store/appStore.ts';
 
@@ -36,8 +36,8 @@ export function App() {
         <ConnectionBanner />
         {view === 'containers' && <ContainersView />}
         {view === 'images' && <ImagesView />}
-        {view === 'volumes' && <NotYet title="Volumes" text="Named volumes are not built into this engine yet. Bind mounts work: add them in the run form." />}
-        {view === 'networks' && <NotYet title="Networks" text="Container networks and published ports are not built into this engine yet." />}
+        {view === 'volumes' && <VolumesView />}
+        {view === 'networks' && <NetworksView />}
         {view === 'activity' && <ActivityView />}
       </main>
       <CreateForm />

@@ -3,15 +3,15 @@
 // container/image/job/stats deltas. Handlers are short adapters over engine calls.
 import { availableParallelism, release, totalmem } from 'node:os';
 import { methods, streams, type EventMap, type EventName, type MethodArgs, type MethodName, type MethodResult, type RunArgs, type StreamName } from '../../common/contract.ts';
-import type { ContainerCreateOptions } from '../../common/models.ts';
+import type { ContainerCreateOptions, PortMap } from '../../common/models.ts';
 import { ValidationError } from '../../common/validate.ts';
 import type { Engine } from '../engine/engine.ts';
-import { isEngineError, notFound, unsupported } from '../engine/errors.ts';
+import { invalid, isEngineError, notFound } from '../engine/errors.ts';
 import type { Disposer } from '../engine/events/eventBus.ts';
 import { StatsSampler } from '../engine/stats/statsSampler.ts';
 import { JobManager } from './jobs.ts';
 import { openTerminal, type StreamHandle, type StreamSink } from './terminalSession.ts';
-import { containerSummary, eventView, imageViews } from './views.ts';
+import { containerSummary, eventView, imageViews, networkViews, volumeViews } from './views.ts';
 
 export type CallResult = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
 type Handlers = { [M in MethodName]: (a: MethodArgs<M>) => Promise<MethodResult<M>> | MethodResult<M> };
@@ -189,6 +189,17 @@ export class ContractHost {
       return null;
     },
     'events.recent': () => this.engine.events.recent().slice(-200).map(eventView),
+    'networks.list': () => networkViews(this.engine),
+    'networks.create': ({ name, subnet, internal }) => ({
+      id: this.engine.networks.create({ Name: name, Internal: internal, IPAM: subnet ? { Config: [{ Subnet: subnet }] } : undefined }).Id,
+    }),
+    'networks.remove': ({ id }) => nil(this.engine.networks.remove(id)),
+    'volumes.list': () => volumeViews(this.engine),
+    'volumes.create': ({ name }) => ({ name: this.engine.volumes.create({ Name: name }).Name }),
+    'volumes.remove': ({ id, force }) => {
+      this.engine.volumes.remove(id, force);
+      return null;
+    },
   };
 }
 
@@ -199,12 +210,17 @@ const nil = async (p: Promise<unknown>): Promise<null> => {
 
 /** The run form → Docker-shaped create options. */
 export function createOptions(a: RunArgs): ContainerCreateOptions {
-  if (a.ports?.length) throw unsupported(`publishing ports (${a.ports.join(', ')}) needs container networking, which this engine does not have yet`);
+  const PortBindings: PortMap = {};
+  for (const spec of a.ports ?? []) {
+    const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d{0,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/.exec(spec.trim());
+    if (!m) throw invalid(`invalid port specification: "${spec}": use [ip:]host:container[/tcp|udp]`);
+    (PortBindings[`${m[3]}/${m[4] ?? 'tcp'}`] ??= []).push({ HostIp: m[1] ?? '', HostPort: m[2] ?? '' });
+  }
   return {
     Image: a.image, name: a.name, Cmd: a.cmd?.length ? a.cmd : undefined, Env: a.env, Tty: a.tty, OpenStdin: a.tty, Labels: a.labels,
     HostConfig: {
       Binds: a.binds, Memory: a.memory, NanoCpus: a.cpus ? Math.round(a.cpus * 1e9) : undefined,
-      RestartPolicy: { Name: a.restart ?? 'no' },
+      RestartPolicy: { Name: a.restart ?? 'no' }, PortBindings, NetworkMode: a.network || undefined,
     },
   };
 }

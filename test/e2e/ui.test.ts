@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { createServer } from 'node:net';
 import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
 import { busyboxTarball, REPO } from '../helpers/testEngine.ts';
 import type {} from '../../renderer/main.tsx'; // window.berth, the page's debug handle
@@ -173,6 +174,44 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
     await row('e2e-log').waitFor({ state: 'detached' });
     const ps = await daemon.docker(['ps', '-a', '--format', '{{.Names}}']);
     assert.doesNotMatch(ps.out, /e2e-log/);
+  });
+
+  it('creates a network, runs a web server on it with a volume and a published port, and lists who uses what', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    await page.click('.sidebar button:has-text("Networks")');
+    await page.locator('.row[data-network="bridge"]').waitFor();
+    await page.fill('input[aria-label="network name"]', 'e2e-net');
+    await page.click('.toolbar button:has-text("Create")');
+    await page.locator('.row[data-network="e2e-net"]').waitFor();
+    await page.click('.sidebar button:has-text("Containers")');
+    await page.click('button:has-text("Run a container")');
+    await page.fill('input[name=image]', image);
+    await page.fill('input[name=name]', 'e2e-web');
+    await page.fill('input[name=command]', 'sh -c "echo e2e-page > /srv/index.html; exec httpd -f -p 80 -h /srv"');
+    await page.fill('textarea[name=binds]', 'e2e-vol:/srv');
+    await page.fill('textarea[name=ports]', `127.0.0.1:${port}:80`);
+    await page.fill('input[name=network]', 'e2e-net');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('.row[data-name="e2e-web"] [data-state]')?.getAttribute('data-state') === 'running');
+    await row('e2e-web').locator(`a[href="http://127.0.0.1:${port}"]`).waitFor({ state: 'attached' });
+    const served = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(await served.text(), 'e2e-page\n');
+    await page.click('.sidebar button:has-text("Volumes")');
+    await page.locator('.row[data-volume="e2e-vol"] .chip', { hasText: 'e2e-web' }).waitFor();
+    await shot('volumes');
+    await page.click('.sidebar button:has-text("Networks")');
+    await page.locator('.row[data-network="e2e-net"] .chip', { hasText: 'e2e-web' }).waitFor();
+    await shot('networks');
+    assert.equal((await daemon.docker(['rm', '-f', 'e2e-web'])).code, 0);
+    await page.locator('.row[data-network="e2e-net"] .muted', { hasText: 'unused' }).waitFor();
+    await page.click('button[aria-label="remove network e2e-net"]');
+    await page.click('[role=alertdialog] button:has-text("Remove")');
+    await page.locator('.row[data-network="e2e-net"]').waitFor({ state: 'detached' });
   });
 
   it('shows activity and reports no page errors', async () => {

@@ -17,12 +17,12 @@ test('parseBytes reads docker-style sizes', () => {
 });
 
 test('validate flags each bad field with a specific message', () => {
-  const e = validate({ ...emptyForm('Bad Image'), name: 'web', env: 'NOEQUALS', ports: '80:99999', binds: 'rel:/x', memory: '1m', cpus: '9' }, ctx);
+  const e = validate({ ...emptyForm('Bad Image'), name: 'web', env: 'NOEQUALS', ports: '80:99999', binds: 'a/b:/x', memory: '1m', cpus: '9' }, ctx);
   assert.match(e.image!, /not a valid image reference/);
   assert.match(e.name!, /already exists/);
   assert.match(e.env!, /NOEQUALS/);
   assert.match(e.ports!, /80:99999/);
-  assert.match(e.binds!, /rel:\/x/);
+  assert.match(e.binds!, /a\/b:\/x/);
   assert.match(e.memory!, /minimum/);
   assert.match(e.cpus!, /between 0.01 and 2/);
   assert.deepEqual(validate({ ...emptyForm('127.0.0.1:5000/busybox:1.36'), ports: '127.0.0.1:8080:80/tcp\n9000-9001:9000-9001' }, ctx), {});

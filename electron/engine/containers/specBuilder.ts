@@ -1,7 +1,6 @@
 // Turns a container record into a fully resolved RuntimeSpec at start time.
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { release } from 'node:os';
-import type { HostConfig } from '../../../common/models.ts';
 import { invalid } from '../errors.ts';
 import type { Cgroup } from '../cgroups/cgroupManager.ts';
 import { capNames, hostBoundingSet, resolveCaps } from '../runtime/caps.ts';

@@ -2,7 +2,7 @@
 // networks with IPAM, a resolver per user network, links, and published ports.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 import type { EndpointConfig, EndpointSettings, NetworkSettings, NetworkView, PortMap } from '../../../common/models.ts';
 import type { ContainerRecord } from '../containers/containerRecord.ts';

@@ -25,6 +25,13 @@ export interface ContainerMount extends MountPoint {
   anonymous?: boolean;
 }
 
+/** A mount as the API sends it (Docker's nested options) or as the engine's own callers do. */
+type ApiMount = NonNullable<HostConfig['Mounts']>[number] & {
+  BindOptions?: { Propagation?: string };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string>; DriverConfig?: { Options?: Record<string, string> } };
+};
+
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const PROPAGATIONS = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
 
@@ -190,7 +197,7 @@ export class VolumeService {
         add({ Type: 'volume', Name: v.Name, Source: this.dataDir(v.Name), Destination: dst, Driver: 'local', Mode: opts, RW: !words.includes('ro'), Propagation: '', NoCopy: words.includes('nocopy') });
       }
     }
-    for (const m of (h.Mounts ?? []) as (NonNullable<HostConfig['Mounts']>[number] & Record<string, any>)[]) {
+    for (const m of (h.Mounts ?? []) as ApiMount[]) {
       const target = m.Target;
       if (typeof target !== 'string' || !target.startsWith('/')) throw invalid(`invalid mount config: mount path must be absolute: ${target}`);
       if (m.Type === 'bind') {
@@ -251,14 +258,11 @@ export class VolumeService {
       if (m.Type !== 'volume' || !m.Name || !this.records.get(m.Name)?.anonymous) continue;
       if (this.users(m.Name).some((c) => c.Id !== r.Id)) continue;
       try {
-        const users = this.users(m.Name).filter((c) => c.Id !== r.Id);
-        if (!users.length) {
-          const data = this.dataDir(m.Name);
-          if (mountedAt(data)) execFileSync('umount', [data]);
-          this.records.delete(m.Name);
-          rmSync(`${this.dir}/${m.Name}`, { recursive: true, force: true });
-          this.events.emit('volume', 'destroy', m.Name, { driver: 'local' });
-        }
+        const data = this.dataDir(m.Name);
+        if (mountedAt(data)) execFileSync('umount', [data]);
+        this.records.delete(m.Name);
+        rmSync(`${this.dir}/${m.Name}`, { recursive: true, force: true });
+        this.events.emit('volume', 'destroy', m.Name, { driver: 'local' });
       } catch {
         /* left for prune */
       }

@@ -52,9 +52,12 @@ function Form({ initialImage }: { initialImage: string }) {
         {field('command', 'Command', <input name="command" value={f.command} onChange={(e) => set('command', e.target.value)} placeholder="the image's default" />, 'split like a shell: quotes group words')}
         <div className="field-row">
           {field('env', 'Environment', <textarea name="env" rows={3} value={f.env} onChange={(e) => set('env', e.target.value)} placeholder="KEY=value, one per line" />)}
-          {field('binds', 'Volumes (bind mounts)', <textarea name="binds" rows={3} value={f.binds} onChange={(e) => set('binds', e.target.value)} placeholder="/host/dir:/in/container[:ro]" />)}
+          {field('binds', 'Volumes', <textarea name="binds" rows={3} value={f.binds} onChange={(e) => set('binds', e.target.value)} placeholder="volume:/data or /host/dir:/in/container[:ro]" />)}
         </div>
-        {field('ports', 'Ports', <textarea name="ports" rows={2} value={f.ports} onChange={(e) => set('ports', e.target.value)} placeholder="8080:80, one per line" />)}
+        <div className="field-row">
+          {field('ports', 'Ports', <textarea name="ports" rows={2} value={f.ports} onChange={(e) => set('ports', e.target.value)} placeholder="8080:80, one per line" />)}
+          {field('network', 'Network', <input name="network" value={f.network} onChange={(e) => set('network', e.target.value)} placeholder="bridge" />)}
+        </div>
         <div className="field-row">
           {field('memory', 'Memory limit', <input name="memory" value={f.memory} onChange={(e) => set('memory', e.target.value)} placeholder="e.g. 256m" />)}
           {field('cpus', 'CPUs', <input name="cpus" value={f.cpus} onChange={(e) => set('cpus', e.target.value)} placeholder={`0.01–${cpus}`} />)}

@@ -8,13 +8,14 @@ export interface RunForm {
   env: string;
   ports: string;
   binds: string;
+  network: string;
   memory: string;
   cpus: string;
   restart: 'no' | 'on-failure' | 'always' | 'unless-stopped';
   tty: boolean;
 }
 
-export const emptyForm = (image = ''): RunForm => ({ image, name: '', command: '', env: '', ports: '', binds: '', memory: '', cpus: '', restart: 'no', tty: false });
+export const emptyForm = (image = ''): RunForm => ({ image, name: '', command: '', env: '', ports: '', binds: '', network: '', memory: '', cpus: '', restart: 'no', tty: false });
 
 const REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -80,10 +81,12 @@ export function validate(f: RunForm, ctx: { names: string[]; cpus: number }): Pa
       break;
     }
   }
+  if (f.network.trim() && !NAME.test(f.network.trim())) e.network = `"${f.network}" is not a network name`;
   for (const b of lines(f.binds)) {
     const parts = b.split(':');
-    if (parts.length < 2 || parts.length > 3 || !parts[0].startsWith('/') || !parts[1].startsWith('/') || (parts[2] && !/^(ro|rw)(,.*)?$/.test(parts[2]))) {
-      e.binds = `"${b}" is not /host/path:/container/path[:ro]`;
+    const source = parts[0].startsWith('/') || /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(parts[0]);
+    if (parts.length < 2 || parts.length > 3 || !source || !parts[1].startsWith('/') || (parts[2] && !/^(ro|rw)(,.*)?$/.test(parts[2]))) {
+      e.binds = `"${b}" is not /host/path:/container/path[:ro] or volume-name:/container/path[:ro]`;
       break;
     }
   }
@@ -108,6 +111,7 @@ export function toRunArgs(f: RunForm): RunArgs {
     ...(lines(f.env).length ? { env: lines(f.env) } : {}),
     ...(lines(f.ports).length ? { ports: lines(f.ports) } : {}),
     ...(lines(f.binds).length ? { binds: lines(f.binds) } : {}),
+    ...(f.network.trim() ? { network: f.network.trim() } : {}),
     ...(f.memory ? { memory: parseBytes(f.memory) } : {}),
     ...(f.cpus ? { cpus: Number(f.cpus) } : {}),
     restart: f.restart,
