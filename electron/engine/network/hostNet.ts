@@ -1,6 +1,6 @@
 // The host side of bridge networking, through iproute2 and iptables: bridges, veth pairs moved
 // into a container's network namespace, and the forward/NAT rules of each network.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { EngineError, unsupported } from '../errors.ts';
 
@@ -169,15 +169,4 @@ export async function removeFirewall(tag: string): Promise<void> {
 
 function splitRule(rule: string): string[] {
   return [...rule.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
-}
-
-/** For the sweep of interrupted test runs: the rule groups tagged with any of `tags`. */
-export function listTags(): string[] {
-  if (!hasIptables()) return [];
-  try {
-    const out = execFileSync(IPTABLES!, ['-w', '-S', FWD], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return [...new Set([...out.matchAll(/--comment "?(berth:[\w-]+)/g)].map((m) => m[1]))];
-  } catch {
-    return [];
-  }
 }
