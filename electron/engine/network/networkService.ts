@@ -10,7 +10,7 @@ import { conflict, EngineError, invalid, isEngineError, notFound, notRunning } f
 import type { EventBus } from '../events/eventBus.ts';
 import { DnsServer } from './dnsServer.ts';
 import { attachVeth, deleteLink, detachVeth, ensureBridge, ensureFirewall, linkExists, removeFirewall } from './hostNet.ts';
-import { formatCidr, Ipam, normalizePool, parseCidr, pickSubnet, type Cidr, type PoolConfig } from './ipam.ts';
+import { formatCidr, Ipam, normalizePool, overlaps, parseCidr, pickSubnet, type Cidr, type PoolConfig } from './ipam.ts';
 import { publish, type PortBinding, type Published } from './portProxy.ts';
 
 export interface NetworkRecord {
@@ -248,9 +248,9 @@ export class NetworkService {
     if (configs[0]?.Subnet) {
       pool = normalizePool(configs[0], parseCidr(configs[0].Subnet));
       const sub = parseCidr(pool.Subnet);
-      const clash = others.find((o2) => o2.c.base < sub.base + 2 ** (32 - sub.bits) && sub.base < o2.c.base + 2 ** (32 - o2.c.bits));
+      const clash = others.find((o2) => overlaps(o2.c, sub));
       if (clash) throw conflict(`invalid pool request: Pool overlaps with other one on this address space (network ${clash.n.Name} has ${formatCidr(clash.c)})`);
-      const route = hostRoutes().find((r) => r.base < sub.base + 2 ** (32 - sub.bits) && sub.base < r.base + 2 ** (32 - r.bits) && r.bits > 0);
+      const route = hostRoutes().find((r) => r.bits > 0 && overlaps(r, sub));
       if (route) throw conflict(`invalid pool request: subnet ${pool.Subnet} overlaps with a route of this host (${formatCidr(route)})`);
     } else {
       pool = normalizePool(configs[0] ?? {}, this.freeSubnet());

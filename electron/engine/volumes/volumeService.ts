@@ -140,6 +140,10 @@ export class VolumeService {
     if (users.length && !(force && users.every((c) => !c.State.Running))) {
       throw conflict(`remove ${name}: volume is in use - [${users.map((c) => c.Id).join(', ')}]`);
     }
+    this.destroy(name);
+  }
+
+  private destroy(name: string): void {
     const data = this.dataDir(name);
     if (mountedAt(data)) execFileSync('umount', [data]);
     this.records.delete(name);
@@ -258,11 +262,7 @@ export class VolumeService {
       if (m.Type !== 'volume' || !m.Name || !this.records.get(m.Name)?.anonymous) continue;
       if (this.users(m.Name).some((c) => c.Id !== r.Id)) continue;
       try {
-        const data = this.dataDir(m.Name);
-        if (mountedAt(data)) execFileSync('umount', [data]);
-        this.records.delete(m.Name);
-        rmSync(`${this.dir}/${m.Name}`, { recursive: true, force: true });
-        this.events.emit('volume', 'destroy', m.Name, { driver: 'local' });
+        this.destroy(m.Name);
       } catch {
         /* left for prune */
       }
