@@ -1,23 +1,14 @@
 // The same docker CLI against Berth's API and against dockerd (and podman's Docker socket when it
 // is running), interleaved: `docker run --rm busybox true`, and `docker ps -a` with 200 containers.
 // Needs ../shared/peers/setup.sh (dockerd, and the registry holding 127.0.0.1:5000/busybox).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { REPO } from '../test/helpers/testEngine.ts';
+import { spawnSync } from 'node:child_process';
+import { docker as run, dockerHosts, median, range, startBerthDaemon } from './lib.ts';
 
 const IMAGE = process.env.BENCH_IMAGE ?? '127.0.0.1:5000/busybox';
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const base = mkdtempSync('/var/tmp/berth-bench-api-');
-const sock = `${base}/docker.sock`;
-const daemon: ChildProcess = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock, '--cgroup-parent', 'berth-bench'], { stdio: 'ignore' });
-for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-
-const hosts: Record<string, string> = { berth: `unix://${sock}` };
-if (existsSync('/var/run/docker.sock')) hosts.dockerd = 'unix:///var/run/docker.sock';
-if (existsSync('/run/podman/podman.sock')) hosts.podman = 'unix:///run/podman/podman.sock';
-const docker = (host: string, args: string[]) => spawnSync('docker', args, { env: { ...process.env, DOCKER_HOST: host }, stdio: 'ignore' }).status === 0;
-const live = Object.entries(hosts).filter(([, h]) => docker(h, ['pull', '-q', IMAGE]));
+const berth = await startBerthDaemon('api');
+const docker = (host: string, args: string[]) => run(host, args) !== null;
+const live = Object.entries(dockerHosts(berth.sock)).filter(([, h]) => docker(h, ['pull', '-q', IMAGE]));
 
 function measure(label: string, args: string[]) {
   const times: Record<string, number[]> = Object.fromEntries(live.map(([k]) => [k, []]));
@@ -31,7 +22,7 @@ function measure(label: string, args: string[]) {
   console.log(`${label}, ${ROUNDS} interleaved rounds, median ms [min–max]:`);
   for (const [k, v] of Object.entries(times)) {
     if (!v.length) continue;
-    console.log(`  ${k.padEnd(8)} ${median(v).toFixed(1).padStart(7)} [${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)}]${k === 'berth' ? '' : `  berth/${k} = ${(median(times.berth) / median(v)).toFixed(2)}`}`);
+    console.log(`  ${k.padEnd(8)} ${median(v).toFixed(1).padStart(7)} ${range(v)}${k === 'berth' ? '' : `  berth/${k} = ${(median(times.berth) / median(v)).toFixed(2)}`}`);
   }
 }
 
@@ -41,9 +32,5 @@ try {
   measure('docker ps -a with 200 containers', ['ps', '-a']);
 } finally {
   for (const [, host] of live) spawnSync('sh', ['-c', `docker ps -aq --filter label=berth-bench=1 | xargs -r docker rm -f`], { env: { ...process.env, DOCKER_HOST: host }, stdio: 'ignore' });
-  const exited = new Promise((r) => daemon.once('exit', r));
-  daemon.kill('SIGTERM');
-  await exited;
-  for (const c of readdirSync('/sys/fs/cgroup')) spawnSync('rmdir', [`/sys/fs/cgroup/${c}/berth-bench`]);
-  rmSync(base, { recursive: true, force: true });
+  await berth.stop();
 }

@@ -2,7 +2,7 @@
 // bidirectional streams, each with a runtime validator for what crosses the boundary. The
 // Electron IPC host, the web-mode WebSocket host, the preload and renderer/bridge.ts all derive
 // from this file; adding a method means adding it here and giving it a handler.
-import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, LogLine, NetworkSummary, StatsMark, StatsSample, VolumeSummary } from './views.ts';
+import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, LogLine, NetworkSummary, StatsMark, StatsSample, VolumeListing, VolumeSummary } from './views.ts';
 import { arr, as, bool, dict, num, obj, oneOf, optional, str, type Infer, type Validator } from './validate.ts';
 
 const id = str({ min: 1, max: 256 });
@@ -58,6 +58,7 @@ export const methods = {
   'volumes.list': method(none, as<VolumeSummary[]>()),
   'volumes.create': method(obj({ name: optional(str({ min: 2, max: 128, pattern: NAME })) }), as<{ name: string }>()),
   'volumes.remove': method(obj({ id, force: optional(bool()) }), as<null>()),
+  'volumes.browse': method(obj({ id, path: str({ max: 4096 }) }), as<VolumeListing>()),
 } as const;
 
 export type MethodName = keyof typeof methods;

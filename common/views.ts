@@ -121,6 +121,31 @@ export interface NetworkSummary {
   containers: { id: string; name: string; running: boolean; ip: string }[];
 }
 
+/** One entry of a directory inside a volume. */
+export interface VolumeEntry {
+  name: string;
+  type: 'dir' | 'file' | 'link' | 'other';
+  size: number;
+  mtime: string;
+  /** a symlink's target, as stored */
+  target?: string;
+}
+
+/** A path inside a volume: a directory's entries, or the start of a file. */
+export interface VolumeListing {
+  volume: string;
+  /** normalized, starting with / */
+  path: string;
+  type: 'dir' | 'file';
+  entries?: VolumeEntry[];
+  /** entries left out past the listing limit */
+  more?: number;
+  size?: number;
+  /** the first bytes of a text file */
+  preview?: string;
+  binary?: boolean;
+}
+
 export interface VolumeSummary {
   name: string;
   created: string;

@@ -53,7 +53,7 @@ function volumeMatches(ctx: Ctx, v: VolumeRecord, f: Map<string, string[]>): boo
 async function createNetwork(ctx: Ctx): Promise<void> {
   const body = await readJson<NetworkCreateOptions>(ctx.req);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'network create needs a JSON object');
-  const n = ctx.engine.networks.create(body);
+  const n = await ctx.engine.networks.create(body);
   sendJson(res(ctx), 201, { Id: n.Id, Warning: '' });
 }
 

@@ -14,7 +14,7 @@ import { ContainerStore } from './containers/containerStore.ts';
 import { prepareExec, spawnExecPipes, type ExecOptions, type PreparedExec } from './containers/execRunner.ts';
 import { readLogs, type LogOptions } from './containers/logReader.ts';
 import { readStats } from './containers/statsReader.ts';
-import { changes, extractInto, pathStat, tarTree, type Change } from './containers/rootfsArchive.ts';
+import { changes, extractInto, pathStat, tarTree, type Change, type PathMount } from './containers/rootfsArchive.ts';
 import { EngineError, notRunning } from './errors.ts';
 import { EventBus } from './events/eventBus.ts';
 import { ensureHelloWorld } from './images/helloWorld.ts';
@@ -108,7 +108,7 @@ export class Engine {
     const store = new ContainerStore(`${opts.root}/containers`);
     this.networks = new NetworkService({
       root: opts.root, events: this.events, containers: () => store.all(), resolveContainer: (ref) => store.resolve(ref),
-      saveContainer: (r) => store.save(r), defaultBridge: opts.defaultBridge,
+      saveContainer: (r) => store.save(r), helperPath: opts.helperPath, defaultBridge: opts.defaultBridge,
     });
     this.volumes = new VolumeService(opts.root, this.events, () => store.all());
     this.containers = new ContainerService({
@@ -203,6 +203,18 @@ export class Engine {
     return { ...this.snapshotter.mount(r.Id, lowers), lowers, id: r.Id };
   }
 
+  /**
+   * The file tree `docker cp` works on, mounts included: a running container's own view through
+   * /proc/<pid>/root; for a stopped one, its rootfs with bind and volume sources mapped in.
+   */
+  private cpRoot(ref: string): { root: string; mounts: PathMount[]; id: string } {
+    const r = this.containers.get(ref);
+    if (r.State.Running && r.State.Pid > 0 && existsSync(`/proc/${r.State.Pid}/root/`)) return { root: `/proc/${r.State.Pid}/root`, mounts: [], id: r.Id };
+    const f = this.rootfs(ref);
+    const mounts = (r.Mounts ?? []).filter((m) => m.Type !== 'tmpfs' && m.Source && existsSync(m.Source)).map((m) => ({ Destination: m.Destination, Source: m.Source }));
+    return { root: f.rootfs, mounts, id: r.Id };
+  }
+
   /** `docker diff`: what the container changed against its image. */
   changes(ref: string): Change[] {
     const f = this.rootfs(ref);
@@ -218,15 +230,15 @@ export class Engine {
 
   /** `docker cp` out: stat of the path, and a tar of it named by its last component. */
   archiveGet(ref: string, path: string): { stat: ReturnType<typeof pathStat>['stat']; tar: () => Readable } {
-    const f = this.rootfs(ref);
-    const p = pathStat(f.rootfs, path);
+    const f = this.cpRoot(ref);
+    const p = pathStat(f.root, path, f.mounts);
     return { stat: p.stat, tar: () => tarTree(p.host, p.stat.name === '/' ? '' : p.stat.name) };
   }
 
   /** `docker cp` in: a tar extracted into a directory of the container. */
   async archivePut(ref: string, dir: string, tar: AsyncIterable<Buffer>): Promise<void> {
-    const f = this.rootfs(ref);
-    await extractInto(f.rootfs, dir, tar, this.libc);
+    const f = this.cpRoot(ref);
+    await extractInto(f.root, dir, tar, this.libc, f.mounts);
     this.events.emit('container', 'extract-to-dir', f.id);
   }
 

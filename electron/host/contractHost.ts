@@ -190,12 +190,13 @@ export class ContractHost {
     },
     'events.recent': () => this.engine.events.recent().slice(-200).map(eventView),
     'networks.list': () => networkViews(this.engine),
-    'networks.create': ({ name, subnet, internal }) => ({
-      id: this.engine.networks.create({ Name: name, Internal: internal, IPAM: subnet ? { Config: [{ Subnet: subnet }] } : undefined }).Id,
+    'networks.create': async ({ name, subnet, internal }) => ({
+      id: (await this.engine.networks.create({ Name: name, Internal: internal, IPAM: subnet ? { Config: [{ Subnet: subnet }] } : undefined })).Id,
     }),
     'networks.remove': ({ id }) => nil(this.engine.networks.remove(id)),
     'volumes.list': () => volumeViews(this.engine),
     'volumes.create': ({ name }) => ({ name: this.engine.volumes.create({ Name: name }).Name }),
+    'volumes.browse': ({ id, path }) => this.engine.volumes.browse(id, path),
     'volumes.remove': ({ id, force }) => {
       this.engine.volumes.remove(id, force);
       return null;

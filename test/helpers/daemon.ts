@@ -14,6 +14,8 @@ export interface TestDaemon {
   url: string;
   proc: ChildProcess;
   log(): string;
+  /** SIGTERM, then a new daemon on the same root and socket (containers keep running meanwhile) */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   docker(args: string[]): Promise<{ code: number; out: string; err: string }>;
   stop(): Promise<void>;
 }
@@ -23,17 +25,33 @@ export async function startDaemon(opts: { web?: boolean } = {}): Promise<TestDae
   chmodSync(base, 0o711);
   const sock = `${base}/docker.sock`;
   const parent = `berth-test-${process.pid}-${base.slice(-6)}`;
-  const proc = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock,
-    '--cgroup-parent', parent, '--auth-file', `${base}/auth.json`, ...(opts.web ? ['--web', '127.0.0.1:0'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  proc.stdout!.on('data', (d) => (log += d));
-  proc.stderr!.on('data', (d) => (log += d));
+  const launch = () => {
+    const child = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock,
+      '--cgroup-parent', parent, '--auth-file', `${base}/auth.json`, ...(opts.web ? ['--web', '127.0.0.1:0'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d) => (log += d));
+    child.stderr!.on('data', (d) => (log += d));
+    return child;
+  };
+  let proc = launch();
+  const terminate = async () => {
+    if (proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  };
   const docker = (args: string[]) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
     execFile('/usr/local/bin/docker', args, { env: { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: `${base}/docker-cli` }, timeout: 60_000 },
       (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }));
   });
   const d: TestDaemon = {
     base, sock, url: '', proc, log: () => log, docker,
+    async restart(whileDown) {
+      await terminate();
+      await whileDown?.();
+      d.proc = proc = launch();
+      await until(async () => (await docker(['version', '-f', '{{.Server.Version}}'])).code === 0, 30_000, `daemon restart (${log})`);
+    },
     async stop() {
       if (proc.exitCode === null) {
         if (existsSync('/usr/local/bin/docker')) {
@@ -42,9 +60,7 @@ export async function startDaemon(opts: { web?: boolean } = {}): Promise<TestDae
           const nets = (await docker(['network', 'ls', '-q', '--filter', 'type=custom'])).out.split('\n').filter(Boolean);
           if (nets.length) await docker(['network', 'rm', ...nets]);
         }
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
+        await terminate();
       }
       for (const ctrl of readdirSync('/sys/fs/cgroup')) {
         try {

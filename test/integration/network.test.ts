@@ -3,8 +3,9 @@
 // network modes, bad input, and create/connect/remove cycles that leave nothing on the host.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { busyboxTarball } from '../helpers/testEngine.ts';
@@ -96,14 +97,26 @@ describe('networks and volumes through the docker CLI', { timeout: 600_000, skip
   });
 
   it('a published port is reachable from the host on 127.0.0.1 and shown in ps and port', async () => {
-    await ok(['run', '-d', '--name', 'pub', '-p', '127.0.0.1::8080', '-p', '127.0.0.1:0:9090/udp', 'busybox', 'sh', '-c',
-      'mkdir /srv && echo published > /srv/index.html && exec httpd -f -p 8080 -h /srv']);
+    await ok(['run', '-d', '--name', 'pub', '-p', '127.0.0.1::8080', '-p', '127.0.0.1::7000', '-p', '127.0.0.1:0:9090/udp', 'busybox', 'sh', '-c',
+      'mkdir /srv && echo published > /srv/index.html && { nc -l -p 7000 > /tmp/upload & } && exec httpd -f -p 8080 -h /srv']);
     const port = await ok(['port', 'pub', '8080/tcp']);
     const m = /^127\.0\.0\.1:(\d+)$/.exec(port);
     assert.ok(m, port);
     assert.equal(await get(`http://127.0.0.1:${m[1]}/`), '200 published\n');
     const ps = await ok(['ps', '--filter', 'name=pub', '--format', '{{.Ports}}']);
     assert.match(ps, new RegExp(`127\\.0\\.0\\.1:${m[1]}->8080/tcp`));
+    // Bytes arrive intact both ways, and a half-close reaches the container.
+    await ok(['exec', 'pub', 'sh', '-c', 'head -c 6000000 /dev/urandom > /srv/big']);
+    const big = Buffer.from(await (await fetch(`http://127.0.0.1:${m[1]}/big`)).arrayBuffer());
+    assert.equal(createHash('md5').update(big).digest('hex'), (await ok(['exec', 'pub', 'md5sum', '/srv/big'])).split(' ')[0]);
+    const upload = randomBytes(3_000_000);
+    const up = connect(Number((await ok(['port', 'pub', '7000/tcp'])).split(':')[1]), '127.0.0.1');
+    up.end(upload);
+    await new Promise((r) => up.on('close', r).resume());
+    assert.equal((await ok(['exec', 'pub', 'md5sum', '/tmp/upload'])).split(' ')[0], createHash('md5').update(upload).digest('hex'));
+    // The TCP proxy outlives an engine restart: the port keeps serving while the daemon is away.
+    await d.restart(async () => assert.equal(await get(`http://127.0.0.1:${m[1]}/`), '200 published\n'));
+    assert.equal(await get(`http://127.0.0.1:${m[1]}/`), '200 published\n');
     await ok(['rm', '-f', 'pub']);
     await assert.rejects(get(`http://127.0.0.1:${m[1]}/`), 'the port is closed with the container');
   });

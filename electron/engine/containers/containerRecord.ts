@@ -1,5 +1,6 @@
 // The persisted form of a container, Docker-shaped so inspect can be served from it.
 import type { ContainerState, HostConfig, NetworkSettings } from '../../../common/models.ts';
+import type { ProcessRef } from '../sys/proc.ts';
 import type { ContainerMount } from '../volumes/volumeService.ts';
 
 export interface ContainerConfig {
@@ -28,6 +29,8 @@ export interface RuntimeInfo {
   pid: number;
   starttime: number;
   runDir: string;
+  /** the helper process serving the container's published TCP ports */
+  proxy?: ProcessRef;
 }
 
 export interface ContainerRecord {

@@ -10,6 +10,7 @@ import type { ImageStore } from '../images/imageStore.ts';
 import type { Snapshotter } from '../layers/snapshotter.ts';
 import type { NetworkService } from '../network/networkService.ts';
 import type { VolumeService } from '../volumes/volumeService.ts';
+import { procStarttime } from '../sys/proc.ts';
 import type { ExitInfo, HelperClient } from '../runtime/helperClient.ts';
 import { compilePlan } from '../runtime/planCompiler.ts';
 import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
@@ -44,16 +45,6 @@ interface Waiter {
 export interface StartHooks {
   /** runs after the process is created and before it execs (attach, networking) */
   beforeExec?: (runDir: string) => Promise<void>;
-}
-
-/** Field 22 of /proc/<pid>/stat, or undefined when the process is gone. */
-function procStarttime(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return undefined;
-  }
 }
 
 export function limitsOf(h: ContainerRecord['HostConfig']): CgroupLimits {

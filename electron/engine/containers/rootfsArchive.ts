@@ -73,6 +73,22 @@ export function resolveInRoot(rootfs: string, path: string, followLast = true): 
   return done.length ? `${rootfs}/${done.join('/')}` : rootfs;
 }
 
+/** A mount seen by `docker cp` on a stopped container: its files are at Source on the host. */
+export interface PathMount {
+  Destination: string;
+  Source: string;
+}
+
+/** resolveInRoot, then into the mount holding the result (the longest destination that contains it). */
+export function resolveWithMounts(rootfs: string, path: string, followLast: boolean, mounts: PathMount[]): string {
+  const host = resolveInRoot(rootfs, path, followLast);
+  if (!mounts.length) return host;
+  const rel = host === rootfs ? '/' : host.slice(rootfs.length);
+  const inside = (d: string) => rel === d || rel.startsWith(`${d.replace(/\/$/, '')}/`);
+  const m = mounts.filter((x) => inside(x.Destination)).sort((a, b) => b.Destination.length - a.Destination.length)[0];
+  return m ? resolveInRoot(m.Source, rel.slice(m.Destination.length), followLast) : host;
+}
+
 /** Streams a directory tree (or one file) as tar, entry names under `prefix`. */
 export function tarTree(hostPath: string, prefix: string): Readable {
   const inodes = new Map<string, string>();
@@ -121,8 +137,8 @@ export function tarTree(hostPath: string, prefix: string): Readable {
 }
 
 /** Metadata docker cp shows for a path (X-Docker-Container-Path-Stat). */
-export function pathStat(rootfs: string, path: string) {
-  const host = resolveInRoot(rootfs, path, false);
+export function pathStat(rootfs: string, path: string, mounts: PathMount[] = []) {
+  const host = resolveWithMounts(rootfs, path, false, mounts);
   const st = lstatOrNull(host);
   if (!st) throw notFound(`Could not find the file ${path} in container`);
   const modeBits = (st.mode & 0o777) | (st.isDirectory() ? 0x80000000 : 0) | (st.isSymbolicLink() ? 0x8000000 : 0);
@@ -133,8 +149,8 @@ export function pathStat(rootfs: string, path: string) {
 }
 
 /** Extracts a tar stream into a directory inside the container; nothing lands outside it. */
-export async function extractInto(rootfs: string, dir: string, input: AsyncIterable<Buffer>, libc: Libc): Promise<void> {
-  const target = resolveInRoot(rootfs, dir);
+export async function extractInto(rootfs: string, dir: string, input: AsyncIterable<Buffer>, libc: Libc, mounts: PathMount[] = []): Promise<void> {
+  const target = resolveWithMounts(rootfs, dir, true, mounts);
   const st = lstatOrNull(target);
   if (!st) throw notFound(`Could not find the file ${dir} in container`);
   if (!st.isDirectory()) throw invalid(`extraction point is not a directory: ${dir}`);

@@ -11,7 +11,7 @@ import type { EventBus } from '../events/eventBus.ts';
 import { DnsServer } from './dnsServer.ts';
 import { attachVeth, deleteLink, detachVeth, ensureBridge, ensureFirewall, linkExists, removeFirewall } from './hostNet.ts';
 import { formatCidr, Ipam, normalizePool, overlaps, parseCidr, pickSubnet, type Cidr, type PoolConfig } from './ipam.ts';
-import { publish, type PortBinding, type Published } from './portProxy.ts';
+import { publish, type PortBinding, type Publication } from './portProxy.ts';
 
 export interface NetworkRecord {
   Id: string;
@@ -59,6 +59,8 @@ export interface NetworkDeps {
   containers: () => ContainerRecord[];
   resolveContainer: (ref: string) => ContainerRecord;
   saveContainer: (r: ContainerRecord) => void;
+  /** berth-helper, whose proxy mode serves published TCP ports */
+  helperPath: string;
   /** device name of the default bridge (default: derived from its id) */
   defaultBridge?: string;
 }
@@ -135,16 +137,12 @@ export function normalizePortBindings(pb: PortMap | null | undefined): PortMap {
   return out;
 }
 
-interface Running {
-  ports: Published[];
-}
-
 export class NetworkService {
   private readonly dir: string;
   private readonly records = new Map<string, NetworkRecord>();
   private readonly ready = new Map<string, Promise<void>>();
   private readonly dns = new Map<string, DnsServer>();
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Map<string, Publication>();
 
   constructor(private readonly d: NetworkDeps) {
     this.dir = `${d.root}/networks`;
@@ -229,7 +227,8 @@ export class NetworkService {
     };
   }
 
-  create(o: NetworkCreateOptions): NetworkRecord {
+  /** Creates the network and brings its bridge up at once, so its subnet shows on the host's routes. */
+  async create(o: NetworkCreateOptions): Promise<NetworkRecord> {
     if (!o || typeof o.Name !== 'string' || !o.Name) throw invalid('network name is required');
     if (!NAME_RE.test(o.Name)) throw invalid(`invalid network name "${o.Name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     if (PREDEFINED.includes(o.Name)) throw new EngineError('PERMISSION', `operation is not permitted on predefined ${o.Name} network`);
@@ -265,6 +264,14 @@ export class NetworkService {
     rec.Attachable = !!o.Attachable;
     rec.Labels = { ...(o.Labels ?? {}) };
     this.store(rec);
+    try {
+      await this.ensureUp(rec);
+    } catch (e) {
+      await this.teardown(rec).catch(() => undefined);
+      this.records.delete(rec.Id);
+      rmSync(`${this.dir}/${rec.Id}.json`, { force: true });
+      throw isEngineError(e) ? e : new EngineError('INTERNAL', `network ${rec.Name}: bringing up bridge ${device} failed: ${(e as Error).message}`, { cause: e });
+    }
     this.d.events.emit('network', 'create', rec.Id, { name: rec.Name, type: 'bridge' });
     return rec;
   }
@@ -351,6 +358,9 @@ export class NetworkService {
     if (!p) {
       const pool = n.IPAM.Config[0];
       p = (async () => {
+        const sub = parseCidr(pool.Subnet);
+        const route = linkExists(n.device!) ? undefined : hostRoutes().find((r) => r.bits > 0 && overlaps(r, sub));
+        if (route) throw conflict(`network ${n.Name}: its subnet ${pool.Subnet} now overlaps a route of this host (${formatCidr(route)}); remove the network that owns that route or recreate ${n.Name} with another subnet`);
         await ensureBridge({ dev: n.device!, gateway: pool.Gateway, prefixLen: parseCidr(pool.Subnet).bits, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? 1500) });
         await ensureFirewall({ tag: `berth:${n.Id.slice(0, 12)}`, dev: n.device!, subnet: pool.Subnet, internal: n.Internal, masquerade: true });
         if (n.Name !== 'bridge' && !this.dns.has(n.Id)) {
@@ -544,9 +554,10 @@ export class NetworkService {
     r.NetworkSettings!.SandboxKey = `/proc/${pid}/ns/net`;
     for (const [i, ep] of eps.entries()) await this.plug(r, pid, this.records.get(ep.NetworkID)!, ep, i, i === 0);
     const first = eps[0];
-    const ports = await publish(this.portBindings(r), first.IPAddress);
-    this.running.set(r.Id, { ports });
-    this.recordPorts(r, ports);
+    const pub = await publish(this.portBindings(r), first.IPAddress, { path: this.d.helperPath, watchPid: pid });
+    this.running.set(r.Id, pub);
+    this.recordPorts(r, pub.ports);
+    if (r.runtime) r.runtime.proxy = pub.proxy;
   }
 
   private recordPorts(r: ContainerRecord, ports: PortBinding[]): void {
@@ -558,7 +569,7 @@ export class NetworkService {
 
   /** The container stopped: ports closed, addresses freed, host ends of its veths removed. */
   async release(r: ContainerRecord): Promise<void> {
-    for (const p of this.running.get(r.Id)?.ports ?? []) p.close();
+    this.running.get(r.Id)?.close();
     this.running.delete(r.Id);
     if (!r.NetworkSettings) return;
     for (const ep of Object.values(r.NetworkSettings.Networks)) {
@@ -583,7 +594,7 @@ export class NetworkService {
       for (const b of list ?? []) wanted.push({ proto: key.endsWith('/udp') ? 'udp' : 'tcp', hostIp: b.HostIp || '0.0.0.0', hostPort: Number(b.HostPort), containerPort: parseInt(key) });
     }
     try {
-      this.running.set(r.Id, { ports: await publish(wanted, eps[0].IPAddress) });
+      this.running.set(r.Id, await publish(wanted, eps[0].IPAddress, { path: this.d.helperPath, watchPid: r.State.Pid }, r.runtime?.proxy));
     } catch {
       /* the port was taken while the engine was down: the container runs unpublished */
     }
@@ -644,7 +655,7 @@ export class NetworkService {
     for (const d of this.dns.values()) d.close();
     this.dns.clear();
     this.ready.clear();
-    for (const run of this.running.values()) for (const p of run.ports) p.close();
+    for (const pub of this.running.values()) pub.closeLocal();
     this.running.clear();
   }
 }

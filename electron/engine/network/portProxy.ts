@@ -1,8 +1,11 @@
 // Published ports: a listener on the host address for each binding that relays to the
-// container's address (TCP with half-close, UDP with a socket per client), as docker-proxy does.
+// container's address, as docker-proxy does. TCP is served by the native helper's proxy mode
+// (splice(2), half-close, outlives the engine, exits with the container); UDP by a socket per
+// client in the engine.
+import { spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect, createServer, type Server } from 'node:net';
 import { conflict } from '../errors.ts';
+import { isAlive, procStarttime, terminate, type ProcessRef } from '../sys/proc.ts';
 
 export interface PortBinding {
   proto: 'tcp' | 'udp';
@@ -17,30 +20,6 @@ export interface Published extends PortBinding {
 }
 
 const UDP_IDLE_MS = 30_000;
-
-function listenTcp(b: PortBinding, target: string): Promise<Published> {
-  return new Promise((resolve, reject) => {
-    const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
-      const upstream = connect({ host: target, port: b.containerPort, allowHalfOpen: true, noDelay: true });
-      client.pipe(upstream);
-      upstream.pipe(client);
-      const destroy = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', destroy);
-      upstream.on('error', destroy);
-      client.on('close', () => upstream.end());
-      upstream.on('close', () => client.end());
-    });
-    server.once('error', reject);
-    server.listen({ host: b.hostIp, port: b.hostPort, exclusive: true }, () => {
-      server.off('error', reject);
-      const port = (server.address() as { port: number }).port;
-      resolve({ ...b, hostPort: port, close: () => server.close() });
-    });
-  });
-}
 
 function listenUdp(b: PortBinding, target: string): Promise<Published> {
   return new Promise((resolve, reject) => {
@@ -83,20 +62,113 @@ function listenUdp(b: PortBinding, target: string): Promise<Published> {
   });
 }
 
-/** Opens every binding or none: a port in use closes those already opened and says which one. */
-export async function publish(bindings: PortBinding[], target: string): Promise<Published[]> {
+const ERRNO: Record<number, string> = { 13: 'EACCES', 22: 'EINVAL', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL' };
+
+/** TCP: one helper process per container binds every listener, then relays with splice(2). */
+function spawnTcpProxy(bindings: PortBinding[], target: string, helper: ProxyHelper): Promise<{ ports: number[]; proxy: ProcessRef }> {
+  const args = ['proxy', '--target', target, '--watch', String(helper.watchPid)];
+  for (const b of bindings) args.push(b.hostIp, String(b.hostPort), String(b.containerPort));
+  const child = spawn(helper.path, args, { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const fail = (e: Error) => {
+      child.kill('SIGKILL');
+      reject(e);
+    };
+    child.once('error', fail);
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      child.stdout!.destroy();
+      child.unref();
+      const [word, ...rest] = out.slice(0, nl).split(' ');
+      if (word === 'ok') {
+        resolve({ ports: rest.map(Number), proxy: { pid: child.pid!, starttime: procStarttime(child.pid!) ?? 0 } });
+        return;
+      }
+      const [index, errno] = rest.map(Number);
+      fail(Object.assign(new Error(`proxy: errno ${errno}`), { code: ERRNO[errno] ?? `errno ${errno}`, index }));
+    });
+    child.once('exit', (code) => fail(new Error(`the port proxy exited (${code}) before it was ready`)));
+  });
+}
+
+export interface ProxyHelper {
+  /** path of berth-helper */
+  path: string;
+  /** the container's init: the proxy exits with it, even when the engine is gone */
+  watchPid: number;
+}
+
+export interface Publication {
+  /** the bindings with the host ports actually bound */
+  ports: PortBinding[];
+  /** the process serving the TCP bindings; it outlives an engine restart */
+  proxy?: ProcessRef;
+  /** the container stopped: everything closes */
+  close(): void;
+  /** the engine is going away but the container is not: UDP closes, the TCP proxy serves on */
+  closeLocal(): void;
+}
+
+function bindError(e: unknown, b: PortBinding): unknown {
+  const err = e as NodeJS.ErrnoException;
+  const where = `${b.hostIp.includes(':') ? `[${b.hostIp}]` : b.hostIp}:${b.hostPort}`;
+  if (err.code === 'EADDRINUSE') return conflict(`failed to bind port ${where}/${b.proto}: address already in use`);
+  if (err.code === 'EADDRNOTAVAIL') return conflict(`failed to bind port ${where}/${b.proto}: the host has no address ${b.hostIp}`);
+  if (err.code === 'EACCES') return conflict(`failed to bind port ${where}/${b.proto}: permission denied`);
+  return e;
+}
+
+async function openUdp(bindings: PortBinding[], target: string): Promise<Published[]> {
   const open: Published[] = [];
   try {
-    for (const b of bindings) open.push(await (b.proto === 'udp' ? listenUdp(b, target) : listenTcp(b, target)));
+    for (const b of bindings) open.push(await listenUdp(b, target));
   } catch (e) {
     for (const p of open) p.close();
-    const err = e as NodeJS.ErrnoException;
-    const b = bindings[open.length];
-    const where = `${b.hostIp.includes(':') ? `[${b.hostIp}]` : b.hostIp}:${b.hostPort}`;
-    if (err.code === 'EADDRINUSE') throw conflict(`failed to bind port ${where}/${b.proto}: address already in use`);
-    if (err.code === 'EADDRNOTAVAIL') throw conflict(`failed to bind port ${where}/${b.proto}: the host has no address ${b.hostIp}`);
-    if (err.code === 'EACCES') throw conflict(`failed to bind port ${where}/${b.proto}: permission denied`);
-    throw e;
+    throw bindError(e, bindings[open.length]);
   }
   return open;
+}
+
+/**
+ * Opens every binding or none: a port in use closes those already opened and says which one.
+ * An existing proxy (after an engine restart) keeps serving TCP; UDP is reopened here.
+ */
+export async function publish(bindings: PortBinding[], target: string, helper: ProxyHelper, existing?: ProcessRef): Promise<Publication> {
+  const tcp = bindings.filter((b) => b.proto === 'tcp');
+  let ports: PortBinding[] = [];
+  let proxy: ProcessRef | undefined;
+  if (existing && isAlive(existing)) {
+    proxy = existing;
+    ports = tcp;
+  } else if (tcp.length) {
+    try {
+      const r = await spawnTcpProxy(tcp, target, helper);
+      proxy = r.proxy;
+      ports = tcp.map((b, i) => ({ ...b, hostPort: r.ports[i] }));
+    } catch (e) {
+      const index = (e as { index?: number }).index;
+      throw bindError(e, tcp[index !== undefined && index >= 0 ? index : 0]);
+    }
+  }
+  let udp: Published[];
+  try {
+    udp = await openUdp(bindings.filter((b) => b.proto === 'udp'), target);
+  } catch (e) {
+    if (proxy) terminate(proxy);
+    throw e;
+  }
+  return {
+    ports: [...ports, ...udp],
+    proxy,
+    close() {
+      if (proxy) terminate(proxy);
+      for (const p of udp) p.close();
+    },
+    closeLocal() {
+      for (const p of udp) p.close();
+    },
+  };
 }

@@ -2,11 +2,16 @@
 // (binds, volumes, tmpfs, --volumes-from) into Docker-shaped mount points.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { HostConfig, MountPoint, VolumeView } from '../../../common/models.ts';
+import type { VolumeEntry, VolumeListing } from '../../../common/views.ts';
 import type { ContainerRecord } from '../containers/containerRecord.ts';
+import { resolveInRoot } from '../containers/rootfsArchive.ts';
 import { conflict, invalid, notFound } from '../errors.ts';
 import type { EventBus } from '../events/eventBus.ts';
+
+const BROWSE_MAX_ENTRIES = 2000;
+const BROWSE_PREVIEW_BYTES = 64 * 1024;
 
 export interface VolumeRecord {
   Name: string;
@@ -95,6 +100,55 @@ export class VolumeService {
     const v = this.records.get(name);
     if (!v) throw notFound(`get ${name}: no such volume`);
     return v;
+  }
+
+  /** Where a volume's files are on the host: its device for a bind volume, else its data dir. */
+  private filesOf(v: VolumeRecord): string {
+    return v.Options.type === 'none' || /\bbind\b/.test(v.Options.o ?? '') ? v.Options.device! : this.dataDir(v.Name);
+  }
+
+  /**
+   * A path inside a volume for the UI's browser: a directory's entries (directories first) or a
+   * file's first bytes. Symlinks resolve inside the volume, never out of it.
+   */
+  browse(name: string, path: string): VolumeListing {
+    const v = this.get(name);
+    const root = this.filesOf(v);
+    const host = resolveInRoot(root, path);
+    const rel = host === root ? '/' : host.slice(root.length);
+    let st;
+    try {
+      st = statSync(host);
+    } catch {
+      throw notFound(`no such file or directory in volume ${name}: ${path}`);
+    }
+    if (st.isDirectory()) {
+      const names = readdirSync(host);
+      const entries: VolumeEntry[] = [];
+      for (const n of names) {
+        try {
+          const e = lstatSync(`${host}/${n}`);
+          entries.push({
+            name: n, type: e.isDirectory() ? 'dir' : e.isFile() ? 'file' : e.isSymbolicLink() ? 'link' : 'other', size: e.size, mtime: e.mtime.toISOString(),
+            ...(e.isSymbolicLink() ? { target: readlinkSync(`${host}/${n}`) } : {}),
+          });
+        } catch {
+          /* removed while listing */
+        }
+      }
+      entries.sort((a, b) => Number(b.type === 'dir') - Number(a.type === 'dir') || a.name.localeCompare(b.name));
+      return { volume: name, path: rel, type: 'dir', entries: entries.slice(0, BROWSE_MAX_ENTRIES), ...(entries.length > BROWSE_MAX_ENTRIES ? { more: entries.length - BROWSE_MAX_ENTRIES } : {}) };
+    }
+    if (!st.isFile()) throw invalid(`${path} in volume ${name} is not a regular file or directory`);
+    const head = Buffer.alloc(Math.min(st.size, BROWSE_PREVIEW_BYTES));
+    const fd = openSync(host, 'r');
+    try {
+      readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const binary = head.includes(0);
+    return { volume: name, path: rel, type: 'file', size: st.size, binary, ...(binary ? {} : { preview: head.toString('utf8') }) };
   }
 
   users(name: string): ContainerRecord[] {
