@@ -199,11 +199,17 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
     await page.click('button[type=submit]');
     await page.waitForFunction(() => document.querySelector('.row[data-name="e2e-web"] [data-state]')?.getAttribute('data-state') === 'running');
     await row('e2e-web').locator(`a[href="http://127.0.0.1:${port}"]`).waitFor({ state: 'attached' });
+    await row('e2e-web').click();
+    await page.locator(`.facts a[href="http://127.0.0.1:${port}"]`, { hasText: `127.0.0.1:${port} → 80/tcp` }).waitFor();
     const served = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(await served.text(), 'e2e-page\n');
     await page.click('.sidebar button:has-text("Volumes")');
     await page.locator('.row[data-volume="e2e-vol"] .chip', { hasText: 'e2e-web' }).waitFor();
+    await page.click('button[aria-label="browse volume e2e-vol"]');
+    await page.click('.browser .row[data-entry="index.html"] button');
+    assert.equal(await page.locator('[data-testid=file-preview]').textContent(), 'e2e-page\n');
     await shot('volumes');
+    await page.click('button[aria-label="close the file browser"]');
     await page.click('.sidebar button:has-text("Networks")');
     await page.locator('.row[data-network="e2e-net"] .chip', { hasText: 'e2e-web' }).waitFor();
     await shot('networks');

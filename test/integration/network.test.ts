@@ -155,6 +155,21 @@ describe('networks and volumes through the docker CLI', { timeout: 600_000, skip
     assert.equal(await ok(['run', '--rm', '--volumes-from', 'holder', 'busybox', 'cat', '/data/file']), 'kept');
     const mounts = JSON.parse(await ok(['inspect', '-f', '{{json .Mounts}}', 'holder']));
     assert.deepEqual(mounts.map((m: { Type: string; Name: string; Destination: string }) => [m.Type, m.Name, m.Destination]), [['volume', 'data1', '/data']]);
+    // docker cp reaches into the volume: on the stopped holder, and on a running container.
+    const dir = mkdtempSync(`${tmpdir()}/berth-t-cp-`);
+    try {
+      writeFileSync(`${dir}/put.txt`, 'copied-in');
+      await ok(['cp', `${dir}/put.txt`, 'holder:/data/put.txt']);
+      assert.equal(readFileSync(`${v.Mountpoint}/put.txt`, 'utf8'), 'copied-in', 'cp into a stopped container lands in the volume');
+      await ok(['run', '-d', '--name', 'reader', '-v', 'data1:/data', 'busybox', 'sleep', '300']);
+      await ok(['cp', 'reader:/data/file', `${dir}/out.txt`]);
+      assert.equal(readFileSync(`${dir}/out.txt`, 'utf8'), 'kept\n', 'cp out of a running container reads the volume');
+      await ok(['cp', `${dir}/put.txt`, 'reader:/data/put2.txt']);
+      assert.equal(readFileSync(`${v.Mountpoint}/put2.txt`, 'utf8'), 'copied-in');
+      await ok(['rm', '-f', 'reader']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     await ok(['rm', 'holder']);
     await ok(['volume', 'rm', 'data1']);
     await fails(['volume', 'create', 'bad/name'], /includes invalid characters for a local volume name/);

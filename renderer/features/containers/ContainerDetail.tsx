@@ -1,6 +1,7 @@
 // The selected container: overview, logs, terminal, stats and full inspect in tabs.
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { humanSize, shortId } from '../../format.ts';
+import { PortLink } from '../../components/PortLink.tsx';
 import { StateBadge } from '../../components/StateBadge.tsx';
 import { useApp, useAppStore } from '../../store/context.tsx';
 import type { DetailTab } from '../../store/appStore.ts';
@@ -57,12 +58,13 @@ export function ContainerDetail({ id }: { id: string }) {
 
 function Overview({ id }: { id: string }) {
   const c = useApp((s) => s.containers[id]);
-  const rows: [string, string][] = [
+  const rows: [string, ReactNode][] = [
     ['ID', c.id], ['Image', `${c.image} (${shortId(c.imageId)})`], ['Command', c.command], ['Created', new Date(c.created).toLocaleString()],
     ['Started', c.startedAt && !c.startedAt.startsWith('0001') ? new Date(c.startedAt).toLocaleString() : '—'],
     ['Exit code', c.state === 'exited' ? String(c.exitCode) : '—'], ['Restarts', String(c.restartCount)],
     ['Memory limit', c.memoryLimit ? humanSize(c.memoryLimit) : 'none'], ['TTY', c.tty ? 'yes' : 'no'],
     ['Labels', Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(', ') || '—'],
+    ['Ports', c.ports.length ? <span className="port-list">{c.ports.map((p) => <PortLink key={`${p.ip}:${p.publicPort}:${p.privatePort}/${p.type}`} port={p} />)}</span> : '—'],
   ];
   return (
     <dl className="facts">

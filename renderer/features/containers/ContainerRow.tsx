@@ -3,6 +3,7 @@ import { memo } from 'react';
 import type { ContainerSummary, StatsSample } from '../../../common/views.ts';
 import { ago, humanDuration, humanSize, shortId } from '../../format.ts';
 import { Sparkline } from '../../components/Sparkline.tsx';
+import { PortLink } from '../../components/PortLink.tsx';
 import { StateBadge } from '../../components/StateBadge.tsx';
 import { useApp } from '../../store/context.tsx';
 import { hasLimit, TrashIcon } from '../../components/icons.tsx';
@@ -42,9 +43,7 @@ export const ContainerRow = memo(function ContainerRow({ c, selected, checked, n
       <span className="cell image" title={c.image}>{c.image}</span>
       <span className="cell status" title={c.state === 'exited' ? c.finishedAt : c.startedAt}>{statusLine(c, now)}</span>
       <span className="cell ports">
-        {c.ports.filter((p) => p.publicPort).map((p) => (
-          <a key={`${p.publicPort}/${p.type}`} href={`http://127.0.0.1:${p.publicPort}`} target="_blank" rel="noreferrer">{p.publicPort}:{p.privatePort}</a>
-        ))}
+        {c.ports.filter((p) => p.publicPort).map((p) => <PortLink key={`${p.ip}:${p.publicPort}/${p.type}`} port={p} short />)}
       </span>
       <span className="cell spark-cell">{live && <Sparkline id={c.id} metric={cpu} label={cpuLabel} />}</span>
       <span className="cell spark-cell mem">{live && <Sparkline id={c.id} metric={mem} max={memMax} label={memLabel} />}</span>

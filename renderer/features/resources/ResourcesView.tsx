@@ -5,6 +5,7 @@ import type { NetworkSummary, VolumeSummary } from '../../../common/views.ts';
 import { TrashIcon } from '../../components/icons.tsx';
 import { ago } from '../../format.ts';
 import { useApp, useAppStore } from '../../store/context.tsx';
+import { VolumeBrowser } from './VolumeBrowser.tsx';
 
 const NETWORK_EVENTS = ['network', 'container'];
 const VOLUME_EVENTS = ['volume', 'container'];
@@ -90,6 +91,7 @@ export function VolumesView() {
   const ask = useApp((s) => s.ask);
   const { items, reload } = useList<VolumeSummary>('volumes.list', VOLUME_EVENTS);
   const [name, setName] = useState('');
+  const [browsing, setBrowsing] = useState<string>();
   const create = async () => {
     const r = await store.bridge.call('volumes.create', name.trim() ? { name: name.trim() } : {});
     if (!r.ok) return toast('error', r.error.message);
@@ -115,7 +117,10 @@ export function VolumesView() {
         : items.length === 0 ? <div className="empty"><p>No volumes yet. Create one here, or use <code>name:/path</code> in the run form.</p></div> : (
           <div className="vlist">{items.map((v) => (
             <div key={v.name} className="row resource-row" role="row" data-volume={v.name}>
-              <span className="cell name" title={v.name}><strong>{v.anonymous ? v.name.slice(0, 12) : v.name}</strong>{v.anonymous && <small className="muted"> anonymous</small>}</span>
+              <span className="cell name" title={v.name}>
+                <button className="link" aria-label={`browse volume ${v.name}`} onClick={() => setBrowsing(v.name)}><strong>{v.anonymous ? v.name.slice(0, 12) : v.name}</strong></button>
+                {v.anonymous && <small className="muted"> anonymous</small>}
+              </span>
               <span className="cell" title={v.created}>{ago(v.created)}</span>
               <span className="cell wide"><code className="path" title={v.mountpoint}>{v.mountpoint}</code></span>
               <span className="cell wide users"><Users list={v.containers} /></span>
@@ -123,6 +128,7 @@ export function VolumesView() {
             </div>
           ))}</div>
         )}
+      {browsing && <VolumeBrowser key={browsing} name={browsing} onClose={() => setBrowsing(undefined)} />}
     </section>
   );
 }
