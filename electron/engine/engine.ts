@@ -52,6 +52,8 @@ export interface EngineOptions {
   registryMirrors?: string[];
   /** device name of the default bridge network (default: derived from the network's id) */
   defaultBridge?: string;
+  /** the default bridge's gateway/prefix, as dockerd's --bip */
+  defaultBridgeIp?: string;
 }
 
 export function defaultAuthFile(): string {
@@ -108,7 +110,7 @@ export class Engine {
     const store = new ContainerStore(`${opts.root}/containers`);
     this.networks = new NetworkService({
       root: opts.root, events: this.events, containers: () => store.all(), resolveContainer: (ref) => store.resolve(ref),
-      saveContainer: (r) => store.save(r), helperPath: opts.helperPath, defaultBridge: opts.defaultBridge,
+      saveContainer: (r) => store.save(r), helperPath: opts.helperPath, defaultBridge: opts.defaultBridge, defaultBridgeIp: opts.defaultBridgeIp,
     });
     this.volumes = new VolumeService(opts.root, this.events, () => store.all());
     this.containers = new ContainerService({

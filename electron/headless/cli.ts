@@ -75,9 +75,11 @@ async function daemon(args: string[]): Promise<number> {
   const cgroupParent = flag(args, '--cgroup-parent');
   const authFile = flag(args, '--auth-file');
   const web = flag(args, '--web');
+  const bip = flag(args, '--bip');
   const engine = await createEngine({
     root: rootDir, runRoot, helperPath, helloPath: join(root, 'native/build/hello'), insecureRegistries: insecure, registryMirrors: mirrors,
     ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}), defaultBridge: bridgeFor(rootDir),
+    ...(bip ? { defaultBridgeIp: bip } : {}),
   });
   const api = await startApiServer(engine, socket);
   console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir})`);
@@ -118,7 +120,7 @@ async function startWeb(engine: AnyEngine, listen: string, runRoot: string, sock
   };
 }
 
-const USAGE = `usage: berth start | daemon [--root DIR] [--socket PATH] [--web ADDR:PORT] | run [--rm] IMAGE [CMD…] | probe
+const USAGE = `usage: berth start | daemon [--root DIR] [--socket PATH] [--web ADDR:PORT] [--bip GATEWAY/PREFIX] | run [--rm] IMAGE [CMD…] | probe
        berth pull [--platform OS/ARCH] IMAGE | push IMAGE | login [-u USER] [-p PASS | --password-stdin] SERVER | logout SERVER
        berth images | tag SOURCE TARGET | rmi [-f] IMAGE… | image prune [-a] | history IMAGE | inspect IMAGE
        berth save [-o FILE] IMAGE… | load [-i FILE | DIR] | import TAR [NAME]`;

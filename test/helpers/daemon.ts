@@ -20,7 +20,7 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(opts: { web?: boolean } = {}): Promise<TestDaemon> {
+export async function startDaemon(opts: { web?: boolean; args?: string[] } = {}): Promise<TestDaemon> {
   const base = mkdtempSync(`${tmpdir()}/berth-t-`);
   chmodSync(base, 0o711);
   const sock = `${base}/docker.sock`;
@@ -28,7 +28,7 @@ export async function startDaemon(opts: { web?: boolean } = {}): Promise<TestDae
   let log = '';
   const launch = () => {
     const child = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock,
-      '--cgroup-parent', parent, '--auth-file', `${base}/auth.json`, ...(opts.web ? ['--web', '127.0.0.1:0'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--cgroup-parent', parent, '--auth-file', `${base}/auth.json`, ...(opts.web ? ['--web', '127.0.0.1:0'] : []), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
     return child;

@@ -196,6 +196,21 @@ describe('networks and volumes through the docker CLI', { timeout: 600_000, skip
     }
   });
 
+  it('the default bridge takes its subnet from --bip', async () => {
+    const other = await startDaemon({ args: ['--bip', '10.213.7.1/24'] });
+    try {
+      execFileSync(DOCKER, ['import', '--change', 'CMD ["sh"]', busyboxTarball(), 'busybox:latest'], { env: { ...process.env, DOCKER_HOST: `unix://${other.sock}` } });
+      const r = await other.docker(['run', '--rm', 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0; ip route show default']);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /inet 10\.213\.7\.\d+\/24/);
+      assert.match(r.out, /default via 10\.213\.7\.1 /);
+      const net = JSON.parse((await other.docker(['network', 'inspect', 'bridge'])).out)[0];
+      assert.deepEqual([net.IPAM.Config[0].Subnet, net.IPAM.Config[0].Gateway], ['10.213.7.0/24', '10.213.7.1']);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('host, none and container: network modes, links and extra hosts', async () => {
     const none = await ok(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net | tr "\\n" " "']);
     assert.equal(none.trim(), 'lo');

@@ -61,6 +61,8 @@ export interface NetworkDeps {
   saveContainer: (r: ContainerRecord) => void;
   /** berth-helper, whose proxy mode serves published TCP ports */
   helperPath: string;
+  /** the default bridge's gateway address and prefix, as dockerd's --bip (default: a free pool) */
+  defaultBridgeIp?: string;
   /** device name of the default bridge (default: derived from its id) */
   defaultBridge?: string;
 }
@@ -95,6 +97,14 @@ function hostRoutes(): Cidr[] {
   } catch {
     return [];
   }
+}
+
+/** `--bip 10.9.0.1/24`: gateway 10.9.0.1 on subnet 10.9.0.0/24. */
+function bridgePool(bip: string): PoolConfig {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(bip);
+  if (!m) throw invalid(`invalid --bip ${bip}: expected an address with a prefix length, e.g. 10.9.0.1/24`);
+  const net = formatCidr(parseCidr(bip));
+  return normalizePool({ Subnet: net, Gateway: m[1] }, parseCidr(net));
 }
 
 function macFor(ip: string): string {
@@ -157,8 +167,19 @@ export class NetworkService {
     }
     if (!this.byName('none')) this.store(this.newRecord('none', 'null', []));
     if (!this.byName('host')) this.store(this.newRecord('host', 'host', []));
-    if (!this.byName('bridge')) {
-      const rec = this.newRecord('bridge', 'bridge', [normalizePool({}, this.freeSubnet())]);
+    const bip = d.defaultBridgeIp ? bridgePool(d.defaultBridgeIp) : undefined;
+    const existing = this.byName('bridge');
+    const moved = existing && bip && (existing.IPAM.Config[0].Subnet !== bip.Subnet || existing.IPAM.Config[0].Gateway !== bip.Gateway);
+    if (existing && moved) {
+      // --bip changed: the bridge is rebuilt with the new address when no container holds one.
+      if (Object.keys(existing.used).length) throw new EngineError('UNAVAILABLE', `cannot move the default bridge to ${d.defaultBridgeIp}: containers still hold addresses in ${existing.IPAM.Config[0].Subnet}; stop them first`);
+      if (existing.device && linkExists(existing.device)) execFileSync('ip', ['link', 'del', existing.device], { stdio: 'ignore' });
+      existing.IPAM.Config = [bip];
+      existing.cursor = 0;
+      this.store(existing);
+    }
+    if (!existing) {
+      const rec = this.newRecord('bridge', 'bridge', [bip ?? normalizePool({}, this.freeSubnet())]);
       rec.device = d.defaultBridge ?? `berth-${rec.Id.slice(0, 9)}`;
       rec.Options = { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': rec.device, 'com.docker.network.driver.mtu': '1500' };
       this.store(rec);
