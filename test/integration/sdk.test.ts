@@ -1,0 +1,109 @@
+// The Docker SDKs against `berth daemon`: dockerode (npm) and docker-py (Debian python3-docker),
+// each pulling from a registry on 127.0.0.1, then run, logs, exec, stats and remove.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import Docker from 'dockerode';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
+import { REPO, busyboxTarball } from '../helpers/testEngine.ts';
+
+const hasDockerPy = await new Promise<boolean>((r) => execFile('python3', ['-c', 'import docker'], (e) => r(!e)));
+
+function collect(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let s = '';
+    stream.on('data', (d: Buffer) => (s += d.toString()));
+    stream.on('end', () => resolve(s));
+    stream.on('error', reject);
+  });
+}
+
+describe('Docker SDKs against berth daemon', { timeout: 300_000 }, () => {
+  let daemon: TestDaemon;
+  let reg: TestRegistry;
+  let image: string;
+
+  before(async () => {
+    reg = await startRegistry();
+    image = `${reg.host}/busybox:latest`;
+    await uploadImage(reg, 'busybox', 'latest', [readFileSync(busyboxTarball())], { cmd: ['sh'] });
+    daemon = await startDaemon();
+  });
+  after(async () => {
+    await daemon?.stop();
+    await reg?.stop();
+  });
+
+  it('dockerode: pull, run, logs, exec, stats, remove', async () => {
+    const docker = new Docker({ socketPath: daemon.sock });
+    const pull = await docker.pull(image);
+    const events = await new Promise<{ status?: string }[]>((resolve, reject) => docker.modem.followProgress(pull, (e, r) => (e ? reject(e) : resolve(r))));
+    assert.ok(events.some((e) => /Downloaded newer image|Image is up to date/.test(e.status ?? '')), JSON.stringify(events.slice(-3)));
+    assert.equal((await docker.getImage(image).inspect()).RepoTags?.[0], image);
+
+    // run: create, attach, start, wait — as docker.run does it.
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const outText = collect(out);
+    const errText = collect(err);
+    const [result, ran] = await docker.run(image, ['sh', '-c', 'echo run-out; echo run-err >&2; exit 3'], [out, err], { Tty: false });
+    out.end();
+    err.end();
+    assert.equal(result.StatusCode, 3);
+    assert.equal(await outText, 'run-out\n');
+    assert.equal(await errText, 'run-err\n');
+    await ran.remove();
+
+    const c = await docker.createContainer({ Image: image, Cmd: ['sh', '-c', 'echo started; exec sleep 300'], Labels: { sdk: 'dockerode' } });
+    try {
+      await c.start();
+      assert.equal((await c.inspect()).State.Running, true);
+      let logs = '';
+      for (let i = 0; i < 100 && !logs.includes('started'); i++) logs = (await c.logs({ stdout: true, stderr: true })).toString();
+      assert.match(logs, /started/);
+
+      const exec = await c.exec({ Cmd: ['sh', '-c', 'echo exec-out; echo exec-err >&2; exit 4'], AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({ hijack: true, stdin: false });
+      const eo = new PassThrough();
+      const ee = new PassThrough();
+      const eoText = collect(eo);
+      const eeText = collect(ee);
+      docker.modem.demuxStream(stream, eo, ee);
+      await new Promise((r) => stream.on('end', r));
+      eo.end();
+      ee.end();
+      assert.equal(await eoText, 'exec-out\n');
+      assert.equal(await eeText, 'exec-err\n');
+      assert.equal((await exec.inspect()).ExitCode, 4);
+
+      const stats = await c.stats({ stream: false });
+      assert.ok(stats.memory_stats.usage > 0, JSON.stringify(stats.memory_stats));
+      assert.ok((stats.pids_stats?.current ?? 0) >= 1);
+      assert.ok(stats.cpu_stats.cpu_usage.total_usage > 0);
+
+      const listed = await docker.listContainers({ filters: { label: ['sdk=dockerode'] } });
+      assert.deepEqual(listed.map((x) => x.Id), [c.id]);
+    } finally {
+      await c.remove({ force: true });
+    }
+    assert.deepEqual(await docker.listContainers({ all: true, filters: { label: ['sdk=dockerode'] } }), []);
+    await assert.rejects(c.inspect(), (e: { statusCode?: number }) => e.statusCode === 404);
+  });
+
+  it('docker-py: pull, run, logs, exec, stats, remove', { skip: !hasDockerPy && 'python3-docker is not installed' }, async () => {
+    const stdout = await new Promise<string>((resolve, reject) => execFile('python3', [`${REPO}/test/integration/sdk/dockerpy_flow.py`, daemon.sock, image], { timeout: 120_000 },
+      (e, out, err) => (e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out))));
+    const r = JSON.parse(stdout);
+    assert.deepEqual(r.pulled, [image]);
+    assert.deepEqual(r.run.split('\n').filter(Boolean).sort(), ['run-err', 'run-out'], 'both streams come back from run');
+    assert.equal(r.status, 'running');
+    assert.match(r.logs, /started/);
+    assert.deepEqual(r.exec, { code: 4, output: 'exec-out\n' });
+    assert.ok(r.stats.memory > 0 && r.stats.pids >= 1 && r.stats.cpu, JSON.stringify(r.stats));
+    assert.deepEqual(r.listed, ['py-flow']);
+    assert.deepEqual(r.after, []);
+  });
+});
