@@ -5,6 +5,7 @@ import { totalmem } from 'node:os';
 import { humanDuration } from '../../common/format.ts';
 import type { ContainerCreateOptions, HostConfig } from '../../common/models.ts';
 import type { ContainerRecord } from '../engine/containers/containerRecord.ts';
+import type { ContainerUpdate } from '../engine/containers/containerService.ts';
 import { deframer, frame, hijack } from './hijack.ts';
 import { ApiError, bool, commonHeaders, filters, int, readJson, sendEmpty, sendJson, startStream } from './http.ts';
 import { q, res, type Ctx, type PendingAttach, type Route } from './types.ts';
@@ -44,6 +45,25 @@ export function createOptions(body: Record<string, unknown>, name: string | null
   if (host.ConsoleSize && (host.ConsoleSize as number[]).every((n) => n === 0)) delete host.ConsoleSize;
   if (name !== null && name !== '') opts.name = name;
   return { ...(opts as unknown as ContainerCreateOptions), HostConfig: host as HostConfig };
+}
+
+const UPDATE_TYPES: Record<string, 'number' | 'string' | 'object'> = {
+  Memory: 'number', MemorySwap: 'number', NanoCpus: 'number', CpuShares: 'number', CpuQuota: 'number', CpuPeriod: 'number',
+  CpusetCpus: 'string', CpusetMems: 'string', PidsLimit: 'number', RestartPolicy: 'object',
+};
+
+/** The body of POST /containers/{id}/update. The CLI sends every field; zero and empty mean "keep". */
+export function updateOptions(body: Record<string, unknown>): ContainerUpdate {
+  const out: Record<string, unknown> = {};
+  for (const [k, type] of Object.entries(UPDATE_TYPES)) {
+    const v = body[k];
+    if (v === undefined || v === null || v === 0 || v === '') continue;
+    const actual = Array.isArray(v) ? 'array' : typeof v;
+    if (actual !== type) throw new ApiError(400, `json: cannot unmarshal ${actual} into Go struct field UpdateConfig.${k} of type ${type}`);
+    if (k === 'RestartPolicy' && !(v as { Name?: string }).Name) continue;
+    out[k] = v;
+  }
+  return out as ContainerUpdate;
 }
 
 function command(r: ContainerRecord): string {
@@ -450,6 +470,12 @@ export const containerRoutes: Route[] = [
     if (!name) throw new ApiError(400, 'rename needs a name');
     ctx.engine.containers.rename(ctx.params[0], name);
     sendEmpty(res(ctx), 204);
+  } },
+  { method: 'POST', path: new RegExp(`^/containers/${ID}/update$`), handler: async (ctx) => {
+    const body = await readJson<Record<string, unknown>>(ctx.req);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'update needs a JSON object');
+    ctx.engine.containers.update(ctx.params[0], updateOptions(body));
+    sendJson(res(ctx), 200, { Warnings: [] });
   } },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/resize$`), handler: async (ctx) => {
     const h = int(q(ctx, 'h'), 'h');

@@ -120,6 +120,25 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     assert.equal((await docker(['inspect', 'ticker'])).code, 1);
   });
 
+  it('update changes limits of a running container at once, and refuses bad values without changing anything', async () => {
+    await ok(['run', '-d', '--name', 'upd', '--memory', '128m', B, 'sleep', '300']);
+    const cg = (v2: string, v1: string) => ok(['exec', 'upd', 'sh', '-c', `cat /sys/fs/cgroup/${v2} 2>/dev/null || cat /sys/fs/cgroup/${v1}`]);
+    assert.equal((await cg('memory.max', 'memory/memory.limit_in_bytes')).trim(), String(128 * 2 ** 20));
+    assert.equal((await ok(['update', '--memory', '64m', '--memory-swap', '-1', '--pids-limit', '50', '--cpus', '0.5', '--restart', 'on-failure:3', 'upd'])).trim(), 'upd');
+    assert.equal((await cg('memory.max', 'memory/memory.limit_in_bytes')).trim(), String(64 * 2 ** 20));
+    assert.equal((await cg('pids.max', 'pids/pids.max')).trim(), '50');
+    assert.match((await cg('cpu.max', 'cpu/cpu.cfs_quota_us')).trim(), /^50000( 100000)?$/);
+    const inspect = () => ok(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'upd']);
+    const after = (await inspect()).trim();
+    assert.equal(after, `${64 * 2 ** 20} 500000000 50 on-failure:3`);
+    const bad = await docker(['update', '--memory', '1m', 'upd']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /Minimum memory limit allowed is 6MB/i);
+    assert.equal((await inspect()).trim(), after, 'a refused update changes nothing');
+    assert.equal((await cg('memory.max', 'memory/memory.limit_in_bytes')).trim(), String(64 * 2 ** 20));
+    await ok(['rm', '-f', 'upd']);
+  });
+
   it('cp both ways, diff, export; cp archives cannot write outside the container', async () => {
     await ok(['run', '-d', '--name', 'files', B, 'sleep', '300']);
     await ok(['exec', 'files', 'sh', '-c', 'echo inside > /tmp/made.txt && rm /bin/vi && mkdir /data && ln -s /etc /data/etc-link && ln -s / /data/up']);

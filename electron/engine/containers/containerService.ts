@@ -2,7 +2,7 @@
 // re-adoption of running containers after an engine restart.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerCreateOptions } from '../../../common/models.ts';
+import type { ContainerCreateOptions, HostConfig } from '../../../common/models.ts';
 import type { CgroupLimits, CgroupManager } from '../cgroups/cgroupManager.ts';
 import { conflict, EngineError, invalid, isEngineError, notRunning } from '../errors.ts';
 import type { EventBus } from '../events/eventBus.ts';
@@ -46,6 +46,10 @@ export interface StartHooks {
   /** runs after the process is created and before it execs (attach, networking) */
   beforeExec?: (runDir: string) => Promise<void>;
 }
+
+/** What `docker update` may change (Docker's UpdateConfig: Resources and RestartPolicy). */
+const UPDATABLE = ['Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'RestartPolicy'] as const;
+export type ContainerUpdate = Partial<Pick<HostConfig, (typeof UPDATABLE)[number]>>;
 
 export function limitsOf(h: ContainerRecord['HostConfig']): CgroupLimits {
   const period = h.CpuPeriod || 100000;
@@ -426,6 +430,34 @@ export class ContainerService {
     r.Name = `/${name}`;
     this.d.store.save(r);
     this.d.events.emit('container', 'rename', r.Id, this.attrs(r, { oldName: old }));
+  }
+
+  /**
+   * `docker update`: resource limits and the restart policy of a container, applied to its cgroup
+   * at once when it runs. Nothing changes when a value is refused.
+   */
+  update(ref: string, u: ContainerUpdate): void {
+    const r = this.get(ref);
+    const next: HostConfig = { ...r.HostConfig };
+    for (const k of UPDATABLE) if (u[k] !== undefined && u[k] !== null) (next as Record<string, unknown>)[k] = u[k];
+    if (u.NanoCpus) Object.assign(next, { CpuQuota: 0, CpuPeriod: 0 });
+    if (u.CpuQuota || u.CpuPeriod) next.NanoCpus = 0;
+    if (u.Memory && !u.MemorySwap && r.HostConfig.MemorySwap && r.HostConfig.MemorySwap > 0 && u.Memory > r.HostConfig.MemorySwap) {
+      throw invalid('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+    }
+    if (u.RestartPolicy?.Name && u.RestartPolicy.Name !== 'no' && r.HostConfig.AutoRemove) throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    const checked = validateHostConfig(next);
+    if (r.State.Running && r.runtime) {
+      try {
+        this.d.cgroups.open(r.Id).update(limitsOf(checked));
+      } catch (e) {
+        if (isEngineError(e)) throw e;
+        throw invalid(`Cannot update container ${r.Id}: ${(e as Error).message}`);
+      }
+    }
+    r.HostConfig = checked;
+    this.d.store.save(r);
+    this.d.events.emit('container', 'update', r.Id, this.attrs(r));
   }
 
   async resize(ref: string, rows: number, cols: number): Promise<void> {
