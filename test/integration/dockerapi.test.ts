@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { busyboxTarball } from '../helpers/testEngine.ts';
 import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
@@ -73,6 +74,80 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     assert.equal(long.status, 400);
     const old = await api('GET', '/v1.12/version');
     assert.equal(old.status, 400);
+  });
+
+  it('wire pitfalls: identity rules, lenient booleans, both filter shapes, /wait headers at once', async () => {
+    await ok(['pull', '-q', B]);
+    // Seventeen IDs share a first hex digit somewhere (pigeonhole): that prefix is ambiguous.
+    const ids: string[] = [];
+    for (let i = 0; i < 17; i++) ids.push(JSON.parse((await api('POST', '/containers/create', JSON.stringify({ Image: B, Cmd: ['true'], Labels: { pit: 'fall' } }))).body).Id);
+    const first = [...'0123456789abcdef'].find((c) => ids.filter((id) => id.startsWith(c)).length > 1)!;
+    const amb = await api('GET', `/containers/${first}/json`);
+    assert.equal(amb.status, 400);
+    assert.match(JSON.parse(amb.body).message, /multiple IDs found with provided prefix: /);
+    const unique = ids.find((id) => ids.filter((o) => o.startsWith(id.slice(0, 8))).length === 1)!;
+    assert.equal(JSON.parse((await api('GET', `/containers/${unique.slice(0, 8)}/json`)).body).Id, unique, 'a unique prefix resolves');
+    // Names: stored and listed with a leading slash, found with or without it; one character is invalid.
+    const named = await api('POST', '/containers/create?name=/slashed', JSON.stringify({ Image: B, Cmd: ['true'], Labels: { pit: 'fall' } }));
+    assert.equal(named.status, 201, named.body);
+    assert.equal(JSON.parse((await api('GET', '/containers/slashed/json')).body).Name, '/slashed');
+    assert.equal((await api('GET', '/containers/%2Fslashed/json')).status, 200);
+    const listed = JSON.parse((await api('GET', '/containers/json?all=1&filters={"name":["slashed"]}')).body);
+    assert.deepEqual(listed.map((c: { Names: string[] }) => c.Names), [['/slashed']]);
+    assert.equal((await api('POST', '/containers/create?name=a', JSON.stringify({ Image: B }))).status, 400);
+    assert.equal((await api('POST', '/containers/create?name=slashed', JSON.stringify({ Image: B }))).status, 409);
+    // Booleans the Docker way; the legacy and the current filter encodings; label filters are ANDed.
+    for (const all of ['1', 'true', 'True', 'yes']) assert.equal(JSON.parse((await api('GET', `/containers/json?all=${all}&filters={"label":{"pit=fall":true}}`)).body).length, 18, `all=${all}`);
+    for (const all of ['0', 'false', 'False', 'no', 'none', '']) assert.equal(JSON.parse((await api('GET', `/containers/json?all=${all}&filters={"label":["pit=fall"]}`)).body).length, 0, `all=${all}`);
+    assert.equal(JSON.parse((await api('GET', '/containers/json?all=1&filters={"label":["pit=fall","pit=other"]}')).body).length, 0);
+    // /wait answers 200 headers before the container exits (the CLI waits for them before /start).
+    const waiter = JSON.parse((await api('POST', '/containers/create', JSON.stringify({ Image: B, Cmd: ['sleep', '1'], Labels: { pit: 'fall' } }))).body).Id;
+    const headersAt = await new Promise<number>((resolve, reject) => {
+      const t0 = Date.now();
+      request({ socketPath: sock, method: 'POST', path: `/containers/${waiter}/wait?condition=next-exit` }, (r) => {
+        resolve(Date.now() - t0);
+        r.resume();
+      }).on('error', reject).end();
+      setTimeout(() => void api('POST', `/containers/${waiter}/start`), 300);
+    });
+    assert.ok(headersAt < 250, `wait headers came after ${headersAt} ms, before the start`);
+    await ok(['rm', '-f', ...ids, 'slashed', waiter]);
+  });
+
+  it('a client that vanishes mid-stream or half-opens a request leaves the daemon serving', async () => {
+    const id = (await ok(['run', '-d', '--name', 'streamer', B, 'sh', '-c', 'while true; do echo tick; sleep 0.05; done'])).trim();
+    const cut = (path: string, method = 'GET') => new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: sock, method, path }, (r) => {
+        const drop = () => {
+          req.destroy();
+          resolve();
+        };
+        r.once('data', drop);
+        setTimeout(drop, 200); // a stream with nothing to say yet (events)
+      });
+      req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(e))).end();
+    });
+    for (let i = 0; i < 5; i++) {
+      await cut(`/containers/${id}/logs?follow=1&stdout=1`);
+      await cut(`/containers/${id}/stats?stream=1`);
+      await cut('/events');
+      await cut(`/containers/${id}/attach?stream=1&stdout=1`, 'POST');
+    }
+    // A request cut off inside its headers, and one whose body never completes.
+    for (const raw of ['GET /containers/json HTTP/1.1\r\nHost: x\r\n', `POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Image":`]) {
+      await new Promise<void>((resolve) => {
+        const s = connect(sock, () => s.end(raw));
+        s.on('error', () => resolve());
+        s.on('close', () => resolve());
+        s.resume();
+        setTimeout(() => s.destroy(), 5_000);
+      });
+    }
+    assert.equal((await api('GET', '/_ping')).body, 'OK');
+    assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'streamer'])).trim(), 'true');
+    assert.match(await ok(['logs', '--tail', '1', 'streamer']), /tick/);
+    assert.equal(JSON.parse((await api('GET', '/containers/json?all=1')).body).filter((c: { Names: string[] }) => c.Names[0] === '/streamer').length, 1);
+    await ok(['rm', '-f', 'streamer']);
   });
 
   it('pull, run --rm (exit codes, stdin, tty), images, info', async () => {
