@@ -8,6 +8,7 @@ export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor
 export const range = (xs: number[], digits = 1) => `[${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`;
 
 export interface BerthDaemon {
+  pid: number;
   sock: string;
   base: string;
   stop(): Promise<void>;
@@ -20,6 +21,7 @@ export async function startBerthDaemon(tag: string): Promise<BerthDaemon> {
   const daemon: ChildProcess = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock, '--cgroup-parent', 'berth-bench'], { stdio: 'ignore' });
   for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
   return {
+    pid: daemon.pid!,
     sock,
     base,
     async stop() {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The berth command: `berth start` (the Electron app, or web mode where Electron is absent),
-// `berth daemon`, `berth run`, image commands, `berth probe`. Runs TypeScript through tsx.
+// `berth daemon`, `berth run`, image commands, `berth probe`.
 import { spawn } from 'node:child_process';
-import os from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cmd = process.argv[2] ?? 'help';
@@ -24,15 +24,31 @@ if (cmd === 'start') {
   } else {
     console.error('Electron is not installed on this machine (it is an optional dependency and its binary could not be downloaded).');
     console.error('Serving the same UI in web mode instead; open the URL below in a browser.');
-    runCli(['daemon', '--web', process.env.BERTH_WEB ?? '127.0.0.1:7380', ...process.argv.slice(3)]);
+    void runCli(['daemon', '--web', process.env.BERTH_WEB ?? '127.0.0.1:7380', ...process.argv.slice(3)]);
   }
 } else {
-  runCli(process.argv.slice(2));
+  void runCli(process.argv.slice(2));
 }
 
-function runCli(args) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'electron/headless/cli.ts'), ...args], { stdio: 'inherit' });
-  // Signals go to the command itself (a daemon shuts down cleanly on SIGTERM/SIGINT).
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 15) : 1)));
+/** The newest mtime under a directory (sources are small trees: a few ms). */
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/**
+ * Runs the command in this process: the bundle `npm install` built (dist/headless) while no
+ * source is newer than it, otherwise the TypeScript sources through tsx's loader.
+ */
+async function runCli(args) {
+  const bundle = join(root, 'dist/headless/cli.js');
+  const fresh = existsSync(bundle) && statSync(bundle).mtimeMs > Math.max(newest(join(root, 'electron')), newest(join(root, 'common')));
+  const cli = fresh ? bundle : join(root, 'electron/headless/cli.ts');
+  process.argv = [process.argv[0], cli, ...args];
+  if (!fresh) await import('tsx');
+  await import(pathToFileURL(cli).href);
 }

@@ -18,7 +18,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 const helperPath = join(root, 'native/build/berth-helper');
 const [cmd, ...args] = process.argv.slice(2);
-process.stdout.on('error', () => process.exit(0)); // a closed pipe (| head) is not an error
+// A closed pipe (| head) is not an error: output stops, the command still finishes (run --rm cleans up).
+process.stdout.on('error', () => undefined);
 const dirs = {
   root: process.env.BERTH_ROOT ?? '/var/lib/berth',
   runRoot: process.env.BERTH_RUN ?? '/run/berth',
