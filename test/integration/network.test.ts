@@ -211,6 +211,28 @@ describe('networks and volumes through the docker CLI', { timeout: 600_000, skip
     }
   });
 
+  it('a default bridge whose subnet was taken meanwhile moves to a free one before its first address', async () => {
+    const other = await startDaemon();
+    const squatter = `berth-tq${process.pid % 100000}`;
+    try {
+      const env = { ...process.env, DOCKER_HOST: `unix://${other.sock}` };
+      execFileSync(DOCKER, ['import', '--change', 'CMD ["sh"]', busyboxTarball(), 'busybox:latest'], { env });
+      const planned = JSON.parse((await other.docker(['network', 'inspect', 'bridge'])).out)[0].IPAM.Config[0];
+      // Someone else brings up a device on that subnet before the engine's first container.
+      execFileSync('ip', ['link', 'add', squatter, 'type', 'bridge']);
+      execFileSync('ip', ['addr', 'add', `${planned.Gateway}/${planned.Subnet.split('/')[1]}`, 'dev', squatter]);
+      execFileSync('ip', ['link', 'set', squatter, 'up']);
+      const r = await other.docker(['run', '--rm', 'busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
+      assert.equal(r.code, 0, r.err);
+      const moved = JSON.parse((await other.docker(['network', 'inspect', 'bridge'])).out)[0].IPAM.Config[0];
+      assert.notEqual(moved.Subnet, planned.Subnet);
+      assert.match(r.out, new RegExp(`inet ${moved.Subnet.split('.').slice(0, 2).join('\\.')}\\.`));
+    } finally {
+      spawnSync('ip', ['link', 'del', squatter]);
+      await other.stop();
+    }
+  });
+
   it('host, none and container: network modes, links and extra hosts', async () => {
     const none = await ok(['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net | tr "\\n" " "']);
     assert.equal(none.trim(), 'lo');

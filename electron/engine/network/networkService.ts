@@ -28,6 +28,8 @@ export interface NetworkRecord {
   /** address → container id */
   used: Record<string, string>;
   cursor: number;
+  /** the subnet was picked by the engine, so it may pick another while no address is handed out */
+  autoSubnet?: boolean;
 }
 
 export interface NetworkCreateOptions {
@@ -175,11 +177,13 @@ export class NetworkService {
       if (Object.keys(existing.used).length) throw new EngineError('UNAVAILABLE', `cannot move the default bridge to ${d.defaultBridgeIp}: containers still hold addresses in ${existing.IPAM.Config[0].Subnet}; stop them first`);
       if (existing.device && linkExists(existing.device)) execFileSync('ip', ['link', 'del', existing.device], { stdio: 'ignore' });
       existing.IPAM.Config = [bip];
+      existing.autoSubnet = false;
       existing.cursor = 0;
       this.store(existing);
     }
     if (!existing) {
       const rec = this.newRecord('bridge', 'bridge', [bip ?? normalizePool({}, this.freeSubnet())]);
+      rec.autoSubnet = !bip;
       rec.device = d.defaultBridge ?? `berth-${rec.Id.slice(0, 9)}`;
       rec.Options = { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': rec.device, 'com.docker.network.driver.mtu': '1500' };
       this.store(rec);
@@ -201,8 +205,8 @@ export class NetworkService {
     this.records.set(r.Id, r);
   }
 
-  private freeSubnet(): Cidr {
-    const taken = [...hostRoutes(), ...[...this.records.values()].flatMap((n) => n.IPAM.Config.map((c) => parseCidr(c.Subnet)))];
+  private freeSubnet(except?: string): Cidr {
+    const taken = [...hostRoutes(), ...[...this.records.values()].filter((n) => n.Id !== except).flatMap((n) => n.IPAM.Config.map((c) => parseCidr(c.Subnet)))];
     return pickSubnet(taken);
   }
 
@@ -276,6 +280,7 @@ export class NetworkService {
       pool = normalizePool(configs[0] ?? {}, this.freeSubnet());
     }
     const rec = this.newRecord(o.Name, 'bridge', [pool]);
+    rec.autoSubnet = !configs[0]?.Subnet;
     const device = opts['com.docker.network.bridge.name'] || `berth-${rec.Id.slice(0, 9)}`;
     if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(device)) throw invalid(`invalid bridge name "${device}": at most 15 letters, digits, '.', '-' or '_'`);
     if ([...this.records.values()].some((n) => n.device === device) || linkExists(device)) throw conflict(`bridge device ${device} already exists on this host`);
@@ -377,10 +382,16 @@ export class NetworkService {
   private ensureUp(n: NetworkRecord): Promise<void> {
     let p = this.ready.get(n.Id);
     if (!p) {
-      const pool = n.IPAM.Config[0];
       p = (async () => {
-        const sub = parseCidr(pool.Subnet);
-        const route = linkExists(n.device!) ? undefined : hostRoutes().find((r) => r.bits > 0 && overlaps(r, sub));
+        // The subnet was free when the network was defined; another engine may have taken it since.
+        const clash = () => (linkExists(n.device!) ? undefined : hostRoutes().find((r) => r.bits > 0 && overlaps(r, parseCidr(n.IPAM.Config[0].Subnet))));
+        if (clash() && n.autoSubnet && !Object.keys(n.used).length) {
+          n.IPAM.Config = [normalizePool({}, this.freeSubnet(n.Id))];
+          n.cursor = 0;
+          this.store(n);
+        }
+        const route = clash();
+        const pool = n.IPAM.Config[0];
         if (route) throw conflict(`network ${n.Name}: its subnet ${pool.Subnet} now overlaps a route of this host (${formatCidr(route)}); remove the network that owns that route or recreate ${n.Name} with another subnet`);
         await ensureBridge({ dev: n.device!, gateway: pool.Gateway, prefixLen: parseCidr(pool.Subnet).bits, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? 1500) });
         await ensureFirewall({ tag: `berth:${n.Id.slice(0, 12)}`, dev: n.device!, subnet: pool.Subnet, internal: n.Internal, masquerade: true });
