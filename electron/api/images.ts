@@ -2,6 +2,7 @@
 // ones (json, create, load, get, prune). Pull, push and load stream Docker JSON messages; an
 // error after the 200 goes in-band as {"errorDetail": …, "error": …}.
 import { humanSize } from '../../common/format.ts';
+import type { Credentials } from '../engine/images/distribution/credentials.ts';
 import type { ProgressMessage } from '../engine/images/distribution/pull.ts';
 import { ApiError, bool, filters, sendJson, startStream } from './http.ts';
 import { q, res, type Ctx, type Route } from './types.ts';
@@ -61,6 +62,22 @@ function matchImage(ctx: Ctx, img: ReturnType<Ctx['engine']['listImages']>[numbe
   return true;
 }
 
+/**
+ * X-Registry-Auth: base64url JSON with username/password (what the CLI sends after its own
+ * login). Absent, empty (`{}`) or token-only: the daemon's saved credentials apply.
+ */
+export function registryAuth(header: string | string[] | undefined): Credentials | undefined {
+  if (typeof header !== 'string' || !header) return undefined;
+  let v: { username?: unknown; password?: unknown };
+  try {
+    v = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+  } catch {
+    throw new ApiError(400, 'invalid X-Registry-Auth header: it must be base64url-encoded JSON');
+  }
+  if (typeof v !== 'object' || v === null) throw new ApiError(400, 'invalid X-Registry-Auth header: it must be a JSON object');
+  return typeof v.username === 'string' && v.username && typeof v.password === 'string' ? { username: v.username, password: v.password } : undefined;
+}
+
 async function create(ctx: Ctx): Promise<void> {
   const from = q(ctx, 'fromImage');
   const src = q(ctx, 'fromSrc');
@@ -77,9 +94,10 @@ async function create(ctx: Ctx): Promise<void> {
   const tag = q(ctx, 'tag');
   const ref = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
   const platform = q(ctx, 'platform');
+  const credentials = registryAuth(ctx.req.headers['x-registry-auth']);
   return jsonStream(ctx, async (emit, signal) => {
     const [os, architecture, variant] = (platform || '').split('/');
-    await ctx.engine.pull(ref, { onProgress: progress(emit), signal, platform: platform ? { os, architecture, variant } : undefined });
+    await ctx.engine.pull(ref, { onProgress: progress(emit), signal, platform: platform ? { os, architecture, variant } : undefined, credentials });
   });
 }
 
@@ -88,8 +106,9 @@ async function push(ctx: Ctx): Promise<void> {
   const tag = q(ctx, 'tag');
   const ref = tag ? `${name}:${tag}` : name;
   ctx.engine.images.resolveId(ref);
+  const credentials = registryAuth(ctx.req.headers['x-registry-auth']);
   return jsonStream(ctx, async (emit) => {
-    const r = await ctx.engine.push(ref, { onProgress: progress(emit) });
+    const r = await ctx.engine.push(ref, { onProgress: progress(emit), credentials });
     emit({ progressDetail: {}, aux: { Tag: r.tag, Digest: r.digest, Size: r.size } });
   });
 }

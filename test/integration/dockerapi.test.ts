@@ -1,7 +1,7 @@
 // The real docker CLI (client v28) against `berth daemon` on a unix socket started by the test.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -212,6 +212,33 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     assert.equal((await inspect()).trim(), after, 'a refused update changes nothing');
     assert.equal((await cg('memory.max', 'memory/memory.limit_in_bytes')).trim(), String(64 * 2 ** 20));
     await ok(['rm', '-f', 'upd']);
+  });
+
+  it('credentials the client holds (X-Registry-Auth) reach a registry the daemon never logged in to', async () => {
+    const user = { username: 'cli-user', password: 'cli-secret' };
+    const authReg = await startRegistry({ auth: user });
+    try {
+      const withCreds = `${base}/cli-with-creds`;
+      mkdirSync(withCreds, { recursive: true });
+      writeFileSync(`${withCreds}/config.json`, JSON.stringify({ auths: { [authReg.host]: { auth: Buffer.from(`${user.username}:${user.password}`).toString('base64') } } }));
+      const as = (config: string, args: string[]) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
+        execFile(DOCKER, args, { env: { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: config }, timeout: 60_000 }, (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }));
+      });
+      await ok(['pull', '-q', B]);
+      await ok(['tag', B, `${authReg.host}/private/bb:1`]);
+      const anon = await as(`${base}/cli-anonymous`, ['push', `${authReg.host}/private/bb:1`]);
+      assert.notEqual(anon.code, 0, 'no credentials anywhere: refused');
+      assert.match(anon.err, /authentication required|unauthorized/i);
+      const pushed = await as(withCreds, ['push', `${authReg.host}/private/bb:1`]);
+      assert.equal(pushed.code, 0, pushed.err);
+      await ok(['rmi', `${authReg.host}/private/bb:1`]);
+      const pulled = await as(withCreds, ['pull', `${authReg.host}/private/bb:1`]);
+      assert.equal(pulled.code, 0, pulled.err);
+      assert.equal((await api('GET', `/images/${authReg.host}/private/bb:1/json`)).status, 200);
+      await ok(['rmi', `${authReg.host}/private/bb:1`]);
+    } finally {
+      await authReg.stop();
+    }
   });
 
   it('cp both ways, diff, export; cp archives cannot write outside the container', async () => {

@@ -6,6 +6,7 @@ import { EngineError, invalid, notFound, unsupported } from '../../errors.ts';
 import type { Image, ImageConfig } from '../imageStore.ts';
 import { hostArch, MEDIA, type BlobRef, type LocalImageStore } from '../localImageStore.ts';
 import type { RegistryClient, RegistrySession } from './registryClient.ts';
+import type { Credentials } from './credentials.ts';
 
 export interface ProgressMessage {
   id?: string;
@@ -25,6 +26,8 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** parallel layer downloads (default 3, as Docker) */
   concurrency?: number;
+  /** instead of the saved credentials for the registry */
+  credentials?: Credentials;
 }
 
 interface Descriptor {
@@ -107,7 +110,7 @@ export async function pullImage(store: LocalImageStore, client: RegistryClient, 
   let lastError: unknown;
   for (const base of endpoints) {
     try {
-      return await pullFrom(store, client.session(ref.domain, ref.path, 'pull', base), ref, what, opts, emit);
+      return await pullFrom(store, client.session(ref.domain, ref.path, 'pull', base, [], opts.credentials), ref, what, opts, emit);
     } catch (e) {
       lastError = e;
       // A mirror that fails or lacks the image falls through to the next endpoint.

@@ -7,6 +7,7 @@ import { familiarName, formatReference, parseReference, ReferenceError } from '.
 import { invalid } from '../../errors.ts';
 import { MEDIA, type BlobRef, type LocalImageStore } from '../localImageStore.ts';
 import type { ProgressMessage } from './pull.ts';
+import type { Credentials } from './credentials.ts';
 import type { RegistryClient } from './registryClient.ts';
 
 export interface PushOptions {
@@ -16,6 +17,8 @@ export interface PushOptions {
   concurrency?: number;
   /** checked between layers: an upload in flight finishes, the rest are not started */
   signal?: AbortSignal;
+  /** instead of the saved credentials for the registry */
+  credentials?: Credentials;
 }
 
 export interface PushResult {
@@ -86,7 +89,7 @@ export async function pushImage(store: LocalImageStore, client: RegistryClient, 
   const mountFrom = (diffId: string, digest: string) =>
     (store.layer(diffId)?.sources?.[digest] ?? []).filter((r) => r.startsWith(`${ref.domain}/`) && r !== repoFull).map((r) => r.slice(ref.domain.length + 1));
   const extraScopes = [...new Set(p.layers.flatMap((l) => mountFrom(l.diffId, l.blob.digest)))].map((r) => `repository:${r}:pull`);
-  const s = client.session(ref.domain, ref.path, 'pull,push', client.endpoints(ref.domain).at(-1), extraScopes);
+  const s = client.session(ref.domain, ref.path, 'pull,push', client.endpoints(ref.domain).at(-1), extraScopes, opts.credentials);
   await s.ping();
   const chunk = opts.chunkSize ?? 16 << 20;
   const layers = [...p.layers].reverse();

@@ -341,8 +341,9 @@ export class RegistryClient {
     return [`${plain ? 'http' : 'https'}://${domain}`];
   }
 
-  session(domain: string, repo: string, actions: string, base = this.endpoints(domain)[0], extraScopes: string[] = []): RegistrySession {
-    return new RegistrySession(this, domain, repo, actions, base, this.opts.credentials.get(domain), extraScopes);
+  /** `creds` (the API's X-Registry-Auth) take the place of the saved credentials for this session. */
+  session(domain: string, repo: string, actions: string, base = this.endpoints(domain)[0], extraScopes: string[] = [], creds?: Credentials): RegistrySession {
+    return new RegistrySession(this, domain, repo, actions, base, creds ?? this.opts.credentials.get(domain), extraScopes);
   }
 
   /** fetch with retries on network errors and 5xx; a registry that cannot be reached is UNAVAILABLE. */
