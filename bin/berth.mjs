@@ -2,10 +2,11 @@
 // The berth command: `berth start` (the Electron app, or web mode where Electron is absent),
 // `berth daemon`, `berth run`, image commands, `berth probe`.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { newest } from './newest.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cmd = process.argv[2] ?? 'help';
@@ -28,16 +29,6 @@ if (cmd === 'start') {
   }
 } else {
   void runCli(process.argv.slice(2));
-}
-
-/** The newest mtime under a directory (sources are small trees: a few ms). */
-function newest(dir) {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
 }
 
 /**

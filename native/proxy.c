@@ -94,24 +94,32 @@ static void *relay(void *arg)
 	return NULL;
 }
 
+/* A detached thread with a small stack (each only loops on splice); 0 on success. */
+static int spawn_detached(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	int err;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	err = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return err;
+}
+
 static void start_relay(struct conn *c, int from, int to)
 {
 	struct direction *d = malloc(sizeof *d);
-	pthread_t t;
-	pthread_attr_t attr;
 	if (!d) {
 		conn_put(c);
 		return;
 	}
 	*d = (struct direction){ .c = c, .from = from, .to = to };
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	if (pthread_create(&t, &attr, relay, d)) {
+	if (spawn_detached(relay, d)) {
 		free(d);
 		conn_put(c);
 	}
-	pthread_attr_destroy(&attr);
 }
 
 /* Connects to the container in its own thread so a slow upstream never stalls accept. */
@@ -244,8 +252,6 @@ int proxy_main(int argc, char **argv)
 			if (client < 0)
 				continue;
 			struct conn *c = calloc(1, sizeof *c);
-			pthread_t t;
-			pthread_attr_t attr;
 			if (!c) {
 				close(client);
 				continue;
@@ -253,14 +259,10 @@ int proxy_main(int argc, char **argv)
 			c->client = client;
 			c->upstream = -1;
 			c->port = ls[i].port;
-			pthread_attr_init(&attr);
-			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-			pthread_attr_setstacksize(&attr, 64 * 1024);
-			if (pthread_create(&t, &attr, open_upstream, c)) {
+			if (spawn_detached(open_upstream, c)) {
 				close(client);
 				free(c);
 			}
-			pthread_attr_destroy(&attr);
 		}
 	}
 }

@@ -3,21 +3,13 @@
 // esbuild. Run by `npm install` (postinstall) and before the browser tests; `--if-stale` skips
 // the UI when nothing under renderer/ or common/ is newer than its bundle.
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newest } from '../bin/newest.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/renderer');
-
-function newest(dir) {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
 const bundle = join(out, 'app.js');
 if (process.argv.includes('--if-stale') && existsSync(bundle)
