@@ -18,9 +18,16 @@ int find_executable(const struct plan *p, char *out, size_t outlen, struct berr 
 int set_oom_score_adj(pid_t pid, int32_t value, struct berr *err);
 
 /* init.c: the container's first process; never returns. */
+#define MAX_CGROUP_JOIN 16
+struct cgroup_join {
+	const char *paths[MAX_CGROUP_JOIN]; /* v1 tasks files the init writes "0" to */
+	size_t n;
+	int wait_go;                        /* the shim joins cgroups or writes id maps first */
+};
 struct init_ctx {
 	const struct plan *plan;
 	int sync_fd;      /* socketpair end shared with the shim */
+	const struct cgroup_join *cgroups;
 };
 int container_init(void *arg);
 

@@ -176,7 +176,13 @@ int container_init(void *arg)
 	char tag = 0, exe[4096];
 
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (recv_frame(ctx->sync_fd, &tag, NULL, NULL) != 1 || tag != SYNC_GO)
+	/* Into the v1 hierarchies first, so all that follows is charged and limited there. */
+	for (size_t i = 0; i < ctx->cgroups->n; i++)
+		if (write_file(ctx->cgroups->paths[i], "0", 1, &err) < 0) {
+			snprintf(err.stage, sizeof err.stage, "cgroup");
+			goto fail;
+		}
+	if (ctx->cgroups->wait_go && (recv_frame(ctx->sync_fd, &tag, NULL, NULL) != 1 || tag != SYNC_GO))
 		_exit(1);
 	if (init_steps(p, ctx->sync_fd, exe, sizeof exe, &err) < 0)
 		goto fail;
