@@ -6,6 +6,7 @@ int shim_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 int probe_main(int argc, char **argv);
 int proxy_main(int argc, char **argv);
+int spawner_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -15,8 +16,10 @@ int main(int argc, char **argv)
 		return exec_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "probe"))
 		return probe_main(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "spawner"))
+		return spawner_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "proxy"))
 		return proxy_main(argc, argv);
-	fprintf(stderr, "usage: berth-helper shim | exec --plan FILE [--status FILE] | probe | proxy --target IP --watch PID HOSTIP HOSTPORT PORT...\n");
+	fprintf(stderr, "usage: berth-helper shim | spawner | exec --plan FILE [--status FILE] | probe | proxy --target IP --watch PID HOSTIP HOSTPORT PORT...\n");
 	return 2;
 }

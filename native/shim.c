@@ -176,6 +176,9 @@ static int do_start(struct shim *s, char *why, size_t whylen)
 	}
 	s->started = 1;
 	status_line(s->status_fd, "{\"ev\":\"started\"}");
+	/* Nothing more goes to the engine this way; the spawner's channel is shared. */
+	close(s->status_fd);
+	s->status_fd = -1;
 	return 0;
 }
 
@@ -665,23 +668,18 @@ reap:
 	return -1;
 }
 
-int shim_main(int argc, char **argv)
+/* Runs one shim on a plan (buf must stay alive: the plan points into it); never returns
+ * while the container lives. Status lines go to status_fd until the container has started. */
+int shim_run(char *buf, size_t len, int status_fd)
 {
 	struct berr err = { "", 0, "" };
 	struct shim s;
 	memset(&s, 0, sizeof s);
-	s.status_fd = 4;
+	s.status_fd = status_fd;
 	s.out_fd = s.err_fd = s.in_fd = s.master_fd = s.sync_fd = -1;
 	fcntl(s.status_fd, F_SETFD, FD_CLOEXEC);
 
-	char *buf = NULL;
-	size_t len = 0;
 	struct plan plan;
-	if (read_whole_fd(3, &buf, &len) < 0) {
-		fail(&err, "plan", errno, "read plan");
-		goto fatal;
-	}
-	close(3);
 	if (plan_parse(&plan, buf, len, &err) < 0)
 		goto fatal;
 	s.p = &plan;
@@ -727,4 +725,19 @@ fatal:
 	if (s.attach_path[0])
 		unlink(s.attach_path);
 	return 1;
+}
+
+/* `berth-helper shim`: the plan on fd 3, status lines on fd 4. */
+int shim_main(int argc, char **argv)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	if (read_whole_fd(3, &buf, &len) < 0) {
+		struct berr err;
+		fail(&err, "plan", errno, "read plan");
+		status_error(4, &err);
+		return 1;
+	}
+	close(3);
+	return shim_run(buf, len, 4);
 }

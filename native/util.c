@@ -188,20 +188,26 @@ uint64_t proc_starttime(pid_t pid)
 	return p ? strtoull(p, NULL, 10) : 0;
 }
 
+char status_tag[24];
+
 void status_line(int fd, const char *fmt, ...)
 {
 	char buf[2048];
 	va_list ap;
 	if (fd < 0)
 		return;
+	size_t tag = strlen(status_tag);
+	memcpy(buf, status_tag, tag);
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+	int n = vsnprintf(buf + tag, sizeof buf - 1 - tag, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
+	n += (int)tag;
 	if ((size_t)n > sizeof buf - 2)
 		n = sizeof buf - 2;
 	buf[n++] = '\n';
+	/* One write per line: lines of several shims on the spawner's channel stay whole. */
 	(void)!write_all(fd, buf, (size_t)n);
 }
 

@@ -31,7 +31,9 @@ void json_escape(const char *in, char *out, size_t outlen);
 void format_timestamp(char *out, size_t outlen);
 uint64_t proc_starttime(pid_t pid);
 
-/* Status lines to the engine: printf-built JSON, no parser on this side. */
+/* Status lines to the engine: printf-built JSON, no parser on this side. Each line starts
+ * with status_tag (empty, or "ID " for a shim the spawner forked). */
+extern char status_tag[24];
 void status_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void status_error(int fd, const struct berr *err);
 

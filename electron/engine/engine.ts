@@ -355,6 +355,7 @@ export class Engine {
   close(): void {
     this.containers.close();
     this.networks.close();
+    this.helper.close();
     void this.images.close();
   }
 

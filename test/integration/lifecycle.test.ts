@@ -1,10 +1,11 @@
 // Lifecycle from outside: states, signals, stop timeouts, pause, wait, remove, names,
 // restart policies.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { isEngineError } from '../../electron/engine/errors.ts';
 import { logsOf, until } from '../helpers/run.ts';
-import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
+import { HELPER, startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 
 describe('container lifecycle', { timeout: 180_000 }, () => {
   let t: TestEngine;
@@ -135,5 +136,38 @@ describe('container lifecycle', { timeout: 180_000 }, () => {
     await t.engine.start(c.Id);
     await removed;
     assert.equal(t.engine.containers.exists(c.Id), false);
+  });
+
+  it('starts through a resident spawner, and a dead spawner is replaced at the next start', async () => {
+    const spawners = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === `${HELPER}\0spawner\0` &&
+          Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    });
+    const a = await t.engine.run({ Image: 'busybox', Cmd: ['sh', '-c', 'exit 3'] });
+    assert.equal(a.exitCode, 3);
+    const [spawner] = spawners();
+    assert.ok(spawner, 'a spawner process is a child of the engine');
+    const shimOf = async (id: string) => {
+      const pid = t.engine.inspect(id).State.Pid;
+      return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    };
+    const c = await t.engine.create({ Image: 'busybox', Cmd: ['sleep', '30'] });
+    await t.engine.start(c.Id);
+    const shim = await shimOf(c.Id);
+    assert.equal(readFileSync(`/proc/${shim}/cmdline`, 'utf8').split('\0')[1], 'shim', 'the forked shim is named as one');
+    process.kill(spawner, 'SIGKILL');
+    await until(() => !spawners().includes(spawner), 5000, 'the spawner to go');
+    process.kill(t.engine.inspect(c.Id).State.Pid, 0); // its shim and container live on
+    const b = await t.engine.run({ Image: 'busybox', Cmd: ['echo', 'again'] });
+    assert.equal(b.exitCode, 0);
+    assert.equal((await logsOf(t.engine, b.id)).trim(), 'again');
+    assert.equal(spawners().length, 1);
+    await t.engine.containers.remove(c.Id, { force: true });
+    await t.engine.containers.remove(a.id);
+    await t.engine.containers.remove(b.id);
   });
 });

@@ -1,7 +1,7 @@
 // Overlay snapshotter: rootfs = overlay(lower layers…, per-container upper). The mount is
 // made in the host mount namespace with mount(2) through koffi; the helper then binds it
 // into the container's own namespace.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { EngineError } from '../errors.ts';
 import { MNT_DETACH, type Libc } from '../sys/libc.ts';
@@ -37,9 +37,14 @@ export class OverlaySnapshotter implements Snapshotter {
     return { rootfs: d.rootfs, upper: d.upper };
   }
 
+  /** A mount point sits on another device than its parent directory (no mountinfo scan). */
   isMounted(id: string): boolean {
-    const target = ` ${this.dir(id).rootfs} `;
-    return readFileSync('/proc/self/mountinfo', 'utf8').includes(target);
+    const { base, rootfs } = this.dir(id);
+    try {
+      return statSync(rootfs).dev !== statSync(base).dev;
+    } catch {
+      return false;
+    }
   }
 
   unmount(id: string): void {

@@ -1,10 +1,8 @@
 // Talks to the native helper: spawns a shim per container and reads its status frames,
 // sends control commands, and waits for exits through the shim's control socket.
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
 import { EngineError } from '../errors.ts';
 
 export interface ExitInfo {
@@ -27,7 +25,8 @@ type StatusEvent =
   | { ev: 'created'; pid: number; starttime: number }
   | { ev: 'started' }
   | { ev: 'error'; stage: string; errno: number; msg: string }
-  | ({ ev: 'exit' } & ExitInfo);
+  | ({ ev: 'exit' } & ExitInfo)
+  | { ev: 'gone'; status: number };
 
 /** A helper failure as a typed error; the message keeps Docker's phrases the CLI maps to 126/127. */
 export function helperError(e: { stage: string; errno: number; msg: string }): EngineError {
@@ -41,55 +40,134 @@ export interface HelperClient {
   ctl(runDir: string, command: string): Promise<string>;
   watch(runDir: string): Promise<ExitInfo | undefined>;
   attach(runDir: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<import('node:net').Socket>;
+  /** Ends the spawner; running shims stay. */
+  close(): void;
+}
+
+/** Follows one shim's status lines until its container has started (or failed to). */
+class ShimStart {
+  readonly handle: Promise<ShimHandle>;
+  private created = false;
+  private done = false;
+  private resolveHandle!: (h: ShimHandle) => void;
+  private rejectHandle!: (e: Error) => void;
+  private startedResolve!: () => void;
+  private startedReject!: (e: Error) => void;
+  private readonly started = new Promise<void>((res, rej) => ((this.startedResolve = res), (this.startedReject = rej)));
+
+  constructor() {
+    this.started.catch(() => undefined);
+    this.handle = new Promise((res, rej) => ((this.resolveHandle = res), (this.rejectHandle = rej)));
+  }
+
+  /** Returns true once nothing more is expected. */
+  event(ev: StatusEvent): boolean {
+    if (ev.ev === 'created') {
+      this.created = true;
+      this.resolveHandle({ pid: ev.pid, starttime: ev.starttime, started: this.started });
+    } else if (ev.ev === 'started') {
+      this.startedResolve();
+      this.done = true;
+    } else if (ev.ev === 'error') {
+      const err = helperError(ev);
+      if (this.created) this.startedReject(err);
+      else this.rejectHandle(err);
+    } else if (ev.ev === 'exit') {
+      this.startedReject(new EngineError('HELPER_FAILED', 'container exited before it started'));
+    } else if (ev.ev === 'gone') {
+      this.fail(`container shim exited with status ${ev.status} before the container started (see shim.log)`);
+    }
+    return this.done;
+  }
+
+  fail(why: string): void {
+    if (!this.created) this.rejectHandle(new EngineError('HELPER_FAILED', why));
+    this.startedReject(new EngineError('HELPER_FAILED', why));
+    this.done = true;
+  }
+}
+
+/**
+ * The helper's spawner mode: one small resident process that forks a shim per request, so
+ * the engine's own (large) process never forks on the start path. Requests are framed
+ * (id, plan length, log path length, plan, log path); replies are the shims' status lines
+ * prefixed with the id. Started on first use, again if it died; it exits when we close its
+ * stdin, and the shims it forked live on.
+ */
+class Spawner {
+  private child?: ChildProcess;
+  private nextId = 1;
+  private readonly pending = new Map<number, ShimStart>();
+
+  constructor(private readonly helperPath: string) {}
+
+  spawn(plan: Buffer, shimLog: string): Promise<ShimHandle> {
+    const child = this.child ?? this.start();
+    const id = this.nextId++;
+    const start = new ShimStart();
+    this.pending.set(id, start);
+    (child.stdout as Socket).ref();
+    const log = Buffer.from(shimLog);
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(id, 0);
+    head.writeUInt32LE(plan.length, 4);
+    head.writeUInt32LE(log.length, 8);
+    child.stdin!.write(Buffer.concat([head, plan, log]));
+    return start.handle;
+  }
+
+  close(): void {
+    this.child?.stdin?.end();
+    this.child = undefined;
+  }
+
+  private start(): ChildProcess {
+    const child = spawn(this.helperPath, ['spawner'], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = child;
+    child.unref();
+    (child.stdin as Socket).unref();
+    child.stdin!.on('error', () => undefined);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => this.onLine(line));
+    const gone = (why: string) => {
+      if (this.child === child) this.child = undefined;
+      for (const s of this.pending.values()) s.fail(why);
+      this.pending.clear();
+    };
+    child.on('error', (e) => gone(`spawn helper ${this.helperPath}: ${e.message}`));
+    lines.on('close', () => gone('the helper spawner exited'));
+    return child;
+  }
+
+  private onLine(line: string): void {
+    const sp = line.indexOf(' ');
+    const id = Number(line.slice(0, sp));
+    const start = this.pending.get(id);
+    if (!start) return;
+    let ev: StatusEvent;
+    try {
+      ev = JSON.parse(line.slice(sp + 1));
+    } catch {
+      return;
+    }
+    if (start.event(ev)) this.pending.delete(id);
+    if (!this.pending.size) (this.child?.stdout as Socket | undefined)?.unref();
+  }
 }
 
 export class NativeHelperClient implements HelperClient {
-  constructor(private readonly helperPath: string) {}
+  private readonly spawner: Spawner;
+
+  constructor(helperPath: string) {
+    this.spawner = new Spawner(helperPath);
+  }
 
   spawnShim(plan: Buffer, shimLog: string): Promise<ShimHandle> {
-    const logFd = openSync(shimLog, 'a', 0o640);
-    const child = spawn(this.helperPath, ['shim'], { detached: true, stdio: ['ignore', 'ignore', logFd, 'pipe', 'pipe'] });
-    closeSync(logFd);
-    const planPipe = child.stdio[3] as Writable;
-    const statusPipe = child.stdio[4] as Readable;
-    planPipe.on('error', () => undefined);
-    planPipe.end(plan);
-    child.unref();
-    return new Promise((resolve, reject) => {
-      let startedResolve!: () => void;
-      let startedReject!: (e: Error) => void;
-      const started = new Promise<void>((res, rej) => ((startedResolve = res), (startedReject = rej)));
-      started.catch(() => undefined);
-      let created = false;
-      const lines = createInterface({ input: statusPipe });
-      child.on('error', (e) => reject(new EngineError('HELPER_FAILED', `spawn helper ${this.helperPath}: ${e.message}`)));
-      lines.on('line', (line) => {
-        let ev: StatusEvent;
-        try {
-          ev = JSON.parse(line);
-        } catch {
-          return;
-        }
-        if (ev.ev === 'created') {
-          created = true;
-          resolve({ pid: ev.pid, starttime: ev.starttime, started });
-        } else if (ev.ev === 'started') {
-          startedResolve();
-          lines.close();
-          statusPipe.destroy();
-        } else if (ev.ev === 'error') {
-          const err = helperError(ev);
-          if (created) startedReject(err);
-          else reject(err);
-        } else if (ev.ev === 'exit') {
-          startedReject(new EngineError('HELPER_FAILED', 'container exited before it started'));
-        }
-      });
-      lines.on('close', () => {
-        if (!created) reject(new EngineError('HELPER_FAILED', 'helper exited without reporting (see shim.log)'));
-        startedReject(new EngineError('HELPER_FAILED', 'helper closed its status pipe before the container started'));
-      });
-    });
+    return this.spawner.spawn(plan, shimLog);
+  }
+
+  close(): void {
+    this.spawner.close();
   }
 
   ctl(runDir: string, command: string): Promise<string> {
