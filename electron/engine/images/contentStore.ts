@@ -118,10 +118,11 @@ export class ContentStore {
   }
 
   /** Hashes a file already on disk (for a resumed download or a verification pass). */
-  async hashFile(path: string): Promise<{ hash: Hash; size: number }> {
+  async hashFile(path: string, length?: number): Promise<{ hash: Hash; size: number }> {
     const hash = createHash('sha256');
     let size = 0;
-    for await (const chunk of createReadStream(path)) {
+    if (length === 0) return { hash, size };
+    for await (const chunk of createReadStream(path, length === undefined ? {} : { end: length - 1 })) {
       hash.update(chunk as Buffer);
       size += (chunk as Buffer).length;
     }

@@ -14,7 +14,8 @@ import { familiarName, formatReference, parseReference, ReferenceError } from '.
 import { EngineError, conflict, invalid, notFound } from '../errors.ts';
 import { ContentStore, DIGEST_RE } from './contentStore.ts';
 import type { Image, ImageConfig, ImageStore, ImportOptions } from './imageStore.ts';
-import { UnpackPool, type UnpackFailure } from './tar/unpackPool.ts';
+import type { DownloadTap } from './distribution/registryClient.ts';
+import { FollowFeed, UnpackPool, type UnpackFailure } from './tar/unpackPool.ts';
 
 export const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64: 'ppc64le', ia32: '386' };
 export const hostArch = (): string => HOST_ARCH[process.arch] ?? process.arch;
@@ -211,7 +212,56 @@ export class LocalImageStore implements ImageStore {
     return p;
   }
 
-  private async doUnpack(blob: BlobRef, expectedDiffId: string | undefined, what: string): Promise<LayerRecord> {
+  /**
+   * Downloads a layer's blob and unpacks it while the bytes arrive, each once per digest
+   * however many pulls want it. The layer gets its name only once the blob's digest and the
+   * unpacked content's diff id have both been checked. When following the download goes
+   * wrong (the transfer started over), the finished blob is unpacked from its file instead.
+   */
+  fetchLayer(blob: BlobRef, diffId: string, what: string, fetchIt: (tap?: DownloadTap) => Promise<void>): Promise<LayerRecord> {
+    if (this.content.has(blob.digest) || this.downloads.has(blob.digest) || this.unpacking.has(blob.digest)) {
+      return this.download(blob.digest, () => fetchIt()).then(() => this.unpackBlob(blob, diffId, what));
+    }
+    const feed = new FollowFeed();
+    let fd: number | undefined;
+    let followed: Promise<LayerRecord> | undefined;
+    let downloaded!: Promise<void>;
+    const tap: DownloadTap = {
+      // Called from inside fetchBlob after its first await, so `downloaded` is set by then.
+      opened: (path, offset) => {
+        if (fd !== undefined) return feed.abort('the download started over');
+        fd = openSync(path, 'r');
+        if (offset) feed.grow(offset);
+        const follow = { fd, feed, downloaded };
+        followed = this.doUnpack(blob, diffId, what, follow).finally(() => closeSync(follow.fd));
+        followed.catch(() => undefined);
+      },
+      wrote: (size) => feed.grow(size),
+    };
+    downloaded = this.download(blob.digest, () => fetchIt(tap));
+    const p = (async () => {
+      try {
+        await downloaded;
+      } catch (e) {
+        feed.abort('the download failed');
+        await followed?.catch(() => undefined);
+        throw e;
+      }
+      feed.end(blob.size);
+      if (followed) {
+        try {
+          return await followed;
+        } catch (e) {
+          if ((e as { aborted?: boolean }).aborted !== true) throw e;
+        }
+      }
+      return this.doUnpack(blob, diffId, what);
+    })().finally(() => this.unpacking.delete(blob.digest));
+    this.unpacking.set(blob.digest, p);
+    return p;
+  }
+
+  private async doUnpack(blob: BlobRef, expectedDiffId: string | undefined, what: string, follow?: { fd: number; feed: FollowFeed; downloaded: Promise<void> }): Promise<LayerRecord> {
     if (expectedDiffId) {
       const have = this.layer(expectedDiffId);
       if (have && have.blobs.some((b) => b.digest === blob.digest)) return have;
@@ -221,12 +271,16 @@ export class LocalImageStore implements ImageStore {
     try {
       let r;
       try {
-        r = await this.pool.run({ src: this.content.path(blob.digest), dest: tmp, mode: 'overlay', chown: process.getuid?.() === 0 });
+        const job = { src: this.content.path(blob.digest), dest: tmp, mode: 'overlay' as const, chown: process.getuid?.() === 0, followFd: follow?.fd };
+        r = await this.pool.run(job, follow?.feed);
       } catch (e) {
         const f = e as UnpackFailure;
+        if (f.kind === 'aborted') throw Object.assign(new Error(f.message), { aborted: true });
+        if (follow) await follow.downloaded; // a broken download explains a broken stream best
         if (f.kind === 'path' || f.kind === 'format' || f.kind === 'unpack') throw invalid(`${what}: ${f.message}`);
         throw new EngineError('INTERNAL', `${what}: unpack failed: ${f.message}`);
       }
+      if (follow) await follow.downloaded; // the blob checked out before the layer is named
       if (expectedDiffId && r.diffId !== expectedDiffId) {
         throw invalid(`${what}: its content (diff id ${r.diffId}) does not match the image config (${expectedDiffId})`);
       }

@@ -173,17 +173,24 @@ async function pullFrom(store: LocalImageStore, s: RegistrySession, ref: ImageRe
       }
       emit({ id, status: 'Pulling fs layer' });
       let last = 0;
-      await store.download(layer.digest, () => s.fetchBlob(store.content, layer, `layer ${layer.digest} of ${what}`, (got) => {
+      let downloaded = false;
+      const complete = () => {
+        if (downloaded) return;
+        downloaded = true;
+        emit({ id, status: 'Verifying Checksum' });
+        emit({ id, status: 'Download complete' });
+        emit({ id, status: 'Extracting', progressDetail: { current: 0, total: layer.size } });
+      };
+      const blob: BlobRef = { digest: layer.digest, mediaType: layer.mediaType, size: layer.size };
+      // The layer unpacks while it downloads; Docker's progress phases are kept for clients.
+      await store.fetchLayer(blob, diffId, `layer ${layer.digest} of ${what}`, (tap) => s.fetchBlob(store.content, layer, `layer ${layer.digest} of ${what}`, (got) => {
         const now = Date.now();
         if (now - last < 100 && got < layer.size) return;
         last = now;
         emit({ id, status: 'Downloading', progressDetail: { current: got, total: layer.size } });
-      }, opts.signal));
-      emit({ id, status: 'Verifying Checksum' });
-      emit({ id, status: 'Download complete' });
-      emit({ id, status: 'Extracting', progressDetail: { current: 0, total: layer.size } });
-      const blob: BlobRef = { digest: layer.digest, mediaType: layer.mediaType, size: layer.size };
-      await store.unpackBlob(blob, diffId, `layer ${layer.digest} of ${what}`);
+        if (got === layer.size) complete();
+      }, opts.signal, tap));
+      complete();
       store.addSource(diffId, layer.digest, `${ref.domain}/${ref.path}`);
       emit({ id, status: 'Pull complete' });
     });

@@ -9,6 +9,14 @@ import type { ContentStore } from '../contentStore.ts';
 import { DigestMismatchError } from '../contentStore.ts';
 import type { Credentials, CredentialStore } from './credentials.ts';
 
+/** Sees a blob's partial file while it is written: opened (again at each attempt) and grown. */
+export interface DownloadTap {
+  /** the file is open for writing from `offset` (0: from scratch, truncated) */
+  opened(path: string, offset: number): void;
+  /** the file now holds `size` bytes */
+  wrote(size: number): void;
+}
+
 export interface RegistryOptions {
   credentials: CredentialStore;
   /** hosts (host:port) that may be reached over plain HTTP besides loopback */
@@ -175,9 +183,10 @@ export class RegistrySession {
 
   /**
    * Downloads a blob into the content store, resuming a partial file left by an earlier
-   * attempt or process. The digest is checked before the blob gets its name.
+   * attempt or process. The digest is checked before the blob gets its name. A tap sees the
+   * partial file as it is written (to unpack while downloading).
    */
-  async fetchBlob(store: ContentStore, desc: { digest: string; size: number }, what: string, onBytes: (got: number) => void, signal?: AbortSignal): Promise<void> {
+  async fetchBlob(store: ContentStore, desc: { digest: string; size: number }, what: string, onBytes: (got: number) => void, signal?: AbortSignal, tap?: DownloadTap): Promise<void> {
     if (store.has(desc.digest)) return;
     const partial = store.partialPath(desc.digest);
     let failures = 0;
@@ -211,7 +220,10 @@ export class RegistrySession {
         continue;
       }
       if (res.status === 200 && have > 0) have = 0; // the server ignored Range: start over
+      // The hash runs along with the writes; a resumed file hashes its kept part first.
+      const hash = have > 0 ? (await store.hashFile(partial, have)).hash : createHash('sha256');
       const fd = openSync(partial, have > 0 ? 'a' : 'w', 0o644);
+      tap?.opened(partial, have);
       let got = have;
       onBytes(got);
       let streamError: unknown;
@@ -221,6 +233,8 @@ export class RegistrySession {
           if (got > desc.size) throw new DigestMismatchError(desc.digest, 'more bytes than its descriptor says', what);
           let off = 0;
           while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+          hash.update(chunk);
+          tap?.wrote(got);
           onBytes(got);
         }
         fsyncSync(fd);
@@ -241,10 +255,9 @@ export class RegistrySession {
         await sleep(this.client.backoff(failures));
         continue;
       }
-      const { hash, size } = await store.hashFile(partial);
       const tmp = `${store.ingest}/tmp-${randomBytes(6).toString('hex')}`;
       renameSync(partial, tmp);
-      store.commit(tmp, hash, size, desc.digest, what);
+      store.commit(tmp, hash, got, desc.digest, what);
       return;
     }
   }

@@ -3,7 +3,7 @@
 // are synchronous there, off the engine's event loop.
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { type Duplex, Writable } from 'node:stream';
+import { type Duplex, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { loadLibc } from '../../sys/libc.ts';
@@ -13,7 +13,17 @@ import { TarParser } from './tarParser.ts';
 export interface UnpackJob extends LayerWriterOptions {
   src: string;
   dest: string;
+  /**
+   * Follow a file that is still being written, through this descriptor (shared by the
+   * process's threads): read as far as the feed says it holds, until it says it ended.
+   */
+  followFd?: number;
 }
+
+/** What a followed file holds so far, as the job's owner reports it. */
+export type FollowMessage = { grow: number } | { end: number } | { abort: string };
+
+export class FollowAborted extends Error {}
 
 export interface UnpackResult {
   diffId: string;
@@ -36,6 +46,11 @@ export function sniffCompression(path: string): UnpackResult['compression'] {
   } finally {
     closeSync(fd);
   }
+  return sniffBytes(head.subarray(0, n));
+}
+
+function sniffBytes(head: Buffer): UnpackResult['compression'] {
+  const n = head.length;
   if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (n >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   if (n >= 3 && head.toString('latin1', 0, 3) === 'BZh') throw new UnpackError('bzip2-compressed archives are not supported');
@@ -43,10 +58,75 @@ export function sniffCompression(path: string): UnpackResult['compression'] {
   return 'none';
 }
 
+/**
+ * Reads a file that another thread is still appending to: as far as the feed reported, then
+ * waits for the next report. Starts only once it can see the 6 bytes that name the format.
+ */
+export class FollowReader extends Readable {
+  private pos = 0;
+  private avail = 0;
+  private ended = false;
+  private waiting = false;
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+
+  constructor(private readonly fd: number) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  feed(msg: FollowMessage): void {
+    if ('abort' in msg) {
+      this.destroy(new FollowAborted(msg.abort));
+      return;
+    }
+    if ('end' in msg) this.ended = true;
+    this.avail = 'end' in msg ? msg.end : msg.grow;
+    this.emit('fed');
+    if (this.waiting) {
+      this.waiting = false;
+      this._read();
+    }
+  }
+
+  /** The first bytes, once there are enough of them to tell the format. */
+  head(): Buffer | undefined {
+    if (this.avail < 6 && !this.ended) return undefined;
+    const n = readSync(this.fd, this.buf, 0, Math.min(6, this.avail), 0);
+    return Buffer.from(this.buf.subarray(0, n));
+  }
+
+  override _read(): void {
+    while (this.pos < this.avail) {
+      const n = readSync(this.fd, this.buf, 0, Math.min(this.buf.length, this.avail - this.pos), this.pos);
+      if (n === 0) break;
+      this.pos += n;
+      if (!this.push(Buffer.from(this.buf.subarray(0, n)))) return;
+    }
+    if (this.ended && this.pos >= this.avail) this.push(null);
+    else this.waiting = true;
+  }
+}
+
 let libc: ReturnType<typeof loadLibc> | undefined;
 
-export async function unpackFile(job: UnpackJob): Promise<UnpackResult> {
-  const compression = sniffCompression(job.src);
+/** Resolves with the format once the followed file shows its first bytes. */
+function followedHead(reader: FollowReader): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const head = reader.head();
+      if (!head) return false;
+      reader.off('fed', check);
+      reader.off('error', reject);
+      resolve(head);
+      return true;
+    };
+    if (check()) return;
+    reader.on('fed', check);
+    reader.once('error', reject);
+  });
+}
+
+export async function unpackFile(job: UnpackJob, follow?: FollowReader): Promise<UnpackResult> {
+  const compression = follow ? sniffBytes(await followedHead(follow)) : sniffCompression(job.src);
   const stages: Duplex[] = [];
   if (compression === 'gzip') stages.push(zlib.createGunzip({ chunkSize: 256 * 1024 }));
   if (compression === 'zstd') {
@@ -82,7 +162,7 @@ export async function unpackFile(job: UnpackJob): Promise<UnpackResult> {
     },
   });
   try {
-    await pipeline([createReadStream(job.src, { highWaterMark: 1 << 20 }), ...stages, sink]);
+    await pipeline([follow ?? createReadStream(job.src, { highWaterMark: 1 << 20 }), ...stages, sink]);
   } catch (e) {
     writer.abort();
     const err = e as NodeJS.ErrnoException;

@@ -1,11 +1,42 @@
 // A small pool of unpack workers, started on first use and unref'd while idle so they never
 // keep the process alive.
 import { Worker } from 'node:worker_threads';
-import type { UnpackJob, UnpackResult } from './unpackFile.ts';
+import type { FollowMessage, UnpackJob, UnpackResult } from './unpackFile.ts';
 
 export interface UnpackFailure extends Error {
-  kind: 'path' | 'format' | 'unpack' | 'io';
+  /** aborted: a followed download was given up (the caller unpacks the whole file instead) */
+  kind: 'path' | 'format' | 'unpack' | 'io' | 'aborted';
   code?: string;
+}
+
+/** The owner's side of a job that follows a file being written (UnpackJob.followFd). */
+export class FollowFeed {
+  private send?: (m: FollowMessage) => void;
+  private last?: FollowMessage;
+
+  grow(size: number): void {
+    this.post({ grow: size });
+  }
+
+  end(size: number): void {
+    this.post({ end: size });
+  }
+
+  abort(why: string): void {
+    this.post({ abort: why });
+  }
+
+  /** @internal the pool connects the feed once a worker has the job */
+  connect(send: (m: FollowMessage) => void): void {
+    this.send = send;
+    if (this.last) send(this.last);
+  }
+
+  private post(m: FollowMessage): void {
+    if (this.last && !('grow' in this.last)) return; // ended or aborted: final
+    this.last = m;
+    this.send?.(m);
+  }
 }
 
 interface Slot {
@@ -15,6 +46,7 @@ interface Slot {
 
 interface Pending {
   job: UnpackJob;
+  feed?: FollowFeed;
   resolve: (r: UnpackResult) => void;
   reject: (e: Error) => void;
 }
@@ -40,9 +72,9 @@ export class UnpackPool {
 
   constructor(private readonly size = 2) {}
 
-  run(job: UnpackJob): Promise<UnpackResult> {
+  run(job: UnpackJob, feed?: FollowFeed): Promise<UnpackResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      this.queue.push({ job, feed, resolve, reject });
       this.pump();
     });
   }
@@ -59,6 +91,7 @@ export class UnpackPool {
       slot.worker.ref();
       this.waiting.set(seq, { slot, p });
       slot.worker.postMessage({ seq, job: p.job });
+      p.feed?.connect((follow) => slot.worker.postMessage({ seq, follow }));
     }
   }
 
