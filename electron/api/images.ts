@@ -35,6 +35,19 @@ async function jsonStream(ctx: Ctx, job: (emit: (m: Record<string, unknown>) => 
 
 const progress = (emit: (m: Record<string, unknown>) => void) => (m: ProgressMessage) => emit({ ...m, progress: progressBar(m) });
 
+/** A `reference` filter value (`repo`, `repo:tag`, with `*` globs) as a test on `repo:tag` names. */
+function referenceMatcher(v: string): (name: string) => boolean {
+  const re = new RegExp(`^${v.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(:[^/]*)?$`);
+  return (t) => re.test(t) || re.test(t.replace(/[:@][^:/]*$/, ''));
+}
+
+/** As dockerd: under a reference filter an image lists only the names that matched. */
+function onlyMatchingNames<T extends { RepoTags: string[]; RepoDigests: string[] }>(img: T, refs: string[] | undefined): T {
+  if (!refs?.length) return img;
+  const match = (n: string) => refs.some((r) => referenceMatcher(r)(n));
+  return { ...img, RepoTags: img.RepoTags.filter(match), RepoDigests: img.RepoDigests.filter(match) };
+}
+
 function matchImage(ctx: Ctx, img: ReturnType<Ctx['engine']['listImages']>[number], f: Map<string, string[]>): boolean {
   for (const [k, vals] of f) {
     if (!vals.length) continue;
@@ -45,10 +58,7 @@ function matchImage(ctx: Ctx, img: ReturnType<Ctx['engine']['listImages']>[numbe
           const [lk, lv] = v.split('=', 2);
           return lv === undefined ? lk in img.Labels : img.Labels[lk] === v.slice(lk.length + 1);
         }
-        case 'reference': {
-          const re = new RegExp(`^${v.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(:[^/]*)?$`);
-          return img.RepoTags.some((t) => re.test(t) || re.test(t.replace(/:[^:/]*$/, '')));
-        }
+        case 'reference': return img.RepoTags.some(referenceMatcher(v));
         case 'before': case 'since': {
           const other = ctx.engine.images.get(v);
           const created = Math.floor(Date.parse(other.created) / 1000);
@@ -93,11 +103,15 @@ async function create(ctx: Ctx): Promise<void> {
   if (!from) throw new ApiError(400, 'fromImage or fromSrc is required');
   const tag = q(ctx, 'tag');
   const ref = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
+  // As dockerd: a bare name with no tag parameter means every tag (`docker pull -a`).
+  const allTags = !tag && !/[:@]/.test(from.split('/').pop() ?? '');
   const platform = q(ctx, 'platform');
   const credentials = registryAuth(ctx.req.headers['x-registry-auth']);
   return jsonStream(ctx, async (emit, signal) => {
     const [os, architecture, variant] = (platform || '').split('/');
-    await ctx.engine.pull(ref, { onProgress: progress(emit), signal, platform: platform ? { os, architecture, variant } : undefined, credentials });
+    const opts = { onProgress: progress(emit), signal, platform: platform ? { os, architecture, variant } : undefined, credentials };
+    if (allTags) await ctx.engine.pullAllTags(ref, opts);
+    else await ctx.engine.pull(ref, opts);
   });
 }
 
@@ -133,7 +147,7 @@ async function load(ctx: Ctx): Promise<void> {
 export const imageRoutes: Route[] = [
   { method: 'GET', path: /^\/images\/json$/, handler: async (ctx) => {
     const f = filters(q(ctx, 'filters'));
-    const list = ctx.engine.listImages({ sharedSize: bool(q(ctx, 'shared-size')) }).filter((i) => matchImage(ctx, i, f));
+    const list = ctx.engine.listImages({ sharedSize: bool(q(ctx, 'shared-size')) }).filter((i) => matchImage(ctx, i, f)).map((i) => onlyMatchingNames(i, f.get('reference')));
     sendJson(res(ctx), 200, list);
   } },
   { method: 'POST', path: /^\/images\/create$/, handler: create },

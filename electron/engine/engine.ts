@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ContainerCreateOptions } from '../../common/models.ts';
-import type { CgroupManager } from './cgroups/cgroupManager.ts';
+import type { CgroupManager, UsageFiles } from './cgroups/cgroupManager.ts';
 import { FsCgroupManager } from './cgroups/fsCgroupManager.ts';
 import type { ContainerRecord } from './containers/containerRecord.ts';
 import { ContainerService, type StartHooks, type WaitCondition } from './containers/containerService.ts';
@@ -21,7 +21,7 @@ import { ensureHelloWorld } from './images/helloWorld.ts';
 import type { Image, ImportOptions } from './images/imageStore.ts';
 import { loadImages, loadOciLayout, saveImages, type LoadResult } from './images/archive.ts';
 import { CredentialStore } from './images/distribution/credentials.ts';
-import { pullImage, type PullOptions } from './images/distribution/pull.ts';
+import { pullAllTags, pullImage, type PullOptions } from './images/distribution/pull.ts';
 import { pushImage, type PushOptions, type PushResult } from './images/distribution/push.ts';
 import { RegistryClient } from './images/distribution/registryClient.ts';
 import { imageHistory, imageInspect, imageSummaries } from './images/imageViews.ts';
@@ -50,6 +50,8 @@ export interface EngineOptions {
   insecureRegistries?: string[];
   /** mirrors tried before Docker Hub for docker.io images */
   registryMirrors?: string[];
+  /** Docker Hub's registry endpoint (default https://registry-1.docker.io; a closed site can point it at its own copy) */
+  registryHub?: string;
   /** device name of the default bridge network (default: derived from the network's id) */
   defaultBridge?: string;
   /** the default bridge's gateway/prefix, as dockerd's --bip */
@@ -100,6 +102,7 @@ export class Engine {
       credentials: new CredentialStore(opts.authFile ?? defaultAuthFile()),
       insecureRegistries: opts.insecureRegistries,
       mirrors: opts.registryMirrors,
+      hub: opts.registryHub,
       userAgent: 'berth/0.1',
     });
     this.cgroups = new FsCgroupManager(opts.cgroupParent ?? 'berth');
@@ -192,6 +195,13 @@ export class Engine {
     return spawnExecPipes(p);
   }
 
+  /** Where the live graphs read a running container's counters (see stats/usageProbe.ts). */
+  usageTarget(id: string): { files: UsageFiles; pid: number } | undefined {
+    if (!this.containers.exists(id)) return undefined;
+    const r = this.containers.get(id);
+    return r.State.Running ? { files: this.cgroups.open(r.Id).usageFiles(), pid: r.State.Pid } : undefined;
+  }
+
   async stats(ref: string) {
     const r = this.containers.get(ref);
     if (!r.State.Running) throw notRunning(`container ${r.Id} is not running`);
@@ -255,6 +265,13 @@ export class Engine {
     const img = await pullImage(this.images, this.registry, ref, opts);
     this.events.emit('image', 'pull', ref, { name: ref });
     return img;
+  }
+
+  /** Every tag of a repository (`docker pull -a`). */
+  async pullAllTags(repo: string, opts: PullOptions = {}): Promise<Image[]> {
+    const images = await pullAllTags(this.images, this.registry, repo, opts);
+    this.events.emit('image', 'pull', repo, { name: repo });
+    return images;
   }
 
   async push(ref: string, opts: PushOptions = {}): Promise<PushResult> {

@@ -164,8 +164,11 @@ async function imageCommand(engine: AnyEngine, cmd: string, args: string[]): Pro
   switch (cmd) {
     case 'pull': {
       const platform = flag(args, '--platform');
+      const all = has(args, '-a') || has(args, '--all-tags');
       const [os, architecture, variant] = platform?.split('/') ?? [];
-      await engine.pull(args[0], { onProgress: progressPrinter(), platform: platform ? { os, architecture, variant } : undefined });
+      const opts = { onProgress: progressPrinter(), platform: platform ? { os, architecture, variant } : undefined };
+      if (all) await engine.pullAllTags(args[0], opts);
+      else await engine.pull(args[0], opts);
       return 0;
     }
     case 'push': {

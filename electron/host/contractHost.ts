@@ -33,7 +33,7 @@ export class ContractHost {
     this.jobs = new JobManager((j) => this.broadcast('job', j));
     this.sampler = new StatsSampler({
       running: () => engine.containers.list(false).filter((c) => c.State.Running && !c.State.Paused).map((c) => c.Id),
-      read: (id) => engine.stats(id),
+      target: (id) => engine.usageTarget(id),
     });
     this.disposers.push(this.sampler.on((s) => this.broadcast('stats', s)));
     this.disposers.push(engine.events.on((e) => {

@@ -97,10 +97,10 @@ export interface BuiltImage {
 }
 
 /** Uploads an image made of the given uncompressed layer tars (gzipped here) as repo:tag. */
-export async function uploadImage(reg: TestRegistry, repo: string, tag: string, tars: Buffer[], opts: { arch?: string; cmd?: string[]; oci?: boolean } = {}): Promise<BuiltImage> {
+export async function uploadImage(reg: TestRegistry, repo: string, tag: string, tars: Buffer[], opts: { arch?: string; cmd?: string[]; oci?: boolean; zstd?: boolean } = {}): Promise<BuiltImage> {
   const layers = [];
   for (const t of tars) {
-    const gz = gzipSync(t);
+    const gz = opts.zstd ? execFileSync('zstd', ['-q', '-c'], { input: t, maxBuffer: 1 << 30 }) : gzipSync(t);
     layers.push({ ...(await uploadBlob(reg, repo, gz)), diffId: sha(t) });
   }
   const config = Buffer.from(JSON.stringify({
@@ -110,12 +110,13 @@ export async function uploadImage(reg: TestRegistry, repo: string, tag: string, 
     history: layers.map((_, i) => ({ created: '2026-01-01T00:00:00Z', created_by: `layer ${i}` })),
   }));
   const cfg = await uploadBlob(reg, repo, config);
-  const oci = opts.oci ?? false;
+  const oci = (opts.oci ?? false) || !!opts.zstd;
+  const layerType = opts.zstd ? 'application/vnd.oci.image.layer.v1.tar+zstd' : oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip';
   const manifest = await putManifest(reg, repo, tag, {
     schemaVersion: 2,
     mediaType: oci ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json',
     config: { mediaType: oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json', ...cfg },
-    layers: layers.map((l) => ({ mediaType: oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: l.digest, size: l.size })),
+    layers: layers.map((l) => ({ mediaType: layerType, digest: l.digest, size: l.size })),
   }, oci ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json');
   return { manifest, config: cfg, layers };
 }

@@ -298,5 +298,15 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     const rmi = await docker(['rmi', 'no/such:image']);
     assert.equal(rmi.code, 1);
     assert.match(rmi.err, /No such image/);
+    // pull -a: every tag of the repository, and nothing from other repositories.
+    await ok(['tag', B, `${reg.host}/copies/bb:2`]);
+    await ok(['push', `${reg.host}/copies/bb:2`]);
+    await ok(['rmi', `${reg.host}/copies/bb:1`, `${reg.host}/copies/bb:2`]);
+    const all = await ok(['pull', '-a', `${reg.host}/copies/bb`]);
+    assert.match(all, new RegExp(`${reg.host}/copies/bb`));
+    const tags = (await ok(['images', `${reg.host}/copies/bb`, '--format', '{{.Tag}}'])).trim().split('\n').sort();
+    assert.deepEqual(tags, ['1', '2']);
+    const tagged = await docker(['pull', '-a', `${reg.host}/copies/bb:1`]);
+    assert.equal(tagged.code, 1, 'a tag with --all-tags is refused');
   });
 });

@@ -3,7 +3,7 @@
 // registry with htpasswd basic auth.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isEngineError } from '../../electron/engine/errors.ts';
@@ -208,5 +208,44 @@ describe('registry pull and push', { timeout: 180_000 }, () => {
     assert.deepEqual(snapshot().images, before.images);
     assert.deepEqual(await t.engine.images.content.verify(), []);
     rmSync(t.engine.images.content.partialPath(layer.digest), { force: true });
+  });
+
+  it('zstd layers unpack through the zstd program where Node has no zstd, and without one the error says so', async () => {
+    const img = await uploadImage(reg, 'zstd/bb', 'v1', [busyboxLayer, extraLayerTar('zstd layer\n')], { zstd: true, cmd: ['cat', '/hello.txt'] });
+    await t.engine.pull(`${reg.host}/zstd/bb:v1`);
+    const r = await t.engine.run({ Image: `${reg.host}/zstd/bb:v1` });
+    assert.equal(r.exitCode, 0);
+    assert.equal(await logsOf(t.engine, r.id), 'zstd layer\n');
+    await t.engine.containers.remove(r.id);
+    const { unpackFile } = await import('../../electron/engine/images/tar/unpackFile.ts');
+    const dest = `${t.root}/zstd-none`;
+    mkdirSync(dest);
+    await assert.rejects(unpackFile({ src: t.engine.images.content.path(img.layers[1].digest), dest, mode: 'overlay', chown: true, zstd: '' }),
+      /zstd-compressed layers need Node 22\.15 or later, or the zstd program on PATH/);
+    // A corrupt zstd stream is a format error naming the layer, and leaves nothing named.
+    const bad = await uploadImage(reg, 'zstd/bad', 'v1', [extraLayerTar('will break\n')], { zstd: true });
+    const data = `${reg.storage}/docker/registry/v2/blobs/sha256/${bad.layers[0].digest.slice(7, 9)}/${bad.layers[0].digest.slice(7)}/data`;
+    const broken = readFileSync(data);
+    broken.fill(0x55, 12, broken.length - 4);
+    writeFileSync(data, broken);
+    const before = snapshot();
+    await assert.rejects(t.engine.pull(`${reg.host}/zstd/bad:v1`), new RegExp(bad.layers[0].digest.slice(7, 19)));
+    assert.deepEqual(snapshot().layers, before.layers);
+  });
+
+  it('docker.io names are pulled from a mirror first; a tag the mirror lacks falls through to the hub endpoint', async () => {
+    const closed = await freePort();
+    const m = await startTestEngine({ busybox: false, engine: { registryMirrors: [`http://${reg.host}`], registryHub: `http://127.0.0.1:${closed}` } });
+    try {
+      await uploadImage(reg, 'library/busybox', 'latest', [busyboxLayer, extraLayerTar('from the mirror\n')], { cmd: ['cat', '/hello.txt'] });
+      const img = await m.engine.pull('busybox');
+      assert.deepEqual(img.repoTags, ['busybox:latest']);
+      const r = await m.engine.run({ Image: 'busybox' });
+      assert.equal(await logsOf(m.engine, r.id), 'from the mirror\n');
+      await m.engine.containers.remove(r.id);
+      await assert.rejects(m.engine.pull('busybox:not-on-the-mirror'), new RegExp(`127\\.0\\.0\\.1:${closed} is unreachable|registry docker\\.io is unreachable`));
+    } finally {
+      await m.dispose();
+    }
   });
 });

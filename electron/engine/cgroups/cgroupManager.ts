@@ -15,6 +15,19 @@ export interface CgroupLimits {
   pidsLimit?: number;
 }
 
+/** The few counter files a live graph needs, by cgroup version (see stats/usageProbe.ts). */
+export interface UsageFiles {
+  version: 1 | 2;
+  /** v1 cpuacct.usage (ns) or v2 cpu.stat (usage_usec) */
+  cpu: string;
+  memUsage: string;
+  memLimit: string;
+  memStat: string;
+  pids: string;
+  /** v1 blkio.throttle.io_service_bytes_recursive or v2 io.stat */
+  io: string;
+}
+
 export interface Cgroup {
   readonly name: string;
   /** cgroup.procs files the helper writes the container's pid into */
@@ -29,6 +42,7 @@ export interface Cgroup {
   thaw(): Promise<void>;
   pids(): number[];
   stats(): Promise<Omit<ContainerStats, 'read'>>;
+  usageFiles(): UsageFiles;
   destroy(): Promise<void>;
 }
 

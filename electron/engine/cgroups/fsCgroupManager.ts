@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineError, invalid } from '../errors.ts';
-import type { Cgroup, CgroupLimits, CgroupManager } from './cgroupManager.ts';
+import type { Cgroup, UsageFiles, CgroupLimits, CgroupManager } from './cgroupManager.ts';
 import { detectLayout, type CgroupLayout } from './layout.ts';
 import { parseBlkioV1, parseFlatKeyed, parseIoStatV2 } from './statsParsers.ts';
 
@@ -244,6 +244,18 @@ export class FsCgroup implements Cgroup {
     } catch {
       return [];
     }
+  }
+
+  usageFiles(): UsageFiles {
+    if (this.unifiedOnly) {
+      const d = this.v2!;
+      return { version: 2, cpu: `${d}/cpu.stat`, memUsage: `${d}/memory.current`, memLimit: `${d}/memory.max`, memStat: `${d}/memory.stat`, pids: `${d}/pids.current`, io: `${d}/io.stat` };
+    }
+    const mem = this.v1('memory');
+    return {
+      version: 1, cpu: `${this.v1('cpuacct')}/cpuacct.usage`, memUsage: `${mem}/memory.usage_in_bytes`, memLimit: `${mem}/memory.limit_in_bytes`,
+      memStat: `${mem}/memory.stat`, pids: `${this.v1('pids')}/pids.current`, io: `${this.v1('blkio')}/blkio.throttle.io_service_bytes_recursive`,
+    };
   }
 
   async stats() {

@@ -225,20 +225,20 @@ export class LocalImageStore implements ImageStore {
     const feed = new FollowFeed();
     let fd: number | undefined;
     let followed: Promise<LayerRecord> | undefined;
-    let downloaded!: Promise<void>;
+    const started: { download?: Promise<void> } = {};
     const tap: DownloadTap = {
-      // Called from inside fetchBlob after its first await, so `downloaded` is set by then.
+      // Called from inside fetchBlob after its first await, so the download promise is set by then.
       opened: (path, offset) => {
         if (fd !== undefined) return feed.abort('the download started over');
         fd = openSync(path, 'r');
         if (offset) feed.grow(offset);
-        const follow = { fd, feed, downloaded };
+        const follow = { fd, feed, downloaded: started.download! };
         followed = this.doUnpack(blob, diffId, what, follow).finally(() => closeSync(follow.fd));
         followed.catch(() => undefined);
       },
       wrote: (size) => feed.grow(size),
     };
-    downloaded = this.download(blob.digest, () => fetchIt(tap));
+    const downloaded = (started.download = this.download(blob.digest, () => fetchIt(tap)));
     const p = (async () => {
       try {
         await downloaded;

@@ -1,13 +1,16 @@
 // Samples every running container once per interval and keeps the last 15 minutes per container
 // in a ring buffer, so a graph opened late still has history. Costs nothing with no containers
 // running: the timer runs only while something is running or someone listens.
+import { availableParallelism } from 'node:os';
 import type { StatsMark, StatsSample } from '../../../common/views.ts';
-import type { ContainerStats } from '../../../common/models.ts';
+import type { UsageFiles } from '../cgroups/cgroupManager.ts';
 import type { Disposer } from '../events/eventBus.ts';
+import { HostCpu, UsageProbe, type Usage } from './usageProbe.ts';
 
 export interface StatsSource {
   running(): string[];
-  read(id: string): Promise<ContainerStats & { networks: Record<string, { rx_bytes: number; tx_bytes: number }> }>;
+  /** where a running container's counters are (undefined once it is gone) */
+  target(id: string): { files: UsageFiles; pid: number } | undefined;
 }
 
 interface Raw { t: number; cpu: number; system: number; rx: number; tx: number; blkR: number; blkW: number }
@@ -30,6 +33,10 @@ class Ring<T> {
 
 export class StatsSampler {
   private readonly history = new Map<string, { samples: Ring<StatsSample>; marks: StatsMark[]; last?: Raw }>();
+  /** open counter files per running container, reopened when its init changes (a restart) */
+  private readonly probes = new Map<string, UsageProbe>();
+  private readonly hostCpu = new HostCpu();
+  private readonly cpus = availableParallelism();
   private readonly listeners = new Set<(s: StatsSample[]) => void>();
   private timer?: NodeJS.Timeout;
   private busy = false;
@@ -57,6 +64,12 @@ export class StatsSampler {
 
   forget(id: string): void {
     this.history.delete(id);
+    this.dropProbe(id);
+  }
+
+  private dropProbe(id: string): void {
+    this.probes.get(id)?.close();
+    this.probes.delete(id);
   }
 
   get(id: string): { samples: StatsSample[]; marks: StatsMark[] } {
@@ -67,6 +80,8 @@ export class StatsSampler {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    for (const id of [...this.probes.keys()]) this.dropProbe(id);
+    this.hostCpu.close();
   }
 
   private entry(id: string) {
@@ -78,18 +93,22 @@ export class StatsSampler {
     return h;
   }
 
-  /** One round: read all running containers in parallel, turn counters into rates. */
+  /** One round: read every running container's counters, turn them into rates. */
   async tick(): Promise<StatsSample[]> {
     if (this.busy) return [];
     this.busy = true;
     try {
       const ids = this.source.running();
       if (!ids.length && !this.listeners.size) this.stop();
+      for (const id of this.probes.keys()) if (!ids.includes(id)) this.dropProbe(id);
       const out: StatsSample[] = [];
-      await Promise.all(ids.map(async (id) => {
-        const s = await this.source.read(id).catch(() => undefined);
-        if (s) out.push(this.sample(id, s));
-      }));
+      if (ids.length) {
+        const system = this.hostCpu.ns();
+        for (const id of ids) {
+          const probe = this.probe(id);
+          if (probe) out.push(this.sample(id, probe.read(), system));
+        }
+      }
       if (out.length) for (const l of this.listeners) l(out);
       return out;
     } finally {
@@ -97,15 +116,23 @@ export class StatsSampler {
     }
   }
 
-  private sample(id: string, s: Awaited<ReturnType<StatsSource['read']>>): StatsSample {
+  private probe(id: string): UsageProbe | undefined {
+    const target = this.source.target(id);
+    let probe = this.probes.get(id);
+    if (probe && probe.pid !== target?.pid) {
+      this.dropProbe(id);
+      probe = undefined;
+    }
+    if (!probe && target) {
+      probe = new UsageProbe(target.files, target.pid);
+      this.probes.set(id, probe);
+    }
+    return probe;
+  }
+
+  private sample(id: string, u: Usage, system: number): StatsSample {
     const h = this.entry(id);
-    const nets = Object.values(s.networks);
-    const raw: Raw = {
-      t: Date.now(), cpu: s.cpu.totalNs, system: s.cpu.systemNs_host,
-      rx: nets.reduce((a, n) => a + n.rx_bytes, 0), tx: nets.reduce((a, n) => a + n.tx_bytes, 0),
-      blkR: s.blkio.filter((b) => b.op === 'read').reduce((a, b) => a + b.value, 0),
-      blkW: s.blkio.filter((b) => b.op === 'write').reduce((a, b) => a + b.value, 0),
-    };
+    const raw: Raw = { t: Date.now(), cpu: u.cpuNs, system, rx: u.rx, tx: u.tx, blkR: u.blkRead, blkW: u.blkWrite };
     const p = h.last;
     const dt = p ? (raw.t - p.t) / 1000 : 0;
     const rate = (now: number, before: number | undefined) => (p && dt > 0 && before !== undefined ? Math.max(0, (now - before) / dt) : 0);
@@ -113,12 +140,12 @@ export class StatsSampler {
     const sample: StatsSample = {
       id, t: raw.t,
       // Docker's formula: container CPU time over host CPU time, times the number of CPUs.
-      cpuPercent: p && sysDelta > 0 ? Math.max(0, ((raw.cpu - p.cpu) / sysDelta) * s.cpu.onlineCpus * 100) : 0,
-      memory: Math.max(0, s.memory.usage - s.memory.inactiveFile),
-      memoryLimit: s.memory.limit,
+      cpuPercent: p && sysDelta > 0 ? Math.max(0, ((raw.cpu - p.cpu) / sysDelta) * this.cpus * 100) : 0,
+      memory: Math.max(0, u.memUsage - u.memInactiveFile),
+      memoryLimit: u.memLimit,
       rxBytes: raw.rx, txBytes: raw.tx, rxRate: rate(raw.rx, p?.rx), txRate: rate(raw.tx, p?.tx),
       blkRead: raw.blkR, blkWrite: raw.blkW, blkReadRate: rate(raw.blkR, p?.blkR), blkWriteRate: rate(raw.blkW, p?.blkW),
-      pids: s.pids.current,
+      pids: u.pids,
     };
     h.last = raw;
     h.samples.push(sample);

@@ -121,6 +121,27 @@ export async function pullImage(store: LocalImageStore, client: RegistryClient, 
   throw lastError;
 }
 
+/**
+ * `docker pull --all-tags`: every tag of a repository, one after the other, as dockerd does
+ * for a name given without tag or digest. Returns the images in tag order.
+ */
+export async function pullAllTags(store: LocalImageStore, client: RegistryClient, input: string, opts: PullOptions = {}): Promise<Image[]> {
+  let ref: ImageReference;
+  try {
+    ref = parseReference(input);
+  } catch (e) {
+    if (e instanceof ReferenceError) throw invalid(e.message);
+    throw e;
+  }
+  if (/[:@][^/]*$/.test(input.split('/').pop() ?? '')) throw invalid(`tag can't be used with --all-tags/-a (${input})`);
+  const repo = formatReference({ ...ref, tag: undefined, digest: undefined });
+  const tags = (await client.session(ref.domain, ref.path, 'pull', undefined, [], opts.credentials).tags()).sort();
+  if (!tags.length) throw notFound(`repository ${familiarName({ ...ref, tag: undefined })} has no tags`);
+  const images: Image[] = [];
+  for (const tag of tags) images.push(await pullImage(store, client, `${repo}:${tag}`, opts));
+  return images;
+}
+
 async function pullFrom(store: LocalImageStore, s: RegistrySession, ref: ImageReference, what: string, opts: PullOptions, emit: (m: ProgressMessage) => void): Promise<Image> {
   const want = opts.platform ?? hostPlatform();
   await s.ping();

@@ -23,6 +23,8 @@ export interface RegistryOptions {
   insecureRegistries?: string[];
   /** mirrors for docker.io, tried in order before Docker Hub (URLs) */
   mirrors?: string[];
+  /** Docker Hub's own endpoint, last after the mirrors (default https://registry-1.docker.io) */
+  hub?: string;
   userAgent?: string;
   /** attempts per request for network errors and 5xx answers */
   attempts?: number;
@@ -155,6 +157,22 @@ export class RegistrySession {
       /* not JSON */
     }
     return text.trim().slice(0, 200) || `HTTP ${res.status}`;
+  }
+
+  /** Every tag of the repository, following the registry's pagination (Link: rel="next"). */
+  async tags(): Promise<string[]> {
+    const out: string[] = [];
+    let path: string | undefined = '/tags/list?n=1000';
+    for (let pages = 0; path && pages < 1000; pages++) {
+      const res = await this.request('GET', path);
+      if (res.status === 404) throw notFound(`repository ${this.display} not found: ${await this.errorText(res)}`);
+      if (!res.ok) throw new EngineError('UNAVAILABLE', `${this.domain}: listing the tags of ${this.display}: ${await this.errorText(res)}`);
+      const body = (await res.json().catch(() => ({}))) as { tags?: unknown };
+      if (Array.isArray(body.tags)) out.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
+      path = next ? new URL(next, this.base).toString() : undefined;
+    }
+    return out;
   }
 
   /** GET a manifest by tag or digest. */
@@ -349,7 +367,7 @@ export class RegistryClient {
 
   /** Base URLs to try for a domain: mirrors first for docker.io, http for loopback and insecure hosts. */
   endpoints(domain: string): string[] {
-    if (domain === 'docker.io') return [...(this.opts.mirrors ?? []).map((m) => m.replace(/\/+$/, '')), 'https://registry-1.docker.io'];
+    if (domain === 'docker.io') return [...(this.opts.mirrors ?? []).map((m) => m.replace(/\/+$/, '')), this.opts.hub ?? 'https://registry-1.docker.io'];
     const plain = isLoopback(domain) || (this.opts.insecureRegistries ?? []).includes(domain);
     return [`${plain ? 'http' : 'https'}://${domain}`];
   }

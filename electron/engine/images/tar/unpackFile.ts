@@ -2,8 +2,9 @@
 // of the uncompressed stream (the layer's diff id). Runs inside an unpack worker: the writes
 // are synchronous there, off the engine's event loop.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { type Duplex, Readable, Writable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { closeSync, createReadStream, existsSync, openSync, readSync } from 'node:fs';
+import { Duplex, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { loadLibc } from '../../sys/libc.ts';
@@ -18,6 +19,8 @@ export interface UnpackJob extends LayerWriterOptions {
    * process's threads): read as far as the feed says it holds, until it says it ended.
    */
   followFd?: number;
+  /** the zstd program to decompress with when Node has no zstd (default: zstd on PATH; '' for none) */
+  zstd?: string;
 }
 
 /** What a followed file holds so far, as the job's owner reports it. */
@@ -108,6 +111,33 @@ export class FollowReader extends Readable {
 
 let libc: ReturnType<typeof loadLibc> | undefined;
 
+/**
+ * zstd: Node's own decompressor where it has one (22.15+), else the host's `zstd` program
+ * as a filter (as containerd falls back to unpigz/zstd binaries), else a clear error.
+ */
+function zstdDecompressor(program = findProgram('zstd')): Duplex {
+  const make = (zlib as unknown as { createZstdDecompress?: () => Duplex }).createZstdDecompress;
+  if (make) return make();
+  if (!program) throw new UnpackError(`zstd-compressed layers need Node 22.15 or later, or the zstd program on PATH, to decompress (this is Node ${process.versions.node} and there is no zstd)`);
+  const child = spawn(program, ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-500)));
+  const filter = Duplex.from({ writable: child.stdin, readable: child.stdout });
+  child.stdin.on('error', () => undefined);
+  child.on('close', (code, signal) => {
+    if (code !== 0) filter.destroy(new UnpackError(`zstd stream is corrupt or truncated: ${stderr.trim() || `zstd exited with ${code ?? signal}`}`));
+  });
+  filter.on('close', () => child.exitCode === null && child.kill());
+  return filter;
+}
+
+function findProgram(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    if (dir && existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  }
+  return undefined;
+}
+
 /** Resolves with the format once the followed file shows its first bytes. */
 function followedHead(reader: FollowReader): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -129,11 +159,7 @@ export async function unpackFile(job: UnpackJob, follow?: FollowReader): Promise
   const compression = follow ? sniffBytes(await followedHead(follow)) : sniffCompression(job.src);
   const stages: Duplex[] = [];
   if (compression === 'gzip') stages.push(zlib.createGunzip({ chunkSize: 256 * 1024 }));
-  if (compression === 'zstd') {
-    const make = (zlib as unknown as { createZstdDecompress?: () => Duplex }).createZstdDecompress;
-    if (!make) throw new UnpackError(`zstd-compressed layers need Node 22.15 or later to decompress (this is Node ${process.versions.node})`);
-    stages.push(make());
-  }
+  if (compression === 'zstd') stages.push(zstdDecompressor(job.zstd));
   libc ??= loadLibc();
   const ops = libc;
   const writer = new LayerWriter(job.dest, ops, job);
