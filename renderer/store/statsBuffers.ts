@@ -9,6 +9,18 @@ export class StatsBuffers {
   private readonly marks = new Map<string, StatsMark[]>();
   /** Bumped on every change so readers on animation frames can skip redraws. */
   version = 0;
+  private readonly listeners = new Set<() => void>();
+
+  /** Called after every change (a batch of samples is one change). */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    this.version++;
+    for (const l of this.listeners) l();
+  }
 
   add(batch: StatsSample[]): void {
     const cutoff = Date.now() - KEEP_MS;
@@ -20,7 +32,7 @@ export class StatsBuffers {
       if (drop) list.splice(0, drop);
       this.samples.set(s.id, list);
     }
-    this.version++;
+    this.changed();
   }
 
   /** Replaces a container's history with the host's (opening a graph late). */
@@ -28,12 +40,12 @@ export class StatsBuffers {
     const newer = (this.samples.get(id) ?? []).filter((s) => s.t > (samples.at(-1)?.t ?? 0));
     this.samples.set(id, [...samples, ...newer]);
     this.marks.set(id, marks);
-    this.version++;
+    this.changed();
   }
 
   mark(m: StatsMark): void {
     this.marks.set(m.id, [...(this.marks.get(m.id) ?? []), m]);
-    this.version++;
+    this.changed();
   }
 
   get(id: string): StatsSample[] {

@@ -71,13 +71,11 @@ export function StatsView({ id }: { id: string }) {
         }],
       },
     }, [[], ...def.series.map(() => [])], hosts.current[i] as HTMLDivElement));
-    let seen = -1;
     let raf = 0;
     let lastLatest = 0;
+    // Drawn on the frame after a change, not on every frame.
     const frame = () => {
-      raf = requestAnimationFrame(frame);
-      if (store.stats.version === seen) return;
-      seen = store.stats.version;
+      raf = 0;
       const samples = store.stats.get(id);
       const xs = samples.map((s) => s.t / 1000);
       CHARTS.forEach((def, i) => plots[i].setData([xs, ...def.series.map((sd) => samples.map(sd.value))] as uPlot.AlignedData));
@@ -88,9 +86,11 @@ export function StatsView({ id }: { id: string }) {
       }
     };
     raf = requestAnimationFrame(frame);
+    const off = store.stats.subscribe(() => void (raf ||= requestAnimationFrame(frame)));
     const ro = new ResizeObserver(() => plots.forEach((p, i) => p.setSize({ width: hosts.current[i]?.clientWidth || 400, height: 140 })));
     for (const h of hosts.current) if (h) ro.observe(h);
     return () => {
+      off();
       cancelAnimationFrame(raf);
       ro.disconnect();
       plots.forEach((p) => p.destroy());
