@@ -118,8 +118,8 @@ function oneOfInput(): Validator<TerminalInput> {
 }
 
 /** Terminal flow control: the host pauses the process once this many bytes are unacknowledged. */
-export const TERMINAL_HIGH_WATER = 512 * 1024;
-export const TERMINAL_LOW_WATER = 128 * 1024;
+export const TERMINAL_HIGH_WATER = 1024 * 1024;
+export const TERMINAL_LOW_WATER = 512 * 1024;
 
 /** The wire messages shared by both transports. */
 export type ClientMessage =
