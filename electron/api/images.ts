@@ -3,7 +3,7 @@
 // error after the 200 goes in-band as {"errorDetail": …, "error": …}.
 import { humanSize } from '../../common/format.ts';
 import type { Credentials } from '../engine/images/distribution/credentials.ts';
-import type { ProgressMessage } from '../engine/images/distribution/pull.ts';
+import { namesTagOrDigest, type ProgressMessage } from '../engine/images/distribution/pull.ts';
 import { ApiError, bool, filters, sendJson, startStream } from './http.ts';
 import { q, res, type Ctx, type Route } from './types.ts';
 
@@ -104,7 +104,7 @@ async function create(ctx: Ctx): Promise<void> {
   const tag = q(ctx, 'tag');
   const ref = tag ? (tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`) : from;
   // As dockerd: a bare name with no tag parameter means every tag (`docker pull -a`).
-  const allTags = !tag && !/[:@]/.test(from.split('/').pop() ?? '');
+  const allTags = !tag && !namesTagOrDigest(from);
   const platform = q(ctx, 'platform');
   const credentials = registryAuth(ctx.req.headers['x-registry-auth']);
   return jsonStream(ctx, async (emit, signal) => {

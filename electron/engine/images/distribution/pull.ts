@@ -96,14 +96,23 @@ async function runLimited<T>(items: T[], limit: number, fn: (item: T, i: number)
   if (failed !== undefined) throw failed;
 }
 
-export async function pullImage(store: LocalImageStore, client: RegistryClient, input: string, opts: PullOptions = {}): Promise<Image> {
-  let ref: ImageReference;
+/** A reference the user gave, with a bad one as the engine's invalid-argument error. */
+function parseInput(input: string): ImageReference {
   try {
-    ref = parseReference(input);
+    return parseReference(input);
   } catch (e) {
     if (e instanceof ReferenceError) throw invalid(e.message);
     throw e;
   }
+}
+
+/** Whether a name as given carries a tag or digest (`busybox:1`, `x@sha256:…`), not just a repository. */
+export function namesTagOrDigest(name: string): boolean {
+  return /[:@]/.test(name.split('/').pop() ?? '');
+}
+
+export async function pullImage(store: LocalImageStore, client: RegistryClient, input: string, opts: PullOptions = {}): Promise<Image> {
+  const ref = parseInput(input);
   const what = familiarName(ref);
   const emit = opts.onProgress ?? (() => undefined);
   const endpoints = client.endpoints(ref.domain);
@@ -126,14 +135,8 @@ export async function pullImage(store: LocalImageStore, client: RegistryClient, 
  * for a name given without tag or digest. Returns the images in tag order.
  */
 export async function pullAllTags(store: LocalImageStore, client: RegistryClient, input: string, opts: PullOptions = {}): Promise<Image[]> {
-  let ref: ImageReference;
-  try {
-    ref = parseReference(input);
-  } catch (e) {
-    if (e instanceof ReferenceError) throw invalid(e.message);
-    throw e;
-  }
-  if (/[:@][^/]*$/.test(input.split('/').pop() ?? '')) throw invalid(`tag can't be used with --all-tags/-a (${input})`);
+  const ref = parseInput(input);
+  if (namesTagOrDigest(input)) throw invalid(`tag can't be used with --all-tags/-a (${input})`);
   const repo = formatReference({ ...ref, tag: undefined, digest: undefined });
   const tags = (await client.session(ref.domain, ref.path, 'pull', undefined, [], opts.credentials).tags()).sort();
   if (!tags.length) throw notFound(`repository ${familiarName({ ...ref, tag: undefined })} has no tags`);
