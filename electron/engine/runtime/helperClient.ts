@@ -97,28 +97,33 @@ class ShimStart {
 class Spawner {
   private child?: ChildProcess;
   private nextId = 1;
-  private readonly pending = new Map<number, ShimStart>();
+  private readonly pending = new Map<number, Request>();
 
   constructor(private readonly helperPath: string) {}
 
   spawn(plan: Buffer, shimLog: string): Promise<ShimHandle> {
-    const child = this.child ?? this.start();
     const id = this.nextId++;
-    const start = new ShimStart();
-    this.pending.set(id, start);
-    (child.stdout as Socket).ref();
     const log = Buffer.from(shimLog);
     const head = Buffer.alloc(12);
     head.writeUInt32LE(id, 0);
     head.writeUInt32LE(plan.length, 4);
     head.writeUInt32LE(log.length, 8);
-    child.stdin!.write(Buffer.concat([head, plan, log]));
-    return start.handle;
+    const req: Request = { start: new ShimStart(), bytes: Buffer.concat([head, plan, log]), heard: false, retried: false };
+    this.pending.set(id, req);
+    this.send(req);
+    return req.start.handle;
   }
 
   close(): void {
     this.child?.stdin?.end();
     this.child = undefined;
+  }
+
+  private send(req: Request): void {
+    const child = this.child ?? this.start();
+    req.child = child;
+    (child.stdout as Socket).ref();
+    child.stdin!.write(req.bytes);
   }
 
   private start(): ChildProcess {
@@ -129,10 +134,23 @@ class Spawner {
     child.stdin!.on('error', () => undefined);
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => this.onLine(line));
+    let ended = false;
     const gone = (why: string) => {
+      if (ended) return;
+      ended = true;
       if (this.child === child) this.child = undefined;
-      for (const s of this.pending.values()) s.fail(why);
-      this.pending.clear();
+      for (const [id, req] of this.pending) {
+        if (req.child !== child) continue;
+        // The channel closes only when no shim holds it, so a request nothing was heard of
+        // has no shim: it went to a spawner that died before reading it, and can go again.
+        if (!req.heard && !req.retried && !why.startsWith('spawn ')) {
+          req.retried = true;
+          this.send(req);
+          continue;
+        }
+        req.start.fail(why);
+        this.pending.delete(id);
+      }
     };
     child.on('error', (e) => gone(`spawn helper ${this.helperPath}: ${e.message}`));
     lines.on('close', () => gone('the helper spawner exited'));
@@ -142,17 +160,27 @@ class Spawner {
   private onLine(line: string): void {
     const sp = line.indexOf(' ');
     const id = Number(line.slice(0, sp));
-    const start = this.pending.get(id);
-    if (!start) return;
+    const req = this.pending.get(id);
+    if (!req) return;
     let ev: StatusEvent;
     try {
       ev = JSON.parse(line.slice(sp + 1));
     } catch {
       return;
     }
-    if (start.event(ev)) this.pending.delete(id);
+    req.heard = true;
+    if (req.start.event(ev)) this.pending.delete(id);
     if (!this.pending.size) (this.child?.stdout as Socket | undefined)?.unref();
   }
+}
+
+interface Request {
+  start: ShimStart;
+  /** the framed request, kept to send again if the spawner died before reading it */
+  bytes: Buffer;
+  child?: ChildProcess;
+  heard: boolean;
+  retried: boolean;
 }
 
 export class NativeHelperClient implements HelperClient {
