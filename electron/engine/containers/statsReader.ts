@@ -10,10 +10,14 @@ export interface NetDev {
 }
 
 /** Docker's system_cpu_usage: the first 7 fields of /proc/stat's cpu line, in ns. */
-export async function hostCpuNs(): Promise<number> {
-  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0];
+export function cpuLineNs(procStat: string): number {
+  const line = procStat.split('\n', 1)[0];
   const ticks = line.trim().split(/\s+/).slice(1, 8).reduce((a, b) => a + Number(b), 0);
   return ticks * (1e9 / 100);
+}
+
+export async function hostCpuNs(): Promise<number> {
+  return cpuLineNs(await readFile('/proc/stat', 'utf8'));
 }
 
 export function parseNetDev(text: string): Record<string, NetDev> {

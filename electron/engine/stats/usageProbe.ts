@@ -5,6 +5,8 @@
 // is 13 async readFiles.
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { UsageFiles } from '../cgroups/cgroupManager.ts';
+import { parseBlkioV1, parseFlatKeyed, parseIoStatV2 } from '../cgroups/statsParsers.ts';
+import { cpuLineNs, parseNetDev } from '../containers/statsReader.ts';
 
 export interface Usage {
   cpuNs: number;
@@ -26,33 +28,18 @@ function readAt0(fd: number): string {
   return buf.toString('latin1', 0, n);
 }
 
-/** The number after `key ` at a line start in flat-keyed text. */
+/** One value of a flat-keyed file (memory.stat, cpu.stat); 0 when absent. */
 export function keyed(text: string, key: string): number {
-  let line = 0;
-  if (!text.startsWith(`${key} `)) {
-    line = text.indexOf(`\n${key} `) + 1;
-    if (line === 0) return 0;
-  }
-  const start = line + key.length + 1;
-  const end = text.indexOf('\n', start);
-  return Number(text.slice(start, end < 0 ? undefined : end)) || 0;
+  return parseFlatKeyed(text)[key] ?? 0;
 }
 
-/** Read and write bytes from v1 blkio.*_bytes ("8:0 Read 123") or v2 io.stat ("8:0 rbytes=1 wbytes=2"). */
+/** Read and write bytes summed over devices, from v1 blkio or v2 io.stat. */
 export function ioBytes(text: string, version: 1 | 2): { read: number; write: number } {
   let read = 0;
   let write = 0;
-  for (const line of text.split('\n')) {
-    if (version === 1) {
-      const [, op, v] = line.split(' ');
-      if (op === 'Read') read += Number(v) || 0;
-      else if (op === 'Write') write += Number(v) || 0;
-    } else {
-      for (const f of line.split(' ').slice(1)) {
-        if (f.startsWith('rbytes=')) read += Number(f.slice(7)) || 0;
-        else if (f.startsWith('wbytes=')) write += Number(f.slice(7)) || 0;
-      }
-    }
+  for (const e of version === 1 ? parseBlkioV1(text) : parseIoStatV2(text)) {
+    if (e.op === 'read') read += e.value;
+    else write += e.value;
   }
   return { read, write };
 }
@@ -61,12 +48,10 @@ export function ioBytes(text: string, version: 1 | 2): { read: number; write: nu
 export function netBytes(text: string): { rx: number; tx: number } {
   let rx = 0;
   let tx = 0;
-  for (const line of text.split('\n').slice(2)) {
-    const colon = line.indexOf(':');
-    if (colon < 0 || line.slice(0, colon).trim() === 'lo') continue;
-    const f = line.slice(colon + 1).trim().split(/\s+/);
-    rx += Number(f[0]) || 0;
-    tx += Number(f[8]) || 0;
+  for (const [name, d] of Object.entries(parseNetDev(text))) {
+    if (name === 'lo') continue;
+    rx += d.rx_bytes;
+    tx += d.tx_bytes;
   }
   return { rx, tx };
 }
@@ -130,9 +115,7 @@ export class HostCpu {
 
   ns(): number {
     this.fd ??= openSync('/proc/stat', 'r');
-    const text = readAt0(this.fd);
-    const line = text.slice(0, text.indexOf('\n'));
-    return line.trim().split(/\s+/).slice(1, 8).reduce((a, b) => a + Number(b), 0) * (1e9 / 100);
+    return cpuLineNs(readAt0(this.fd));
   }
 
   close(): void {
