@@ -22,10 +22,10 @@ function find(dir, pred, out = []) {
   return out;
 }
 
-function run(label, cmd, argv, { tap = false } = {}) {
+function run(label, cmd, argv, { tap = false, env } = {}) {
   return new Promise((resolve) => {
     console.log(`\n== ${label}`);
-    const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -63,7 +63,8 @@ if (!only || only === 'static') {
 if (!only || only === 'unit') {
   // Tests beside the code, plus the renderer's (kept under test/ since the renderer may not import node:*).
   const unit = find('.', (f) => /\.test\.tsx?$/.test(f) && (!f.startsWith('test/') || f.startsWith('test/renderer/')));
-  await run('unit tests', node, ['--import', 'tsx', '--test', '--test-reporter=tap', ...unit], { tap: true });
+  // tsx takes JSX settings only from the tsconfig it is pointed at; the component tests load the renderer's .tsx.
+  await run('unit tests', node, ['--import', 'tsx', '--test', '--test-reporter=tap', ...unit], { tap: true, env: { TSX_TSCONFIG_PATH: 'renderer/tsconfig.json' } });
 }
 if (!only || only === 'integration') {
   if (process.getuid?.() !== 0) {

@@ -5,7 +5,7 @@ import type { Bridge, BridgeResult, ConnectionState } from '../bridge.ts';
 export class FakeBridge implements Bridge {
   readonly calls: { method: string; args: unknown }[] = [];
   private readonly listeners = new Map<string, Set<(p: unknown) => void>>();
-  private readonly conn = new Set<(s: ConnectionState) => void>();
+  private readonly conn = new Set<(s: ConnectionState, detail?: string) => void>();
 
   constructor(private readonly answers: Partial<Record<MethodName, (args: never) => BridgeResult<unknown>>> = {}) {}
 
@@ -34,7 +34,7 @@ export class FakeBridge implements Bridge {
     return () => this.conn.delete(l);
   };
 
-  connect(s: ConnectionState): void {
-    for (const l of this.conn) l(s);
+  connect(s: ConnectionState, detail?: string): void {
+    for (const l of this.conn) l(s, detail);
   }
 }

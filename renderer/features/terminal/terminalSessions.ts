@@ -2,6 +2,8 @@
 // stream, so a tab survives switching views and reconnects after the engine restarts.
 // Output is acknowledged once xterm has parsed it, which paces the process at the host.
 import { FitAddon } from '@xterm/addon-fit';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { WebglAddon } from '@xterm/addon-webgl';
 import { Terminal } from '@xterm/xterm';
 import type { Bridge, StreamControl } from '../../bridge.ts';
 
@@ -22,6 +24,7 @@ interface Session {
   fit: FitAddon;
   element: HTMLDivElement;
   stream?: StreamControl<'terminal'>;
+  gl?: WebglAddon;
 }
 
 export class TerminalSessions {
@@ -53,6 +56,8 @@ export class TerminalSessions {
     const term = new Terminal({ fontSize: 13, scrollback: 5000, cursorBlink: true, allowProposedApi: false, theme: themeFromCss() });
     const fit = new FitAddon();
     term.loadAddon(fit);
+    // URLs in the output open in the browser (Electron hands http(s) windows to the OS).
+    term.loadAddon(new WebLinksAddon((_e, uri) => window.open(uri, '_blank', 'noopener,noreferrer')));
     term.open(element);
     term.onSelectionChange(() => {
       const text = term.getSelection();
@@ -71,6 +76,18 @@ export class TerminalSessions {
     const s = this.sessions.get(key);
     if (!s) return;
     if (s.element.parentElement !== host) host.replaceChildren(s.element);
+    if (!s.gl && hardwareWebgl()) {
+      // The GPU renderer draws a flood for a fraction of the DOM renderer's cost. A lost
+      // context (GPU reset, driver update) drops back to the DOM renderer for this tab.
+      try {
+        const gl = new WebglAddon();
+        gl.onContextLoss(() => gl.dispose());
+        s.term.loadAddon(gl);
+        s.gl = gl;
+      } catch {
+        /* no WebGL2 after all: the DOM renderer stays */
+      }
+    }
     requestAnimationFrame(() => {
       try {
         s.fit.fit();
@@ -147,6 +164,21 @@ export class TerminalSessions {
     this.snapshot = [...this.sessions.values()].map((s) => s.info);
     for (const l of this.listeners) l();
   }
+}
+
+let webgl: boolean | undefined;
+/**
+ * WebGL2 on a real GPU. A software rasterizer (SwiftShader, llvmpipe: headless or no GPU driver)
+ * makes the WebGL renderer several times slower than the DOM one, so it is used only on hardware.
+ */
+function hardwareWebgl(): boolean {
+  if (webgl !== undefined) return webgl;
+  const gl = document.createElement('canvas').getContext('webgl2');
+  const info = gl?.getExtension('WEBGL_debug_renderer_info');
+  const renderer = gl && info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+  gl?.getExtension('WEBGL_lose_context')?.loseContext();
+  webgl = !!gl && !/swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+  return webgl;
 }
 
 function themeFromCss() {

@@ -1,0 +1,238 @@
+// Component tests: the real App rendered into jsdom over a FakeBridge, a fresh store per test.
+// They click and type like a user and check what the DOM shows and which contract calls leave.
+// Run alone with TSX_TSCONFIG_PATH=renderer/tsconfig.json (the renderer's JSX settings), as npm test does.
+import { installDom, button, click, key, typeInto } from '../helpers/dom.ts';
+import assert from 'node:assert/strict';
+import { afterEach, test } from 'node:test';
+import { act, createElement } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import type { MethodName } from '../../common/contract.ts';
+import type { ContainerSummary, JobView } from '../../common/views.ts';
+import { App } from '../../renderer/App.tsx';
+import type { BridgeResult } from '../../renderer/bridge.ts';
+import { createAppStore } from '../../renderer/store/appStore.ts';
+import { StoreContext } from '../../renderer/store/context.tsx';
+import { TerminalContext } from '../../renderer/features/terminal/TerminalPanel.tsx';
+import type { TerminalSessions } from '../../renderer/features/terminal/terminalSessions.ts';
+import { FakeBridge } from '../../renderer/store/fakeBridge.ts';
+
+const { document } = installDom().window;
+
+const summary = (id: string, name: string, over: Partial<ContainerSummary> = {}): ContainerSummary => ({
+  id: id.padEnd(64, '0'), name, image: 'busybox', imageId: 'sha256:1', command: 'sh', created: `2026-01-0${id.length}T00:00:00Z`, state: 'running',
+  startedAt: new Date(Date.now() - 10 * 60_000).toISOString(), finishedAt: '', exitCode: 0, oomKilled: false, restartCount: 0, labels: {}, ports: [], tty: false, memoryLimit: 0, ...over,
+});
+const ok = (value: unknown) => ({ ok: true as const, value });
+
+let cleanup: (() => void) | undefined;
+afterEach(() => {
+  cleanup?.();
+  cleanup = undefined;
+});
+
+async function mount(answers: Partial<Record<MethodName, (args: never) => BridgeResult<unknown>>> = {}) {
+  const bridge = new FakeBridge({
+    'system.info': () => ok({ cpus: 2 }),
+    'containers.list': () => ok([summary('a', 'web'), summary('bb', 'db', { state: 'exited', image: 'postgres', labels: { tier: 'data' } }), summary('ccc', 'cache', { image: 'redis' })]),
+    'images.list': () => ok([]),
+    'jobs.list': () => ok([]),
+    'events.recent': () => ok([]),
+    ...answers,
+  });
+  const store = createAppStore(bridge);
+  // xterm needs a real layout engine; the terminal tab is covered by the browser tests.
+  const none: never[] = [];
+  const terminals = { subscribe: () => () => undefined, list: () => none, mount() {}, fitAll() {}, create: () => '', close() {}, dispose() {} } as unknown as TerminalSessions;
+  const host = document.createElement('div');
+  document.body.append(host);
+  let root!: Root;
+  await act(async () => {
+    root = createRoot(host);
+    root.render(createElement(StoreContext.Provider, { value: store }, createElement(TerminalContext.Provider, { value: terminals }, createElement(App))));
+  });
+  cleanup = () => {
+    act(() => root.unmount());
+    terminals.dispose();
+    store.dispose();
+    host.remove();
+  };
+  const open = async () => act(async () => bridge.connect('open'));
+  const names = () => [...host.querySelectorAll('[data-testid=container-list] .row')].map((r) => r.getAttribute('data-name'));
+  const calls = (method: string) => bridge.calls.filter((c) => c.method === method).map((c) => c.args);
+  return { bridge, store, host, open, names, calls };
+}
+
+test('the list shows a skeleton until connected, then the containers newest first', async () => {
+  const ui = await mount();
+  assert.ok(ui.host.querySelector('.skeleton[aria-busy=true]'), 'a loading state before the engine answers');
+  assert.match(ui.host.querySelector('[role=alert]')?.textContent ?? '', /Connecting to the engine/);
+  await ui.open();
+  assert.equal(ui.host.querySelector('.skeleton'), null);
+  assert.equal(ui.host.querySelector('[role=alert]'), null, 'no banner once connected');
+  assert.deepEqual(ui.names(), ['cache', 'db', 'web']);
+  const web = ui.host.querySelector('.row[data-name=web]')!;
+  assert.match(web.textContent!, /Up 10 minutes/);
+  assert.ok(web.querySelector('[aria-label="stop web"]'), 'a running container offers stop');
+  assert.ok(ui.host.querySelector('.row[data-name=db] [aria-label="start db"]'), 'an exited one offers start');
+});
+
+test('an empty engine shows the empty state with a way to run something', async () => {
+  const ui = await mount({ 'containers.list': () => ok([]) });
+  await ui.open();
+  assert.match(ui.host.querySelector('.empty')!.textContent!, /No containers yet/);
+  await act(async () => click(button(ui.host, 'Run hello-world')));
+  assert.equal((ui.host.querySelector('form[aria-label="run a container"] input[name=image]') as HTMLInputElement).value, 'hello-world');
+});
+
+test('search and the state filter narrow the list; a filter that matches nothing says so', async () => {
+  const ui = await mount();
+  await ui.open();
+  await act(async () => typeInto(ui.host.querySelector('input[aria-label="search containers"]')!, 'tier=data'));
+  assert.deepEqual(ui.names(), ['db'], 'labels are searchable');
+  await act(async () => typeInto(ui.host.querySelector('input[aria-label="search containers"]')!, 'redis'));
+  assert.deepEqual(ui.names(), ['cache'], 'images are searchable');
+  await act(async () => typeInto(ui.host.querySelector('input[aria-label="search containers"]')!, ''));
+  const state = ui.host.querySelector('select[aria-label="state filter"]') as HTMLSelectElement;
+  await act(async () => {
+    state.value = 'exited';
+    state.dispatchEvent(new (installDom().window.Event)('change', { bubbles: true }));
+  });
+  assert.deepEqual(ui.names(), ['db']);
+  await act(async () => typeInto(ui.host.querySelector('input[aria-label="search containers"]')!, 'nothing-like-this'));
+  assert.match(ui.host.querySelector('.empty')!.textContent!, /No container matches this filter/);
+  await act(async () => click(button(ui.host, 'Clear filter')));
+  assert.equal(ui.names().length, 3);
+});
+
+test('multi-select acts on every checked container; remove asks first and names them', async () => {
+  const ui = await mount();
+  await ui.open();
+  await act(async () => click(ui.host.querySelector('input[aria-label="select web"]')));
+  await act(async () => click(ui.host.querySelector('input[aria-label="select cache"]')));
+  assert.match(ui.host.querySelector('[aria-label="bulk actions"]')!.textContent!, /2 selected/);
+  await act(async () => click(button(ui.host.querySelector('[aria-label="bulk actions"]')!, 'Stop')));
+  assert.deepEqual(ui.calls('containers.stop').map((a) => (a as { id: string }).id.slice(0, 3)).sort(), ['a00', 'ccc']);
+  assert.match(ui.host.querySelector('.toasts')!.textContent!, /web stopped/);
+
+  await act(async () => click(button(ui.host.querySelector('[aria-label="bulk actions"]')!, 'Remove')));
+  const dialog = ui.host.querySelector('[role=alertdialog]')!;
+  assert.match(dialog.textContent!, /Remove 2 containers\?/);
+  assert.match(dialog.textContent!, /web, cache|cache, web/);
+  await act(async () => click(button(dialog, 'Cancel')));
+  assert.equal(ui.host.querySelector('[role=alertdialog]'), null);
+  assert.equal(ui.calls('containers.remove').length, 0, 'cancel removes nothing');
+  await act(async () => click(button(ui.host.querySelector('[aria-label="bulk actions"]')!, 'Remove')));
+  await act(async () => click(button(ui.host.querySelector('[role=alertdialog]')!, 'Remove')));
+  assert.equal(ui.calls('containers.remove').length, 2);
+  assert.equal(ui.host.querySelector('[aria-label="bulk actions"]'), null, 'removed containers leave the selection');
+});
+
+test('keyboard: arrows move the selection and Delete asks to remove the selected container', async () => {
+  const ui = await mount();
+  await ui.open();
+  const pane = ui.host.querySelector('section[aria-label=containers]')!;
+  await act(async () => key(pane, 'ArrowDown'));
+  assert.equal(ui.store.getState().selected, summary('ccc', '').id);
+  await act(async () => key(pane, 'ArrowDown'));
+  assert.equal(ui.host.querySelector('.row[aria-selected=true]')?.getAttribute('data-name'), 'db');
+  await act(async () => key(pane, 'Delete'));
+  assert.match(ui.host.querySelector('[role=alertdialog]')!.textContent!, /Remove db\?/);
+  assert.ok(ui.host.querySelector('section.detail-pane, [aria-label^="container"]'), 'the selected container opens its detail');
+});
+
+test('an engine error on an action becomes a readable toast naming the container', async () => {
+  const ui = await mount({ 'containers.start': () => ({ ok: false, error: { code: 'CONFLICT', message: 'db: port 8080 is already in use' } }) });
+  await ui.open();
+  await act(async () => click(ui.host.querySelector('[aria-label="start db"]')));
+  const toast = ui.host.querySelector('.toast-error');
+  assert.match(toast?.textContent ?? '', /port 8080 is already in use/);
+});
+
+test('the run form flags bad fields inline and sends nothing until they are fixed', async () => {
+  const ui = await mount();
+  await ui.open();
+  await act(async () => click(button(ui.host, 'Run a container')));
+  const form = ui.host.querySelector('form[aria-label="run a container"]') as HTMLFormElement;
+  const field = (n: string) => form.querySelector(`[name=${n}]`)!;
+  const errors = () => Object.fromEntries([...form.querySelectorAll('[data-error]')].map((e) => [e.getAttribute('data-error'), e.textContent]));
+  await act(async () => form.requestSubmit());
+  assert.ok(errors().image, 'an empty image is flagged on submit');
+  await act(async () => {
+    typeInto(field('image'), 'Bad Image!');
+    typeInto(field('name'), 'web');
+    typeInto(field('memory'), '12q');
+    typeInto(field('ports'), '80:80:80:80');
+    typeInto(field('cpus'), '9');
+  });
+  const e = errors();
+  assert.deepEqual(Object.keys(e).sort(), ['cpus', 'image', 'memory', 'name', 'ports']);
+  assert.match(e.name!, /in use|taken|exists/i, 'a name clash with an existing container is caught before submit');
+  await act(async () => form.requestSubmit());
+  assert.equal(ui.calls('containers.run').length, 0, 'nothing is submitted while a field is invalid');
+  await act(async () => {
+    typeInto(field('image'), 'busybox:latest');
+    typeInto(field('name'), 'web2');
+    typeInto(field('memory'), '64m');
+    typeInto(field('ports'), '8080:80');
+    typeInto(field('cpus'), '0.5');
+    typeInto(field('command'), 'sleep "1 2"');
+  });
+  assert.deepEqual(errors(), {});
+});
+
+test('the run form shows the engine error in place, then closes on success and selects the container', async () => {
+  let fail = true;
+  const ui = await mount({
+    'containers.run': () => (fail ? { ok: false, error: { code: 'NOT_FOUND', message: 'image nosuch:latest not found' } } : ok({ id: 'f'.repeat(64) })),
+  });
+  await ui.open();
+  await act(async () => click(button(ui.host, 'Run a container')));
+  const form = ui.host.querySelector('form[aria-label="run a container"]') as HTMLFormElement;
+  await act(async () => {
+    typeInto(form.querySelector('[name=image]')!, 'nosuch');
+    typeInto(form.querySelector('[name=command]')!, 'sleep "1 2"');
+  });
+  await act(async () => form.requestSubmit());
+  assert.deepEqual((ui.calls('containers.run')[0] as { cmd?: string[] }).cmd, ['sleep', '1 2']);
+  assert.equal(ui.host.querySelector('[data-testid=engine-error]')?.textContent, 'image nosuch:latest not found');
+  assert.ok(ui.host.querySelector('form[aria-label="run a container"]'), 'the form stays open with what was typed');
+  fail = false;
+  await act(async () => form.requestSubmit());
+  assert.equal(ui.host.querySelector('form[aria-label="run a container"]'), null);
+  assert.equal(ui.store.getState().selected, 'f'.repeat(64));
+});
+
+test('a lost connection shows a banner, and reconnecting reloads the lists', async () => {
+  const ui = await mount();
+  await ui.open();
+  assert.equal(ui.calls('containers.list').length, 1);
+  await act(async () => ui.bridge.connect('lost', 'reconnecting to the engine…'));
+  assert.match(ui.host.querySelector('[role=alert]')!.textContent!, /Lost the connection to the engine — reconnecting/);
+  await ui.open();
+  assert.equal(ui.host.querySelector('[role=alert]'), null);
+  assert.equal(ui.calls('containers.list').length, 2, 'the list is fetched again after reconnecting');
+});
+
+test('a pull shows one progress bar per layer with its bytes, and cancel reaches the engine', async () => {
+  const ui = await mount();
+  await ui.open();
+  await act(async () => ui.store.getState().setView('images'));
+  assert.match(ui.host.querySelector('.empty')!.textContent!, /No images yet/);
+  const input = ui.host.querySelector('input[aria-label="image to pull"]')!;
+  await act(async () => typeInto(input, '127.0.0.1:5000/busybox'));
+  await act(async () => (input.closest('form') as HTMLFormElement).requestSubmit());
+  assert.deepEqual(ui.calls('images.pull'), [{ ref: '127.0.0.1:5000/busybox' }]);
+  const job = (over: Partial<JobView>): JobView => ({
+    id: 'j1', kind: 'pull', title: '127.0.0.1:5000/busybox', state: 'running', startedAt: Date.now(), message: '',
+    layers: [{ id: 'aaaa', status: 'Downloading', current: 512 * 1024, total: 1024 * 1024 }, { id: 'bbbb', status: 'Waiting', current: 0, total: 2048 }], ...over,
+  });
+  await act(async () => ui.bridge.emit('job', job({})));
+  const bars = [...ui.host.querySelectorAll('.layer-bars progress')] as HTMLProgressElement[];
+  assert.deepEqual(bars.map((b) => [b.getAttribute('aria-label'), b.value, b.max]), [['layer aaaa', 512 * 1024, 1024 * 1024], ['layer bbbb', 0, 2048]]);
+  assert.match(ui.host.querySelector('.job-head')!.textContent!, /524kB \/ 1\.05MB/);
+  await act(async () => click(button(ui.host.querySelector('.job')!, 'Cancel')));
+  assert.deepEqual(ui.calls('jobs.cancel'), [{ jobId: 'j1' }]);
+  await act(async () => ui.bridge.emit('job', job({ state: 'cancelled', finishedAt: Date.now(), message: 'cancelled' })));
+  assert.equal(ui.host.querySelector('.layer-bars'), null, 'a finished job drops its bars and shows its result');
+  assert.equal(ui.host.querySelector('.job')?.getAttribute('data-state'), 'cancelled');
+});
