@@ -226,4 +226,27 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
     await shot('activity');
     assert.deepEqual(pageErrors.filter((e) => !/favicon/.test(e)), []);
   });
+
+  // Last: while the engine is away the browser logs failed WebSocket attempts as console errors.
+  it('survives an engine restart: banner while away, then the list and the terminal tab reconnect', async () => {
+    await page.click('.sidebar button:has-text("Containers")');
+    await row('e2e-burn').click();
+    await page.click('button[role=tab]:has-text("Terminal")');
+    await page.locator('.term-tab[data-status=open]').first().waitFor();
+    const sessions = await page.evaluate(() => window.berth!.terminals.list().length);
+    await daemon.restart(async () => {
+      await page.locator('.banner[role=alert]', { hasText: 'Lost the connection to the engine' }).waitFor({ timeout: 15_000 });
+      await page.locator('.term-tab[data-status=lost]').first().waitFor({ timeout: 15_000 });
+      await shot('engine-lost');
+    });
+    await page.locator('.banner[role=alert]').waitFor({ state: 'detached', timeout: 30_000 });
+    // The container kept running in its shim and the new engine adopted it.
+    await page.waitForFunction(() => document.querySelector('.row[data-name="e2e-burn"] [data-state]')?.getAttribute('data-state') === 'running');
+    await page.locator('.term-tab[data-status=open]').first().waitFor({ timeout: 15_000 });
+    assert.equal(await page.evaluate(() => window.berth!.terminals.list().length), sessions, 'the same tab came back, not a new one');
+    await page.click('[data-testid=terminal]');
+    await page.keyboard.type('echo back$((2+2))\n');
+    await page.waitForFunction(() => [...document.querySelectorAll('.xterm-rows > div')].some((d) => d.textContent?.trim() === 'back4'), undefined, { timeout: 15_000 });
+    await shot('engine-reconnected');
+  });
 });

@@ -26,9 +26,11 @@ export async function startDaemon(opts: { web?: boolean; args?: string[] } = {})
   const sock = `${base}/docker.sock`;
   const parent = `berth-test-${process.pid}-${base.slice(-6)}`;
   let log = '';
+  // A restart listens where the first daemon did, so an open page can reconnect.
+  let webListen = '127.0.0.1:0';
   const launch = () => {
     const child = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock,
-      '--cgroup-parent', parent, '--auth-file', `${base}/auth.json`, ...(opts.web ? ['--web', '127.0.0.1:0'] : []), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--cgroup-parent', parent, '--auth-file', `${base}/auth.json`, ...(opts.web ? ['--web', webListen] : []), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
     return child;
@@ -49,8 +51,10 @@ export async function startDaemon(opts: { web?: boolean; args?: string[] } = {})
     async restart(whileDown) {
       await terminate();
       await whileDown?.();
+      const from = log.length;
       d.proc = proc = launch();
       await until(async () => (await docker(['version', '-f', '{{.Server.Version}}'])).code === 0, 30_000, `daemon restart (${log})`);
+      if (opts.web) await until(() => log.slice(from).includes('web UI at'), 30_000, `web UI after restart (${log})`);
     },
     async stop() {
       if (proc.exitCode === null) {
@@ -84,5 +88,6 @@ export async function startDaemon(opts: { web?: boolean; args?: string[] } = {})
     throw e;
   }
   d.url = /web UI at (\S+)/.exec(log)?.[1] ?? '';
+  if (d.url) webListen = `127.0.0.1:${new URL(d.url).port}`;
   return d;
 }
