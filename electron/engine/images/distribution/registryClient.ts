@@ -2,7 +2,7 @@
 // realm/service/scope), plain Basic auth, retries with backoff, resumable blob downloads (Range),
 // uploads (monolithic and chunked), cross-repository mounts and manifests.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { EngineError, invalid, notFound } from '../../errors.ts';
 import type { ContentStore } from '../contentStore.ts';
@@ -255,7 +255,8 @@ export class RegistrySession {
           tap?.wrote(got);
           onBytes(got);
         }
-        fsyncSync(fd);
+        // On the thread pool: flushing a big blob must not stall the engine's event loop.
+        await new Promise<void>((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
       } catch (e) {
         streamError = e;
       } finally {

@@ -67,12 +67,8 @@ export class LayerWriter implements TarSink {
     for (const part of parts) {
       p = p ? `${p}/${part}` : part;
       if (this.dirs.has(p)) continue;
-      let st;
-      try {
-        st = lstatSync(this.abs(p));
-      } catch {
-        st = null;
-      }
+      // Most paths are new: no throw (an Error with its stack per entry costs more than the syscall).
+      const st = lstatSync(this.abs(p), { throwIfNoEntry: false });
       if (!st) {
         if (!create) throw new LayerPathError(`entry ${JSON.stringify(entryName)}: ${p} is not in the layer`);
         mkdirSync(this.abs(p), 0o755);
@@ -92,12 +88,8 @@ export class LayerWriter implements TarSink {
 
   /** Removes whatever is at rel unless both it and the new entry are directories. Returns true when a directory stays. */
   private clear(rel: string, keepDir: boolean): boolean {
-    let st;
-    try {
-      st = lstatSync(this.abs(rel));
-    } catch {
-      return false;
-    }
+    const st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
+    if (!st) return false;
     if (st.isDirectory() && keepDir) return true;
     if (st.isDirectory()) {
       rmSync(this.abs(rel), { recursive: true, force: true });
