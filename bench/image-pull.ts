@@ -126,16 +126,17 @@ await pool.close();
 // external-memory threshold).
 const reg = await startRegistry();
 try {
+  const peakRss = (label: string, ref: string, dir: string) => {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', `${REPO}/test/helpers/pullChild.ts`, `${base}/${dir}`, ref], { env: { ...process.env, BERTH_REPORT_RSS: '1' }, encoding: 'utf8' });
+    const m = /rss (\d+) (\d+)/.exec(child.stdout);
+    return m ? `${label} → ${(Number(m[1]) / 1024).toFixed(1)} MiB` : `${label} → failed: ${child.stderr.slice(0, 200)}`;
+  };
   const peaks: string[] = [];
   for (const mib of [8, 64, 256]) {
     await uploadImage(reg, 'rss', `m${mib}`, [buildTar([{ name: 'big.bin', type: 'file', mode: 0o644, data: randomBytes(mib << 20) }])]);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', `${REPO}/test/helpers/pullChild.ts`, `${base}/rss-${mib}`, `${reg.host}/rss:m${mib}`], { env: { ...process.env, BERTH_REPORT_RSS: '1' }, encoding: 'utf8' });
-    const m = /rss (\d+) (\d+)/.exec(child.stdout);
-    peaks.push(m ? `${mib} MiB layer → ${(Number(m[1]) / 1024).toFixed(1)} MiB` : `${mib} MiB layer → failed: ${child.stderr.slice(0, 200)}`);
+    peaks.push(peakRss(`${mib} MiB layer`, `${reg.host}/rss:m${mib}`, `rss-${mib}`));
   }
-  const child = spawnSync(process.execPath, ['--import', 'tsx', `${REPO}/test/helpers/pullChild.ts`, `${base}/rss`, IMAGE], { env: { ...process.env, BERTH_REPORT_RSS: '1' }, encoding: 'utf8' });
-  const m = /rss (\d+) (\d+)/.exec(child.stdout);
-  if (m) peaks.push(`${IMAGE} → ${(Number(m[1]) / 1024).toFixed(1)} MiB`);
+  peaks.push(peakRss(IMAGE, IMAGE, 'rss'));
   console.log(`peak RSS of a process pulling (node + the engine's store, registry client and unpack worker): ${peaks.join('; ')}`);
 } finally {
   await reg.stop();

@@ -157,26 +157,16 @@ test('the run form flags bad fields inline and sends nothing until they are fixe
   const errors = () => Object.fromEntries([...form.querySelectorAll('[data-error]')].map((e) => [e.getAttribute('data-error'), e.textContent]));
   await act(async () => form.requestSubmit());
   assert.ok(errors().image, 'an empty image is flagged on submit');
-  await act(async () => {
-    typeInto(field('image'), 'Bad Image!');
-    typeInto(field('name'), 'web');
-    typeInto(field('memory'), '12q');
-    typeInto(field('ports'), '80:80:80:80');
-    typeInto(field('cpus'), '9');
+  const fill = (values: Record<string, string>) => act(async () => {
+    for (const [name, value] of Object.entries(values)) typeInto(field(name), value);
   });
+  await fill({ image: 'Bad Image!', name: 'web', memory: '12q', ports: '80:80:80:80', cpus: '9' });
   const e = errors();
   assert.deepEqual(Object.keys(e).sort(), ['cpus', 'image', 'memory', 'name', 'ports']);
   assert.match(e.name!, /in use|taken|exists/i, 'a name clash with an existing container is caught before submit');
   await act(async () => form.requestSubmit());
   assert.equal(ui.calls('containers.run').length, 0, 'nothing is submitted while a field is invalid');
-  await act(async () => {
-    typeInto(field('image'), 'busybox:latest');
-    typeInto(field('name'), 'web2');
-    typeInto(field('memory'), '64m');
-    typeInto(field('ports'), '8080:80');
-    typeInto(field('cpus'), '0.5');
-    typeInto(field('command'), 'sleep "1 2"');
-  });
+  await fill({ image: 'busybox:latest', name: 'web2', memory: '64m', ports: '8080:80', cpus: '0.5', command: 'sleep "1 2"' });
   assert.deepEqual(errors(), {});
 });
 
