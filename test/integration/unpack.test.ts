@@ -103,6 +103,60 @@ describe('layer unpacking', { timeout: 180_000 }, () => {
     assert.match(listing, /user\.berth="yes"/);
   });
 
+  it('gives a new layer the same owners and modes as a fill of a used directory, though it skips the lookups and calls a new one needs not', async () => {
+    // A new (empty) layer directory takes shortcuts: no lookup before a create, no chown to
+    // the creator's own ids, no chmod where the create mode was exact. A set-group-ID directory
+    // and the umask are where those shortcuts could go wrong.
+    const tar = buildTar([
+      { name: 'shared/', type: 'dir', mode: 0o2775, uid: 0, gid: 50 },
+      { name: 'shared/root-file', type: 'file', mode: 0o644, uid: 0, gid: 0, data: Buffer.from('r') },
+      { name: 'shared/implicit/inner', type: 'file', mode: 0o640, uid: 0, gid: 0, data: Buffer.from('i') },
+      { name: 'shared/sub/', type: 'dir', mode: 0o755, uid: 0, gid: 0 },
+      { name: 'shared/link', type: 'symlink', mode: 0o777, uid: 0, gid: 0, linkname: 'root-file' },
+      { name: 'wide', type: 'file', mode: 0o666, data: Buffer.from('w') },
+      { name: 'none', type: 'file', mode: 0o000, data: Buffer.from('n') },
+      { name: 'sticky/', type: 'dir', mode: 0o1777 },
+      { name: 'suid', type: 'file', mode: 0o4755, data: Buffer.from('s') },
+      { name: 'owned', type: 'file', mode: 0o600, uid: 1000, gid: 1000, data: Buffer.from('o') },
+      { name: 'twice', type: 'file', mode: 0o644, data: Buffer.from('first') },
+      { name: 'twice', type: 'file', mode: 0o600, uid: 5, gid: 5, data: Buffer.from('second') },
+      { name: 'was-dir/', type: 'dir', mode: 0o755 },
+      { name: 'was-dir/child', type: 'file', mode: 0o644, data: Buffer.from('c') },
+      { name: 'was-dir', type: 'file', mode: 0o644, data: Buffer.from('now a file') },
+      { name: 'was-dir/', type: 'dir', mode: 0o700 },
+      { name: 'was-dir/again', type: 'file', mode: 0o644, data: Buffer.from('a') },
+      { name: 'gone', type: 'file', mode: 0o644, data: Buffer.from('g') },
+      { name: '.wh.gone', type: 'file', mode: 0o644 },
+    ]);
+    const fresh = await unpack(tar);
+    await fresh.result;
+    const used = `${sandbox}/used`;
+    mkdirSync(used);
+    writeFileSync(`${used}/unrelated`, 'x'); // not empty: every path is looked up, every call made
+    writeFileSync(`${used}.tar`, tar);
+    await pool.run({ src: `${used}.tar`, dest: used, mode: 'overlay', chown: true });
+    rmSync(`${used}/unrelated`);
+    const meta = (dir: string) => tree(dir).map((rel) => {
+      const st = lstatSync(`${dir}/${rel}`);
+      return `${rel} ${(st.mode & 0o177777).toString(8)} ${st.uid}:${st.gid}${st.isFile() ? ` ${readFileSync(`${dir}/${rel}`, 'utf8')}` : ''}`;
+    });
+    const got = meta(fresh.dest);
+    assert.deepEqual(got, meta(used));
+    const line = (rel: string) => got.find((l) => l.startsWith(`${rel} `));
+    assert.equal(line('shared/root-file'), 'shared/root-file 100644 0:0 r', 'no group from the set-group-ID parent');
+    assert.equal(line('shared/implicit/inner'), 'shared/implicit/inner 100640 0:0 i');
+    assert.equal(line('shared/sub'), 'shared/sub 40755 0:0', 'not the set-group-ID parent\'s group, nor its bit');
+    assert.equal(line('shared/link'), 'shared/link 120777 0:0');
+    assert.equal(line('wide'), 'wide 100666 0:0 w', 'the umask does not narrow the mode');
+    assert.equal(line('none'), 'none 100000 0:0 n');
+    assert.equal(line('sticky'), 'sticky 41777 0:0');
+    assert.equal(line('suid'), 'suid 104755 0:0 s');
+    assert.equal(line('owned'), 'owned 100600 1000:1000 o');
+    assert.equal(line('twice'), 'twice 100600 5:5 second');
+    assert.deepEqual(got.filter((l) => l.startsWith('was-dir')), ['was-dir 40700 0:0', 'was-dir/again 100644 0:0 a']);
+    assert.equal(line('gone'), 'gone 20000 0:0', 'whited out after it was written');
+  });
+
   it('reports the diff id of the uncompressed stream, for plain and gzip archives alike', async () => {
     const tar = buildTar([{ name: 'a', type: 'file', mode: 0o644, data: Buffer.from('hello') }]);
     const plain = await (await unpack(tar)).result;

@@ -5,7 +5,7 @@
 // overlay whiteouts (char 0:0) and opaque directories (trusted.overlay.opaque=y).
 import {
   closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, chmodSync,
-  mkdirSync, openSync, rmSync, symlinkSync, unlinkSync, writeSync,
+  mkdirSync, openSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeSync,
 } from 'node:fs';
 import type { TarHeader, TarSink } from './tarParser.ts';
 
@@ -48,12 +48,27 @@ export function cleanEntryPath(name: string): string {
 export class LayerWriter implements TarSink {
   private readonly dirs = new Set<string>(['']);
   private readonly dirTimes: { abs: string; mtime: number }[] = [];
+  /**
+   * When the root starts empty (a new layer), everything under it is ours: what is not in dirs
+   * or others does not exist, and no path needs looking up before it is created.
+   */
+  private readonly fresh: boolean;
+  /** fresh root only: the non-directories written so far */
+  private readonly others = new Set<string>();
+  /** fresh root only: directories with the set-group-ID bit, whose new entries take their group */
+  private readonly sgidDirs = new Set<string>();
+  /** what a new file gets without fchown/fchmod: the creator's ids, and its mode through the umask */
+  private readonly euid = process.geteuid?.() ?? -1;
+  private readonly egid = process.getegid?.() ?? -1;
+  private readonly umask = process.umask();
   private fd = -1;
-  private current: { abs: string; h: TarHeader } | null = null;
+  private current: { abs: string; rel: string; h: TarHeader } | null = null;
   entries = 0;
   size = 0;
 
-  constructor(private readonly root: string, private readonly ops: NodeOps, private readonly opts: LayerWriterOptions) {}
+  constructor(private readonly root: string, private readonly ops: NodeOps, private readonly opts: LayerWriterOptions) {
+    this.fresh = readdirSync(root).length === 0;
+  }
 
   private abs(rel: string): string {
     return rel ? `${this.root}/${rel}` : this.root;
@@ -72,6 +87,7 @@ export class LayerWriter implements TarSink {
       if (!st) {
         if (!create) throw new LayerPathError(`entry ${JSON.stringify(entryName)}: ${p} is not in the layer`);
         mkdirSync(this.abs(p), 0o755);
+        this.noteSgid(p, this.sgidDirs.has(this.parentOf(p))); // a new directory inherits it
       } else if (st.isSymbolicLink()) {
         throw new LayerPathError(`entry ${JSON.stringify(entryName)} would be written through the symlink ${p}`);
       } else if (!st.isDirectory()) {
@@ -88,16 +104,29 @@ export class LayerWriter implements TarSink {
 
   /** Removes whatever is at rel unless both it and the new entry are directories. Returns true when a directory stays. */
   private clear(rel: string, keepDir: boolean): boolean {
+    if (this.fresh && !this.dirs.has(rel) && !this.others.has(rel)) return false;
     const st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
     if (!st) return false;
     if (st.isDirectory() && keepDir) return true;
     if (st.isDirectory()) {
       rmSync(this.abs(rel), { recursive: true, force: true });
-      for (const d of this.dirs) if (d === rel || d.startsWith(`${rel}/`)) this.dirs.delete(d);
+      const inside = (p: string) => p === rel || p.startsWith(`${rel}/`);
+      for (const set of [this.dirs, this.others, this.sgidDirs]) for (const p of set) if (inside(p)) set.delete(p);
     } else {
       unlinkSync(this.abs(rel));
+      this.others.delete(rel);
     }
     return false;
+  }
+
+  private noteSgid(dir: string, sgid: boolean): void {
+    if (this.fresh && sgid) this.sgidDirs.add(dir);
+    else this.sgidDirs.delete(dir);
+  }
+
+  /** Whether a new entry at rel already has this owner, so chown can be skipped. */
+  private ownedAsCreated(rel: string, h: TarHeader): boolean {
+    return this.fresh && h.uid === this.euid && h.gid === this.egid && !this.sgidDirs.has(this.parentOf(rel));
   }
 
   entry(h: TarHeader): void {
@@ -115,6 +144,7 @@ export class LayerWriter implements TarSink {
         if (!target || base.length === WH_PREFIX.length) throw new LayerPathError(`invalid whiteout entry ${JSON.stringify(h.name)}`);
         this.clear(target, false);
         this.ops.mknod(this.abs(target), S_IFCHR, 0, 0);
+        if (this.fresh) this.others.add(target);
       }
       return;
     }
@@ -123,6 +153,7 @@ export class LayerWriter implements TarSink {
       // The root entry ("/" or "./") only carries the root's metadata.
       if (h.type !== 'dir') throw new LayerPathError(`entry ${JSON.stringify(h.name)} would replace the layer root`);
       this.meta(this.root, h, false);
+      this.noteSgid('', (h.mode & 0o2000) !== 0);
       this.dirTimes.push({ abs: this.root, mtime: h.mtime });
       return;
     }
@@ -132,23 +163,29 @@ export class LayerWriter implements TarSink {
     const plain = this.opts.mode === 'plain';
     switch (h.type) {
       case 'dir': {
-        if (!this.clear(rel, true)) mkdirSync(abs, 0o700);
+        const made = !this.clear(rel, true);
+        if (made) mkdirSync(abs, 0o700);
         this.dirs.add(rel);
-        this.meta(abs, h, false);
+        this.meta(abs, h, false, made ? rel : undefined);
+        this.noteSgid(rel, (h.mode & 0o2000) !== 0);
         this.dirTimes.push({ abs, mtime: h.mtime });
         return;
       }
       case 'file': {
         this.clear(rel, false);
-        this.fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        this.current = { abs, h };
+        // Created with its final permission bits where the umask lets them through (then no
+        // fchmod); set-id and sticky bits always go on after the chown, which would clear them.
+        this.fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, h.mode & 0o777);
+        if (this.fresh) this.others.add(rel);
+        this.current = { abs, rel, h };
         this.size += h.size;
         return;
       }
       case 'symlink': {
         this.clear(rel, false);
         symlinkSync(h.linkname, abs);
-        this.meta(abs, h, true);
+        if (this.fresh) this.others.add(rel);
+        this.meta(abs, h, true, rel);
         return;
       }
       case 'hardlink': {
@@ -165,6 +202,7 @@ export class LayerWriter implements TarSink {
         if (target === rel) return;
         this.clear(rel, false);
         linkSync(this.abs(target), abs);
+        if (this.fresh) this.others.add(rel);
         return;
       }
       case 'char':
@@ -174,7 +212,8 @@ export class LayerWriter implements TarSink {
         this.clear(rel, false);
         const kind = h.type === 'char' ? S_IFCHR : h.type === 'block' ? S_IFBLK : S_IFIFO;
         this.ops.mknod(abs, kind | 0o600, h.devmajor, h.devminor);
-        this.meta(abs, h, false);
+        if (this.fresh) this.others.add(rel);
+        this.meta(abs, h, false, rel);
         return;
       }
     }
@@ -187,10 +226,10 @@ export class LayerWriter implements TarSink {
 
   entryEnd(): void {
     if (!this.current) return;
-    const { abs, h } = this.current;
+    const { abs, rel, h } = this.current;
     try {
-      if (this.opts.chown) fchownSync(this.fd, h.uid, h.gid);
-      fchmodSync(this.fd, h.mode);
+      if (this.opts.chown && !this.ownedAsCreated(rel, h)) fchownSync(this.fd, h.uid, h.gid);
+      if ((h.mode & 0o7777) !== (h.mode & 0o777 & ~this.umask)) fchmodSync(this.fd, h.mode);
       futimesSync(this.fd, h.mtime, h.mtime);
     } finally {
       closeSync(this.fd);
@@ -200,8 +239,9 @@ export class LayerWriter implements TarSink {
     this.xattrs(abs, h);
   }
 
-  private meta(abs: string, h: TarHeader, symlink: boolean): void {
-    if (this.opts.chown) lchownSync(abs, h.uid, h.gid);
+  /** created: the entry's path when it was just made (then its owner may already be right) */
+  private meta(abs: string, h: TarHeader, symlink: boolean, created?: string): void {
+    if (this.opts.chown && !(created !== undefined && this.ownedAsCreated(created, h))) lchownSync(abs, h.uid, h.gid);
     if (!symlink) chmodSync(abs, h.mode);
     if (symlink) lutimesSync(abs, h.mtime, h.mtime);
     this.xattrs(abs, h);

@@ -169,14 +169,18 @@ export async function unpackFile(job: UnpackJob, follow?: FollowReader): Promise
   const sink = new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
-      try {
-        hash.update(chunk);
-        tarSize += chunk.length;
-        if (!parser.done) parser.push(chunk);
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
+      // zlib pushes a chunk before it queues the next one on the thread pool: writing the
+      // files on the next tick instead lets the next chunk inflate meanwhile.
+      process.nextTick(() => {
+        try {
+          hash.update(chunk);
+          tarSize += chunk.length;
+          if (!parser.done) parser.push(chunk);
+          cb();
+        } catch (e) {
+          cb(e as Error);
+        }
+      });
     },
     final(cb) {
       try {
