@@ -2,7 +2,7 @@
 // whiteouts become overlay whiteouts, owners/modes/times/links/devices survive.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { buildTar } from '../../electron/engine/images/tarWriter.ts';
 import { UnpackPool } from '../../electron/engine/images/tar/unpackPool.ts';
@@ -103,10 +103,11 @@ describe('layer unpacking', { timeout: 180_000 }, () => {
     assert.match(listing, /user\.berth="yes"/);
   });
 
-  it('gives a new layer the same owners and modes as a fill of a used directory, though it skips the lookups and calls a new one needs not', async () => {
-    // A new (empty) layer directory takes shortcuts: no lookup before a create, no chown to
-    // the creator's own ids, no chmod where the create mode was exact. A set-group-ID directory
-    // and the umask are where those shortcuts could go wrong.
+  it('gives a new layer the same owners and modes as a fill of a used directory, though it skips calls a new one needs not', async () => {
+    // Entries are created without a lookup first (the old entry is cleared only when the create
+    // finds one), and a new (empty) layer directory also skips chown to the creator's own ids
+    // and chmod where the create mode was exact. Set-group-ID directories, the umask and entries
+    // that are already there are where those shortcuts could go wrong.
     const tar = buildTar([
       { name: 'shared/', type: 'dir', mode: 0o2775, uid: 0, gid: 50 },
       { name: 'shared/root-file', type: 'file', mode: 0o644, uid: 0, gid: 0, data: Buffer.from('r') },
@@ -132,10 +133,13 @@ describe('layer unpacking', { timeout: 180_000 }, () => {
     await fresh.result;
     const used = `${sandbox}/used`;
     mkdirSync(used);
-    writeFileSync(`${used}/unrelated`, 'x'); // not empty: every path is looked up, every call made
+    writeFileSync(`${used}/unrelated`, 'x'); // not empty: every chown and chmod is made
+    mkdirSync(`${used}/wide/sub`, { recursive: true }); // in the way of entries: cleared, then created
+    symlinkSync(`${outside}/canary`, `${used}/suid`);
     writeFileSync(`${used}.tar`, tar);
     await pool.run({ src: `${used}.tar`, dest: used, mode: 'overlay', chown: true });
     rmSync(`${used}/unrelated`);
+    assert.equal(readFileSync(`${outside}/canary`, 'utf8'), 'canary');
     const meta = (dir: string) => tree(dir).map((rel) => {
       const st = lstatSync(`${dir}/${rel}`);
       return `${rel} ${(st.mode & 0o177777).toString(8)} ${st.uid}:${st.gid}${st.isFile() ? ` ${readFileSync(`${dir}/${rel}`, 'utf8')}` : ''}`;

@@ -1,7 +1,8 @@
 // Writes tar entries into one layer directory, and nowhere else. Every entry path is cleaned
 // and must stay inside the root; every parent on the way is checked to be a real directory we
-// made or saw (never a symlink), files are created O_EXCL|O_NOFOLLOW after the old entry is
-// removed, and hard links may only point at entries already inside the layer. Whiteouts become
+// made or saw (never a symlink), every entry is created exclusively (files O_EXCL|O_NOFOLLOW)
+// and only where that finds an old entry is the old one removed and the create repeated, and
+// hard links may only point at entries already inside the layer. Whiteouts become
 // overlay whiteouts (char 0:0) and opaque directories (trusted.overlay.opaque=y).
 import {
   closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, chmodSync,
@@ -23,6 +24,7 @@ export interface LayerWriterOptions {
 
 export class LayerPathError extends Error {}
 
+const EEXIST = 17;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
@@ -48,13 +50,8 @@ export function cleanEntryPath(name: string): string {
 export class LayerWriter implements TarSink {
   private readonly dirs = new Set<string>(['']);
   private readonly dirTimes: { abs: string; mtime: number }[] = [];
-  /**
-   * When the root starts empty (a new layer), everything under it is ours: what is not in dirs
-   * or others does not exist, and no path needs looking up before it is created.
-   */
+  /** The root started empty (a new layer): every directory in it is one this writer made. */
   private readonly fresh: boolean;
-  /** fresh root only: the non-directories written so far */
-  private readonly others = new Set<string>();
   /** fresh root only: directories with the set-group-ID bit, whose new entries take their group */
   private readonly sgidDirs = new Set<string>();
   /** what a new file gets without fchown/fchmod: the creator's ids, and its mode through the umask */
@@ -104,19 +101,36 @@ export class LayerWriter implements TarSink {
 
   /** Removes whatever is at rel unless both it and the new entry are directories. Returns true when a directory stays. */
   private clear(rel: string, keepDir: boolean): boolean {
-    if (this.fresh && !this.dirs.has(rel) && !this.others.has(rel)) return false;
     const st = lstatSync(this.abs(rel), { throwIfNoEntry: false });
     if (!st) return false;
     if (st.isDirectory() && keepDir) return true;
     if (st.isDirectory()) {
       rmSync(this.abs(rel), { recursive: true, force: true });
       const inside = (p: string) => p === rel || p.startsWith(`${rel}/`);
-      for (const set of [this.dirs, this.others, this.sgidDirs]) for (const p of set) if (inside(p)) set.delete(p);
+      for (const set of [this.dirs, this.sgidDirs]) for (const p of set) if (inside(p)) set.delete(p);
     } else {
       unlinkSync(this.abs(rel));
-      this.others.delete(rel);
     }
     return false;
+  }
+
+  /**
+   * Creates an entry at rel with make(), which must fail with EEXIST where something is there
+   * (O_EXCL, mkdir, symlink, link, mknod all do). Nearly every path in a layer is new, so it is
+   * not looked up first: only where the create fails is the old entry cleared and the create
+   * run again. Returns false when a directory was kept (keepDir) instead.
+   */
+  private create(rel: string, make: () => void, keepDir = false): boolean {
+    try {
+      make();
+      return true;
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== 'EEXIST' && err.errno !== EEXIST) throw e;
+    }
+    if (this.clear(rel, keepDir)) return false;
+    make();
+    return true;
   }
 
   private noteSgid(dir: string, sgid: boolean): void {
@@ -142,9 +156,7 @@ export class LayerWriter implements TarSink {
       } else {
         const target = parent ? `${parent}/${base.slice(WH_PREFIX.length)}` : base.slice(WH_PREFIX.length);
         if (!target || base.length === WH_PREFIX.length) throw new LayerPathError(`invalid whiteout entry ${JSON.stringify(h.name)}`);
-        this.clear(target, false);
-        this.ops.mknod(this.abs(target), S_IFCHR, 0, 0);
-        if (this.fresh) this.others.add(target);
+        this.create(target, () => this.ops.mknod(this.abs(target), S_IFCHR, 0, 0));
       }
       return;
     }
@@ -163,8 +175,7 @@ export class LayerWriter implements TarSink {
     const plain = this.opts.mode === 'plain';
     switch (h.type) {
       case 'dir': {
-        const made = !this.clear(rel, true);
-        if (made) mkdirSync(abs, 0o700);
+        const made = this.create(rel, () => mkdirSync(abs, 0o700), true);
         this.dirs.add(rel);
         this.meta(abs, h, false, made ? rel : undefined);
         this.noteSgid(rel, (h.mode & 0o2000) !== 0);
@@ -172,19 +183,15 @@ export class LayerWriter implements TarSink {
         return;
       }
       case 'file': {
-        this.clear(rel, false);
         // Created with its final permission bits where the umask lets them through (then no
         // fchmod); set-id and sticky bits always go on after the chown, which would clear them.
-        this.fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, h.mode & 0o777);
-        if (this.fresh) this.others.add(rel);
+        this.create(rel, () => (this.fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, h.mode & 0o777)));
         this.current = { abs, rel, h };
         this.size += h.size;
         return;
       }
       case 'symlink': {
-        this.clear(rel, false);
-        symlinkSync(h.linkname, abs);
-        if (this.fresh) this.others.add(rel);
+        this.create(rel, () => symlinkSync(h.linkname, abs));
         this.meta(abs, h, true, rel);
         return;
       }
@@ -200,19 +207,15 @@ export class LayerWriter implements TarSink {
         }
         if (st.isDirectory()) throw new LayerPathError(`hard link ${JSON.stringify(h.name)} points at a directory`);
         if (target === rel) return;
-        this.clear(rel, false);
-        linkSync(this.abs(target), abs);
-        if (this.fresh) this.others.add(rel);
+        this.create(rel, () => linkSync(this.abs(target), abs));
         return;
       }
       case 'char':
       case 'block':
       case 'fifo': {
         if (plain) return;
-        this.clear(rel, false);
         const kind = h.type === 'char' ? S_IFCHR : h.type === 'block' ? S_IFBLK : S_IFIFO;
-        this.ops.mknod(abs, kind | 0o600, h.devmajor, h.devminor);
-        if (this.fresh) this.others.add(rel);
+        this.create(rel, () => this.ops.mknod(abs, kind | 0o600, h.devmajor, h.devminor));
         this.meta(abs, h, false, rel);
         return;
       }
