@@ -117,9 +117,13 @@ function oneOfInput(): Validator<TerminalInput> {
   };
 }
 
-/** Terminal flow control: the host pauses the process once this many bytes are unacknowledged. */
-export const TERMINAL_HIGH_WATER = 1024 * 1024;
-export const TERMINAL_LOW_WATER = 512 * 1024;
+/**
+ * Terminal flow control: the host pauses the process once this many bytes are unacknowledged,
+ * and resumes it below the low mark. The window covers a batch waiting in the UI (up to 50 ms)
+ * plus its parse, at the flood rates xterm reaches; a smaller one stalls the process in between.
+ */
+export const TERMINAL_HIGH_WATER = 4 * 1024 * 1024;
+export const TERMINAL_LOW_WATER = 2 * 1024 * 1024;
 
 /** The wire messages shared by both transports. */
 export type ClientMessage =

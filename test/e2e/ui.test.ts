@@ -129,6 +129,14 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
     await page.click('[data-testid=terminal]');
     await page.keyboard.type('echo again$((1+1))\n');
     await page.waitForFunction(() => [...document.querySelectorAll('.xterm-rows > div')].some((d) => d.textContent?.trim() === 'again2'), undefined, { timeout: 15_000 });
+    // A flood larger than the flow-control window (4.7 MB) reaches xterm whole and in order: the
+    // UI batches it and acknowledges each batch, or the host would hold the shell at the window.
+    await page.keyboard.type('seq 1 600000; echo flood$((1+1))\n');
+    await page.waitForFunction(() => [...document.querySelectorAll('.xterm-rows > div')].some((d) => d.textContent?.trim() === 'flood2'), undefined, { timeout: 60_000 });
+    const lines = (await page.evaluate(() => window.berth!.terminals.text(window.berth!.terminals.list()[0].key))).split('\n').map((l) => l.trim());
+    const end = lines.indexOf('flood2');
+    const tail = lines.slice(end - 4000, end);
+    assert.deepEqual(tail, Array.from({ length: 4000 }, (_, i) => String(596001 + i)), 'the last 4,000 lines of the flood, in order');
   });
 
   it('draws new CPU points while the container burns CPU', async () => {

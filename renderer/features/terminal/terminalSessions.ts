@@ -1,6 +1,8 @@
 // Terminal sessions live outside React: each owns an xterm instance, its DOM element and its
 // stream, so a tab survives switching views and reconnects after the engine restarts.
-// Output is acknowledged once xterm has parsed it, which paces the process at the host.
+// Output is acknowledged once xterm has parsed it, which paces the process at the host. During
+// a flood, output is handed to xterm at most once per FLUSH_MS: xterm then parses large pieces
+// and draws a frame per piece instead of sixty a second, which leaves the CPU to the flood.
 import { FitAddon } from '@xterm/addon-fit';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { WebglAddon } from '@xterm/addon-webgl';
@@ -16,10 +18,20 @@ export interface SessionInfo {
   status: 'connecting' | 'open' | 'ended' | 'lost';
   /** bytes received so far (for tests and the status line) */
   received: number;
+  /** bytes xterm has parsed so far (received ones wait up to FLUSH_MS in a flood) */
+  parsed: number;
 }
+
+/** The shortest time between two writes into xterm; the first output after a pause goes at once. */
+const FLUSH_MS = 50;
 
 interface Session {
   info: SessionInfo;
+  /** output received and not yet written into xterm */
+  queue: string[];
+  queued: number;
+  lastWrite: number;
+  flushTimer?: ReturnType<typeof setTimeout>;
   term: Terminal;
   fit: FitAddon;
   element: HTMLDivElement;
@@ -63,7 +75,7 @@ export class TerminalSessions {
       const text = term.getSelection();
       if (text) void navigator.clipboard?.writeText(text).catch(() => undefined);
     });
-    const s: Session = { info: { key, containerId, mode, shell, title: mode === 'attach' ? 'attach' : shell ?? 'sh', status: 'connecting', received: 0 }, term, fit, element };
+    const s: Session = { info: { key, containerId, mode, shell, title: mode === 'attach' ? 'attach' : shell ?? 'sh', status: 'connecting', received: 0, parsed: 0 }, term, fit, element, queue: [], queued: 0, lastWrite: 0 };
     term.onData((data) => s.stream?.input({ data }));
     term.onResize(({ cols, rows }) => s.stream?.input({ cols, rows }));
     this.sessions.set(key, s);
@@ -106,6 +118,7 @@ export class TerminalSessions {
     const s = this.sessions.get(key);
     if (!s) return;
     s.stream?.close();
+    clearTimeout(s.flushTimer);
     s.term.dispose();
     s.element.remove();
     this.sessions.delete(key);
@@ -142,9 +155,15 @@ export class TerminalSessions {
           this.changed();
         }
         s.info.received += d.length;
-        s.term.write(d, () => s.stream?.input({ ack: d.length }));
+        s.queue.push(d);
+        s.queued += d.length;
+        if (s.flushTimer !== undefined) return;
+        const wait = s.lastWrite + FLUSH_MS - performance.now();
+        if (wait <= 0) this.flush(s);
+        else s.flushTimer = setTimeout(() => this.flush(s), wait);
       },
       end: (e) => {
+        this.flush(s);
         const lost = e?.code === 'UNAVAILABLE' && e.message.includes('connection');
         s.info = { ...s.info, status: lost ? 'lost' : 'ended' };
         s.term.write(`\r\n\x1b[2m[${lost ? 'connection lost, will reconnect' : e ? e.message : 'session ended'}]\x1b[0m\r\n`);
@@ -158,6 +177,23 @@ export class TerminalSessions {
         this.changed();
       }
     }, 300);
+  }
+
+  /** Writes the queued output into xterm in one piece and acknowledges it, once parsed, in one message. */
+  private flush(s: Session): void {
+    clearTimeout(s.flushTimer);
+    s.flushTimer = undefined;
+    if (!s.queued) return;
+    const data = s.queue.length === 1 ? s.queue[0] : s.queue.join('');
+    const n = s.queued;
+    const stream = s.stream;
+    s.queue = [];
+    s.queued = 0;
+    s.lastWrite = performance.now();
+    s.term.write(data, () => {
+      s.info.parsed += n;
+      stream?.input({ ack: n });
+    });
   }
 
   private changed(): void {
