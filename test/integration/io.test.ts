@@ -125,8 +125,9 @@ describe('logs, attach and exec', { timeout: 180_000 }, () => {
     let out = '';
     term.onData((d) => (out += d));
     term.write('echo hello-$((6*7)); stty size; hostname\r');
-    await until(() => out.includes('hello-42') && out.includes('20 90'), 5000, 'shell output');
-    assert.match(out, new RegExp(c.Id.slice(0, 12)));
+    // The hostname is the last line of the answer: wait for it, or the check races the pty.
+    await until(() => out.includes('hello-42') && out.includes('20 90') && out.includes(c.Id.slice(0, 12)), 5000, 'shell output');
+    assert.match(out, new RegExp(`^hello-42\r\n20 90\r\n${c.Id.slice(0, 12)}\r$`, 'm'));
     term.write('exit 3\r');
     const code = await new Promise((r) => term.onExit((e) => r(e.exitCode)));
     assert.equal(code, 3);
