@@ -3,9 +3,10 @@
 // driver: during a terminal flood that copy costs the browser and the driver more CPU than the
 // engine spends. This connection enables nothing, so the browser does only the app's work.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import WebSocket from 'ws';
+import { descendants } from './lib.ts';
 
 export interface BarePage {
   /** the browser's process id (its children are the renderer, GPU and network processes) */
@@ -17,24 +18,6 @@ export interface BarePage {
   /** types text into the focused element and presses Enter, as a keyboard would */
   typeLine(text: string): Promise<void>;
   close(): Promise<void>;
-}
-
-function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      parent.set(Number(d), Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  const out: number[] = [];
-  for (let frontier = [pid]; frontier.length;) {
-    frontier = [...parent].filter(([, pp]) => frontier.includes(pp)).map(([p]) => p);
-    out.push(...frontier);
-  }
-  return out;
 }
 
 export async function openBarePage(flags: string[], size = { width: 1280, height: 800 }): Promise<BarePage> {

@@ -1,8 +1,34 @@
 // Shared by the benchmarks that drive Berth's Docker API and the peers' through the same docker CLI.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { sweepNetworks } from '../test/helpers/netsweep.mjs';
 import { REPO } from '../test/helpers/testEngine.ts';
+
+/** Each live process's parent, from /proc. */
+function parents(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      out.set(Number(d), Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+export const childrenOf = (pid: number) => [...parents()].filter(([, pp]) => pp === pid).map(([p]) => p);
+
+export function descendants(pid: number): number[] {
+  const all = [...parents()];
+  const out: number[] = [];
+  for (let frontier = [pid]; frontier.length;) {
+    frontier = all.filter(([, pp]) => frontier.includes(pp)).map(([p]) => p);
+    out.push(...frontier);
+  }
+  return out;
+}
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export const range = (xs: number[], digits = 1) => `[${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}]`;

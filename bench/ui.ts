@@ -4,34 +4,19 @@
 // its CPU per MB and this machine's ceiling for the command;
 // engine + browser CPU with 50 containers sampled at 1 Hz, and idle with none.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { chromium, type Page } from 'playwright-core';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon.ts';
 import { busyboxTarball } from '../test/helpers/testEngine.ts';
 import type {} from '../renderer/main.tsx';
 import { openBarePage } from './cdp.ts';
-import { median, range } from './lib.ts';
+import { childrenOf, descendants, median, range } from './lib.ts';
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TICK = 100; // USER_HZ
 
 /** CPU ticks of a process and all its descendants. */
-function treeTicks(pid: number): number {
-  const kids = new Map<number, number[]>();
-  const ticks = new Map<number, number>();
-  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ');
-      const ppid = Number(f[1]);
-      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
-      ticks.set(Number(d), Number(f[11]) + Number(f[12]));
-    } catch {
-      /* gone */
-    }
-  }
-  const walk = (p: number): number => (ticks.get(p) ?? 0) + (kids.get(p) ?? []).reduce((a, k) => a + walk(k), 0);
-  return walk(pid);
-}
+const treeTicks = (pid: number) => [pid, ...descendants(pid)].reduce((a, p) => a + ticksOf(p), 0);
 
 async function cpuPercent(pids: () => number[], seconds: number): Promise<number> {
   const a = pids().reduce((s, p) => s + treeTicks(p), 0);
@@ -50,13 +35,6 @@ function ticksOf(pid: number, reaped = false): number {
   }
 }
 
-const childrenOf = (pid: number) => readdirSync('/proc').filter((x) => /^\d+$/.test(x)).map(Number).filter((p) => {
-  try {
-    return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(pid);
-  } catch {
-    return false;
-  }
-});
 
 const FLOOD = 'head -c 50000000 /dev/urandom | base64';
 const FLOOD_BYTES = 66_666_668 + 2 * Math.ceil(66_666_668 / 76);
