@@ -2,12 +2,11 @@
 // paced by the UI's acknowledgements, so a flood never piles up in the engine or the transport.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TERMINAL_HIGH_WATER } from '../../common/contract.ts';
 import { openTerminal } from '../../electron/host/terminalSession.ts';
 import { until } from '../helpers/run.ts';
 import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('terminal stream', { timeout: 120_000 }, () => {
   let t: TestEngine;

@@ -30,7 +30,6 @@ interface Session {
   info: SessionInfo;
   /** output received and not yet written into xterm */
   queue: string[];
-  queued: number;
   lastWrite: number;
   flushTimer?: ReturnType<typeof setTimeout>;
   term: Terminal;
@@ -76,7 +75,7 @@ export class TerminalSessions {
       const text = term.getSelection();
       if (text) void navigator.clipboard?.writeText(text).catch(() => undefined);
     });
-    const s: Session = { info: { key, containerId, mode, shell, title: mode === 'attach' ? 'attach' : shell ?? 'sh', status: 'connecting', received: 0, parsed: 0 }, term, fit, element, queue: [], queued: 0, lastWrite: 0 };
+    const s: Session = { info: { key, containerId, mode, shell, title: mode === 'attach' ? 'attach' : shell ?? 'sh', status: 'connecting', received: 0, parsed: 0 }, term, fit, element, queue: [], lastWrite: 0 };
     term.onData((data) => s.stream?.input({ data }));
     term.onResize(({ cols, rows }) => s.stream?.input({ cols, rows }));
     this.sessions.set(key, s);
@@ -157,7 +156,6 @@ export class TerminalSessions {
         }
         s.info.received += d.length;
         s.queue.push(d);
-        s.queued += d.length;
         if (s.flushTimer !== undefined) return;
         const wait = s.lastWrite + FLUSH_MS - performance.now();
         if (wait <= 0) this.flush(s);
@@ -184,12 +182,11 @@ export class TerminalSessions {
   private flush(s: Session): void {
     clearTimeout(s.flushTimer);
     s.flushTimer = undefined;
-    if (!s.queued) return;
     const pieces = s.queue;
-    const n = s.queued;
+    if (!pieces.length) return;
+    const n = pieces.reduce((sum, d) => sum + d.length, 0);
     const stream = s.stream;
     s.queue = [];
-    s.queued = 0;
     s.lastWrite = performance.now();
     pieces.forEach((d, i) => s.term.write(d, i < pieces.length - 1 ? undefined : () => {
       s.info.parsed += n;
