@@ -105,7 +105,20 @@ async function terminalFlood(daemon: TestDaemon): Promise<void> {
   }
 }
 
+/** `bench/ui.ts terminal` measures only the terminal flood. */
+const only = process.argv[2];
+if (only && only !== 'terminal') throw new Error(`usage: bench/ui.ts [terminal], got ${only}`);
+
 const daemon = await startDaemon({ web: true });
+if (only === 'terminal') {
+  try {
+    await daemon.docker(['import', busyboxTarball(), 'busybox:latest']);
+    await terminalFlood(daemon);
+  } finally {
+    await daemon.stop();
+  }
+  process.exit(0);
+}
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
 try {
   await daemon.docker(['import', busyboxTarball(), 'busybox:latest']);

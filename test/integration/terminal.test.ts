@@ -58,4 +58,46 @@ describe('terminal stream', { timeout: 120_000 }, () => {
       await t.engine.containers.remove(c.Id, { force: true });
     }
   });
+
+  /** Opens an attach terminal and collects its output. */
+  function attach(id: string) {
+    let out = '';
+    const h = openTerminal(t.engine, { id, mode: 'attach', cols: 100, rows: 30 }, {
+      data: (d) => (out += d),
+      end: () => undefined,
+    });
+    return { h, text: () => out };
+  }
+
+  it('attaches to a TTY main process: input, UTF-8 output, resize', async () => {
+    const c = await t.engine.create({ Image: 'busybox', Cmd: ['sh'], Tty: true, OpenStdin: true });
+    await t.engine.start(c.Id);
+    const a = attach(c.Id);
+    try {
+      a.h.input({ data: 'printf "gr\\303\\274n-%s\\n" $((6*7)); stty size\r' });
+      await until(() => a.text().includes('grün-42') && a.text().includes('30 100'), 10_000, 'the shell answering through attach');
+      a.h.input({ cols: 120, rows: 40 });
+      a.h.input({ data: 'stty size\r' });
+      await until(() => a.text().includes('40 120'), 10_000, 'the resize reaching the pty');
+    } finally {
+      a.h.close();
+      await t.engine.containers.remove(c.Id, { force: true });
+    }
+  });
+
+  it('attaches to a main process without a TTY: stdout and stderr with terminal line ends', async () => {
+    const c = await t.engine.create({ Image: 'busybox', Cmd: ['sh', '-c', 'while read l; do echo "out:$l"; echo "err:$l" >&2; done'], OpenStdin: true });
+    await t.engine.start(c.Id);
+    const a = attach(c.Id);
+    try {
+      a.h.input({ data: 'one\ntwo\n' });
+      await until(() => a.text().includes('err:two'), 10_000, 'both streams through attach');
+      // The framing is gone and each bare "\n" became "\r\n" (xterm would otherwise stair-step).
+      assert.equal(a.text().split('\r\n').filter(Boolean).sort().join(' '), 'err:one err:two out:one out:two');
+      assert.ok(!/[^\r]\n/.test(a.text()), JSON.stringify(a.text()));
+    } finally {
+      a.h.close();
+      await t.engine.containers.remove(c.Id, { force: true });
+    }
+  });
 });
