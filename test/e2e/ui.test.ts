@@ -137,6 +137,39 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
     const end = lines.indexOf('flood2');
     const tail = lines.slice(end - 4000, end);
     assert.deepEqual(tail, Array.from({ length: 4000 }, (_, i) => String(596001 + i)), 'the last 4,000 lines of the flood, in order');
+    // Widening the detail (the list at its minimum) refits the terminal and resizes the shell's pty.
+    const size = async (marker: string) => {
+      await page.click('[data-testid=terminal]');
+      await page.keyboard.type(`echo ${marker}:$(stty size | tr " " x)\n`);
+      const found = await page.waitForFunction((m) => [...document.querySelectorAll('.xterm-rows > div')].map((d) => d.textContent?.trim() ?? '').find((t) => t.startsWith(`${m}:`) && /x\d+$/.test(t)), marker, { timeout: 15_000 });
+      const [rows, cols] = String(await found.jsonValue()).split(':')[1].split('x').map(Number);
+      return { rows, cols };
+    };
+    const narrow = await size('s1');
+    const screenWidth = () => page.evaluate(() => document.querySelector<HTMLElement>('[data-testid=terminal] .xterm-screen')!.offsetWidth);
+    const before = await screenWidth();
+    await page.focus('[role=separator]');
+    await page.keyboard.press('Home');
+    // xterm's screen takes its new width when the fit has resized it, which also sends the resize.
+    await page.waitForFunction((w) => document.querySelector<HTMLElement>('[data-testid=terminal] .xterm-screen')!.offsetWidth > w + 100, before);
+    const wide = await size('s2');
+    assert.ok(wide.cols >= narrow.cols + 20, `the pty got wider: ${narrow.cols} → ${wide.cols} columns`);
+    assert.equal(wide.rows, narrow.rows);
+    await shot('terminal-wide');
+    await page.focus('[role=separator]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((w) => document.querySelector<HTMLElement>('[data-testid=terminal] .xterm-screen')!.offsetWidth === w, before);
+    // The mouse drags it too, and the width is remembered.
+    const bar = (await page.locator('[role=separator]').boundingBox())!;
+    await page.mouse.move(bar.x + bar.width / 2, bar.y + 300);
+    await page.mouse.down();
+    await page.mouse.move(bar.x - 150, bar.y + 300, { steps: 5 });
+    await page.mouse.up();
+    const dragged = Number(await page.locator('[role=separator]').getAttribute('aria-valuenow'));
+    assert.ok(dragged < 35 && dragged > 25, `dragged 150 px left of 44%: ${dragged}%`);
+    assert.equal(await page.evaluate(() => localStorage.getItem('berth.listShare')), String(dragged));
+    await page.locator('[role=separator]').dblclick();
+    assert.equal(await page.locator('[role=separator]').getAttribute('aria-valuenow'), '44');
   });
 
   it('draws new CPU points while the container burns CPU', async () => {

@@ -140,6 +140,31 @@ test('keyboard: arrows move the selection and Delete asks to remove the selected
   assert.ok(ui.host.querySelector('section.detail-pane, [aria-label^="container"]'), 'the selected container opens its detail');
 });
 
+test('the border between list and detail moves with the keyboard, stays within limits and is remembered', async () => {
+  const ui = await mount();
+  await ui.open();
+  assert.equal(ui.host.querySelector('[role=separator]'), null, 'no divider without a detail');
+  const pane = ui.host.querySelector('section[aria-label=containers]')!;
+  await act(async () => key(pane, 'ArrowDown'));
+  const divider = ui.host.querySelector('[role=separator][aria-label="resize the containers list"]')!;
+  const split = () => (ui.host.querySelector('.split') as HTMLElement).style.getPropertyValue('--list');
+  assert.equal(divider.getAttribute('aria-valuenow'), '44');
+  assert.equal(split(), '44%');
+  await act(async () => key(divider, 'ArrowLeft'));
+  await act(async () => key(divider, 'ArrowLeft'));
+  assert.equal(split(), '40%', 'the list narrows, the detail widens');
+  assert.equal(localStorage.getItem('berth.listShare'), '40');
+  await act(async () => key(divider, 'Home'));
+  await act(async () => key(divider, 'ArrowLeft'));
+  assert.equal(divider.getAttribute('aria-valuenow'), '20', 'never narrower than the minimum');
+  await act(async () => key(divider, 'End'));
+  assert.equal(split(), '75%');
+  await act(async () => key(divider, 'Enter'));
+  assert.equal(split(), '44%', 'Enter resets');
+  assert.equal(ui.store.getState().selected, summary('ccc', '').id, 'the keys did not move the list selection');
+  localStorage.removeItem('berth.listShare');
+});
+
 test('an engine error on an action becomes a readable toast naming the container', async () => {
   const ui = await mount({ 'containers.start': () => ({ ok: false, error: { code: 'CONFLICT', message: 'db: port 8080 is already in use' } }) });
   await ui.open();

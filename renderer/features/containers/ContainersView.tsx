@@ -1,9 +1,10 @@
 // The containers list with search, state filter, multi-select and bulk actions, and the
 // selected container's detail beside it. Keyboard: ↑/↓ select, S start/stop, P pause/resume,
 // R restart, Delete remove.
-import { useMemo, type KeyboardEvent } from 'react';
+import { useMemo, type CSSProperties, type KeyboardEvent } from 'react';
 import { useNow } from '../../components/useNow.ts';
 import { useShallow } from 'zustand/react/shallow';
+import { SplitDivider, useListShare } from '../../components/SplitDivider.tsx';
 import { VirtualList } from '../../components/VirtualList.tsx';
 import { useApp } from '../../store/context.tsx';
 import { visibleContainers, type AppState } from '../../store/appStore.ts';
@@ -23,6 +24,8 @@ export function ContainersView() {
   const checkedIds = Object.keys(checked).filter((id) => containers[id]);
   const total = Object.keys(containers).length;
   const now = useNow(10_000);
+  const share = useListShare();
+  const detail = !!selected && !!containers[selected];
 
   const onKey = (e: KeyboardEvent) => {
     if ((e.target as HTMLElement).tagName === 'INPUT') return;
@@ -40,7 +43,7 @@ export function ContainersView() {
   };
 
   return (
-    <div className={`split${selected && containers[selected] ? ' with-detail' : ''}`}>
+    <div className={`split${detail ? ' with-detail' : ''}`} style={{ '--list': `${share}%` } as CSSProperties}>
       <section className="list-pane" onKeyDown={onKey} tabIndex={0} aria-label="containers">
         <header className="toolbar">
           <h1>Containers</h1>
@@ -96,7 +99,8 @@ export function ContainersView() {
           />
         )}
       </section>
-      {selected && containers[selected] && <ContainerDetail id={selected} />}
+      {detail && <SplitDivider label="resize the containers list" />}
+      {detail && <ContainerDetail id={selected} />}
     </div>
   );
 }

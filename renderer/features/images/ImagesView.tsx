@@ -1,12 +1,13 @@
 // Images: list with size and tags, pull with per-layer progress and cancel, tag, push,
 // remove, prune, and an inspect pane with layers and history; "Run" opens the create form.
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type CSSProperties } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { ImageView } from '../../../common/views.ts';
 import { ago, humanSize, shortId } from '../../format.ts';
 import { useApp, useAppStore } from '../../store/context.tsx';
 import { JobCard } from '../activity/JobCard.tsx';
 import { TrashIcon } from '../../components/icons.tsx';
+import { SplitDivider, useListShare } from '../../components/SplitDivider.tsx';
 
 export function ImagesView() {
   const images = useApp((s) => s.images);
@@ -17,8 +18,9 @@ export function ImagesView() {
   const [ref, setRef] = useState('');
   const pulls = Object.values(jobs).filter((j) => (j.kind === 'pull' || j.kind === 'push') && (j.state === 'running' || (j.finishedAt ?? 0) > Date.now() - 60_000));
   const sel = images.find((i) => i.id === selected);
+  const share = useListShare();
   return (
-    <div className={`split${sel ? ' with-detail' : ''}`}>
+    <div className={`split${sel ? ' with-detail' : ''}`} style={{ '--list': `${share}%` } as CSSProperties}>
       <section className="list-pane" aria-label="images">
         <header className="toolbar">
           <h1>Images</h1>
@@ -35,6 +37,7 @@ export function ImagesView() {
           : images.length === 0 ? <div className="empty"><p>No images yet — pull one above.</p></div>
             : <div className="vlist">{images.map((i) => <ImageRow key={i.id} img={i} selected={i.id === selected} onSelect={() => a.select(i.id)} />)}</div>}
       </section>
+      {sel && <SplitDivider label="resize the images list" />}
       {sel && <ImageDetail img={sel} />}
     </div>
   );

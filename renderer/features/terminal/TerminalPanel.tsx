@@ -21,11 +21,21 @@ export function TerminalPanel({ id, visible }: { id: string; visible: boolean })
   useEffect(() => {
     if (visible && current && host.current) sessions.mount(current.key, host.current);
   }, [visible, current?.key, sessions]);
+  // Refit on any change of the host's size: the window, the split divider, the layout.
   useEffect(() => {
-    const onResize = () => sessions.fitAll();
-    window.addEventListener('resize', onResize);
-    return () => window.removeEventListener('resize', onResize);
-  }, [sessions]);
+    const el = host.current;
+    if (!el) return;
+    let frame = 0;
+    const ro = new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => sessions.fitAll());
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      cancelAnimationFrame(frame);
+    };
+  }, [sessions, visible]);
 
   if (!visible) return null;
   const running = c?.state === 'running';
