@@ -165,6 +165,24 @@ test('the border between list and detail moves with the keyboard, stays within l
   localStorage.removeItem('berth.listShare');
 });
 
+test('sparklines draw the stats samples as they arrive', async () => {
+  const ui = await mount();
+  await ui.open();
+  const web = summary('a', '').id;
+  const line = () => ui.host.querySelector(`.row[data-name=web] svg[data-spark="${web}"] polyline`)!;
+  const frame = () => act(async () => new Promise((r) => requestAnimationFrame(() => r(undefined))));
+  await frame();
+  assert.equal(line().getAttribute('points') ?? '', '', 'nothing to draw before two samples');
+  const sample = (t: number, cpuPercent: number) => ({ id: web, t, cpuPercent, memory: 1, memoryLimit: 0, rxBytes: 0, txBytes: 0, rxRate: 0, txRate: 0, blkRead: 0, blkWrite: 0, blkReadRate: 0, blkWriteRate: 0, pids: 1 });
+  await act(async () => ui.bridge.emit('stats', [sample(Date.now() - 1000, 10)]));
+  await act(async () => ui.bridge.emit('stats', [sample(Date.now(), 50)]));
+  await frame();
+  const points = line().getAttribute('points')!.split(' ').map((p) => p.split(',').map(Number));
+  assert.equal(points.length, 2);
+  assert.ok(points[1][0] > points[0][0] && points[1][1] < points[0][1], `the later, busier sample is right of and above the first: ${line().getAttribute('points')}`);
+  assert.match(ui.host.querySelector('.row[data-name=web] .spark-value')!.textContent!, /50/);
+});
+
 test('an engine error on an action becomes a readable toast naming the container', async () => {
   const ui = await mount({ 'containers.start': () => ({ ok: false, error: { code: 'CONFLICT', message: 'db: port 8080 is already in use' } }) });
   await ui.open();
