@@ -1,10 +1,10 @@
 // The border between a list and its detail pane, draggable with the mouse and movable with the
 // arrow keys (Home/End for the limits, Enter or a double-click to reset). The list's share of
 // the width is one setting for every split view, kept across restarts.
-import { useRef, useSyncExternalStore, type KeyboardEvent, type PointerEvent } from 'react';
+import { useSyncExternalStore, type KeyboardEvent, type PointerEvent } from 'react';
 
 const KEY = 'berth.listShare';
-export const LIST_SHARE = { initial: 44, min: 20, max: 75, step: 2 };
+const LIST_SHARE = { initial: 44, min: 20, max: 75, step: 2 };
 
 const listeners = new Set<() => void>();
 let share = read();
@@ -30,7 +30,6 @@ export function useListShare(): number {
 
 export function SplitDivider({ label }: { label: string }) {
   const value = useListShare();
-  const dragging = useRef(false);
   const at = (e: PointerEvent<HTMLDivElement>) => {
     const box = e.currentTarget.parentElement!.getBoundingClientRect();
     return ((e.clientX - box.left) / box.width) * 100;
@@ -51,21 +50,11 @@ export function SplitDivider({ label }: { label: string }) {
       title="Drag to resize; double-click to reset"
       onKeyDown={onKey}
       onDoubleClick={() => setShare(LIST_SHARE.initial, true)}
-      onPointerDown={(e) => {
-        if (e.button !== 0) return;
-        e.currentTarget.setPointerCapture(e.pointerId);
-        dragging.current = true;
-      }}
-      onPointerMove={(e) => dragging.current && setShare(at(e), false)}
-      onPointerUp={(e) => {
-        if (!dragging.current) return;
-        dragging.current = false;
-        setShare(at(e), true);
-      }}
-      onPointerCancel={() => {
-        dragging.current = false;
-        setShare(share, true);
-      }}
+      // A drag is the pointer captured by the divider; the capture ends after pointerup/cancel.
+      onPointerDown={(e) => e.button === 0 && e.currentTarget.setPointerCapture(e.pointerId)}
+      onPointerMove={(e) => e.currentTarget.hasPointerCapture(e.pointerId) && setShare(at(e), false)}
+      onPointerUp={(e) => e.currentTarget.hasPointerCapture(e.pointerId) && setShare(at(e), true)}
+      onPointerCancel={() => setShare(share, true)}
     />
   );
 }
