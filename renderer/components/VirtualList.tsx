@@ -1,6 +1,12 @@
 // Fixed-height row windowing: only the rows in view (plus a margin) are in the DOM, so a list
 // of a million log lines or a thousand containers costs the same as a screenful.
-import { useLayoutEffect, useRef, useState, type ReactNode, type UIEvent } from 'react';
+// The first frame holds only the rows in view: the list measures its height before it renders
+// any row (a layout effect, before the browser paints), and the margin above and below, which
+// nobody sees until they scroll, is added once that frame is on screen.
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode, type UIEvent } from 'react';
+
+/** Rows rendered beyond each edge of the view once the list has been drawn. */
+const OVERSCAN = 10;
 
 export function VirtualList<T>({ items, rowHeight, render, className, onScroll, scrollToEnd, scrollTo, testId }: {
   items: T[];
@@ -13,14 +19,8 @@ export function VirtualList<T>({ items, rowHeight, render, className, onScroll, 
   testId?: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
-  const [view, setView] = useState({ top: 0, height: 600 });
-  useLayoutEffect(() => {
-    const el = box.current;
-    if (!el) return;
-    const ro = new ResizeObserver(() => setView({ top: el.scrollTop, height: el.clientHeight }));
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
+  const [view, setView] = useState<{ top: number; height: number }>();
+  const [drawn, setDrawn] = useState(false);
   useLayoutEffect(() => {
     const el = box.current;
     if (el && scrollToEnd) el.scrollTop = el.scrollHeight;
@@ -29,11 +29,32 @@ export function VirtualList<T>({ items, rowHeight, render, className, onScroll, 
     const el = box.current;
     if (el && scrollTo !== undefined) el.scrollTop = Math.max(0, scrollTo * rowHeight - el.clientHeight / 2);
   }, [scrollTo, rowHeight]);
-  const first = Math.max(0, Math.floor(view.top / rowHeight) - 10);
-  const last = Math.min(items.length, Math.ceil((view.top + view.height) / rowHeight) + 10);
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    // A list that is not laid out (display: none, or a DOM without layout) counts as 600 px.
+    const measure = () => setView({ top: el.scrollTop, height: el.clientHeight || 600 });
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  useEffect(() => {
+    if (!view || drawn) return;
+    // After the frame that shows the first rows (a task queued from its animation frame).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => (timer = setTimeout(() => setDrawn(true), 0)));
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [view, drawn]);
+  const margin = drawn ? OVERSCAN : 0;
+  const first = view ? Math.max(0, Math.floor(view.top / rowHeight) - margin) : 0;
+  const last = view ? Math.min(items.length, Math.ceil((view.top + view.height) / rowHeight) + margin) : 0;
   const scrolled = (e: UIEvent<HTMLDivElement>) => {
     const el = e.currentTarget;
-    setView({ top: el.scrollTop, height: el.clientHeight });
+    setView({ top: el.scrollTop, height: el.clientHeight || 600 });
     onScroll?.(el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight);
   };
   const rows: ReactNode[] = [];
