@@ -8,6 +8,9 @@ import { useEffect, useLayoutEffect, useRef, useState, type ReactNode, type UIEv
 /** Rows rendered beyond each edge of the view once the list has been drawn. */
 const OVERSCAN = 10;
 
+/** Where the list is scrolled to and how tall it is; one that is not laid out (display: none, or a DOM without layout) counts as 600 px. */
+const viewOf = (el: HTMLElement) => ({ top: el.scrollTop, height: el.clientHeight || 600 });
+
 export function VirtualList<T>({ items, rowHeight, render, className, onScroll, scrollToEnd, scrollTo, testId }: {
   items: T[];
   rowHeight: number;
@@ -32,8 +35,7 @@ export function VirtualList<T>({ items, rowHeight, render, className, onScroll, 
   useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
-    // A list that is not laid out (display: none, or a DOM without layout) counts as 600 px.
-    const measure = () => setView({ top: el.scrollTop, height: el.clientHeight || 600 });
+    const measure = () => setView(viewOf(el));
     measure();
     const ro = new ResizeObserver(measure);
     ro.observe(el);
@@ -54,7 +56,7 @@ export function VirtualList<T>({ items, rowHeight, render, className, onScroll, 
   const last = view ? Math.min(items.length, Math.ceil((view.top + view.height) / rowHeight) + margin) : 0;
   const scrolled = (e: UIEvent<HTMLDivElement>) => {
     const el = e.currentTarget;
-    setView({ top: el.scrollTop, height: el.clientHeight || 600 });
+    setView(viewOf(el));
     onScroll?.(el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight);
   };
   const rows: ReactNode[] = [];
