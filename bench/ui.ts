@@ -5,7 +5,7 @@
 // engine + browser CPU with 50 containers sampled at 1 Hz, and idle with none.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon.ts';
 import { busyboxTarball } from '../test/helpers/testEngine.ts';
 import type {} from '../renderer/main.tsx';
@@ -181,12 +181,18 @@ if (only === 'terminal') {
   }
   process.exit(0);
 }
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+const launch = () => chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+/** A 1280×800 page for the UI. */
+async function uiPage(b: Browser): Promise<Page> {
+  const p = await b.newPage({ viewport: { width: 1280, height: 800 } });
+  // tsx keeps function names with a __name helper that the page does not have.
+  await p.addInitScript('window.__name = (f) => f');
+  return p;
+}
+const browser = await launch();
 try {
   await daemon.docker(['import', busyboxTarball(), 'busybox:latest']);
-  const page: Page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  // tsx keeps function names with a __name helper that the page does not have.
-  await page.addInitScript('window.__name = (f) => f');
+  const page = await uiPage(browser);
 
   // 1. Open → interactive list.
   const opens: number[] = [];
@@ -205,10 +211,9 @@ try {
   const firsts: { commit: number; frame: number }[] = [];
   let deltas = { commit: 0, frame: 0, max: 0, rows: 0 };
   for (let load = 0; load < 5; load++) {
-    const fresh = load === 0 ? await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS }) : undefined;
-    const p = fresh ? await fresh.newPage({ viewport: { width: 1280, height: 800 } }) : page;
+    const fresh = load === 0 ? await launch() : undefined;
+    const p = fresh ? await uiPage(fresh) : page;
     try {
-      if (fresh) await p.addInitScript('window.__name = (f) => f');
       await p.goto(daemon.url);
       await p.locator('.empty, [data-testid=container-list]').first().waitFor();
       await p.waitForTimeout(500);
