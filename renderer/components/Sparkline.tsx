@@ -24,6 +24,24 @@ function queue(draw: () => void): void {
   });
 }
 
+/**
+ * The DOM is touched only where a value changed: an idle container's line and label stay as
+ * they are, and a new label goes into the existing text node (textContent would replace the
+ * node, which makes the browser lay out the whole row again).
+ */
+function setText(el: HTMLElement, s: string): void {
+  const t = el.firstChild;
+  if (t instanceof Text && t === el.lastChild) {
+    if (t.data !== s) t.data = s;
+  } else if (el.textContent !== s) {
+    el.textContent = s;
+  }
+}
+
+function setPoints(line: SVGPolylineElement, points: string): void {
+  if (line.getAttribute('points') !== points) line.setAttribute('points', points);
+}
+
 export function Sparkline({ id, metric, max, label }: { id: string; metric: (s: StatsSample) => number; max?: (s: StatsSample) => number; label: (s: StatsSample | undefined) => string }) {
   const store = useAppStore();
   const line = useRef<SVGPolylineElement>(null);
@@ -31,16 +49,16 @@ export function Sparkline({ id, metric, max, label }: { id: string; metric: (s: 
   useEffect(() => {
     const draw = () => {
       const samples = store.stats.get(id).slice(-POINTS);
-      if (text.current) text.current.textContent = label(samples.at(-1));
+      if (text.current) setText(text.current, label(samples.at(-1)));
       if (!line.current) return;
-      if (samples.length < 2) return void line.current.setAttribute('points', '');
+      if (samples.length < 2) return void setPoints(line.current, '');
       const top = Math.max(1e-9, ...samples.map((s) => (max ? max(s) : metric(s))), max ? 0 : 1);
       const points = samples.map((s, i) => {
         const x = ((i + POINTS - samples.length) / (POINTS - 1)) * W;
         const y = H - 1 - (metric(s) / top) * (H - 2);
         return `${x.toFixed(1)},${y.toFixed(1)}`;
       });
-      line.current.setAttribute('points', points.join(' '));
+      setPoints(line.current, points.join(' '));
     };
     queue(draw);
     const off = store.stats.subscribe(() => queue(draw));
@@ -51,8 +69,8 @@ export function Sparkline({ id, metric, max, label }: { id: string; metric: (s: 
   }, [store, id, metric, max, label]);
   return (
     <span className="spark">
-      <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`} data-spark={id} aria-hidden="true">
-        <polyline ref={line} fill="none" stroke="currentColor" strokeWidth={1.5} strokeLinejoin="round" />
+      <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" data-spark={id} aria-hidden="true">
+        <polyline ref={line} fill="none" stroke="currentColor" strokeWidth={1.5} strokeLinejoin="round" vectorEffect="non-scaling-stroke" />
       </svg>
       <span ref={text} className="spark-value" />
     </span>

@@ -23,6 +23,9 @@ const summary = (id: string, name: string, over: Partial<ContainerSummary> = {})
   startedAt: new Date(Date.now() - 10 * 60_000).toISOString(), finishedAt: '', exitCode: 0, oomKilled: false, restartCount: 0, labels: {}, ports: [], tty: false, memoryLimit: 0, ...over,
 });
 const ok = (value: unknown) => ({ ok: true as const, value });
+const statsSample = (id: string, t: number, cpuPercent: number) => ({
+  id, t, cpuPercent, memory: 1, memoryLimit: 0, rxBytes: 0, txBytes: 0, rxRate: 0, txRate: 0, blkRead: 0, blkWrite: 0, blkReadRate: 0, blkWriteRate: 0, pids: 1,
+});
 
 let cleanup: (() => void) | undefined;
 afterEach(() => {
@@ -165,6 +168,22 @@ test('the border between list and detail moves with the keyboard, stays within l
   localStorage.removeItem('berth.listShare');
 });
 
+test('a young container\'s uptime in the list counts on by the second', async () => {
+  const ui = await mount({ 'containers.list': () => ok([summary('a', 'web', { startedAt: new Date(Date.now() - 5_000).toISOString() })]) });
+  await ui.open();
+  const seconds = () => Number(/^Up (\d+) seconds$/.exec(ui.host.querySelector('.row[data-name=web] .status')!.textContent!)?.[1]);
+  const before = seconds();
+  assert.ok(before >= 5 && before <= 7, `Up 5 seconds or so: ${before}`);
+  const row = ui.host.querySelector('.row[data-name=web]');
+  await act(async () => new Promise((r) => setTimeout(r, 1000)));
+  await act(async () => ui.bridge.emit('stats', [statsSample(summary('a', '').id, Date.now(), 1)]));
+  assert.ok(seconds() > before, 'the second tick rides on the stats samples (the clock used to tick every 10 s)');
+  const pulsed = seconds();
+  await act(async () => new Promise((r) => setTimeout(r, 2100)));
+  assert.ok(seconds() > pulsed, 'with no samples a timer still ticks');
+  assert.equal(ui.host.querySelector('.row[data-name=web]'), row, 'the row itself is kept');
+});
+
 test('sparklines draw the stats samples as they arrive', async () => {
   const ui = await mount();
   await ui.open();
@@ -173,14 +192,32 @@ test('sparklines draw the stats samples as they arrive', async () => {
   const frame = () => act(async () => new Promise((r) => requestAnimationFrame(() => r(undefined))));
   await frame();
   assert.equal(line().getAttribute('points') ?? '', '', 'nothing to draw before two samples');
-  const sample = (t: number, cpuPercent: number) => ({ id: web, t, cpuPercent, memory: 1, memoryLimit: 0, rxBytes: 0, txBytes: 0, rxRate: 0, txRate: 0, blkRead: 0, blkWrite: 0, blkReadRate: 0, blkWriteRate: 0, pids: 1 });
+  const sample = (t: number, cpuPercent: number) => statsSample(web, t, cpuPercent);
   await act(async () => ui.bridge.emit('stats', [sample(Date.now() - 1000, 10)]));
   await act(async () => ui.bridge.emit('stats', [sample(Date.now(), 50)]));
   await frame();
   const points = line().getAttribute('points')!.split(' ').map((p) => p.split(',').map(Number));
   assert.equal(points.length, 2);
   assert.ok(points[1][0] > points[0][0] && points[1][1] < points[0][1], `the later, busier sample is right of and above the first: ${line().getAttribute('points')}`);
-  assert.match(ui.host.querySelector('.row[data-name=web] .spark-value')!.textContent!, /50/);
+  const value = ui.host.querySelector('.row[data-name=web] .spark-value')!;
+  assert.match(value.textContent!, /50/);
+
+  // A new label goes into the same text node, and a redraw with nothing new for this container
+  // (a sample for another one) writes nothing: replacing nodes makes the browser lay out the row.
+  const text = value.firstChild;
+  const writes: string[] = [];
+  const observer = new MutationObserver((ms) => writes.push(...ms.map((m) => m.attributeName ?? m.type)));
+  observer.observe(line(), { attributes: true });
+  observer.observe(value, { childList: true });
+  await act(async () => ui.bridge.emit('stats', [statsSample(summary('ccc', '').id, Date.now(), 0)]));
+  await frame();
+  assert.deepEqual(writes, [], 'an unchanged sparkline is left alone');
+  await act(async () => ui.bridge.emit('stats', [sample(Date.now() + 1000, 20)]));
+  await frame();
+  assert.equal(value.textContent, '20.0%');
+  assert.equal(value.firstChild, text, 'the label kept its text node');
+  assert.deepEqual(writes, ['points'], 'a new sample rewrites the line only');
+  observer.disconnect();
 });
 
 test('an engine error on an action becomes a readable toast naming the container', async () => {

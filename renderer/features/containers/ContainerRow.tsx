@@ -1,5 +1,6 @@
 // One container in the list: state, name, image, uptime, ports, live CPU and memory, actions.
-import { memo } from 'react';
+import { createContext, memo, useContext, type ReactNode } from 'react';
+import { useNow, type Pulse } from '../../components/useNow.ts';
 import type { ContainerSummary, StatsSample } from '../../../common/views.ts';
 import { ago, humanDuration, humanSize, shortId } from '../../format.ts';
 import { Sparkline } from '../../components/Sparkline.tsx';
@@ -21,7 +22,24 @@ export function statusLine(c: ContainerSummary, now = Date.now()): string {
   return c.state === 'created' ? 'Created' : c.state;
 }
 
-export const ContainerRow = memo(function ContainerRow({ c, selected, checked, now }: { c: ContainerSummary; selected: boolean; checked: boolean; now: number }) {
+/** Whether the status line counts seconds ("Up 12 seconds", "Exited (0) 5 seconds ago"). */
+export function countsSeconds(c: ContainerSummary, now: number): boolean {
+  if (c.state === 'created' || c.state === 'dead') return false;
+  return now - Date.parse(c.state === 'exited' ? c.finishedAt : c.startedAt) < 59_500;
+}
+
+/** The list's clock. Only the status lines read it, so a tick redraws them and not whole rows. */
+const NowContext = createContext(0);
+
+export function ListClock({ seconds, pulse, children }: { seconds: boolean; pulse: Pulse; children: ReactNode }) {
+  return <NowContext.Provider value={useNow(seconds, pulse)}>{children}</NowContext.Provider>;
+}
+
+function StatusLine({ c }: { c: ContainerSummary }) {
+  return <span className="contained">{statusLine(c, useContext(NowContext))}</span>;
+}
+
+export const ContainerRow = memo(function ContainerRow({ c, selected, checked }: { c: ContainerSummary; selected: boolean; checked: boolean }) {
   const select = useApp((s) => s.select);
   const toggle = useApp((s) => s.toggleCheck);
   const act = useApp((s) => s.containerAction);
@@ -41,7 +59,7 @@ export const ContainerRow = memo(function ContainerRow({ c, selected, checked, n
         <code className="id" onClick={(e) => { e.stopPropagation(); void navigator.clipboard?.writeText(c.id); }} title="copy id">{shortId(c.id)}</code>
       </span>
       <span className="cell image" title={c.image}>{c.image}</span>
-      <span className="cell status" title={c.state === 'exited' ? c.finishedAt : c.startedAt}>{statusLine(c, now)}</span>
+      <span className="cell status" title={c.state === 'exited' ? c.finishedAt : c.startedAt}><StatusLine c={c} /></span>
       <span className="cell ports">
         {c.ports.filter((p) => p.publicPort).map((p) => <PortLink key={`${p.ip}:${p.publicPort}/${p.type}`} port={p} short />)}
       </span>

@@ -2,14 +2,14 @@
 // selected container's detail beside it. Keyboard: ↑/↓ select, S start/stop, P pause/resume,
 // R restart, Delete remove.
 import { useMemo, type CSSProperties, type KeyboardEvent } from 'react';
-import { useNow } from '../../components/useNow.ts';
+import type { Pulse } from '../../components/useNow.ts';
 import { useShallow } from 'zustand/react/shallow';
 import { SplitDivider, useListShare } from '../../components/SplitDivider.tsx';
 import { VirtualList } from '../../components/VirtualList.tsx';
-import { useApp } from '../../store/context.tsx';
+import { useApp, useAppStore } from '../../store/context.tsx';
 import { visibleContainers, type AppState } from '../../store/appStore.ts';
 import { ContainerDetail } from './ContainerDetail.tsx';
-import { ContainerRow } from './ContainerRow.tsx';
+import { ContainerRow, countsSeconds, ListClock } from './ContainerRow.tsx';
 
 const ROW = 34;
 
@@ -23,7 +23,8 @@ export function ContainersView() {
   const list = useMemo(() => visibleContainers({ containers, filter } as AppState), [containers, filter]);
   const checkedIds = Object.keys(checked).filter((id) => containers[id]);
   const total = Object.keys(containers).length;
-  const now = useNow(10_000);
+  const store = useAppStore();
+  const statsPulse = useMemo<Pulse>(() => (l) => store.stats.subscribe(l), [store]);
   const share = useListShare();
   const detail = !!selected && !!containers[selected];
 
@@ -93,10 +94,12 @@ export function ContainersView() {
         ) : list.length === 0 ? (
           <div className="empty"><p>No container matches this filter.</p><button onClick={() => a.setFilter({ text: '', state: 'all' })}>Clear filter</button></div>
         ) : (
-          <VirtualList
-            items={list} rowHeight={ROW} testId="container-list"
-            render={(c) => <ContainerRow key={c.id} c={c} selected={c.id === selected} checked={!!checked[c.id]} now={now} />}
-          />
+          <ListClock seconds={list.some((c) => countsSeconds(c, Date.now()))} pulse={statsPulse}>
+            <VirtualList
+              items={list} rowHeight={ROW} testId="container-list"
+              render={(c) => <ContainerRow key={c.id} c={c} selected={c.id === selected} checked={!!checked[c.id]} />}
+            />
+          </ListClock>
         )}
       </section>
       {detail && <SplitDivider label="resize the containers list" />}
