@@ -37,6 +37,7 @@ export interface AppState {
   checked: Record<string, true>;
   detailTab: DetailTab;
   filter: { text: string; state: 'all' | 'running' | 'paused' | 'exited' | 'created' };
+  sort: ContainerSort;
   toasts: Toast[];
   confirm?: Confirm;
   createForm?: { image?: string };
@@ -52,6 +53,8 @@ export interface Actions {
   toggleCheck(id: string): void;
   checkAll(ids: string[], on: boolean): void;
   setFilter(f: Partial<AppState['filter']>): void;
+  /** Sorts the list by a column; the same column again reverses the order. */
+  sortBy(key: ContainerSort['key']): void;
   containerAction(action: 'start' | 'stop' | 'restart' | 'pause' | 'unpause' | 'kill', ids: string[]): Promise<void>;
   removeContainers(ids: string[], force?: boolean): void;
   run(args: RunArgs): Promise<BridgeError | undefined>;
@@ -100,6 +103,7 @@ export function createAppStore(bridge: Bridge): AppStore {
       checked: {},
       detailTab: 'overview',
       filter: { text: '', state: 'all' },
+      sort: savedSort(),
       toasts: [],
       paletteOpen: false,
 
@@ -127,6 +131,11 @@ export function createAppStore(bridge: Bridge): AppStore {
       }),
       checkAll: (ids, on) => set({ checked: on ? Object.fromEntries(ids.map((i) => [i, true as const])) : {} }),
       setFilter: (f) => set((s) => ({ filter: { ...s.filter, ...f } })),
+      sortBy: (key) => set((s) => {
+        const sort = s.sort.key === key ? { key, desc: !s.sort.desc } : { key, desc: key === 'status' };
+        globalThis.localStorage?.setItem(SORT_KEY, JSON.stringify(sort));
+        return { sort };
+      }),
 
       async containerAction(action, ids) {
         const past = { start: 'started', stop: 'stopped', restart: 'restarted', pause: 'paused', unpause: 'resumed', kill: 'killed' }[action];
@@ -220,12 +229,47 @@ export function createAppStore(bridge: Bridge): AppStore {
   return Object.assign(store, { stats, bridge, dispose: () => offs.forEach((o) => o()) });
 }
 
-/** Containers as the list shows them: filtered, newest first. */
-export function visibleContainers(s: AppState): ContainerSummary[] {
+/**
+ * The list's order: by creation (newest first until a column is chosen), name, image, state
+ * (running, paused, restarting, created, exited, dead) or status (when it last started, or
+ * stopped for a stopped one). Ties go by name, so the order never flickers.
+ */
+export interface ContainerSort {
+  key: 'created' | 'name' | 'image' | 'state' | 'status';
+  desc: boolean;
+}
+
+const STATE_ORDER = ['running', 'paused', 'restarting', 'created', 'removing', 'exited', 'dead'];
+const statusTime = (c: ContainerSummary) => (c.state === 'running' || c.state === 'paused' ? c.startedAt : c.finishedAt || c.created);
+const SORT_KEYS: Record<ContainerSort['key'], (a: ContainerSummary, b: ContainerSummary) => number> = {
+  created: (a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0),
+  name: (a, b) => a.name.localeCompare(b.name),
+  image: (a, b) => a.image.localeCompare(b.image),
+  state: (a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state),
+  status: (a, b) => (statusTime(a) < statusTime(b) ? -1 : statusTime(a) > statusTime(b) ? 1 : 0),
+};
+
+const SORT_KEY = 'berth.containerSort';
+
+/** The order chosen last time, kept across restarts like Docker Desktop's. */
+function savedSort(): ContainerSort {
+  try {
+    const v = JSON.parse(globalThis.localStorage?.getItem(SORT_KEY) ?? 'null') as ContainerSort | null;
+    if (v && v.key in SORT_KEYS && typeof v.desc === 'boolean') return { key: v.key, desc: v.desc };
+  } catch {
+    /* an unreadable setting: the default order */
+  }
+  return { key: 'created', desc: true };
+}
+
+/** Containers as the list shows them: filtered, then in the chosen order. */
+export function visibleContainers(s: Pick<AppState, 'containers' | 'filter' | 'sort'>): ContainerSummary[] {
   const text = s.filter.text.trim().toLowerCase();
+  const by = SORT_KEYS[s.sort.key];
+  const sign = s.sort.desc ? -1 : 1;
   return Object.values(s.containers)
     .filter((c) => s.filter.state === 'all' || c.state === s.filter.state)
     .filter((c) => !text || c.name.toLowerCase().includes(text) || c.image.toLowerCase().includes(text) || c.id.startsWith(text)
       || Object.entries(c.labels).some(([k, v]) => `${k}=${v}`.toLowerCase().includes(text)))
-    .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : a.name.localeCompare(b.name)));
+    .sort((a, b) => sign * by(a, b) || a.name.localeCompare(b.name));
 }

@@ -168,6 +168,31 @@ test('the border between list and detail moves with the keyboard, stays within l
   localStorage.removeItem('berth.listShare');
 });
 
+test('column headers sort the list, a second click reverses it, and the order is kept', async () => {
+  const ui = await mount();
+  await ui.open();
+  const header = (label: string) => [...ui.host.querySelectorAll('[role=columnheader]')].find((h) => h.textContent!.startsWith(label))!;
+  const sortBy = (label: string) => act(async () => click(header(label).querySelector('button')));
+  assert.deepEqual(ui.names(), ['cache', 'db', 'web'], 'newest first by default');
+  await sortBy('Image');
+  assert.deepEqual(ui.names(), ['web', 'db', 'cache'], 'busybox, postgres, redis');
+  assert.equal(header('Image').getAttribute('aria-sort'), 'ascending');
+  await sortBy('Image');
+  assert.deepEqual(ui.names(), ['cache', 'db', 'web']);
+  assert.equal(header('Image').getAttribute('aria-sort'), 'descending');
+  await sortBy('State');
+  assert.deepEqual(ui.names(), ['cache', 'web', 'db'], 'running first, ties by name');
+  assert.equal(header('Image').getAttribute('aria-sort'), 'none');
+  await sortBy('Name');
+  await sortBy('Name');
+  assert.deepEqual(ui.names(), ['web', 'db', 'cache']);
+  cleanup?.();
+  const again = await mount();
+  await again.open();
+  assert.deepEqual(again.names(), ['web', 'db', 'cache'], 'a new window keeps the chosen order');
+  localStorage.removeItem('berth.containerSort');
+});
+
 test('a young container\'s uptime in the list counts on by the second', async () => {
   const ui = await mount({ 'containers.list': () => ok([summary('a', 'web', { startedAt: new Date(Date.now() - 5_000).toISOString() })]) });
   await ui.open();

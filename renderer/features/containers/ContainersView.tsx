@@ -7,20 +7,27 @@ import { useShallow } from 'zustand/react/shallow';
 import { SplitDivider, useListShare } from '../../components/SplitDivider.tsx';
 import { VirtualList } from '../../components/VirtualList.tsx';
 import { useApp, useAppStore } from '../../store/context.tsx';
-import { visibleContainers, type AppState } from '../../store/appStore.ts';
+import { visibleContainers, type AppState, type ContainerSort } from '../../store/appStore.ts';
 import { ContainerDetail } from './ContainerDetail.tsx';
 import { ContainerRow, countsSeconds, ListClock } from './ContainerRow.tsx';
 
 const ROW = 34;
 
 export function ContainersView() {
-  const { containers, filter, loaded, selected, checked } = useApp(useShallow((s) => ({
-    containers: s.containers, filter: s.filter, loaded: s.containersLoaded, selected: s.selected, checked: s.checked,
+  const { containers, filter, sort, loaded, selected, checked } = useApp(useShallow((s) => ({
+    containers: s.containers, filter: s.filter, sort: s.sort, loaded: s.containersLoaded, selected: s.selected, checked: s.checked,
   })));
   const a = useApp(useShallow((s) => ({
-    setFilter: s.setFilter, select: s.select, act: s.containerAction, remove: s.removeContainers, checkAll: s.checkAll, openCreate: s.openCreate,
+    setFilter: s.setFilter, sortBy: s.sortBy, select: s.select, act: s.containerAction, remove: s.removeContainers, checkAll: s.checkAll, openCreate: s.openCreate,
   })));
-  const list = useMemo(() => visibleContainers({ containers, filter } as AppState), [containers, filter]);
+  const list = useMemo(() => visibleContainers({ containers, filter, sort }), [containers, filter, sort]);
+  const column = (key: ContainerSort['key'], label: string, className: string) => (
+    <span className={`cell ${className}`} role="columnheader" aria-sort={sort.key !== key ? 'none' : sort.desc ? 'descending' : 'ascending'}>
+      <button className="sort" onClick={() => a.sortBy(key)} title={`sort by ${label.toLowerCase()}`}>
+        {label}{sort.key === key && <span aria-hidden="true">{sort.desc ? ' ▾' : ' ▴'}</span>}
+      </button>
+    </span>
+  );
   const checkedIds = Object.keys(checked).filter((id) => containers[id]);
   const total = Object.keys(containers).length;
   const store = useAppStore();
@@ -75,10 +82,10 @@ export function ContainersView() {
           <span className="cell check">
             <input type="checkbox" aria-label="select all" checked={list.length > 0 && checkedIds.length === list.length} onChange={(e) => a.checkAll(list.map((c) => c.id), e.target.checked)} />
           </span>
-          <span className="cell state-cell">State</span>
-          <span className="cell name">Name</span>
-          <span className="cell image">Image</span>
-          <span className="cell status">Status</span>
+          {column('state', 'State', 'state-cell')}
+          {column('name', 'Name', 'name')}
+          {column('image', 'Image', 'image')}
+          {column('status', 'Status', 'status')}
           <span className="cell ports">Ports</span>
           <span className="cell spark-cell">CPU</span>
           <span className="cell spark-cell mem">Memory</span>
