@@ -38,6 +38,8 @@ export interface AppState {
   detailTab: DetailTab;
   filter: { text: string; state: 'all' | 'running' | 'paused' | 'exited' | 'created' };
   sort: ContainerSort;
+  /** compose projects whose containers are folded under their row */
+  collapsed: Record<string, true>;
   toasts: Toast[];
   confirm?: Confirm;
   createForm?: { image?: string };
@@ -55,6 +57,9 @@ export interface Actions {
   setFilter(f: Partial<AppState['filter']>): void;
   /** Sorts the list by a column; the same column again reverses the order. */
   sortBy(key: ContainerSort['key']): void;
+  toggleProject(project: string): void;
+  /** Adds ids to the selection, or takes them out, leaving the rest as it is. */
+  setChecked(ids: string[], on: boolean): void;
   containerAction(action: 'start' | 'stop' | 'restart' | 'pause' | 'unpause' | 'kill', ids: string[]): Promise<void>;
   removeContainers(ids: string[], force?: boolean): void;
   run(args: RunArgs): Promise<BridgeError | undefined>;
@@ -104,6 +109,7 @@ export function createAppStore(bridge: Bridge): AppStore {
       detailTab: 'overview',
       filter: { text: '', state: 'all' },
       sort: savedSort(),
+      collapsed: {},
       toasts: [],
       paletteOpen: false,
 
@@ -135,6 +141,21 @@ export function createAppStore(bridge: Bridge): AppStore {
         const sort = s.sort.key === key ? { key, desc: !s.sort.desc } : { key, desc: key === 'status' };
         globalThis.localStorage?.setItem(SORT_KEY, JSON.stringify(sort));
         return { sort };
+      }),
+
+      toggleProject: (project) => set((s) => {
+        const collapsed = { ...s.collapsed };
+        if (collapsed[project]) delete collapsed[project];
+        else collapsed[project] = true;
+        return { collapsed };
+      }),
+      setChecked: (ids, on) => set((s) => {
+        const checked = { ...s.checked };
+        for (const id of ids) {
+          if (on) checked[id] = true;
+          else delete checked[id];
+        }
+        return { checked };
       }),
 
       async containerAction(action, ids) {
@@ -248,6 +269,35 @@ const SORT_KEYS: Record<ContainerSort['key'], (a: ContainerSummary, b: Container
   state: (a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state),
   status: (a, b) => (statusTime(a) < statusTime(b) ? -1 : statusTime(a) > statusTime(b) ? 1 : 0),
 };
+
+export const COMPOSE_PROJECT = 'com.docker.compose.project';
+
+export type ListItem =
+  | { kind: 'container'; c: ContainerSummary; grouped: boolean }
+  | { kind: 'group'; project: string; members: ContainerSummary[]; open: boolean };
+
+/**
+ * The list's rows, as Docker Desktop shows them: the containers of a compose project under one
+ * row for the project, placed where its first container comes in the chosen order, and left
+ * out while the project is folded. Other containers are rows of their own.
+ */
+export function listItems(list: ContainerSummary[], collapsed: Record<string, true>): ListItem[] {
+  const members = new Map<string, ContainerSummary[]>();
+  for (const c of list) {
+    const p = c.labels[COMPOSE_PROJECT];
+    if (p) members.set(p, [...(members.get(p) ?? []), c]);
+  }
+  const items: ListItem[] = [];
+  for (const c of list) {
+    const p = c.labels[COMPOSE_PROJECT];
+    if (!p) items.push({ kind: 'container', c, grouped: false });
+    else if (members.get(p)![0] === c) {
+      items.push({ kind: 'group', project: p, members: members.get(p)!, open: !collapsed[p] });
+      if (!collapsed[p]) for (const m of members.get(p)!) items.push({ kind: 'container', c: m, grouped: true });
+    }
+  }
+  return items;
+}
 
 const SORT_KEY = 'berth.containerSort';
 

@@ -3,7 +3,8 @@
 // stop, remove, the engine's errors in the form, and the token check. Screenshots of each
 // view go to test-artifacts/ui/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
@@ -14,6 +15,7 @@ import type {} from '../../renderer/main.tsx'; // window.berth, the page's debug
 import { WebSocket } from 'ws';
 
 const CHROMIUM = '/usr/bin/chromium';
+const COMPOSE = '/usr/bin/docker-compose';
 const SHOTS = `${REPO}/test-artifacts/ui`;
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -259,6 +261,33 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
     await page.click('button[aria-label="remove network e2e-net"]');
     await page.click('[role=alertdialog] button:has-text("Remove")');
     await page.locator('.row[data-network="e2e-net"]').waitFor({ state: 'detached' });
+  });
+
+  it('shows a compose project as one row that folds its containers and stops them all', { skip: !existsSync(COMPOSE) && 'docker-compose is not installed' }, async () => {
+    const dir = `${daemon.base}/compose-e2e`;
+    mkdirSync(dir, { recursive: true });
+    const service = `    image: ${image}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n`;
+    writeFileSync(`${dir}/docker-compose.yml`, `version: "3"\nservices:\n  api:\n${service}  worker:\n${service}`);
+    const compose = (args: string[]) => {
+      const r = spawnSync(COMPOSE, ['-p', 'e2eapp', ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` }, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, `docker-compose ${args.join(' ')}: ${r.stderr}`);
+    };
+    try {
+      compose(['up', '-d']);
+      await page.click('.sidebar button:has-text("Containers")');
+      const project = page.locator('.row.group[data-project="e2eapp"]');
+      await project.locator('.state-cell', { hasText: '2/2 up' }).waitFor();
+      await page.locator('.row.grouped[data-name="e2eapp_api_1"]').waitFor();
+      await shot('compose');
+      await project.locator('button[aria-label="fold e2eapp"]').click();
+      await page.locator('.row[data-name="e2eapp_api_1"]').waitFor({ state: 'detached' });
+      await project.locator('button[aria-label="stop e2eapp"]').click();
+      await project.locator('.state-cell', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
+      const states = await page.evaluate(() => Object.values(window.berth!.store.getState().containers).filter((c) => c.name.startsWith('e2eapp_')).map((c) => c.state));
+      assert.deepEqual(states, ['exited', 'exited']);
+    } finally {
+      compose(['down', '--timeout', '1']);
+    }
   });
 
   it('shows activity and reports no page errors', async () => {

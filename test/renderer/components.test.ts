@@ -60,7 +60,7 @@ async function mount(answers: Partial<Record<MethodName, (args: never) => Bridge
     host.remove();
   };
   const open = async () => act(async () => bridge.connect('open'));
-  const names = () => [...host.querySelectorAll('[data-testid=container-list] .row')].map((r) => r.getAttribute('data-name'));
+  const names = () => [...host.querySelectorAll('[data-testid=container-list] .row[data-name]')].map((r) => r.getAttribute('data-name'));
   const calls = (method: string) => bridge.calls.filter((c) => c.method === method).map((c) => c.args);
   return { bridge, store, host, open, names, calls };
 }
@@ -166,6 +166,38 @@ test('the border between list and detail moves with the keyboard, stays within l
   assert.equal(split(), '44%', 'Enter resets');
   assert.equal(ui.store.getState().selected, summary('ccc', '').id, 'the keys did not move the list selection');
   localStorage.removeItem('berth.listShare');
+});
+
+test('a compose project is one row over its containers: folds, counts, and acts on them all', async () => {
+  const shop = { 'com.docker.compose.project': 'shop' };
+  const ui = await mount({
+    'containers.list': () => ok([
+      summary('a', 'shop-web-1', { labels: shop, ports: [{ ip: '127.0.0.1', privatePort: 80, publicPort: 8080, type: 'tcp' }] }),
+      summary('bb', 'shop-db-1', { labels: shop, state: 'exited' }),
+      summary('ccc', 'lone'),
+      summary('dddd', 'shop-cache-1', { labels: shop }),
+    ]),
+  });
+  await ui.open();
+  const project = () => ui.host.querySelector('.row.group[data-project=shop]')!;
+  const rows = () => [...ui.host.querySelectorAll('[data-testid=container-list] .row')].map((r) => r.getAttribute('data-name') ?? `[${r.getAttribute('data-project')}]`);
+  assert.deepEqual(rows(), ['[shop]', 'shop-cache-1', 'shop-db-1', 'shop-web-1', 'lone'], 'the project sits where its newest container would, its containers under it');
+  assert.match(project().textContent!, /2\/3 up/);
+  assert.match(project().textContent!, /3 containers/);
+  assert.ok(project().querySelector('a'), 'the published port of a member is a link on the project row');
+
+  await act(async () => click(project().querySelector('[aria-label="fold shop"]')));
+  assert.deepEqual(rows(), ['[shop]', 'lone'], 'folded: only the project row is left');
+  assert.equal(project().getAttribute('aria-expanded'), 'false');
+
+  await act(async () => click(project().querySelector('[aria-label="stop shop"]')));
+  assert.deepEqual(ui.calls('containers.stop').map((a) => (a as { id: string }).id).sort(), [summary('a', '').id, summary('dddd', '').id], 'stop all stops the running ones');
+  await act(async () => click(project().querySelector('input[type=checkbox]')));
+  assert.deepEqual(Object.keys(ui.store.getState().checked).sort(), [summary('a', '').id, summary('bb', '').id, summary('dddd', '').id]);
+  await act(async () => click(project().querySelector('[aria-label="remove shop"]')));
+  assert.match(ui.host.querySelector('[role=alertdialog]')?.textContent ?? '', /Remove 3 containers\?/, 'removal asks first');
+  await act(async () => click(project().querySelector('[aria-label="unfold shop"]')));
+  assert.equal(ui.names().length, 4);
 });
 
 test('column headers sort the list, a second click reverses it, and the order is kept', async () => {

@@ -39,7 +39,7 @@ function StatusLine({ c }: { c: ContainerSummary }) {
   return <span className="contained">{statusLine(c, useContext(NowContext))}</span>;
 }
 
-export const ContainerRow = memo(function ContainerRow({ c, selected, checked }: { c: ContainerSummary; selected: boolean; checked: boolean }) {
+export const ContainerRow = memo(function ContainerRow({ c, selected, checked, grouped = false }: { c: ContainerSummary; selected: boolean; checked: boolean; grouped?: boolean }) {
   const select = useApp((s) => s.select);
   const toggle = useApp((s) => s.toggleCheck);
   const act = useApp((s) => s.containerAction);
@@ -47,7 +47,7 @@ export const ContainerRow = memo(function ContainerRow({ c, selected, checked }:
   const live = c.state === 'running' || c.state === 'paused';
   return (
     <div
-      className={`row${selected ? ' selected' : ''}`} role="row" aria-selected={selected} data-name={c.name} tabIndex={-1}
+      className={`row${selected ? ' selected' : ''}${grouped ? ' grouped' : ''}`} role="row" aria-selected={selected} data-name={c.name} tabIndex={-1}
       onClick={() => select(c.id)}
     >
       <span className="cell check" onClick={(e) => e.stopPropagation()}>

@@ -7,20 +7,24 @@ import { useShallow } from 'zustand/react/shallow';
 import { SplitDivider, useListShare } from '../../components/SplitDivider.tsx';
 import { VirtualList } from '../../components/VirtualList.tsx';
 import { useApp, useAppStore } from '../../store/context.tsx';
-import { visibleContainers, type AppState, type ContainerSort } from '../../store/appStore.ts';
+import { listItems, visibleContainers, type AppState, type ContainerSort } from '../../store/appStore.ts';
 import { ContainerDetail } from './ContainerDetail.tsx';
 import { ContainerRow, countsSeconds, ListClock } from './ContainerRow.tsx';
+import { ProjectRow } from './ProjectRow.tsx';
 
 const ROW = 34;
 
 export function ContainersView() {
-  const { containers, filter, sort, loaded, selected, checked } = useApp(useShallow((s) => ({
-    containers: s.containers, filter: s.filter, sort: s.sort, loaded: s.containersLoaded, selected: s.selected, checked: s.checked,
+  const { containers, filter, sort, collapsed, loaded, selected, checked } = useApp(useShallow((s) => ({
+    containers: s.containers, filter: s.filter, sort: s.sort, collapsed: s.collapsed, loaded: s.containersLoaded, selected: s.selected, checked: s.checked,
   })));
   const a = useApp(useShallow((s) => ({
     setFilter: s.setFilter, sortBy: s.sortBy, select: s.select, act: s.containerAction, remove: s.removeContainers, checkAll: s.checkAll, openCreate: s.openCreate,
   })));
   const list = useMemo(() => visibleContainers({ containers, filter, sort }), [containers, filter, sort]);
+  const items = useMemo(() => listItems(list, collapsed), [list, collapsed]);
+  /** the containers with a row on screen, in list order: what ↑/↓ move through */
+  const shown = useMemo(() => items.flatMap((it) => (it.kind === 'container' ? [it.c] : [])), [items]);
   const column = (key: ContainerSort['key'], label: string, className: string) => (
     <span className={`cell ${className}`} role="columnheader" aria-sort={sort.key !== key ? 'none' : sort.desc ? 'descending' : 'ascending'}>
       <button className="sort" onClick={() => a.sortBy(key)} title={`sort by ${label.toLowerCase()}`}>
@@ -37,11 +41,11 @@ export function ContainersView() {
 
   const onKey = (e: KeyboardEvent) => {
     if ((e.target as HTMLElement).tagName === 'INPUT') return;
-    const i = list.findIndex((c) => c.id === selected);
-    const c = list[i];
+    const i = shown.findIndex((c) => c.id === selected);
+    const c = shown[i];
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
       e.preventDefault();
-      const next = list[Math.min(list.length - 1, Math.max(0, i + (e.key === 'ArrowDown' ? 1 : -1)))];
+      const next = shown[Math.min(shown.length - 1, Math.max(0, i + (e.key === 'ArrowDown' ? 1 : -1)))];
       if (next) a.select(next.id);
     } else if (c && (e.key === 's' || e.key === 'S')) void a.act(c.state === 'running' ? 'stop' : 'start', [c.id]);
     else if (c && (e.key === 'p' || e.key === 'P')) void a.act(c.state === 'paused' ? 'unpause' : 'pause', [c.id]);
@@ -103,8 +107,10 @@ export function ContainersView() {
         ) : (
           <ListClock seconds={list.some((c) => countsSeconds(c, Date.now()))} pulse={statsPulse}>
             <VirtualList
-              items={list} rowHeight={ROW} testId="container-list"
-              render={(c) => <ContainerRow key={c.id} c={c} selected={c.id === selected} checked={!!checked[c.id]} />}
+              items={items} rowHeight={ROW} testId="container-list"
+              render={(it) => it.kind === 'group'
+                ? <ProjectRow key={`project:${it.project}`} project={it.project} members={it.members} open={it.open} checked={it.members.every((m) => checked[m.id])} />
+                : <ContainerRow key={it.c.id} c={it.c} grouped={it.grouped} selected={it.c.id === selected} checked={!!checked[it.c.id]} />}
             />
           </ListClock>
         )}
