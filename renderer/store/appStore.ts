@@ -142,7 +142,6 @@ export function createAppStore(bridge: Bridge): AppStore {
         globalThis.localStorage?.setItem(SORT_KEY, JSON.stringify(sort));
         return { sort };
       }),
-
       toggleProject: (project) => set((s) => {
         const collapsed = { ...s.collapsed };
         if (collapsed[project]) delete collapsed[project];
@@ -262,15 +261,17 @@ export interface ContainerSort {
 
 const STATE_ORDER = ['running', 'paused', 'restarting', 'created', 'removing', 'exited', 'dead'];
 const statusTime = (c: ContainerSummary) => (c.state === 'running' || c.state === 'paused' ? c.startedAt : c.finishedAt || c.created);
+/** ISO times and other strings compared by code unit, not by locale */
+const order = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
 const SORT_KEYS: Record<ContainerSort['key'], (a: ContainerSummary, b: ContainerSummary) => number> = {
-  created: (a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0),
+  created: (a, b) => order(a.created, b.created),
   name: (a, b) => a.name.localeCompare(b.name),
   image: (a, b) => a.image.localeCompare(b.image),
   state: (a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state),
-  status: (a, b) => (statusTime(a) < statusTime(b) ? -1 : statusTime(a) > statusTime(b) ? 1 : 0),
+  status: (a, b) => order(statusTime(a), statusTime(b)),
 };
 
-export const COMPOSE_PROJECT = 'com.docker.compose.project';
+const COMPOSE_PROJECT = 'com.docker.compose.project';
 
 export type ListItem =
   | { kind: 'container'; c: ContainerSummary; grouped: boolean }
@@ -285,7 +286,10 @@ export function listItems(list: ContainerSummary[], collapsed: Record<string, tr
   const members = new Map<string, ContainerSummary[]>();
   for (const c of list) {
     const p = c.labels[COMPOSE_PROJECT];
-    if (p) members.set(p, [...(members.get(p) ?? []), c]);
+    if (!p) continue;
+    const m = members.get(p);
+    if (m) m.push(c);
+    else members.set(p, [c]);
   }
   const items: ListItem[] = [];
   for (const c of list) {
