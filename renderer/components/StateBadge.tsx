@@ -1,12 +1,13 @@
 // State as a dot and a word, never colour alone.
 import type { ContainerStatus } from '../../common/models.ts';
 
-export function StateBadge({ state, oom }: { state: ContainerStatus; oom?: boolean }) {
+/** `label` replaces the state's word (a compose project's "2/3 up"). */
+export function StateBadge({ state, oom, label }: { state: ContainerStatus; oom?: boolean; label?: string }) {
   const cls = oom ? 'error' : state;
   return (
     <span className={`state state-${cls}`} data-state={state}>
       <span className="dot" aria-hidden="true" />
-      {oom ? 'OOM killed' : state}
+      {label ?? (oom ? 'OOM killed' : state)}
     </span>
   );
 }

@@ -3,6 +3,7 @@
 import { memo } from 'react';
 import type { ContainerSummary } from '../../../common/views.ts';
 import { PortLink } from '../../components/PortLink.tsx';
+import { StateBadge } from '../../components/StateBadge.tsx';
 import { TrashIcon } from '../../components/icons.tsx';
 import { useApp } from '../../store/context.tsx';
 
@@ -13,15 +14,14 @@ export const ProjectRow = memo(function ProjectRow({ project, members, open, che
   const remove = useApp((s) => s.removeContainers);
   const ids = members.map((c) => c.id);
   const running = members.filter((c) => c.state === 'running' || c.state === 'paused');
-  const state = running.length ? 'running' : 'exited';
   const ports = members.flatMap((c) => c.ports.filter((p) => p.publicPort));
   return (
     <div className="row group" role="row" aria-expanded={open} data-project={project} onClick={() => toggle(project)}>
       <span className="cell check" onClick={(e) => e.stopPropagation()}>
         <input type="checkbox" aria-label={`select ${project}`} checked={checked} onChange={() => setChecked(ids, !checked)} />
       </span>
-      <span className={`cell state-cell state state-${state}`}>
-        <span className="dot" aria-hidden="true" />{running.length ? `${running.length}/${members.length} up` : 'stopped'}
+      <span className="cell state-cell">
+        <StateBadge state={running.length ? 'running' : 'exited'} label={running.length ? `${running.length}/${members.length} up` : 'stopped'} />
       </span>
       <span className="cell name">
         <button className="fold" aria-label={`${open ? 'fold' : 'unfold'} ${project}`} onClick={(e) => { e.stopPropagation(); toggle(project); }}>{open ? '▾' : '▸'}</button>
