@@ -133,7 +133,8 @@ static int make_dev(int rootfd, const struct plan_dev *d, struct berr *err)
 	mode_t type = d->type == 'b' ? S_IFBLK : S_IFCHR;
 	if (mknodat(pfd, slash + 1, type | (d->mode & 07777), makedev(d->major, d->minor)) < 0 && errno != EEXIST)
 		return fail(err, "devices", errno, "mknod %s", d->path);
-	if (fchmodat(pfd, slash + 1, d->mode & 07777, 0) < 0 ||
+	/* NOFOLLOW: a symlink left where the node should be (a bind-mounted directory) is refused, not followed. */
+	if (fchmodat(pfd, slash + 1, d->mode & 07777, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    fchownat(pfd, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return fail(err, "devices", errno, "set mode of %s", d->path);
 	return 0;

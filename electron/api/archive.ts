@@ -18,14 +18,14 @@ function statHeader(stat: object): string {
 
 export const archiveRoutes: Route[] = [
   { method: 'HEAD', path: new RegExp(`^/containers/${ID}/archive$`), handler: async (ctx) => {
-    const a = ctx.engine.archiveGet(ctx.params[0], pathParam(ctx));
-    res(ctx).writeHead(200, { ...commonHeaders(), 'X-Docker-Container-Path-Stat': statHeader(a.stat) });
+    const stat = ctx.engine.archiveStat(ctx.params[0], pathParam(ctx));
+    res(ctx).writeHead(200, { ...commonHeaders(), 'X-Docker-Container-Path-Stat': statHeader(stat) });
     res(ctx).end();
   } },
   { method: 'GET', path: new RegExp(`^/containers/${ID}/archive$`), handler: async (ctx) => {
     const a = ctx.engine.archiveGet(ctx.params[0], pathParam(ctx));
     res(ctx).writeHead(200, { ...commonHeaders(), 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': statHeader(a.stat) });
-    await pipeline(a.tar(), res(ctx)).catch(() => res(ctx).destroy());
+    await pipeline(a.tar, res(ctx)).catch(() => res(ctx).destroy());
   } },
   { method: 'PUT', path: new RegExp(`^/containers/${ID}/archive$`), handler: async (ctx) => {
     const path = pathParam(ctx);

@@ -11,10 +11,13 @@ import { FsCgroupManager } from './cgroups/fsCgroupManager.ts';
 import type { ContainerRecord } from './containers/containerRecord.ts';
 import { ContainerService, type StartHooks, type WaitCondition } from './containers/containerService.ts';
 import { ContainerStore } from './containers/containerStore.ts';
+import { userFiles } from './containers/specBuilder.ts';
 import { prepareExec, spawnExecPipes, type ExecOptions, type PreparedExec } from './containers/execRunner.ts';
 import { readLogs, type LogOptions } from './containers/logReader.ts';
 import { readStats } from './containers/statsReader.ts';
-import { changes, extractInto, pathStat, tarTree, type Change, type PathMount } from './containers/rootfsArchive.ts';
+import { archiveOut, changes, extractInto, lookupForCopy, type Change, type PathStat } from './containers/rootfsArchive.ts';
+import { FsView } from './confined/fsView.ts';
+import { tarFromView } from './confined/tree.ts';
 import { EngineError, notRunning } from './errors.ts';
 import { EventBus } from './events/eventBus.ts';
 import { ensureHelloWorld } from './images/helloWorld.ts';
@@ -32,6 +35,7 @@ import { NativeHelperClient, type HelperClient } from './runtime/helperClient.ts
 import { VolumeService } from './volumes/volumeService.ts';
 import { SeccompCompiler } from './runtime/seccomp/compiler.ts';
 import { loadLibc, type Libc } from './sys/libc.ts';
+import { loadFsAt, type FsAt } from './sys/fsat.ts';
 
 export interface EngineOptions {
   /** persistent state: images, layers, containers */
@@ -87,6 +91,7 @@ export class Engine {
   private readonly seccomp: SeccompCompiler;
   private readonly snapshotter: OverlaySnapshotter;
   private readonly libc: Libc;
+  private readonly fs: FsAt;
 
   constructor(private readonly opts: EngineOptions) {
     if (!existsSync(opts.helperPath)) {
@@ -109,16 +114,17 @@ export class Engine {
     this.helper = new NativeHelperClient(opts.helperPath);
     this.seccomp = new SeccompCompiler(`${opts.root}/cache/seccomp`);
     this.libc = loadLibc();
+    this.fs = loadFsAt();
     this.snapshotter = new OverlaySnapshotter(`${opts.root}/overlay`, this.libc);
     const store = new ContainerStore(`${opts.root}/containers`);
     this.networks = new NetworkService({
       root: opts.root, events: this.events, containers: () => store.all(), resolveContainer: (ref) => store.resolve(ref),
       saveContainer: (r) => store.save(r), helperPath: opts.helperPath, defaultBridge: opts.defaultBridge, defaultBridgeIp: opts.defaultBridgeIp,
     });
-    this.volumes = new VolumeService(opts.root, this.events, () => store.all());
+    this.volumes = new VolumeService(opts.root, this.fs, this.events, () => store.all());
     this.containers = new ContainerService({
       store, images: this.images, snapshotter: this.snapshotter, network: this.networks, volumes: this.volumes,
-      cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot,
+      cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot, fs: this.fs,
     });
   }
 
@@ -185,7 +191,14 @@ export class Engine {
   prepareExec(ref: string, opts: ExecOptions): PreparedExec {
     const r = this.containers.get(ref);
     const rootfs = this.snapshotter.mount(r.Id, this.images.get(r.ImageID).layerDirs).rootfs;
-    return prepareExec(r, rootfs, this.cgroups.open(r.Id), this.containers.containerDir(r.Id), this.opts.helperPath, this.seccomp, opts);
+    const view = FsView.open(this.fs, rootfs, `container ${r.Name.slice(1)}`);
+    let files;
+    try {
+      files = userFiles(view);
+    } finally {
+      view.close();
+    }
+    return prepareExec(r, files, this.cgroups.open(r.Id), this.containers.containerDir(r.Id), this.opts.helperPath, this.seccomp, opts);
   }
 
   /** Exec with plain pipes; interactive terminals use prepareExec with node-pty. */
@@ -216,42 +229,72 @@ export class Engine {
   }
 
   /**
-   * The file tree `docker cp` works on, mounts included: a running container's own view through
-   * /proc/<pid>/root; for a stopped one, its rootfs with bind and volume sources mapped in.
+   * The file tree `docker cp` works on, as dockerd shows it for running and stopped containers
+   * alike: the container's rootfs with its volumes, binds and the engine's /etc files mapped in
+   * at their destinations (tmpfs mounts have no files outside the container).
    */
-  private cpRoot(ref: string): { root: string; mounts: PathMount[]; id: string } {
+  private copyView(ref: string): { view: FsView; id: string } {
     const r = this.containers.get(ref);
-    if (r.State.Running && r.State.Pid > 0 && existsSync(`/proc/${r.State.Pid}/root/`)) return { root: `/proc/${r.State.Pid}/root`, mounts: [], id: r.Id };
     const f = this.rootfs(ref);
-    const mounts = (r.Mounts ?? []).filter((m) => m.Type !== 'tmpfs' && m.Source && existsSync(m.Source)).map((m) => ({ Destination: m.Destination, Source: m.Source }));
-    return { root: f.rootfs, mounts, id: r.Id };
+    const dir = this.containers.containerDir(r.Id);
+    const own = ['hostname', 'hosts', 'resolv.conf'].map((n) => ({ destination: `/etc/${n}`, source: `${dir}/${n}`, readOnly: false }));
+    const mounts = (r.Mounts ?? []).filter((m) => m.Type !== 'tmpfs' && m.Source).map((m) => ({ destination: m.Destination, source: m.Source, readOnly: !m.RW }));
+    const view = FsView.open(this.fs, f.rootfs, `container ${r.Name.slice(1)}`, { mounts: [...own, ...mounts], readOnlyRoot: !!r.HostConfig.ReadonlyRootfs });
+    return { view, id: r.Id };
   }
 
   /** `docker diff`: what the container changed against its image. */
   changes(ref: string): Change[] {
     const f = this.rootfs(ref);
-    return changes(f.upper, f.lowers);
+    return changes(this.fs, f.upper, f.lowers);
   }
 
-  /** `docker export`: the container's whole filesystem as tar. */
+  /** `docker export`: the container's whole filesystem (its rootfs, without volumes) as tar. */
   exportContainer(ref: string): Readable {
     const f = this.rootfs(ref);
+    const view = FsView.open(this.fs, f.rootfs, `container ${f.id.slice(0, 12)}`);
+    let root;
+    try {
+      root = view.lookup('/', true);
+    } catch (e) {
+      view.close();
+      throw e;
+    }
+    const tar = tarFromView(this.fs, null, root, '');
+    tar.once('close', () => {
+      this.fs.close(root.fd);
+      view.close();
+    });
     this.events.emit('container', 'export', f.id);
-    return tarTree(f.rootfs, '');
+    return tar;
+  }
+
+  /** `docker cp` out, HEAD: the stat of a path. */
+  archiveStat(ref: string, path: string): PathStat {
+    const { view } = this.copyView(ref);
+    try {
+      const { entry, stat } = lookupForCopy(this.fs, view, path);
+      this.fs.close(entry.fd);
+      return stat;
+    } finally {
+      view.close();
+    }
   }
 
   /** `docker cp` out: stat of the path, and a tar of it named by its last component. */
-  archiveGet(ref: string, path: string): { stat: ReturnType<typeof pathStat>['stat']; tar: () => Readable } {
-    const f = this.cpRoot(ref);
-    const p = pathStat(f.root, path, f.mounts);
-    return { stat: p.stat, tar: () => tarTree(p.host, p.stat.name === '/' ? '' : p.stat.name) };
+  archiveGet(ref: string, path: string): { stat: PathStat; tar: Readable } {
+    return archiveOut(this.fs, this.copyView(ref).view, path);
   }
 
   /** `docker cp` in: a tar extracted into a directory of the container. */
   async archivePut(ref: string, dir: string, tar: AsyncIterable<Buffer>): Promise<void> {
-    const f = this.cpRoot(ref);
-    await extractInto(f.root, dir, tar, this.libc, f.mounts);
-    this.events.emit('container', 'extract-to-dir', f.id);
+    const { view, id } = this.copyView(ref);
+    try {
+      await extractInto(this.fs, view, dir, tar);
+    } finally {
+      view.close();
+    }
+    this.events.emit('container', 'extract-to-dir', id);
   }
 
   importImage(tar: Readable, opts: ImportOptions): Promise<Image> {

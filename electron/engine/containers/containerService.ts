@@ -11,6 +11,7 @@ import type { Snapshotter } from '../layers/snapshotter.ts';
 import type { NetworkService } from '../network/networkService.ts';
 import type { VolumeService } from '../volumes/volumeService.ts';
 import { procStarttime } from '../sys/proc.ts';
+import type { FsAt } from '../sys/fsat.ts';
 import type { ExitInfo, HelperClient } from '../runtime/helperClient.ts';
 import { compilePlan } from '../runtime/planCompiler.ts';
 import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
@@ -19,7 +20,6 @@ import type { ContainerStore } from './containerStore.ts';
 import { mergeConfig, validateHostConfig } from './createOptions.ts';
 import { generateName, validateName } from './names.ts';
 import { parseSignal } from './signals.ts';
-import { resolveInRoot } from './rootfsArchive.ts';
 import { buildSpec } from './specBuilder.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -35,6 +35,7 @@ export interface ServiceDeps {
   runRoot: string;
   network: NetworkService;
   volumes: VolumeService;
+  fs: FsAt;
 }
 
 interface Waiter {
@@ -143,7 +144,7 @@ export class ContainerService {
       rmSync(runDir, { recursive: true, force: true });
       mkdirSync(runDir, { recursive: true, mode: 0o700 });
       rmSync(`${dir}/exit.json`, { force: true });
-      this.d.volumes.prepareForStart(r.Mounts ?? [], (dst) => resolveInRoot(snap.rootfs, dst));
+      this.d.volumes.prepareForStart(r.Mounts ?? [], snap.rootfs);
       const net = await this.d.network.prepare(r);
       networked = true;
       writeFileSync(`${dir}/hostname`, `${r.Config.Hostname}\n`);
@@ -153,7 +154,7 @@ export class ContainerService {
       const startNow = !hooks.beforeExec && !net.needsSetup;
       const spec = buildSpec({
         record: r, rootfs: snap.rootfs, cgroup, containerDir: dir, runDir, cgroupMode: this.d.cgroups.mode,
-        seccomp: this.d.seccomp, startNow, netns: net.netns, extraEnv: net.env,
+        seccomp: this.d.seccomp, startNow, netns: net.netns, extraEnv: net.env, fs: this.d.fs,
       });
       const shim = await this.d.helper.spawnShim(compilePlan(spec), `${dir}/shim.log`);
       r.runtime = { pid: shim.pid, starttime: shim.starttime, runDir };

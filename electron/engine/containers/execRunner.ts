@@ -8,6 +8,7 @@ import { P, PlanWriter } from '../runtime/planEncoder.ts';
 import { namespaceFlags, writeProcess } from '../runtime/planCompiler.ts';
 import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
 import type { Cgroup } from '../cgroups/cgroupManager.ts';
+import type { UserFiles } from '../runtime/users.ts';
 import type { ContainerRecord } from './containerRecord.ts';
 import { securityFor, USERNS_RANGE, withHome } from './specBuilder.ts';
 
@@ -27,13 +28,13 @@ export interface PreparedExec {
   cleanup(): { error?: string };
 }
 
-export function prepareExec(record: ContainerRecord, rootfs: string, cgroup: Cgroup, containerDir: string,
+export function prepareExec(record: ContainerRecord, files: UserFiles, cgroup: Cgroup, containerDir: string,
   helperPath: string, seccomp: SeccompCompiler, opts: ExecOptions): PreparedExec {
   if (!record.State.Running || !record.runtime) throw notRunning(`container ${record.Id} is not running`);
   if (record.State.Paused) throw notRunning(`container ${record.Id} is paused, unpause the container before exec`);
   const withUser = { ...record, Config: { ...record.Config, User: opts.User || record.Config.User } };
   if (opts.Privileged) withUser.HostConfig = { ...record.HostConfig, Privileged: true };
-  const sec = securityFor(withUser, rootfs, seccomp);
+  const sec = securityFor(withUser, files, seccomp);
   const env = new Map<string, string>();
   for (const e of [...record.Config.Env, ...(opts.Env ?? [])]) env.set(e.split('=')[0], e);
   if (opts.Tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');

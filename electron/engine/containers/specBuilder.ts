@@ -1,5 +1,5 @@
 // Turns a container record into a fully resolved RuntimeSpec at start time.
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { invalid } from '../errors.ts';
 import type { Cgroup } from '../cgroups/cgroupManager.ts';
@@ -10,7 +10,9 @@ import type { RuntimeSpec, SpecMount } from '../runtime/runtimeSpec.ts';
 import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
 import { DOCKER_DEFAULT_PROFILE } from '../runtime/seccomp/dockerDefault.ts';
 import { DOCKER_ARCH, resolveProfile } from '../runtime/seccomp/profile.ts';
-import { resolveUser } from '../runtime/users.ts';
+import { resolveUser, type UserFiles } from '../runtime/users.ts';
+import { FsView } from '../confined/fsView.ts';
+import { isDir, type FsAt } from '../sys/fsat.ts';
 import type { ContainerMount } from '../volumes/volumeService.ts';
 import type { ContainerRecord } from './containerRecord.ts';
 
@@ -53,11 +55,19 @@ export interface SpecContext {
   netns: RuntimeSpec['netns'];
   /** environment added by the engine (legacy links) */
   extraEnv: string[];
+  fs: FsAt;
 }
 
-export function securityFor(record: ContainerRecord, rootfs: string, seccomp: SeccompCompiler) {
+const USER_FILE_MAX = 4 << 20;
+
+/** The container's /etc/passwd and /etc/group, read inside its rootfs (the container may have changed them). */
+export function userFiles(view: FsView): UserFiles {
+  return { passwd: view.readFile('/etc/passwd', USER_FILE_MAX) ?? '', group: view.readFile('/etc/group', USER_FILE_MAX) ?? '' };
+}
+
+export function securityFor(record: ContainerRecord, files: UserFiles, seccomp: SeccompCompiler) {
   const h = record.HostConfig;
-  const user = resolveUser(rootfs, record.Config.User);
+  const user = resolveUser(files, record.Config.User);
   const caps = resolveCaps({ add: h.CapAdd, drop: h.CapDrop, privileged: h.Privileged, uid: user.uid, host: hostBoundingSet() });
   const opts = h.SecurityOpt ?? [];
   const unconfined = h.Privileged || opts.some((o) => /^seccomp[=:]unconfined$/.test(o));
@@ -75,35 +85,40 @@ export function withHome(env: string[], home: string): string[] {
 
 /**
  * A remapped root cannot create mount targets in the image's root-owned /etc, so the
- * engine makes them first: only in a real directory, never through a symlink.
+ * engine makes them first, inside the rootfs (an existing entry, symlink or not, is left to
+ * the helper, which resolves it inside the root).
  */
-function precreateTargets(rootfs: string, files: string[]): void {
-  try {
-    if (!lstatSync(`${rootfs}/etc`).isDirectory()) return;
-  } catch {
-    mkdirSync(`${rootfs}/etc`, { mode: 0o755 });
-  }
-  for (const f of files) {
-    try {
-      closeSync(openSync(`${rootfs}/etc/${f}`, 'wx', 0o644));
-    } catch {
-      /* exists, or a symlink: the helper resolves it inside the root */
-    }
-  }
+function precreateTargets(view: FsView, files: string[]): void {
+  view.ensureDir('/etc', 0o755);
+  for (const f of files) view.ensureFile(`/etc/${f}`);
 }
 
 export function buildSpec(ctx: SpecContext): RuntimeSpec {
   const { record, rootfs, cgroup } = ctx;
   const h = record.HostConfig;
-  const sec = securityFor(record, rootfs, ctx.seccomp);
-  if (h.UsernsMode === 'private') precreateTargets(rootfs, ['hostname', 'hosts', 'resolv.conf']);
+  const cwd = record.Config.WorkingDir || '/';
+  const view = FsView.open(ctx.fs, rootfs, `container ${record.Name.slice(1)}`);
+  let sec;
+  try {
+    sec = securityFor(record, userFiles(view), ctx.seccomp);
+    if (h.UsernsMode === 'private') precreateTargets(view, ['hostname', 'hosts', 'resolv.conf']);
+    if (cwd !== '/') {
+      let st;
+      try {
+        const e = view.lookup(cwd, true);
+        ctx.fs.close(e.fd);
+        st = e.stat;
+      } catch {
+        /* missing: the helper creates it, as Docker does */
+      }
+      if (st && !isDir(st)) throw invalid(`the working directory '${cwd}' is not a directory in the image`);
+    }
+  } finally {
+    view.close();
+  }
   const files: SpecMount[] = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
     kind: 'bind', source: `${ctx.containerDir}/${f}`, target: `/etc/${f}`, flags: 0,
   }));
-  const cwd = record.Config.WorkingDir || '/';
-  if (cwd !== '/' && existsSync(`${rootfs}${cwd}`) && !statSync(`${rootfs}${cwd}`).isDirectory()) {
-    throw invalid(`the working directory '${cwd}' is not a directory in the image`);
-  }
   const logOpts = h.LogConfig?.Config ?? {};
   return {
     rootfs,

@@ -1,6 +1,5 @@
 // Resolves Docker's User field ("name", "uid", "name:group", "uid:gid") against the
 // image's /etc/passwd and /etc/group, as Docker does before the container starts.
-import { lstatSync, readFileSync } from 'node:fs';
 import { invalid } from '../errors.ts';
 
 export interface ResolvedUser {
@@ -10,14 +9,10 @@ export interface ResolvedUser {
   home: string;
 }
 
-/** Reads a file of the image without following a symlink out of its root. */
-function readImageFile(rootfs: string, path: string): string {
-  try {
-    if (lstatSync(`${rootfs}${path}`).isSymbolicLink()) return '';
-    return readFileSync(`${rootfs}${path}`, 'utf8');
-  } catch {
-    return '';
-  }
+/** The text of the container's /etc/passwd and /etc/group ('' where there is none). */
+export interface UserFiles {
+  passwd: string;
+  group: string;
 }
 
 export function parsePasswd(text: string) {
@@ -34,9 +29,9 @@ export function parseGroup(text: string) {
   }).filter((g) => Number.isInteger(g.gid));
 }
 
-export function resolveUser(rootfs: string, spec: string | undefined, groupAdd: string[] = []): ResolvedUser {
-  const passwd = parsePasswd(readImageFile(rootfs, '/etc/passwd'));
-  const groups = parseGroup(readImageFile(rootfs, '/etc/group'));
+export function resolveUser(files: UserFiles, spec: string | undefined, groupAdd: string[] = []): ResolvedUser {
+  const passwd = parsePasswd(files.passwd);
+  const groups = parseGroup(files.group);
   const [userPart = '', groupPart] = (spec || 'root').split(':');
   const isNum = (s: string) => /^\d+$/.test(s);
   let entry = passwd.find((u) => u.name === userPart);

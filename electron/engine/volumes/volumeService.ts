@@ -2,13 +2,17 @@
 // (binds, volumes, tmpfs, --volumes-from) into Docker-shaped mount points.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import type { HostConfig, MountPoint, VolumeView } from '../../../common/models.ts';
 import type { VolumeEntry, VolumeListing } from '../../../common/views.ts';
 import type { ContainerRecord } from '../containers/containerRecord.ts';
-import { resolveInRoot } from '../containers/rootfsArchive.ts';
+import { FsView } from '../confined/fsView.ts';
+import { removeAt, tarChunks, treeSize } from '../confined/tree.ts';
 import { conflict, invalid, notFound } from '../errors.ts';
 import type { EventBus } from '../events/eventBus.ts';
+import { LayerWriter } from '../images/tar/layerWriter.ts';
+import { TarParser } from '../images/tar/tarParser.ts';
+import { AT, O, S, isDir, type FsAt } from '../sys/fsat.ts';
 
 const BROWSE_MAX_ENTRIES = 2000;
 const BROWSE_PREVIEW_BYTES = 64 * 1024;
@@ -51,32 +55,11 @@ function mountedAt(path: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
 }
 
-function dirSize(path: string): number {
-  let total = 0;
-  const walk = (p: string) => {
-    for (const e of readdirSync(p, { withFileTypes: true })) {
-      const full = `${p}/${e.name}`;
-      try {
-        if (e.isDirectory()) walk(full);
-        else if (e.isFile()) total += statSync(full).size;
-      } catch {
-        /* removed meanwhile */
-      }
-    }
-  };
-  try {
-    walk(path);
-  } catch {
-    /* not there */
-  }
-  return total;
-}
-
 export class VolumeService {
   private readonly dir: string;
   private readonly records = new Map<string, VolumeRecord>();
 
-  constructor(root: string, private readonly events: EventBus, private readonly containers: () => ContainerRecord[]) {
+  constructor(root: string, private readonly fs: FsAt, private readonly events: EventBus, private readonly containers: () => ContainerRecord[]) {
     this.dir = `${root}/volumes`;
     mkdirSync(this.dir, { recursive: true, mode: 0o701 });
     for (const name of readdirSync(this.dir)) {
@@ -109,46 +92,60 @@ export class VolumeService {
 
   /**
    * A path inside a volume for the UI's browser: a directory's entries (directories first) or a
-   * file's first bytes. Symlinks resolve inside the volume, never out of it.
+   * file's first bytes. Symlinks resolve inside the volume, never out of it, and the files are
+   * read through descriptors: a container using the volume may be renaming things meanwhile.
    */
   browse(name: string, path: string): VolumeListing {
     const v = this.get(name);
-    const root = this.filesOf(v);
-    const host = resolveInRoot(root, path);
-    const rel = host === root ? '/' : host.slice(root.length);
-    let st;
+    const view = FsView.open(this.fs, this.filesOf(v), `volume ${name}`);
     try {
-      st = statSync(host);
-    } catch {
-      throw notFound(`no such file or directory in volume ${name}: ${path}`);
-    }
-    if (st.isDirectory()) {
-      const names = readdirSync(host);
-      const entries: VolumeEntry[] = [];
-      for (const n of names) {
-        try {
-          const e = lstatSync(`${host}/${n}`);
-          entries.push({
-            name: n, type: e.isDirectory() ? 'dir' : e.isFile() ? 'file' : e.isSymbolicLink() ? 'link' : 'other', size: e.size, mtime: e.mtime.toISOString(),
-            ...(e.isSymbolicLink() ? { target: readlinkSync(`${host}/${n}`) } : {}),
-          });
-        } catch {
-          /* removed while listing */
-        }
+      const entry = view.lookup(path, true, { resolvedPath: true });
+      try {
+        return this.listing(name, entry.path, entry.fd, entry.stat.mode, entry.stat.size, path);
+      } finally {
+        this.fs.close(entry.fd);
       }
-      entries.sort((a, b) => Number(b.type === 'dir') - Number(a.type === 'dir') || a.name.localeCompare(b.name));
-      return { volume: name, path: rel, type: 'dir', entries: entries.slice(0, BROWSE_MAX_ENTRIES), ...(entries.length > BROWSE_MAX_ENTRIES ? { more: entries.length - BROWSE_MAX_ENTRIES } : {}) };
+    } finally {
+      view.close();
     }
-    if (!st.isFile()) throw invalid(`${path} in volume ${name} is not a regular file or directory`);
-    const head = Buffer.alloc(Math.min(st.size, BROWSE_PREVIEW_BYTES));
-    const fd = openSync(host, 'r');
+  }
+
+  private listing(name: string, rel: string, pathFd: number, mode: number, size: number, asked: string): VolumeListing {
+    const fs = this.fs;
+    if ((mode & S.IFMT) === S.IFDIR) {
+      const dir = fs.openat(pathFd, '.', O.RDONLY | O.DIRECTORY);
+      try {
+        const entries: VolumeEntry[] = [];
+        for (const { name: n } of fs.readdir(dir)) {
+          const e = fs.statatIfExists(dir, n, AT.SYMLINK_NOFOLLOW);
+          if (!e) continue; // removed while listing
+          const kind = e.mode & S.IFMT;
+          const type = kind === S.IFDIR ? 'dir' : kind === S.IFREG ? 'file' : kind === S.IFLNK ? 'link' : 'other';
+          let target: string | undefined;
+          try {
+            if (type === 'link') target = fs.readlinkat(dir, n);
+          } catch {
+            continue; // replaced while listing
+          }
+          entries.push({ name: n, type, size: e.size, mtime: new Date(e.mtimeMs).toISOString(), ...(target !== undefined ? { target } : {}) });
+        }
+        entries.sort((a, b) => Number(b.type === 'dir') - Number(a.type === 'dir') || a.name.localeCompare(b.name));
+        return { volume: name, path: rel, type: 'dir', entries: entries.slice(0, BROWSE_MAX_ENTRIES), ...(entries.length > BROWSE_MAX_ENTRIES ? { more: entries.length - BROWSE_MAX_ENTRIES } : {}) };
+      } finally {
+        fs.close(dir);
+      }
+    }
+    if ((mode & S.IFMT) !== S.IFREG) throw invalid(`${asked} in volume ${name} is not a regular file or directory`);
+    // The entry was checked to be a regular file through its own descriptor, and that inode is what is opened.
+    const fd = fs.reopen(pathFd, O.RDONLY | O.NONBLOCK);
+    const head = Buffer.alloc(Math.min(size, BROWSE_PREVIEW_BYTES));
     try {
       readSync(fd, head, 0, head.length, 0);
     } finally {
-      closeSync(fd);
+      fs.close(fd);
     }
     const binary = head.includes(0);
-    return { volume: name, path: rel, type: 'file', size: st.size, binary, ...(binary ? {} : { preview: head.toString('utf8') }) };
+    return { volume: name, path: rel, type: 'file', size, binary, ...(binary ? {} : { preview: head.toString('utf8') }) };
   }
 
   users(name: string): ContainerRecord[] {
@@ -158,7 +155,7 @@ export class VolumeService {
   view(v: VolumeRecord, usage = false): VolumeView {
     return {
       Name: v.Name, Driver: 'local', Mountpoint: this.dataDir(v.Name), CreatedAt: v.CreatedAt, Labels: v.Labels, Scope: 'local', Options: v.Options,
-      ...(usage ? { UsageData: { Size: dirSize(this.dataDir(v.Name)), RefCount: this.users(v.Name).length } } : {}),
+      ...(usage ? { UsageData: { Size: this.size(v.Name), RefCount: this.users(v.Name).length } } : {}),
     };
   }
 
@@ -197,11 +194,32 @@ export class VolumeService {
     this.destroy(name);
   }
 
+  /** Bytes of the files in a volume, counted beneath its directory without following symlinks. */
+  private size(name: string): number {
+    let fd: number;
+    try {
+      fd = this.fs.openat(AT.FDCWD, this.dataDir(name), O.RDONLY | O.DIRECTORY);
+    } catch {
+      return 0;
+    }
+    try {
+      return treeSize(this.fs, fd);
+    } finally {
+      this.fs.close(fd);
+    }
+  }
+
   private destroy(name: string): void {
     const data = this.dataDir(name);
     if (mountedAt(data)) execFileSync('umount', [data]);
     this.records.delete(name);
-    rmSync(`${this.dir}/${name}`, { recursive: true, force: true });
+    // The files are whatever containers left there: removed by descriptors, never through a symlink.
+    const dir = this.fs.openat(AT.FDCWD, this.dir, O.RDONLY | O.DIRECTORY);
+    try {
+      removeAt(this.fs, dir, name);
+    } finally {
+      this.fs.close(dir);
+    }
     this.events.emit('volume', 'destroy', name, { driver: 'local' });
   }
 
@@ -211,7 +229,7 @@ export class VolumeService {
     let reclaimed = 0;
     for (const v of this.list()) {
       if ((!all && !v.anonymous) || !pred(v) || this.users(v.Name).length) continue;
-      reclaimed += dirSize(this.dataDir(v.Name));
+      reclaimed += this.size(v.Name);
       this.remove(v.Name);
       names.push(v.Name);
     }
@@ -291,22 +309,60 @@ export class VolumeService {
   /**
    * At start: mounts volumes backed by tmpfs or a bind on their data directory, and copies the
    * image's content at the mount path into an empty volume (Docker's first-mount behaviour).
+   * The copy reads the container's rootfs and writes the volume through descriptors: another
+   * container may already be using the volume.
    */
-  prepareForStart(mounts: ContainerMount[], imagePath: (dst: string) => string | undefined): void {
-    for (const m of mounts) {
-      if (m.Type !== 'volume' || !m.Name) continue;
-      const v = this.records.get(m.Name);
-      if (!v) throw notFound(`volume ${m.Name} of mount ${m.Destination} no longer exists`);
-      const data = this.dataDir(v.Name);
-      if (v.Options.type && !mountedAt(data)) {
-        if (v.Options.type === 'tmpfs') execFileSync('mount', ['-t', 'tmpfs', ...(v.Options.o ? ['-o', v.Options.o] : []), 'tmpfs', data]);
-        else execFileSync('mount', ['--bind', v.Options.device, data]);
+  prepareForStart(mounts: ContainerMount[], rootfs: string): void {
+    let view: FsView | undefined;
+    try {
+      for (const m of mounts) {
+        if (m.Type !== 'volume' || !m.Name) continue;
+        const v = this.records.get(m.Name);
+        if (!v) throw notFound(`volume ${m.Name} of mount ${m.Destination} no longer exists`);
+        const data = this.dataDir(v.Name);
+        if (v.Options.type && !mountedAt(data)) {
+          if (v.Options.type === 'tmpfs') execFileSync('mount', ['-t', 'tmpfs', ...(v.Options.o ? ['-o', v.Options.o] : []), 'tmpfs', data]);
+          else execFileSync('mount', ['--bind', v.Options.device, data]);
+        }
+        if (m.NoCopy) continue;
+        view ??= FsView.open(this.fs, rootfs, 'the image');
+        this.copyUp(view, m.Destination, data);
       }
-      if (m.NoCopy || readdirSync(data).length) continue;
-      const src = imagePath(m.Destination);
-      if (src && existsSync(src) && statSync(src).isDirectory() && readdirSync(src).length) {
-        execFileSync('cp', ['-a', '--no-target-directory', src, data]);
+    } finally {
+      view?.close();
+    }
+  }
+
+  private copyUp(rootfs: FsView, destination: string, data: string): void {
+    const fs = this.fs;
+    const dest = fs.openat(AT.FDCWD, data, O.RDONLY | O.DIRECTORY);
+    let src;
+    try {
+      if (fs.readdir(dest).length) return;
+      try {
+        src = rootfs.lookup(destination, true);
+      } catch {
+        return; // nothing at the mount path in the image
       }
+      if (!isDir(src.stat)) return;
+      const srcDir = fs.openat(src.fd, '.', O.RDONLY | O.DIRECTORY);
+      const empty = fs.readdir(srcDir).length === 0;
+      fs.close(srcDir);
+      if (empty) return;
+      // As `cp -a`: the volume's root takes the directory's owner, mode and time ('.' is its entry).
+      const writer = new LayerWriter(dest, fs, { mode: 'copy', chown: true });
+      const parser = new TarParser(writer);
+      try {
+        for (const chunk of tarChunks(fs, null, src, '.')) parser.push(chunk);
+        parser.end();
+      } catch (e) {
+        writer.abort();
+        throw e;
+      }
+      writer.finish();
+    } finally {
+      if (src) fs.close(src.fd);
+      fs.close(dest);
     }
   }
 

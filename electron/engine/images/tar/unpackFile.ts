@@ -7,7 +7,7 @@ import { closeSync, createReadStream, existsSync, openSync, readSync } from 'nod
 import { Duplex, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { loadLibc } from '../../sys/libc.ts';
+import { AT, O, loadFsAt } from '../../sys/fsat.ts';
 import { LayerWriter, type LayerWriterOptions } from './layerWriter.ts';
 import { TarParser } from './tarParser.ts';
 
@@ -109,8 +109,6 @@ export class FollowReader extends Readable {
   }
 }
 
-let libc: ReturnType<typeof loadLibc> | undefined;
-
 /**
  * zstd: Node's own decompressor where it has one (22.15+), else the host's `zstd` program
  * as a filter (as containerd falls back to unpigz/zstd binaries), else a clear error.
@@ -160,9 +158,10 @@ export async function unpackFile(job: UnpackJob, follow?: FollowReader): Promise
   const stages: Duplex[] = [];
   if (compression === 'gzip') stages.push(zlib.createGunzip({ chunkSize: 256 * 1024 }));
   if (compression === 'zstd') stages.push(zstdDecompressor(job.zstd));
-  libc ??= loadLibc();
-  const ops = libc;
-  const writer = new LayerWriter(job.dest, ops, job);
+  const fs = loadFsAt();
+  // The layer directory is the engine's own; everything inside it is written beneath this descriptor.
+  const root = fs.openat(AT.FDCWD, job.dest, O.RDONLY | O.DIRECTORY);
+  const writer = new LayerWriter(root, fs, job);
   const parser = new TarParser(writer);
   const hash = createHash('sha256');
   let tarSize = 0;
@@ -192,15 +191,19 @@ export async function unpackFile(job: UnpackJob, follow?: FollowReader): Promise
     },
   });
   try {
-    await pipeline([follow ?? createReadStream(job.src, { highWaterMark: 1 << 20 }), ...stages, sink]);
-  } catch (e) {
-    writer.abort();
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR' || /unexpected end of file/.test(err.message)) {
-      throw new UnpackError(`${compression} stream is corrupt or truncated: ${err.message}`);
+    try {
+      await pipeline([follow ?? createReadStream(job.src, { highWaterMark: 1 << 20 }), ...stages, sink]);
+    } catch (e) {
+      writer.abort();
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR' || /unexpected end of file/.test(err.message)) {
+        throw new UnpackError(`${compression} stream is corrupt or truncated: ${err.message}`);
+      }
+      throw e;
     }
-    throw e;
+    writer.finish();
+  } finally {
+    fs.close(root);
   }
-  writer.finish();
   return { diffId: `sha256:${hash.digest('hex')}`, tarSize, size: writer.size, entries: writer.entries, compression };
 }
