@@ -40,11 +40,14 @@ export interface BerthDaemon {
   stop(): Promise<void>;
 }
 
-/** A Berth daemon on a private root and socket, under cgroup parent `berth-bench`. */
-export async function startBerthDaemon(tag: string): Promise<BerthDaemon> {
+/**
+ * A Berth daemon on a private root and socket, under cgroup parent `berth-bench` (or its own
+ * name); `repo` runs another checkout, such as a worktree of an earlier commit.
+ */
+export async function startBerthDaemon(tag: string, repo = REPO, cgroupParent = 'berth-bench'): Promise<BerthDaemon> {
   const base = mkdtempSync(`/var/tmp/berth-bench-${tag}-`);
   const sock = `${base}/docker.sock`;
-  const daemon: ChildProcess = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock, '--cgroup-parent', 'berth-bench'], { stdio: 'ignore' });
+  const daemon: ChildProcess = spawn(process.execPath, [`${repo}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock, '--cgroup-parent', cgroupParent], { stdio: 'ignore' });
   for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
   return {
     pid: daemon.pid!,
@@ -54,7 +57,7 @@ export async function startBerthDaemon(tag: string): Promise<BerthDaemon> {
       const exited = new Promise((r) => daemon.once('exit', r));
       daemon.kill('SIGTERM');
       await exited;
-      for (const c of readdirSync('/sys/fs/cgroup')) spawnSync('rmdir', [`/sys/fs/cgroup/${c}/berth-bench`]);
+      for (const c of readdirSync('/sys/fs/cgroup')) spawnSync('rmdir', [`/sys/fs/cgroup/${c}/${cgroupParent}`]);
       sweepNetworks(`${base}/root`);
       rmSync(base, { recursive: true, force: true });
     },
