@@ -41,3 +41,29 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   HELPER_FAILED: 500,
   INTERNAL: 500,
 };
+
+/**
+ * An error that carries its code across a boundary: the engine's errors, and what a backend
+ * (in-process, or a client of another engine) throws. Messages are lowercase and name the object.
+ */
+export class CodedError extends Error {
+  readonly code: ErrorCode;
+  readonly stage?: string;
+  readonly errno?: number;
+
+  constructor(code: ErrorCode, message: string, extra: { stage?: string; errno?: number; cause?: unknown } = {}) {
+    super(message, { cause: extra.cause });
+    this.name = 'CodedError';
+    this.code = code;
+    this.stage = extra.stage;
+    this.errno = extra.errno;
+  }
+
+  toData(): ErrorData {
+    return { code: this.code, message: this.message, stage: this.stage, errno: this.errno };
+  }
+}
+
+export function isCodedError(e: unknown, code?: ErrorCode): e is CodedError {
+  return e instanceof CodedError && (code === undefined || e.code === code);
+}

@@ -62,3 +62,8 @@ export function familiarName(ref: ImageReference): string {
   if (ref.domain === DEFAULT_DOMAIN) repo = ref.path.startsWith('library/') ? ref.path.slice(8) : ref.path;
   return `${repo}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
+
+/** Whether a name as given carries a tag or digest (`busybox:1`, `x@sha256:…`), not just a repository. */
+export function namesTagOrDigest(name: string): boolean {
+  return /[:@]/.test(name.split('/').pop() ?? '');
+}

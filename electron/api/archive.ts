@@ -18,27 +18,26 @@ function statHeader(stat: object): string {
 
 export const archiveRoutes: Route[] = [
   { method: 'HEAD', path: new RegExp(`^/containers/${ID}/archive$`), handler: async (ctx) => {
-    const stat = ctx.engine.archiveStat(ctx.params[0], pathParam(ctx));
+    const stat = await ctx.backend.containers.archiveStat(ctx.params[0], pathParam(ctx));
     res(ctx).writeHead(200, { ...commonHeaders(), 'X-Docker-Container-Path-Stat': statHeader(stat) });
     res(ctx).end();
   } },
   { method: 'GET', path: new RegExp(`^/containers/${ID}/archive$`), handler: async (ctx) => {
-    const a = ctx.engine.archiveGet(ctx.params[0], pathParam(ctx));
+    const a = await ctx.backend.containers.archiveGet(ctx.params[0], pathParam(ctx));
     res(ctx).writeHead(200, { ...commonHeaders(), 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': statHeader(a.stat) });
     await pipeline(a.tar, res(ctx)).catch(() => res(ctx).destroy());
   } },
   { method: 'PUT', path: new RegExp(`^/containers/${ID}/archive$`), handler: async (ctx) => {
-    const path = pathParam(ctx);
-    await ctx.engine.archivePut(ctx.params[0], path, ctx.req);
+    await ctx.backend.containers.archivePut(ctx.params[0], pathParam(ctx), ctx.req);
     sendEmpty(res(ctx), 200);
   } },
   { method: 'GET', path: new RegExp(`^/containers/${ID}/export$`), handler: async (ctx) => {
-    const tar = ctx.engine.exportContainer(ctx.params[0]);
+    const tar = await ctx.backend.containers.export(ctx.params[0]);
     res(ctx).writeHead(200, { ...commonHeaders(), 'Content-Type': 'application/x-tar' });
     await pipeline(tar, res(ctx)).catch(() => res(ctx).destroy());
   } },
   { method: 'GET', path: new RegExp(`^/containers/${ID}/changes$`), handler: async (ctx) => {
-    const c = ctx.engine.changes(ctx.params[0]);
+    const c = await ctx.backend.containers.changes(ctx.params[0]);
     sendJson(res(ctx), 200, c.length ? c : null);
   } },
 ];

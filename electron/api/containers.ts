@@ -1,14 +1,12 @@
-// /containers/… endpoints: lifecycle, inspect and list in Docker's shapes, logs, attach (stdin
-// buffered until start, half-close is stdin EOF), wait (headers flushed at once), stats, top.
-import { execFileSync } from 'node:child_process';
+// /containers/… endpoints: lifecycle, inspect and list, logs, attach (the backend holds stdin
+// until start; half-close is stdin EOF), wait (headers flushed at once), stats, top.
 import { totalmem } from 'node:os';
-import { humanDuration } from '../../common/format.ts';
+import type { ContainerInspect, ContainerStatsReading, ContainerUpdate } from '../../common/docker.ts';
 import type { ContainerCreateOptions, HostConfig } from '../../common/models.ts';
-import type { ContainerRecord } from '../engine/containers/containerRecord.ts';
-import type { ContainerUpdate } from '../engine/containers/containerService.ts';
-import { deframer, frame, hijack } from './hijack.ts';
+import type { StdioStream, WaitCondition } from '../backend/backend.ts';
+import { frame, hijack, type Hijacked } from './hijack.ts';
 import { ApiError, bool, commonHeaders, filters, int, readJson, sendEmpty, sendJson, startStream } from './http.ts';
-import { q, res, type Ctx, type PendingAttach, type Route } from './types.ts';
+import { q, res, type Ctx, type Route } from './types.ts';
 
 const ID = '([^/]+)';
 
@@ -66,227 +64,43 @@ export function updateOptions(body: Record<string, unknown>): ContainerUpdate {
   return out as ContainerUpdate;
 }
 
-function command(r: ContainerRecord): string {
-  return [r.Path, ...r.Args].map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
-}
-
-function statusText(r: ContainerRecord): string {
-  const s = r.State;
-  const since = (t: string) => humanDuration(Date.now() - Date.parse(t));
-  if (s.Paused) return `Up ${since(s.StartedAt)} (Paused)`;
-  if (s.Restarting) return `Restarting (${s.ExitCode}) ${since(s.FinishedAt)} ago`;
-  if (s.Running) return `Up ${since(s.StartedAt)}`;
-  if (s.Status === 'created') return 'Created';
-  if (s.Status === 'dead') return 'Dead';
-  return `Exited (${s.ExitCode}) ${since(s.FinishedAt)} ago`;
-}
-
-export function inspectShape(ctx: Ctx, r: ContainerRecord) {
-  const dir = ctx.engine.containers.containerDir(r.Id);
-  const networkMode = r.HostConfig.NetworkMode ?? 'bridge';
-  return {
-    Id: r.Id, Created: r.Created, Path: r.Path, Args: r.Args,
-    State: { ...r.State, Health: undefined },
-    Image: r.ImageID,
-    ResolvConfPath: `${dir}/resolv.conf`, HostnamePath: `${dir}/hostname`, HostsPath: `${dir}/hosts`, LogPath: `${dir}/container.log`,
-    Name: r.Name, RestartCount: r.RestartCount, Driver: 'overlay2', Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '',
-    ExecIDs: [...ctx.state.execs.values()].filter((e) => e.ContainerID === r.Id && e.Running).map((e) => e.ID),
-    HostConfig: {
-      Binds: null, ContainerIDFile: '', LogConfig: { Type: 'json-file', Config: {} }, NetworkMode: networkMode, PortBindings: {},
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, AutoRemove: false, VolumeDriver: '', VolumesFrom: null, ConsoleSize: [0, 0],
-      CapAdd: null, CapDrop: null, CgroupnsMode: 'private', Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, GroupAdd: null,
-      IpcMode: 'private', Cgroup: '', Links: null, OomScoreAdj: 0, PidMode: '', Privileged: false, PublishAllPorts: false, ReadonlyRootfs: false,
-      SecurityOpt: null, UTSMode: '', UsernsMode: '', ShmSize: 67108864, Runtime: 'berth', Isolation: '', CpuShares: 0, Memory: 0, NanoCpus: 0,
-      CgroupParent: '', BlkioWeight: 0, CpuPeriod: 0, CpuQuota: 0, CpusetCpus: '', CpusetMems: '', Devices: [], MemoryReservation: 0,
-      MemorySwap: 0, MemorySwappiness: null, OomKillDisable: null, PidsLimit: null, Ulimits: null, Mounts: [], MaskedPaths: [], ReadonlyPaths: [],
-      ...r.HostConfig,
-    },
-    GraphDriver: { Name: 'overlay2', Data: null },
-    Mounts: mountsShape(r),
-    Config: { ...r.Config, AttachStdin: false, AttachStdout: true, AttachStderr: true, ExposedPorts: r.Config.ExposedPorts, Volumes: r.Config.Volumes ?? null, OnBuild: null },
-    NetworkSettings: networkSettingsShape(r),
-  };
-}
-
-function mountsShape(r: ContainerRecord) {
-  return (r.Mounts ?? []).map((m) => ({
-    Type: m.Type, ...(m.Name ? { Name: m.Name } : {}), Source: m.Source, Destination: m.Destination, ...(m.Driver ? { Driver: m.Driver } : {}),
-    Mode: m.Mode, RW: m.RW, Propagation: m.Propagation,
-  }));
-}
-
-function networkSettingsShape(r: ContainerRecord) {
-  const ns = r.NetworkSettings ?? { Networks: {}, Ports: {}, SandboxKey: '' };
-  const running = r.State.Running;
-  const bridge = ns.Networks.bridge;
-  const networks = Object.fromEntries(Object.entries(ns.Networks));
-  const mode = r.HostConfig.NetworkMode ?? 'bridge';
-  if (mode === 'host' || mode === 'none') {
-    networks[mode] = {
-      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
-      IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null, DriverOpts: null,
-    };
+/** Hands a hijacked connection to a backend stdio stream, both ways; resolves when either side ends. */
+export async function bridgeStdio(h: Hijacked, s: StdioStream, stdin: boolean): Promise<void> {
+  const out = h.out as NodeJS.WritableStream & { destroyed?: boolean; on(e: string, f: () => void): void };
+  if (h.head.length && stdin) s.stream.write(h.head);
+  if (stdin) {
+    h.input.on('data', (d: Buffer) => s.stream.write(d));
+    h.input.on('end', () => s.stream.end());
   }
-  return {
-    Bridge: '', SandboxID: running ? r.Id : '', SandboxKey: running ? ns.SandboxKey : '', Ports: running ? ns.Ports : {}, HairpinMode: false,
-    LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
-    EndpointID: bridge?.EndpointID ?? '', Gateway: bridge?.Gateway ?? '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-    IPAddress: bridge?.IPAddress ?? '', IPPrefixLen: bridge?.IPPrefixLen ?? 0, IPv6Gateway: '', MacAddress: bridge?.MacAddress ?? '', Networks: networks,
-  };
-}
-
-function portsShape(r: ContainerRecord) {
-  const out: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] = [];
-  const ports = r.State.Running ? r.NetworkSettings?.Ports ?? {} : {};
-  for (const [key, list] of Object.entries(ports)) {
-    const [port, proto] = key.split('/');
-    if (!list?.length) out.push({ PrivatePort: Number(port), Type: proto });
-    for (const b of list ?? []) out.push({ IP: b.HostIp || '0.0.0.0', PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: proto });
-  }
-  return out;
-}
-
-function listShape(r: ContainerRecord, size: boolean) {
-  return {
-    Id: r.Id, Names: [r.Name], Image: r.Config.Image, ImageID: r.ImageID, Command: command(r),
-    Created: Math.floor(Date.parse(r.Created) / 1000), Ports: portsShape(r), Labels: r.Config.Labels ?? {},
-    State: r.State.Status, Status: statusText(r),
-    ...(size ? { SizeRw: 0, SizeRootFs: 0 } : {}),
-    HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'bridge' }, NetworkSettings: { Networks: networkSettingsShape(r).Networks },
-    Mounts: mountsShape(r),
-  };
-}
-
-function matchesFilters(ctx: Ctx, r: ContainerRecord, f: Map<string, string[]>): boolean {
-  for (const [key, values] of f) {
-    if (!values.length) continue;
-    const ok = values[key === 'label' ? 'every' : 'some']((v) => {
-      switch (key) {
-        case 'status': return r.State.Status === v;
-        case 'id': return r.Id.startsWith(v);
-        case 'name': return r.Name.slice(1).includes(v.replace(/^\//, '')) || new RegExp(v).test(r.Name.slice(1));
-        case 'label': {
-          const [k, val] = v.split('=', 2);
-          const labels = r.Config.Labels ?? {};
-          return val === undefined ? k in labels : labels[k] === v.slice(k.length + 1);
-        }
-        case 'exited': return !r.State.Running && r.State.Status === 'exited' && r.State.ExitCode === Number(v);
-        case 'ancestor': {
-          try {
-            return ctx.engine.images.resolveId(v) === r.ImageID;
-          } catch {
-            return r.Config.Image === v;
-          }
-        }
-        case 'network': return Object.entries(r.NetworkSettings?.Networks ?? {}).some(([name, ep]) => name === v || ep.NetworkID.startsWith(v)) || r.HostConfig.NetworkMode === v;
-        case 'volume': return (r.Mounts ?? []).some((m) => m.Name === v || m.Source === v || m.Destination === v);
-        case 'publish': case 'expose': {
-          const want = v.includes('/') ? v : `${v}/tcp`;
-          if (key === 'expose') return want in (r.Config.ExposedPorts ?? {});
-          return Object.values(r.NetworkSettings?.Ports ?? {}).some((l) => (l ?? []).some((b) => `${b.HostPort}/tcp` === want || `${b.HostPort}/udp` === want)) ||
-            Object.entries(r.NetworkSettings?.Ports ?? {}).some(([k, l]) => k === want && !!l?.length);
-        }
-        case 'before': case 'since': {
-          const other = ctx.engine.containers.get(v);
-          return key === 'before' ? r.Created < other.Created : r.Created > other.Created;
-        }
-        default: throw new ApiError(400, `invalid filter '${key}'`);
-      }
-    });
-    if (!ok) return false;
-  }
-  return true;
-}
-
-/** Wires a client to a running container's shim; resolves when output ends. */
-async function pipeToShim(ctx: Ctx, runDir: string, p: Omit<PendingAttach, 'connect'>): Promise<void> {
-  const shim = await ctx.engine.attachTo(runDir, p.streams);
-  shim.on('error', () => undefined);
-  for (const b of p.buffered) shim.write(b);
-  if (p.streams.stdin && p.input) {
-    if (p.stdinEnded) shim.end();
-    else {
-      p.input.on('data', (d: Buffer) => shim.write(d));
-      p.input.on('end', () => shim.end());
-    }
-  } else if (!p.streams.stdin) {
-    shim.end();
-  }
-  const src = p.tty ? shim.pipe(deframer()) : shim;
-  src.on('data', (d: Buffer) => {
-    if (!p.out.destroyed) p.out.write(d);
+  s.stream.on('data', (d: Buffer) => {
+    if (!out.destroyed) out.write(d);
   });
+  s.stream.on('error', () => undefined);
   await new Promise<void>((resolve) => {
-    shim.on('close', () => resolve());
-    (p.out as unknown as NodeJS.EventEmitter).on('close', () => {
-      shim.destroy();
+    s.stream.on('end', () => resolve());
+    s.stream.on('close', () => resolve());
+    out.on('close', () => {
+      s.stream.destroy();
       resolve();
     });
   });
-  if (!p.out.destroyed) p.out.end();
+  h.close();
 }
 
 async function attach(ctx: Ctx): Promise<void> {
-  const r = ctx.engine.containers.get(ctx.params[0]);
-  const streams = { stdin: bool(q(ctx, 'stdin')), stdout: bool(q(ctx, 'stdout')), stderr: bool(q(ctx, 'stderr')) };
-  if (!bool(q(ctx, 'stream')) && !bool(q(ctx, 'logs'))) throw new ApiError(400, 'attach needs stream=1 or logs=1');
-  const tty = r.Config.Tty;
-  const h = hijack(ctx, tty);
-  const pending: Omit<PendingAttach, 'connect'> = { streams, tty, out: h.out, input: streams.stdin ? h.input : undefined, buffered: h.head.length ? [h.head] : [], stdinEnded: false };
-  if (bool(q(ctx, 'logs'))) {
-    for await (const e of ctx.engine.logs(r.Id, { stdout: streams.stdout, stderr: streams.stderr })) {
-      h.out.write(tty ? Buffer.from(e.text) : frame(e.stream === 'stderr' ? 2 : 1, Buffer.from(e.text)));
-    }
-    if (!bool(q(ctx, 'stream'))) return h.close();
-  }
-  if (r.State.Running && r.runtime) {
-    await pipeToShim(ctx, r.runtime.runDir, pending);
-    return;
-  }
-  // Not started yet: hold stdin (and its EOF) until /start connects us before the process execs.
-  if (pending.input) {
-    pending.input.on('data', (d: Buffer) => pending.buffered.push(Buffer.from(d)));
-    pending.input.on('end', () => (pending.stdinEnded = true));
-  }
-  let done!: () => void;
-  const finished = new Promise<void>((r2) => (done = r2));
-  const entry: PendingAttach = {
-    ...pending,
-    connect: async (runDir) => {
-      pending.input?.removeAllListeners('data');
-      pending.input?.removeAllListeners('end');
-      void pipeToShim(ctx, runDir, pending).finally(done);
-    },
-  };
-  const list = ctx.state.pendingAttach.get(r.Id) ?? [];
-  list.push(entry);
-  ctx.state.pendingAttach.set(r.Id, list);
-  (h.out as unknown as NodeJS.EventEmitter).on('close', () => {
-    const l = ctx.state.pendingAttach.get(r.Id)?.filter((x) => x !== entry);
-    if (l?.length) ctx.state.pendingAttach.set(r.Id, l);
-    else ctx.state.pendingAttach.delete(r.Id);
-    done();
-  });
-  await finished;
-}
-
-async function start(ctx: Ctx): Promise<void> {
-  const r = ctx.engine.containers.get(ctx.params[0]);
-  if (r.State.Running) return sendEmpty(res(ctx), 304);
-  const pending = ctx.state.pendingAttach.get(r.Id) ?? [];
-  ctx.state.pendingAttach.delete(r.Id);
-  await ctx.engine.start(r.Id, pending.length ? { beforeExec: async (runDir) => { for (const p of pending) await p.connect(runDir); } } : undefined);
-  sendEmpty(res(ctx), 204);
+  const opts = { stdin: bool(q(ctx, 'stdin')), stdout: bool(q(ctx, 'stdout')), stderr: bool(q(ctx, 'stderr')), logs: bool(q(ctx, 'logs')), stream: bool(q(ctx, 'stream')) };
+  const s = await ctx.backend.containers.attach(ctx.params[0], opts);
+  await bridgeStdio(hijack(ctx, s.tty), s, opts.stdin);
 }
 
 async function wait(ctx: Ctx): Promise<void> {
-  const r = ctx.engine.containers.get(ctx.params[0]);
-  const cond = (q(ctx, 'condition') ?? 'not-running') as 'not-running' | 'next-exit' | 'removed';
+  const cond = (q(ctx, 'condition') ?? 'not-running') as WaitCondition;
   if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw new ApiError(400, `invalid condition: ${cond}`);
+  await ctx.backend.containers.inspect(ctx.params[0]);
   const out = res(ctx);
   const abort = new AbortController();
   ctx.req.socket.on('close', () => abort.abort());
-  const result = ctx.engine.wait(r.Id, cond, abort.signal);
+  const result = ctx.backend.containers.wait(ctx.params[0], cond, abort.signal);
   // The CLI blocks on these headers before it sends /start.
   out.writeHead(200, { ...commonHeaders(), 'Content-Type': 'application/json' });
   out.flushHeaders();
@@ -299,7 +113,7 @@ async function wait(ctx: Ctx): Promise<void> {
 }
 
 async function logs(ctx: Ctx): Promise<void> {
-  const r = ctx.engine.containers.get(ctx.params[0]);
+  const c = await ctx.backend.containers.inspect(ctx.params[0]);
   const stdout = bool(q(ctx, 'stdout'));
   const stderr = bool(q(ctx, 'stderr'));
   if (!stdout && !stderr) throw new ApiError(400, 'You must choose at least one stream');
@@ -311,10 +125,10 @@ async function logs(ctx: Ctx): Promise<void> {
   const out = res(ctx);
   const abort = new AbortController();
   ctx.req.socket.on('close', () => abort.abort());
-  const tty = r.Config.Tty;
+  const tty = c.Config.Tty;
   startStream(out, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
   try {
-    for await (const e of ctx.engine.logs(r.Id, { stdout, stderr, tail, since, until, follow: bool(q(ctx, 'follow')), signal: abort.signal })) {
+    for await (const e of ctx.backend.containers.logs(c.Id, { stdout, stderr, tail, since, until, follow: bool(q(ctx, 'follow')), signal: abort.signal })) {
       const data = Buffer.from(timestamps ? `${e.time} ${e.text}` : e.text);
       out.write(tty ? data : frame(e.stream === 'stderr' ? 2 : 1, data));
     }
@@ -327,7 +141,7 @@ async function logs(ctx: Ctx): Promise<void> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type DockerStats = Record<string, any>;
 
-function dockerStats(ctx: Ctx, r: ContainerRecord, s: Awaited<ReturnType<Ctx['engine']['stats']>>, prev: DockerStats | undefined): DockerStats {
+function dockerStats(c: ContainerInspect, s: ContainerStatsReading, prev: DockerStats | undefined): DockerStats {
   const blk = (op: string) => s.blkio.filter((b) => b.op === op).map((b) => ({ major: b.major, minor: b.minor, op: op === 'read' ? 'read' : 'write', value: b.value }));
   const cpu = {
     cpu_usage: { total_usage: s.cpu.totalNs, percpu_usage: s.cpu.perCpuNs, usage_in_kernelmode: s.cpu.systemNs, usage_in_usermode: s.cpu.userNs },
@@ -335,7 +149,7 @@ function dockerStats(ctx: Ctx, r: ContainerRecord, s: Awaited<ReturnType<Ctx['en
     throttling_data: { periods: 0, throttled_periods: s.cpu.throttledPeriods, throttled_time: 0 },
   };
   return {
-    name: r.Name, id: r.Id, read: s.read, preread: prev?.read ?? '0001-01-01T00:00:00Z',
+    name: c.Name, id: c.Id, read: s.read, preread: prev?.read ?? '0001-01-01T00:00:00Z',
     pids_stats: { current: s.pids.current, ...(s.pids.limit ? { limit: s.pids.limit } : {}) },
     blkio_stats: { io_service_bytes_recursive: [...blk('read'), ...blk('write')], io_serviced_recursive: null, io_queue_recursive: null, io_service_time_recursive: null, io_wait_time_recursive: null, io_merged_recursive: null, io_time_recursive: null, sectors_recursive: null },
     num_procs: 0, storage_stats: {},
@@ -347,27 +161,27 @@ function dockerStats(ctx: Ctx, r: ContainerRecord, s: Awaited<ReturnType<Ctx['en
 }
 
 async function stats(ctx: Ctx): Promise<void> {
-  const r = ctx.engine.containers.get(ctx.params[0]);
+  const c = await ctx.backend.containers.inspect(ctx.params[0]);
   const stream = bool(q(ctx, 'stream'), true) && !bool(q(ctx, 'one-shot'));
   const out = res(ctx);
-  if (!r.State.Running) {
+  if (!c.State.Running) {
     // Docker answers with zeroed stats for a stopped container.
-    return sendJson(out, 200, { name: r.Name, id: r.Id, read: '0001-01-01T00:00:00Z', preread: '0001-01-01T00:00:00Z', pids_stats: {}, blkio_stats: {}, num_procs: 0, storage_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0 }, throttling_data: {} }, precpu_stats: { cpu_usage: { total_usage: 0 }, throttling_data: {} }, memory_stats: {} });
+    return sendJson(out, 200, { name: c.Name, id: c.Id, read: '0001-01-01T00:00:00Z', preread: '0001-01-01T00:00:00Z', pids_stats: {}, blkio_stats: {}, num_procs: 0, storage_stats: {}, cpu_stats: { cpu_usage: { total_usage: 0 }, throttling_data: {} }, precpu_stats: { cpu_usage: { total_usage: 0 }, throttling_data: {} }, memory_stats: {} });
   }
   let prev: DockerStats | undefined;
   if (!stream && !bool(q(ctx, 'one-shot'))) {
     // docker stats --no-stream: two samples a second apart, so CPU % has a delta.
-    prev = dockerStats(ctx, r, await ctx.engine.stats(r.Id), undefined);
+    prev = dockerStats(c, await ctx.backend.containers.stats(c.Id), undefined);
     await new Promise((res2) => setTimeout(res2, 1000));
   }
-  if (!stream) return sendJson(out, 200, dockerStats(ctx, r, await ctx.engine.stats(r.Id), prev));
+  if (!stream) return sendJson(out, 200, dockerStats(c, await ctx.backend.containers.stats(c.Id), prev));
   startStream(out);
   let open = true;
   ctx.req.socket.on('close', () => (open = false));
   while (open) {
     let cur;
     try {
-      cur = dockerStats(ctx, ctx.engine.containers.get(r.Id), await ctx.engine.stats(r.Id), prev);
+      cur = dockerStats(c, await ctx.backend.containers.stats(c.Id), prev);
     } catch {
       break;
     }
@@ -378,114 +192,51 @@ async function stats(ctx: Ctx): Promise<void> {
   out.end();
 }
 
-function top(ctx: Ctx): void {
-  const r = ctx.engine.containers.get(ctx.params[0]);
-  if (!r.State.Running) throw new ApiError(409, `container ${r.Id} is not running`);
-  const psArgs = q(ctx, 'ps_args') || '-ef';
-  if (!/^[\w -]*$/.test(psArgs)) throw new ApiError(400, `invalid ps arguments: ${psArgs}`);
-  const procs = readCgroupPids(r.State.Pid);
-  const text = execFileSync('ps', [...psArgs.split(/\s+/).filter(Boolean)], { encoding: 'utf8' }).trimEnd().split('\n');
-  const titles = text[0].trim().split(/\s+/);
-  const pidCol = titles.indexOf('PID');
-  const rows = text.slice(1).map((l) => {
-    const cols = l.trim().split(/\s+/);
-    return [...cols.slice(0, titles.length - 1), cols.slice(titles.length - 1).join(' ')];
-  }).filter((cols) => procs.has(Number(cols[pidCol])));
-  sendJson(res(ctx), 200, { Titles: titles, Processes: rows });
-}
-
-/** Pids in the container: its init and every descendant. */
-function readCgroupPids(init: number): Set<number> {
-  const out = new Set<number>([init]);
-  const children = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, ppid] of children) {
-      if (out.has(ppid) && !out.has(pid)) {
-        out.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return out;
-}
+const empty = (status: number) => async (ctx: Ctx, p: Promise<unknown>) => {
+  await p;
+  sendEmpty(res(ctx), status);
+};
+const noContent = empty(204);
 
 export const containerRoutes: Route[] = [
   { method: 'GET', path: /^\/containers\/json$/, handler: async (ctx) => {
-    const f = filters(q(ctx, 'filters'));
-    const all = bool(q(ctx, 'all')) || f.has('status') || f.has('exited');
-    let list = ctx.engine.containers.list(true).filter((r) => all || r.State.Running).filter((r) => matchesFilters(ctx, r, f));
-    list.sort((a, b) => b.Created.localeCompare(a.Created));
-    const limit = int(q(ctx, 'limit'), 'limit');
-    if (limit && limit > 0) list = list.slice(0, limit);
-    sendJson(res(ctx), 200, list.map((r) => listShape(r, bool(q(ctx, 'size')))));
+    const list = await ctx.backend.containers.list({ all: bool(q(ctx, 'all')), filters: filters(q(ctx, 'filters')), limit: int(q(ctx, 'limit'), 'limit'), size: bool(q(ctx, 'size')) });
+    sendJson(res(ctx), 200, list);
   } },
   { method: 'POST', path: /^\/containers\/create$/, handler: async (ctx) => {
     const body = await readJson<Record<string, unknown>>(ctx.req);
     const name = q(ctx, 'name');
     if (name !== null && name.length > 255) throw new ApiError(400, `invalid container name (${name.slice(0, 40)}…): too long`);
-    const r = await ctx.engine.create(createOptions(body, name));
-    sendJson(res(ctx), 201, { Id: r.Id, Warnings: [] });
+    sendJson(res(ctx), 201, await ctx.backend.containers.create(createOptions(body, name)));
   } },
-  { method: 'POST', path: /^\/containers\/prune$/, handler: async (ctx) => {
-    const deleted: string[] = [];
-    for (const r of ctx.engine.containers.list(true)) {
-      if (r.State.Running || r.State.Paused) continue;
-      await ctx.engine.containers.remove(r.Id);
-      deleted.push(r.Id);
-    }
-    sendJson(res(ctx), 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
-  } },
-  { method: 'GET', path: new RegExp(`^/containers/${ID}/json$`), handler: async (ctx) => sendJson(res(ctx), 200, inspectShape(ctx, ctx.engine.containers.get(ctx.params[0]))) },
-  { method: 'POST', path: new RegExp(`^/containers/${ID}/start$`), handler: start },
-  { method: 'POST', path: new RegExp(`^/containers/${ID}/stop$`), handler: async (ctx) => {
-    const r = ctx.engine.containers.get(ctx.params[0]);
-    if (!r.State.Running) return sendEmpty(res(ctx), 304);
-    await ctx.engine.containers.stop(r.Id, { timeout: int(q(ctx, 't'), 't'), signal: q(ctx, 'signal') ?? undefined });
-    sendEmpty(res(ctx), 204);
-  } },
-  { method: 'POST', path: new RegExp(`^/containers/${ID}/restart$`), handler: async (ctx) => {
-    await ctx.engine.containers.restart(ctx.params[0], { timeout: int(q(ctx, 't'), 't') });
-    sendEmpty(res(ctx), 204);
-  } },
-  { method: 'POST', path: new RegExp(`^/containers/${ID}/kill$`), handler: async (ctx) => {
-    await ctx.engine.containers.kill(ctx.params[0], q(ctx, 'signal') ?? undefined);
-    sendEmpty(res(ctx), 204);
-  } },
-  { method: 'POST', path: new RegExp(`^/containers/${ID}/pause$`), handler: async (ctx) => {
-    await ctx.engine.containers.pause(ctx.params[0]);
-    sendEmpty(res(ctx), 204);
-  } },
-  { method: 'POST', path: new RegExp(`^/containers/${ID}/unpause$`), handler: async (ctx) => {
-    await ctx.engine.containers.unpause(ctx.params[0]);
-    sendEmpty(res(ctx), 204);
-  } },
+  { method: 'POST', path: /^\/containers\/prune$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.containers.prune(filters(q(ctx, 'filters')))) },
+  { method: 'GET', path: new RegExp(`^/containers/${ID}/json$`), handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.containers.inspect(ctx.params[0])) },
+  { method: 'POST', path: new RegExp(`^/containers/${ID}/start$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.start(ctx.params[0])) },
+  { method: 'POST', path: new RegExp(`^/containers/${ID}/stop$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.stop(ctx.params[0], { timeout: int(q(ctx, 't'), 't'), signal: q(ctx, 'signal') ?? undefined })) },
+  { method: 'POST', path: new RegExp(`^/containers/${ID}/restart$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.restart(ctx.params[0], { timeout: int(q(ctx, 't'), 't') })) },
+  { method: 'POST', path: new RegExp(`^/containers/${ID}/kill$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.kill(ctx.params[0], q(ctx, 'signal') ?? undefined)) },
+  { method: 'POST', path: new RegExp(`^/containers/${ID}/pause$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.pause(ctx.params[0])) },
+  { method: 'POST', path: new RegExp(`^/containers/${ID}/unpause$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.unpause(ctx.params[0])) },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/wait$`), handler: wait },
-  { method: 'DELETE', path: new RegExp(`^/containers/${ID}$`), handler: async (ctx) => {
-    await ctx.engine.containers.remove(ctx.params[0], { force: bool(q(ctx, 'force')), volumes: bool(q(ctx, 'v')) });
-    sendEmpty(res(ctx), 204);
-  } },
+  { method: 'DELETE', path: new RegExp(`^/containers/${ID}$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.remove(ctx.params[0], { force: bool(q(ctx, 'force')), volumes: bool(q(ctx, 'v')) })) },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/rename$`), handler: async (ctx) => {
     const name = q(ctx, 'name');
     if (!name) throw new ApiError(400, 'rename needs a name');
-    ctx.engine.containers.rename(ctx.params[0], name);
-    sendEmpty(res(ctx), 204);
+    await noContent(ctx, ctx.backend.containers.rename(ctx.params[0], name));
   } },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/update$`), handler: async (ctx) => {
     const body = await readJson<Record<string, unknown>>(ctx.req);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'update needs a JSON object');
-    ctx.engine.containers.update(ctx.params[0], updateOptions(body));
-    sendJson(res(ctx), 200, { Warnings: [] });
+    sendJson(res(ctx), 200, await ctx.backend.containers.update(ctx.params[0], updateOptions(body)));
   } },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/resize$`), handler: async (ctx) => {
     const h = int(q(ctx, 'h'), 'h');
     const w = int(q(ctx, 'w'), 'w');
     if (!h || !w || h < 0 || w < 0 || h > 65535 || w > 65535) throw new ApiError(400, 'resize needs positive h and w');
-    await ctx.engine.containers.resize(ctx.params[0], h, w);
-    sendEmpty(res(ctx), 200);
+    await empty(200)(ctx, ctx.backend.containers.resize(ctx.params[0], h, w));
   } },
   { method: 'GET', path: new RegExp(`^/containers/${ID}/logs$`), handler: logs },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/attach$`), hijack: true, handler: attach },
   { method: 'GET', path: new RegExp(`^/containers/${ID}/stats$`), handler: stats },
-  { method: 'GET', path: new RegExp(`^/containers/${ID}/top$`), handler: async (ctx) => top(ctx) },
+  { method: 'GET', path: new RegExp(`^/containers/${ID}/top$`), handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.containers.top(ctx.params[0], q(ctx, 'ps_args') || undefined)) },
 ];

@@ -1,7 +1,7 @@
 // Taking over a connection for attach and exec: "101 UPGRADED" for clients that ask for it,
 // a close-delimited 200 otherwise. Output framing follows the TTY flag: raw with a TTY, Docker's
 // 8-byte multiplexed frames without.
-import { Transform, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { commonHeaders } from './http.ts';
 import type { Ctx } from './types.ts';
 
@@ -27,23 +27,6 @@ export function hijack(ctx: Ctx, tty: boolean): Hijacked {
   res.writeHead(200, { ...commonHeaders(), 'Content-Type': contentType, Connection: 'close' });
   res.flushHeaders();
   return { out: res, input: ctx.req, head: Buffer.alloc(0), close: () => res.end() };
-}
-
-/** Docker frames in, raw payload out (for TTY clients: the shim always frames). */
-export function deframer(): Transform {
-  let buf: Buffer = Buffer.alloc(0);
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      while (buf.length >= 8) {
-        const len = buf.readUInt32BE(4);
-        if (buf.length < 8 + len) break;
-        this.push(buf.subarray(8, 8 + len));
-        buf = buf.subarray(8 + len);
-      }
-      cb();
-    },
-  });
 }
 
 export function frame(stream: 1 | 2, data: Buffer): Buffer {

@@ -1,8 +1,8 @@
 // Wire helpers of the Docker Engine API: exact JSON content type, Docker's headers, errors as
 // {"message"}, lenient booleans, both filter encodings, request bodies with a size cap.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HTTP_STATUS } from '../../common/errors.ts';
-import { isEngineError } from '../engine/errors.ts';
+import type { Filters } from '../../common/docker.ts';
+import { HTTP_STATUS, isCodedError } from '../../common/errors.ts';
 
 export const API_VERSION = '1.47';
 export const MIN_API_VERSION = '1.24';
@@ -31,7 +31,7 @@ export function sendEmpty(res: ServerResponse, status: number): void {
 
 export function errorStatus(e: unknown): { status: number; message: string } {
   if (e instanceof ApiError) return { status: e.status, message: e.message };
-  if (isEngineError(e)) return { status: HTTP_STATUS[e.code], message: e.message };
+  if (isCodedError(e)) return { status: HTTP_STATUS[e.code], message: e.message };
   return { status: 500, message: (e as Error)?.message ?? String(e) };
 }
 
@@ -41,6 +41,7 @@ export function sendError(res: ServerResponse, e: unknown): void {
     res.destroy();
     return;
   }
+  if (status === 304) return sendEmpty(res, 304);
   sendJson(res, status, { message });
 }
 
@@ -57,9 +58,9 @@ export function int(v: string | null | undefined, name: string): number | undefi
   return n;
 }
 
-/** filters={"label":{"a=b":true}} or {"label":["a=b"]} → Map<key, values>. */
-export function filters(v: string | null): Map<string, string[]> {
-  const out = new Map<string, string[]>();
+/** filters={"label":{"a=b":true}} or {"label":["a=b"]} → key → values. */
+export function filters(v: string | null): Filters {
+  const out: Filters = {};
   if (!v) return out;
   let parsed: unknown;
   try {
@@ -69,8 +70,8 @@ export function filters(v: string | null): Map<string, string[]> {
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ApiError(400, 'invalid filter: expected an object');
   for (const [k, val] of Object.entries(parsed as Record<string, unknown>)) {
-    if (Array.isArray(val)) out.set(k, val.map(String));
-    else if (val && typeof val === 'object') out.set(k, Object.entries(val).filter(([, b]) => b).map(([x]) => x));
+    if (Array.isArray(val)) out[k] = val.map(String);
+    else if (val && typeof val === 'object') out[k] = Object.entries(val).filter(([, b]) => b).map(([x]) => x);
     else throw new ApiError(400, `invalid filter for ${k}`);
   }
   return out;

@@ -1,9 +1,9 @@
 // /images/… endpoints. Names contain "/" and ":", so routes match by suffix after the fixed
 // ones (json, create, load, get, prune). Pull, push and load stream Docker JSON messages; an
 // error after the 200 goes in-band as {"errorDetail": …, "error": …}.
+import type { ProgressMessage, RegistryCredentials } from '../../common/docker.ts';
 import { humanSize } from '../../common/format.ts';
-import type { Credentials } from '../engine/images/distribution/credentials.ts';
-import { namesTagOrDigest, type ProgressMessage } from '../engine/images/distribution/pull.ts';
+import { namesTagOrDigest } from '../../common/reference.ts';
 import { ApiError, bool, filters, sendJson, startStream } from './http.ts';
 import { q, res, type Ctx, type Route } from './types.ts';
 
@@ -35,48 +35,11 @@ async function jsonStream(ctx: Ctx, job: (emit: (m: Record<string, unknown>) => 
 
 const progress = (emit: (m: Record<string, unknown>) => void) => (m: ProgressMessage) => emit({ ...m, progress: progressBar(m) });
 
-/** A `reference` filter value (`repo`, `repo:tag`, with `*` globs) as a test on `repo:tag` names. */
-function referenceMatcher(v: string): (name: string) => boolean {
-  const re = new RegExp(`^${v.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(:[^/]*)?$`);
-  return (t) => re.test(t) || re.test(t.replace(/[:@][^:/]*$/, ''));
-}
-
-/** As dockerd: under a reference filter an image lists only the names that matched. */
-function onlyMatchingNames<T extends { RepoTags: string[]; RepoDigests: string[] }>(img: T, refs: string[] | undefined): T {
-  if (!refs?.length) return img;
-  const match = (n: string) => refs.some((r) => referenceMatcher(r)(n));
-  return { ...img, RepoTags: img.RepoTags.filter(match), RepoDigests: img.RepoDigests.filter(match) };
-}
-
-function matchImage(ctx: Ctx, img: ReturnType<Ctx['engine']['listImages']>[number], f: Map<string, string[]>): boolean {
-  for (const [k, vals] of f) {
-    if (!vals.length) continue;
-    const ok = vals.some((v) => {
-      switch (k) {
-        case 'dangling': return bool(v) === (img.RepoTags.length === 0);
-        case 'label': {
-          const [lk, lv] = v.split('=', 2);
-          return lv === undefined ? lk in img.Labels : img.Labels[lk] === v.slice(lk.length + 1);
-        }
-        case 'reference': return img.RepoTags.some(referenceMatcher(v));
-        case 'before': case 'since': {
-          const other = ctx.engine.images.get(v);
-          const created = Math.floor(Date.parse(other.created) / 1000);
-          return k === 'before' ? img.Created < created : img.Created > created;
-        }
-        default: throw new ApiError(400, `invalid filter '${k}'`);
-      }
-    });
-    if (!ok) return false;
-  }
-  return true;
-}
-
 /**
  * X-Registry-Auth: base64url JSON with username/password (what the CLI sends after its own
  * login). Absent, empty (`{}`) or token-only: the daemon's saved credentials apply.
  */
-export function registryAuth(header: string | string[] | undefined): Credentials | undefined {
+export function registryAuth(header: string | string[] | undefined): RegistryCredentials | undefined {
   if (typeof header !== 'string' || !header) return undefined;
   let v: { username?: unknown; password?: unknown };
   try {
@@ -96,8 +59,7 @@ async function create(ctx: Ctx): Promise<void> {
     const repo = q(ctx, 'repo');
     const tag = q(ctx, 'tag');
     return jsonStream(ctx, async (emit) => {
-      const img = await ctx.engine.importImage(ctx.req, { ref: repo ? `${repo}${tag ? `:${tag}` : ''}` : undefined, comment: q(ctx, 'message') ?? undefined });
-      emit({ status: img.id });
+      emit({ status: await ctx.backend.images.import(ctx.req, { ref: repo ? `${repo}${tag ? `:${tag}` : ''}` : undefined, comment: q(ctx, 'message') ?? undefined }) });
     });
   }
   if (!from) throw new ApiError(400, 'fromImage or fromSrc is required');
@@ -109,9 +71,7 @@ async function create(ctx: Ctx): Promise<void> {
   const credentials = registryAuth(ctx.req.headers['x-registry-auth']);
   return jsonStream(ctx, async (emit, signal) => {
     const [os, architecture, variant] = (platform || '').split('/');
-    const opts = { onProgress: progress(emit), signal, platform: platform ? { os, architecture, variant } : undefined, credentials };
-    if (allTags) await ctx.engine.pullAllTags(ref, opts);
-    else await ctx.engine.pull(ref, opts);
+    await ctx.backend.images.pull(ref, { onProgress: progress(emit), signal, platform: platform ? { os, architecture, variant } : undefined, credentials, allTags });
   });
 }
 
@@ -119,17 +79,17 @@ async function push(ctx: Ctx): Promise<void> {
   const name = ctx.params[0];
   const tag = q(ctx, 'tag');
   const ref = tag ? `${name}:${tag}` : name;
-  ctx.engine.images.resolveId(ref);
+  await ctx.backend.images.inspect(ref);
   const credentials = registryAuth(ctx.req.headers['x-registry-auth']);
-  return jsonStream(ctx, async (emit) => {
-    const r = await ctx.engine.push(ref, { onProgress: progress(emit), credentials });
+  return jsonStream(ctx, async (emit, signal) => {
+    const r = await ctx.backend.images.push(ref, { onProgress: progress(emit), credentials, signal });
     emit({ progressDetail: {}, aux: { Tag: r.tag, Digest: r.digest, Size: r.size } });
   });
 }
 
 async function save(ctx: Ctx, names: string[]): Promise<void> {
   if (!names.length) throw new ApiError(400, 'no image names given');
-  const stream = ctx.engine.saveImages(names);
+  const stream = await ctx.backend.images.save(names);
   const out = res(ctx);
   out.writeHead(200, { 'Content-Type': 'application/x-tar', 'Api-Version': '1.47' });
   stream.on('error', () => out.destroy());
@@ -139,38 +99,28 @@ async function save(ctx: Ctx, names: string[]): Promise<void> {
 
 async function load(ctx: Ctx): Promise<void> {
   return jsonStream(ctx, async (emit) => {
-    const r = await ctx.engine.loadImages(ctx.req);
-    for (const m of r.messages) emit({ stream: `${m}\n` });
+    for (const m of await ctx.backend.images.load(ctx.req)) emit({ stream: `${m}\n` });
   });
 }
 
 export const imageRoutes: Route[] = [
   { method: 'GET', path: /^\/images\/json$/, handler: async (ctx) => {
-    const f = filters(q(ctx, 'filters'));
-    const list = ctx.engine.listImages({ sharedSize: bool(q(ctx, 'shared-size')) }).filter((i) => matchImage(ctx, i, f)).map((i) => onlyMatchingNames(i, f.get('reference')));
-    sendJson(res(ctx), 200, list);
+    sendJson(res(ctx), 200, await ctx.backend.images.list({ all: bool(q(ctx, 'all')), filters: filters(q(ctx, 'filters')), sharedSize: bool(q(ctx, 'shared-size')) }));
   } },
   { method: 'POST', path: /^\/images\/create$/, handler: create },
   { method: 'POST', path: /^\/images\/load$/, handler: load },
   { method: 'GET', path: /^\/images\/get$/, handler: (ctx) => save(ctx, ctx.url.searchParams.getAll('names')) },
-  { method: 'POST', path: /^\/images\/prune$/, handler: async (ctx) => {
-    const f = filters(q(ctx, 'filters'));
-    const dangling = f.get('dangling')?.[0];
-    sendJson(res(ctx), 200, ctx.engine.pruneImages({ all: dangling !== undefined && !bool(dangling) }));
-  } },
-  { method: 'GET', path: /^\/images\/(.+)\/json$/, handler: async (ctx) => sendJson(res(ctx), 200, ctx.engine.inspectImage(ctx.params[0])) },
-  { method: 'GET', path: /^\/images\/(.+)\/history$/, handler: async (ctx) => sendJson(res(ctx), 200, ctx.engine.imageHistory(ctx.params[0])) },
+  { method: 'POST', path: /^\/images\/prune$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.images.prune({ filters: filters(q(ctx, 'filters')) })) },
+  { method: 'GET', path: /^\/images\/(.+)\/json$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.images.inspect(ctx.params[0])) },
+  { method: 'GET', path: /^\/images\/(.+)\/history$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.images.history(ctx.params[0])) },
   { method: 'GET', path: /^\/images\/(.+)\/get$/, handler: (ctx) => save(ctx, [ctx.params[0]]) },
   { method: 'POST', path: /^\/images\/(.+)\/tag$/, handler: async (ctx) => {
     const repo = q(ctx, 'repo');
     if (!repo) throw new ApiError(400, 'repo is required');
     const tag = q(ctx, 'tag');
-    ctx.engine.tagImage(ctx.params[0], tag ? `${repo}:${tag}` : repo);
+    await ctx.backend.images.tag(ctx.params[0], tag ? `${repo}:${tag}` : repo);
     sendJson(res(ctx), 201, {});
   } },
   { method: 'POST', path: /^\/images\/(.+)\/push$/, handler: push },
-  { method: 'DELETE', path: /^\/images\/(.+)$/, handler: async (ctx) => {
-    const r = ctx.engine.removeImage(ctx.params[0], { force: bool(q(ctx, 'force')) });
-    sendJson(res(ctx), 200, [...r.untagged.map((u) => ({ Untagged: u })), ...r.deleted.map((d) => ({ Deleted: d }))]);
-  } },
+  { method: 'DELETE', path: /^\/images\/(.+)$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.images.remove(ctx.params[0], { force: bool(q(ctx, 'force')) })) },
 ];

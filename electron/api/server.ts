@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { dirname } from 'node:path';
-import type { Engine } from '../engine/engine.ts';
+import type { Backend } from '../backend/backend.ts';
 import { archiveRoutes } from './archive.ts';
 import { containerRoutes } from './containers.ts';
 import { execRoutes } from './exec.ts';
@@ -13,7 +13,7 @@ import { ApiError, API_VERSION, commonHeaders, errorStatus, MIN_API_VERSION, sen
 import { imageRoutes } from './images.ts';
 import { networkRoutes } from './networks.ts';
 import { systemRoutes } from './system.ts';
-import type { ApiState, Ctx, Route } from './types.ts';
+import type { Ctx, Route } from './types.ts';
 
 export interface ApiServer {
   server: Server;
@@ -27,12 +27,8 @@ function compareVersion(a: string, b: string): number {
   return a1 - b1 || a2 - b2;
 }
 
-export function createApi(engine: Engine): { routes: Route[]; state: ApiState } {
-  const state: ApiState = { engine, pendingAttach: new Map(), execs: new Map() };
-  // Fixed image routes come before the ones that match an image name with slashes in it.
-  const routes = [...systemRoutes, ...execRoutes, ...archiveRoutes, ...networkRoutes, ...containerRoutes, ...imageRoutes];
-  return { routes, state };
-}
+/** Fixed image routes come before the ones that match an image name with slashes in it. */
+const ROUTES: Route[] = [...systemRoutes, ...execRoutes, ...archiveRoutes, ...networkRoutes, ...containerRoutes, ...imageRoutes];
 
 function match(routes: Route[], method: string, path: string): { route: Route; params: string[] } | undefined {
   for (const r of routes) {
@@ -52,8 +48,8 @@ function rawError(socket: Duplex, e: unknown): void {
   socket.end(`HTTP/1.1 ${status} Error\r\n${headers}\r\n\r\n${body}`);
 }
 
-export async function startApiServer(engine: Engine, socketPath: string): Promise<ApiServer> {
-  const { routes, state } = createApi(engine);
+export async function startApiServer(backend: Backend, socketPath: string): Promise<ApiServer> {
+  const routes = ROUTES;
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined) => {
     const url = new URL(req.url ?? '/', 'http://docker');
@@ -67,7 +63,7 @@ export async function startApiServer(engine: Engine, socketPath: string): Promis
     const found = match(routes, req.method ?? 'GET', path);
     if (!found) throw new ApiError(404, `page not found`);
     if (socket && !found.route.hijack) throw new ApiError(400, `${path} does not upgrade the connection`);
-    const ctx: Ctx = { req, res, socket, head, url, params: found.params, state, engine, version: vm?.[1] ?? API_VERSION };
+    const ctx: Ctx = { req, res, socket, head, url, params: found.params, backend, version: vm?.[1] ?? API_VERSION };
     await found.route.handler(ctx);
   };
 

@@ -1,7 +1,5 @@
 // /_ping, /version, /info, /events, /system/df, /auth, and the absent plugin endpoints.
-import { availableParallelism, hostname, totalmem } from 'node:os';
-import { readFileSync } from 'node:fs';
-import type { EngineEvent } from '../engine/events/eventBus.ts';
+import type { EngineEvent, Filters } from '../../common/docker.ts';
 import { API_VERSION, ApiError, commonHeaders, filters, MIN_API_VERSION, readJson, sendJson, startStream } from './http.ts';
 import { q, res, type Ctx, type Route } from './types.ts';
 
@@ -12,55 +10,15 @@ function ping(ctx: Ctx): Promise<void> {
   return Promise.resolve();
 }
 
-function kernel(): string {
-  return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+async function version(ctx: Ctx): Promise<void> {
+  const v = await ctx.backend.system.version();
+  const withApi = (d: unknown) => ({ ...(d as object), ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION });
+  const components = Array.isArray(v.Components) ? v.Components.map((c: { Details?: unknown }) => ({ ...c, Details: withApi(c.Details ?? {}) })) : v.Components;
+  sendJson(res(ctx), 200, { ...v, Components: components, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION });
 }
 
-function osName(): string {
-  try {
-    return /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
-  } catch {
-    return 'Linux';
-  }
-}
-
-const arch = () => ({ x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>)[process.arch] ?? process.arch;
-
-function version(ctx: Ctx): void {
-  const v = {
-    Platform: { Name: 'Berth Engine' },
-    Components: [{ Name: 'Engine', Version: '27.5.0-berth', Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: ({ x64: 'amd64' } as Record<string, string>)[process.arch] ?? process.arch, KernelVersion: kernel() } }],
-    Version: '27.5.0-berth', ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: 'berth', GoVersion: `node${process.versions.node}`,
-    Os: 'linux', Arch: ({ x64: 'amd64' } as Record<string, string>)[process.arch] ?? process.arch, KernelVersion: kernel(), BuildTime: '2026-11-22T00:00:00.000000000+00:00',
-  };
-  sendJson(res(ctx), 200, v);
-}
-
-function info(ctx: Ctx): void {
-  const all = ctx.engine.containers.list(true);
-  const root = ctx.engine.images.root;
-  sendJson(res(ctx), 200, {
-    ID: ctx.engine.images.root, Containers: all.length,
-    ContainersRunning: all.filter((c) => c.State.Running && !c.State.Paused).length,
-    ContainersPaused: all.filter((c) => c.State.Paused).length,
-    ContainersStopped: all.filter((c) => !c.State.Running).length,
-    Images: ctx.engine.images.ids().length, Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
-    Plugins: { Volume: [], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
-    MemoryLimit: true, SwapLimit: true, KernelMemory: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
-    IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false, NFd: 0, OomKillDisable: false, NGoroutines: 0,
-    SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: ctx.engine.cgroupMode === 'v2' ? '2' : '1',
-    NEventsListener: 0, KernelVersion: kernel(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux', Architecture: arch(),
-    IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
-    NCPU: availableParallelism(), MemTotal: totalmem(), DockerRootDir: root, HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(),
-    Labels: [], ExperimentalBuild: false, ServerVersion: '27.5.0-berth', Runtimes: { berth: { path: 'berth-helper' } }, DefaultRuntime: 'berth',
-    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-    LiveRestoreEnabled: true, Isolation: '', InitBinary: '', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
-    SecurityOptions: ['name=seccomp,profile=builtin', ...(ctx.engine.cgroupMode === 'v2' ? ['name=cgroupns'] : [])], Warnings: null,
-  });
-}
-
-function eventMatches(e: EngineEvent, f: Map<string, string[]>): boolean {
-  for (const [k, vals] of f) {
+function eventMatches(e: EngineEvent, f: Filters): boolean {
+  for (const [k, vals] of Object.entries(f)) {
     if (!vals.length) continue;
     const a = e.Actor.Attributes;
     const ok = vals.some((v) => {
@@ -102,9 +60,11 @@ async function events(ctx: Ctx): Promise<void> {
     if (!eventMatches(e, f)) return;
     out.write(`${JSON.stringify({ ...e, status: e.Type === 'container' || e.Type === 'image' ? e.Action : undefined, id: e.Actor.ID, from: e.Actor.Attributes.image })}\n`);
   };
-  if (since !== undefined) for (const e of ctx.engine.events.recent()) send(e);
-  if (until !== undefined && until <= Date.now() * 1e6) return void out.end();
-  const off = ctx.engine.events.on(send);
+  if (until !== undefined && until <= Date.now() * 1e6) {
+    if (since !== undefined) for (const e of await ctx.backend.system.recentEvents()) send(e);
+    return void out.end();
+  }
+  const off = ctx.backend.system.events(send, { since });
   let timer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     ctx.req.socket.on('close', resolve);
@@ -115,21 +75,10 @@ async function events(ctx: Ctx): Promise<void> {
   out.end();
 }
 
-function df(ctx: Ctx): void {
-  const du = ctx.engine.imageDiskUsage();
-  sendJson(res(ctx), 200, {
-    LayersSize: du.LayersSize,
-    Images: du.Images,
-    Containers: ctx.engine.containers.list(true).map((r) => ({ Id: r.Id, Names: [r.Name], Image: r.Config.Image, ImageID: r.ImageID, Command: [r.Path, ...r.Args].join(' '), Created: Math.floor(Date.parse(r.Created) / 1000), State: r.State.Status, Status: r.State.Status, SizeRw: 0, SizeRootFs: 0, Labels: r.Config.Labels, Mounts: [] })),
-    Volumes: ctx.engine.volumes.list().map((v) => ctx.engine.volumes.view(v, true)),
-    BuildCache: [],
-  });
-}
-
 async function auth(ctx: Ctx): Promise<void> {
   const body = await readJson<{ username?: string; password?: string; serveraddress?: string }>(ctx.req);
   if (!body.username || body.password === undefined) throw new ApiError(400, 'username and password are required');
-  await ctx.engine.login(body.serveraddress || 'docker.io', body.username, body.password);
+  await ctx.backend.images.login(body.serveraddress || 'docker.io', { username: body.username, password: body.password });
   sendJson(res(ctx), 200, { Status: 'Login Succeeded', IdentityToken: '' });
 }
 
@@ -140,10 +89,10 @@ const absent = (what: string) => async (ctx: Ctx) => {
 export const systemRoutes: Route[] = [
   { method: 'GET', path: /^\/_ping$/, handler: ping },
   { method: 'HEAD', path: /^\/_ping$/, handler: ping },
-  { method: 'GET', path: /^\/version$/, handler: async (ctx) => version(ctx) },
-  { method: 'GET', path: /^\/info$/, handler: async (ctx) => info(ctx) },
+  { method: 'GET', path: /^\/version$/, handler: version },
+  { method: 'GET', path: /^\/info$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.system.info()) },
   { method: 'GET', path: /^\/events$/, handler: events },
-  { method: 'GET', path: /^\/system\/df$/, handler: async (ctx) => df(ctx) },
+  { method: 'GET', path: /^\/system\/df$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.system.diskUsage()) },
   { method: 'POST', path: /^\/auth$/, handler: auth },
   { method: 'GET', path: /^\/plugins\/([^/]+)\/json$/, handler: absent('plugin') },
 ];

@@ -12,6 +12,11 @@ import type { ContainerRecord } from './containers/containerRecord.ts';
 import { ContainerService, type StartHooks, type WaitCondition } from './containers/containerService.ts';
 import { ContainerStore } from './containers/containerStore.ts';
 import { userFiles } from './containers/specBuilder.ts';
+import { Attacher } from './containers/attach.ts';
+import { ExecSessions } from './containers/execSessions.ts';
+import { engineBackend } from './backend/index.ts';
+import { EngineStats } from './backend/stats.ts';
+import type { Backend } from '../backend/backend.ts';
 import { prepareExec, spawnExecPipes, type ExecOptions, type PreparedExec } from './containers/execRunner.ts';
 import { readLogs, type LogOptions } from './containers/logReader.ts';
 import { readStats } from './containers/statsReader.ts';
@@ -92,6 +97,11 @@ export class Engine {
   private readonly snapshotter: OverlaySnapshotter;
   private readonly libc: Libc;
   private readonly fs: FsAt;
+  readonly attacher: Attacher;
+  readonly execs: ExecSessions;
+  private readonly statsBackend: EngineStats;
+  /** The engine as the Docker API routers and the app's host see it. */
+  readonly backend: Backend;
 
   constructor(private readonly opts: EngineOptions) {
     if (!existsSync(opts.helperPath)) {
@@ -126,6 +136,10 @@ export class Engine {
       store, images: this.images, snapshotter: this.snapshotter, network: this.networks, volumes: this.volumes,
       cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot, fs: this.fs,
     });
+    this.attacher = new Attacher(this.helper);
+    this.execs = new ExecSessions({ container: (ref) => this.containers.get(ref), prepare: (id, o) => this.prepareExec(id, o), events: this.events });
+    this.statsBackend = new EngineStats(this);
+    this.backend = engineBackend(this, this.statsBackend);
   }
 
   /** Adopts containers left running by an earlier engine and installs the built-in image. */
@@ -413,6 +427,8 @@ export class Engine {
 
   /** Stops watching containers; they keep running in their shims. */
   close(): void {
+    this.statsBackend.dispose();
+    this.execs.dispose();
     this.containers.close();
     this.networks.close();
     this.helper.close();

@@ -1,23 +1,21 @@
-// Serves common/contract.ts against the engine for any transport (Electron IPC, web-mode
+// Serves common/contract.ts against a backend for any transport (Electron IPC, web-mode
 // WebSocket): validates arguments, runs the handler, returns errors as data, broadcasts
-// container/image/job/stats deltas. Handlers are short adapters over engine calls.
-import { availableParallelism, release, totalmem } from 'node:os';
+// container/image/job/stats deltas. Handlers are short adapters over backend calls.
 import { methods, streams, type EventMap, type EventName, type MethodArgs, type MethodName, type MethodResult, type RunArgs, type StreamName } from '../../common/contract.ts';
+import type { ContainerInspect } from '../../common/docker.ts';
+import { CodedError, isCodedError } from '../../common/errors.ts';
 import type { ContainerCreateOptions, PortMap } from '../../common/models.ts';
 import { ValidationError } from '../../common/validate.ts';
-import type { Engine } from '../engine/engine.ts';
-import { invalid, isEngineError, notFound } from '../engine/errors.ts';
-import type { Disposer } from '../engine/events/eventBus.ts';
-import { StatsSampler } from '../engine/stats/statsSampler.ts';
+import type { Backend, Disposer } from '../backend/backend.ts';
 import { JobManager } from './jobs.ts';
 import { openTerminal, type StreamHandle, type StreamSink } from './terminalSession.ts';
-import { containerSummary, eventView, imageViews, networkViews, volumeViews } from './views.ts';
+import { containerSummary, eventView, imageView, networkSummary, volumeSummary } from './views.ts';
 
 export type CallResult = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
 type Handlers = { [M in MethodName]: (a: MethodArgs<M>) => Promise<MethodResult<M>> | MethodResult<M> };
 
 export function errorData(e: unknown): { code: string; message: string } {
-  if (isEngineError(e) || e instanceof ValidationError) return { code: e.code, message: e.message };
+  if (isCodedError(e) || e instanceof ValidationError) return { code: e.code, message: e.message };
   const err = e as { code?: string; message?: string };
   return { code: 'INTERNAL', message: err?.message ?? String(e) };
 }
@@ -26,35 +24,22 @@ export class ContractHost {
   private readonly listeners = new Set<(name: EventName, payload: unknown) => void>();
   private readonly disposers: Disposer[] = [];
   private readonly jobs: JobManager;
-  readonly sampler: StatsSampler;
   private imagesTimer?: NodeJS.Timeout;
 
-  constructor(private readonly engine: Engine, private readonly info: { version: string; dockerSocket?: string }) {
+  constructor(private readonly backend: Backend, private readonly info: { version: string; dockerSocket?: string }) {
     this.jobs = new JobManager((j) => this.broadcast('job', j));
-    this.sampler = new StatsSampler({
-      running: () => engine.containers.list(false).filter((c) => c.State.Running && !c.State.Paused).map((c) => c.Id),
-      target: (id) => engine.usageTarget(id),
-    });
-    this.disposers.push(this.sampler.on((s) => this.broadcast('stats', s)));
-    this.disposers.push(engine.events.on((e) => {
+    this.disposers.push(backend.stats.subscribe((s) => this.broadcast('stats', s)));
+    this.disposers.push(backend.stats.onMark((m) => this.broadcast('mark', m)));
+    this.disposers.push(backend.system.events((e) => {
       this.broadcast('engine', eventView(e));
       if (e.Type === 'image' || (e.Type === 'container' && (e.Action === 'create' || e.Action === 'destroy'))) this.imagesChanged();
       if (e.Type !== 'container') return;
       const id = e.Actor.ID;
-      if (e.Action === 'destroy') {
-        this.sampler.forget(id);
-        return this.broadcast('container', { id, summary: null });
-      }
-      if (!engine.containers.exists(id)) return;
-      const summary = containerSummary(engine.containers.get(id));
-      this.broadcast('container', { id, summary });
-      const kind = e.Action === 'oom' ? 'oom' : e.Action === 'die' ? 'die' : e.Action === 'start' ? (summary.restartCount > 0 ? 'restart' : 'start') : undefined;
-      if (kind) {
-        const m = { id, t: Date.now(), kind } as const;
-        this.sampler.mark(m);
-        this.broadcast('mark', m);
-      }
-      if (e.Action === 'start') this.sampler.wake();
+      if (e.Action === 'destroy') return this.broadcast('container', { id, summary: null });
+      backend.containers.inspect(id).then(
+        (c) => this.broadcast('container', { id, summary: containerSummary(c) }),
+        () => undefined, // removed meanwhile: its destroy event follows
+      );
     }));
   }
 
@@ -80,11 +65,10 @@ export class ContractHost {
     if (!Object.hasOwn(streams, name)) throw new ValidationError(`unknown stream ${name}`);
     const s = name as StreamName;
     if (s === 'terminal') {
-      const h = openTerminal(this.engine, streams.terminal.args(args, ''), sink as StreamSink<string>);
+      const h = openTerminal(this.backend, streams.terminal.args(args, ''), sink as StreamSink<string>);
       return { input: (i) => h.input(streams.terminal.input(i, 'input')), close: () => h.close() };
     }
     const a = streams.logs.args(args, '');
-    const r = this.engine.inspect(a.id);
     const abort = new AbortController();
     void (async () => {
       let batch: unknown[] = [];
@@ -96,7 +80,8 @@ export class ContractHost {
         batch = [];
       };
       try {
-        for await (const l of this.engine.logs(r.Id, { follow: a.follow, tail: a.tail, signal: abort.signal })) {
+        const c = await this.backend.containers.inspect(a.id);
+        for await (const l of this.backend.containers.logs(c.Id, { follow: a.follow, tail: a.tail, signal: abort.signal })) {
           batch.push({ stream: l.stream, time: l.time, text: l.text });
           if (batch.length >= 2000) flush();
           else timer ??= setTimeout(flush, 30);
@@ -114,7 +99,6 @@ export class ContractHost {
   dispose(): void {
     clearTimeout(this.imagesTimer);
     for (const d of this.disposers.splice(0)) d();
-    this.sampler.stop();
     this.jobs.dispose();
   }
 
@@ -125,82 +109,98 @@ export class ContractHost {
   private imagesChanged(): void {
     this.imagesTimer ??= setTimeout(() => {
       this.imagesTimer = undefined;
-      this.broadcast('images', imageViews(this.engine));
+      void this.imageViews().then((v) => this.broadcast('images', v), () => undefined);
     }, 100);
   }
 
+  private async imageViews() {
+    return (await this.backend.images.list()).map(imageView);
+  }
+
+  /** Every container's inspect (lists in Docker's API lack state times and limits). */
+  private async inspectAll(): Promise<ContainerInspect[]> {
+    const list = await this.backend.containers.list({ all: true });
+    const out = await Promise.all(list.map((c) => this.backend.containers.inspect(c.Id).catch(() => undefined)));
+    return out.filter((c): c is ContainerInspect => c !== undefined);
+  }
+
   private readonly handlers: Handlers = {
-    'system.info': () => ({
-      version: this.info.version, kernel: release(), cgroupMode: this.engine.cgroupMode, root: this.engine.root,
-      cpus: availableParallelism(), memory: totalmem(), dockerSocket: this.info.dockerSocket,
-    }),
-    'containers.list': () => this.engine.containers.list(true).map(containerSummary),
-    'containers.inspect': ({ id }) => {
-      const { runtime: _runtime, ...rest } = this.engine.inspect(id);
-      return rest as unknown as Record<string, unknown>;
+    'system.info': async () => {
+      const i = await this.backend.system.info();
+      return {
+        version: this.info.version, kernel: i.KernelVersion, cgroupMode: typeof i.BerthCgroupMode === 'string' ? i.BerthCgroupMode : `v${i.CgroupVersion}`,
+        root: i.DockerRootDir, cpus: i.NCPU, memory: i.MemTotal, dockerSocket: this.info.dockerSocket,
+      };
     },
+    'containers.list': async () => (await this.inspectAll()).map(containerSummary),
+    'containers.inspect': async ({ id }) => (await this.backend.containers.inspect(id)) as unknown as Record<string, unknown>,
     'containers.run': async (a) => {
-      const c = await this.engine.create(createOptions(a));
+      const c = await this.backend.containers.create(createOptions(a));
       try {
-        await this.engine.start(c.Id);
+        await this.backend.containers.start(c.Id);
       } catch (e) {
-        await this.engine.containers.remove(c.Id, { force: true }).catch(() => undefined);
+        await this.backend.containers.remove(c.Id, { force: true }).catch(() => undefined);
         throw e;
       }
       return { id: c.Id };
     },
-    'containers.start': ({ id }) => nil(this.engine.start(id)),
-    'containers.stop': ({ id, timeout }) => nil(this.engine.containers.stop(id, { timeout })),
-    'containers.restart': ({ id }) => nil(this.engine.containers.restart(id)),
-    'containers.pause': ({ id }) => nil(this.engine.containers.pause(id)),
-    'containers.unpause': ({ id }) => nil(this.engine.containers.unpause(id)),
-    'containers.kill': ({ id, signal }) => nil(this.engine.containers.kill(id, signal)),
-    'containers.remove': ({ id, force }) => nil(this.engine.containers.remove(id, { force })),
-    'containers.statsHistory': ({ id }) => this.sampler.get(this.engine.inspect(id).Id),
-    'images.list': () => imageViews(this.engine),
-    'images.inspect': ({ id }) => ({ inspect: this.engine.inspectImage(id), history: this.engine.imageHistory(id) }),
+    // Starting a running container or stopping a stopped one is done already.
+    'containers.start': ({ id }) => idempotent(this.backend.containers.start(id)),
+    'containers.stop': ({ id, timeout }) => idempotent(this.backend.containers.stop(id, { timeout })),
+    'containers.restart': ({ id }) => nil(this.backend.containers.restart(id)),
+    'containers.pause': ({ id }) => nil(this.backend.containers.pause(id)),
+    'containers.unpause': ({ id }) => nil(this.backend.containers.unpause(id)),
+    'containers.kill': ({ id, signal }) => nil(this.backend.containers.kill(id, signal)),
+    'containers.remove': ({ id, force }) => nil(this.backend.containers.remove(id, { force })),
+    'containers.statsHistory': async ({ id }) => this.backend.stats.history((await this.backend.containers.inspect(id)).Id),
+    'images.list': () => this.imageViews(),
+    'images.inspect': async ({ id }) => ({ inspect: await this.backend.images.inspect(id), history: await this.backend.images.history(id) }),
     'images.pull': ({ ref }) => ({
       jobId: this.jobs.start('pull', ref, async (j) => {
-        const img = await this.engine.pull(ref, { onProgress: j.progress, signal: j.signal });
-        return `pulled ${ref} (${img.id.slice(7, 19)})`;
+        await this.backend.images.pull(ref, { onProgress: j.progress, signal: j.signal });
+        const img = await this.backend.images.inspect(ref);
+        return `pulled ${ref} (${img.Id.slice(7, 19)})`;
       }),
     }),
     'images.push': ({ ref }) => ({
       jobId: this.jobs.start('push', ref, async (j) => {
-        const r = await this.engine.push(ref, { onProgress: j.progress, signal: j.signal });
+        const r = await this.backend.images.push(ref, { onProgress: j.progress, signal: j.signal });
         return `pushed ${ref}: ${r.digest}`;
       }),
     }),
-    'images.tag': ({ id, target }) => {
-      this.engine.tagImage(id, target);
-      return null;
+    'images.tag': ({ id, target }) => nil(this.backend.images.tag(id, target)),
+    'images.remove': async ({ id, force }) => {
+      const items = await this.backend.images.remove(id, { force });
+      return { untagged: items.flatMap((i) => (i.Untagged ? [i.Untagged] : [])), deleted: items.flatMap((i) => (i.Deleted ? [i.Deleted] : [])) };
     },
-    'images.remove': ({ id, force }) => this.engine.removeImage(id, { force }),
     'images.prune': ({ all }) => ({
       jobId: this.jobs.start('prune', all ? 'unused images' : 'dangling images', async () => {
-        const r = this.engine.pruneImages({ all });
+        const r = await this.backend.images.prune({ all });
         this.imagesChanged();
         return `removed ${r.ImagesDeleted?.filter((d) => d.Deleted).length ?? 0} images, reclaimed ${r.SpaceReclaimed} bytes`;
       }),
     }),
     'jobs.list': () => this.jobs.list(),
     'jobs.cancel': ({ jobId }) => {
-      if (!this.jobs.cancel(jobId)) throw notFound(`job ${jobId} is not running`);
+      if (!this.jobs.cancel(jobId)) throw new CodedError('NOT_FOUND', `job ${jobId} is not running`);
       return null;
     },
-    'events.recent': () => this.engine.events.recent().slice(-200).map(eventView),
-    'networks.list': () => networkViews(this.engine),
+    'events.recent': async () => (await this.backend.system.recentEvents()).slice(-200).map(eventView),
+    'networks.list': async () => {
+      const [nets, containers] = await Promise.all([this.backend.networks.list(), this.inspectAll()]);
+      return nets.map((n) => networkSummary(n, containers));
+    },
     'networks.create': async ({ name, subnet, internal }) => ({
-      id: (await this.engine.networks.create({ Name: name, Internal: internal, IPAM: subnet ? { Config: [{ Subnet: subnet }] } : undefined })).Id,
+      id: (await this.backend.networks.create({ Name: name, Internal: internal, IPAM: subnet ? { Config: [{ Subnet: subnet }] } : undefined })).Id,
     }),
-    'networks.remove': ({ id }) => nil(this.engine.networks.remove(id)),
-    'volumes.list': () => volumeViews(this.engine),
-    'volumes.create': ({ name }) => ({ name: this.engine.volumes.create({ Name: name }).Name }),
-    'volumes.browse': ({ id, path }) => this.engine.volumes.browse(id, path),
-    'volumes.remove': ({ id, force }) => {
-      this.engine.volumes.remove(id, force);
-      return null;
+    'networks.remove': ({ id }) => nil(this.backend.networks.remove(id)),
+    'volumes.list': async () => {
+      const [vols, containers] = await Promise.all([this.backend.volumes.list(), this.inspectAll()]);
+      return vols.map((v) => volumeSummary(v, containers));
     },
+    'volumes.create': async ({ name }) => ({ name: (await this.backend.volumes.create({ Name: name })).Name }),
+    'volumes.browse': ({ id, path }) => this.backend.volumes.browse(id, path),
+    'volumes.remove': ({ id, force }) => nil(this.backend.volumes.remove(id, force)),
   };
 }
 
@@ -209,12 +209,16 @@ const nil = async (p: Promise<unknown>): Promise<null> => {
   return null;
 };
 
+const idempotent = (p: Promise<unknown>): Promise<null> => nil(p.catch((e) => {
+  if (!isCodedError(e, 'NOT_MODIFIED')) throw e;
+}));
+
 /** The run form → Docker-shaped create options. */
 export function createOptions(a: RunArgs): ContainerCreateOptions {
   const PortBindings: PortMap = {};
   for (const spec of a.ports ?? []) {
     const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d{0,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/.exec(spec.trim());
-    if (!m) throw invalid(`invalid port specification: "${spec}": use [ip:]host:container[/tcp|udp]`);
+    if (!m) throw new CodedError('INVALID_ARGUMENT', `invalid port specification: "${spec}": use [ip:]host:container[/tcp|udp]`);
     (PortBindings[`${m[3]}/${m[4] ?? 'tcp'}`] ??= []).push({ HostIp: m[1] ?? '', HostPort: m[2] ?? '' });
   }
   return {

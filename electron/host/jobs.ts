@@ -2,7 +2,7 @@
 // AbortController for the cancel button; progress updates are coalesced to a few per second.
 import { randomBytes } from 'node:crypto';
 import type { JobView, LayerProgress } from '../../common/views.ts';
-import type { ProgressMessage } from '../engine/images/distribution/pull.ts';
+import type { ProgressMessage } from '../../common/docker.ts';
 
 export interface JobContext {
   signal: AbortSignal;

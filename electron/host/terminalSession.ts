@@ -1,11 +1,9 @@
-// A terminal for the UI: a shell exec'd in the container on a pty, or an attach to the main
-// process. Output is flow-controlled end to end: the UI acknowledges what xterm has drawn and
+// A terminal for the UI: a shell exec'd in the container with a TTY, or an attach to the main
+// process, through the backend's exec and attach streams. Output is flow-controlled end to end: the UI acknowledges what xterm has drawn and
 // the process is paused while too much is in flight, so a flood never piles up in memory.
 import { StringDecoder } from 'node:string_decoder';
-import type { Socket } from 'node:net';
-import pty from 'node-pty';
 import { TERMINAL_HIGH_WATER, TERMINAL_LOW_WATER, type StreamArgs, type TerminalInput } from '../../common/contract.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { Backend, StdioStream } from '../backend/backend.ts';
 
 export interface StreamSink<T> {
   data(d: T): void;
@@ -63,94 +61,107 @@ function coalesce(sink: StreamSink<string>, flow: () => ReturnType<typeof flowCo
   };
 }
 
-export function openTerminal(engine: Engine, args: StreamArgs<'terminal'>, sink: StreamSink<string>): StreamHandle<TerminalInput> {
-  return args.mode === 'exec' ? execTerminal(engine, args, sink) : attachTerminal(engine, args, sink);
-}
-
-function execTerminal(engine: Engine, args: StreamArgs<'terminal'>, sink: StreamSink<string>): StreamHandle<TerminalInput> {
-  const r = engine.inspect(args.id);
-  const shell = args.shell ?? 'sh';
-  const prep = engine.prepareExec(r.Id, { Cmd: [shell], Tty: true, Env: ['TERM=xterm-256color'] });
-  const term = pty.spawn(prep.helper, prep.args, { cols: args.cols, rows: args.rows, name: 'xterm-256color' });
-  engine.events.emit('container', `exec_start: ${shell}`, r.Id, { name: r.Name.slice(1) });
-  const flow = flowControl(term);
+export function openTerminal(backend: Backend, args: StreamArgs<'terminal'>, sink: StreamSink<string>): StreamHandle<TerminalInput> {
   let closed = false;
-  const out = coalesce(sink, () => flow);
-  const data = term.onData((d) => out.push(d));
-  term.onExit(({ exitCode }) => {
-    out.flush();
-    data.dispose();
-    const err = prep.cleanup().error;
-    engine.events.emit('container', 'exec_die', r.Id, { name: r.Name.slice(1), exitCode: String(exitCode) });
+  let session: { input(i: TerminalInput): void; close(): void } | undefined;
+  const pending: TerminalInput[] = [];
+  const end = (e?: Error) => {
     if (closed) return;
     closed = true;
-    sink.end(err ? new Error(`${shell} in ${r.Name.slice(1)}: ${err}`) : undefined);
-  });
+    sink.end(e);
+  };
+  const opened = args.mode === 'exec' ? execTerminal(backend, args, sink, end) : attachTerminal(backend, args, sink, end);
+  opened.then((s) => {
+    if (closed) return s.close();
+    session = s;
+    for (const i of pending.splice(0)) s.input(i);
+  }, (e: Error) => end(e));
   return {
     input(i) {
-      if ('data' in i) term.write(i.data);
-      else if ('ack' in i) flow.acked(i.ack);
-      else term.resize(i.cols, i.rows);
+      if (session) session.input(i);
+      else pending.push(i);
     },
     close() {
-      if (closed) return;
       closed = true;
-      term.kill('SIGHUP');
+      session?.close();
     },
   };
 }
 
-function attachTerminal(engine: Engine, args: StreamArgs<'terminal'>, sink: StreamSink<string>): StreamHandle<TerminalInput> {
-  const r = engine.inspect(args.id);
-  let sock: Socket | undefined;
-  let closed = false;
+/**
+ * Relays a backend stdio stream to the UI: decoded as UTF-8, joined into fewer messages, and
+ * paused (the stream stops reading, so the process blocks) while too much is unacknowledged.
+ */
+function relay(s: StdioStream, sink: StreamSink<string>, end: (e?: Error) => void, transform: (text: string) => string) {
   const decoder = new StringDecoder('utf8');
-  const pending: TerminalInput[] = [];
-  let flow: ReturnType<typeof flowControl> | undefined;
-  const deliver = (s: string) => {
-    if (!s) return;
-    flow?.sent(s.length);
-    sink.data(s);
-  };
-  const input = (i: TerminalInput) => {
-    if (!sock) return void pending.push(i);
-    if ('data' in i) sock.write(i.data);
-    else if ('ack' in i) flow?.acked(i.ack);
-    else void engine.containers.resize(r.Id, i.rows, i.cols).catch(() => undefined);
-  };
-  engine.attach(r.Id, { stdin: r.Config.OpenStdin, stdout: true, stderr: true }).then((s) => {
-    if (closed) return void s.destroy();
-    sock = s;
-    flow = flowControl(s);
-    let buf = Buffer.alloc(0);
-    s.on('data', (chunk: Buffer) => {
-      if (r.Config.Tty) return deliver(decoder.write(chunk));
-      // Without a TTY the shim speaks Docker's 8-byte framed stream; keep only the payloads.
-      buf = Buffer.concat([buf, chunk]);
-      let text = '';
-      while (buf.length >= 8 && buf.length >= 8 + buf.readUInt32BE(4)) {
-        const n = buf.readUInt32BE(4);
-        text += decoder.write(buf.subarray(8, 8 + n)).replace(/(?<!\r)\n/g, '\r\n');
-        buf = buf.subarray(8 + n);
-      }
-      deliver(text);
-    });
-    s.on('close', () => {
-      if (!closed) sink.end();
-      closed = true;
-    });
-    s.on('error', () => undefined);
-    if (r.Config.Tty) void engine.containers.resize(r.Id, args.rows, args.cols).catch(() => undefined);
-    for (const i of pending.splice(0)) input(i);
-  }, (e: Error) => {
-    closed = true;
-    sink.end(e);
+  const flow = flowControl({ pause: () => s.stream.pause(), resume: () => s.stream.resume() });
+  const out = coalesce(sink, () => flow);
+  const frames = s.tty ? undefined : deframe();
+  s.stream.on('data', (chunk: Buffer) => {
+    const text = frames ? frames(chunk).map((p) => decoder.write(p)).join('') : decoder.write(chunk);
+    if (text) out.push(transform(text));
   });
+  s.stream.on('error', () => undefined);
+  s.stream.on('end', () => {
+    out.flush();
+    end();
+  });
+  s.stream.on('close', () => {
+    out.flush();
+    end();
+  });
+  return flow;
+}
+
+/** Docker's 8-byte frames in, payloads out, across chunk boundaries. */
+function deframe(): (chunk: Buffer) => Buffer[] {
+  let buf: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    const out: Buffer[] = [];
+    while (buf.length >= 8 && buf.length >= 8 + buf.readUInt32BE(4)) {
+      const n = buf.readUInt32BE(4);
+      out.push(buf.subarray(8, 8 + n));
+      buf = buf.subarray(8 + n);
+    }
+    return out;
+  };
+}
+
+async function execTerminal(backend: Backend, args: StreamArgs<'terminal'>, sink: StreamSink<string>, end: (e?: Error) => void) {
+  const c = await backend.containers.inspect(args.id);
+  const shell = args.shell ?? 'sh';
+  const { Id } = await backend.exec.create(c.Id, { Cmd: [shell], Tty: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Env: ['TERM=xterm-256color'] });
+  const s = await backend.exec.start(Id, { consoleSize: [args.rows, args.cols] });
+  if (!s) throw new Error(`exec of ${shell} in ${c.Name.slice(1)} did not attach`);
+  // A shell that cannot be run ends at once, its error (and Docker's 126/127) in the output.
+  const flow = relay(s, sink, end, (t) => t);
   return {
-    input,
+    input(i: TerminalInput) {
+      if ('data' in i) s.stream.write(i.data);
+      else if ('ack' in i) flow.acked(i.ack);
+      else void backend.exec.resize(Id, i.rows, i.cols).catch(() => undefined);
+    },
     close() {
-      closed = true;
-      sock?.destroy();
+      s.stream.destroy();
+    },
+  };
+}
+
+async function attachTerminal(backend: Backend, args: StreamArgs<'terminal'>, sink: StreamSink<string>, end: (e?: Error) => void) {
+  const c = await backend.containers.inspect(args.id);
+  const s = await backend.containers.attach(c.Id, { stdin: c.Config.OpenStdin, stdout: true, stderr: true, stream: true });
+  // Without a TTY the output has bare line ends: a terminal needs "\r\n".
+  const flow = relay(s, sink, end, s.tty ? (t) => t : (t) => t.replace(/(?<!\r)\n/g, '\r\n'));
+  if (s.tty) void backend.containers.resize(c.Id, args.rows, args.cols).catch(() => undefined);
+  return {
+    input(i: TerminalInput) {
+      if ('data' in i) s.stream.write(i.data);
+      else if ('ack' in i) flow.acked(i.ack);
+      else void backend.containers.resize(c.Id, i.rows, i.cols).catch(() => undefined);
+    },
+    close() {
+      s.stream.destroy();
     },
   };
 }

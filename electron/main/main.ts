@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/server.ts';
-import { createEngine, type Engine } from '../engine/engine.ts';
+import type { Backend } from '../backend/backend.ts';
+import { createEngine } from '../engine/index.ts';
 import { ContractHost } from '../host/contractHost.ts';
 import { UiConnection } from '../host/uiConnection.ts';
 
@@ -51,13 +52,13 @@ function menu(): void {
   ]));
 }
 
-function updateTray(engine: Engine): void {
-  const running = engine.containers.list(false).filter((c) => c.State.Running);
+async function updateTray(backend: Backend): Promise<void> {
+  const running = await backend.containers.list();
   tray?.setToolTip(`Berth — ${running.length} running`);
   tray?.setContextMenu(Menu.buildFromTemplate([
     { label: `${running.length} container${running.length === 1 ? '' : 's'} running`, enabled: false },
     { type: 'separator' },
-    ...running.slice(0, 10).map((c) => ({ label: `Stop ${c.Name.slice(1)}`, click: () => void engine.containers.stop(c.Id) })),
+    ...running.slice(0, 10).map((c) => ({ label: `Stop ${c.Names[0].slice(1)}`, click: () => void backend.containers.stop(c.Id).catch(() => undefined) })),
     { type: 'separator' },
     { label: 'Show Berth', click: () => { win ??= createWindow(); win.show(); } },
     { label: 'Quit', role: 'quit' as const },
@@ -75,8 +76,9 @@ async function main(): Promise<void> {
     defaultBridge: isRoot && !process.env.BERTH_ROOT ? 'berth0' : undefined,
   });
   const socket = isRoot ? '/run/berth/docker.sock' : join(app.getPath('temp'), 'berth-run/docker.sock');
-  const api = await startApiServer(engine, socket);
-  const host = new ContractHost(engine, { version: app.getVersion(), dockerSocket: socket });
+  const { backend } = engine;
+  const api = await startApiServer(backend, socket);
+  const host = new ContractHost(backend, { version: app.getVersion(), dockerSocket: socket });
   const connections = new Map<number, UiConnection>();
   ipcMain.on('berth:contract', (e, m: unknown) => {
     if (!trustedSender(e.sender, e.senderFrame?.url)) return;
@@ -94,8 +96,9 @@ async function main(): Promise<void> {
   });
   const icon = join(resources, 'assets/tray.png');
   tray = new Tray(existsSync(icon) ? nativeImage.createFromPath(icon) : nativeImage.createEmpty());
-  updateTray(engine);
-  engine.events.on((ev) => ev.Type === 'container' && updateTray(engine));
+  const refreshTray = () => void updateTray(backend).catch(() => undefined);
+  refreshTray();
+  backend.system.events((ev) => ev.Type === 'container' && refreshTray());
   // The main process must stay responsive: report event-loop lag once a minute.
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();

@@ -97,7 +97,7 @@ describe('docker cp and friends against a container racing symlinks at the host'
     execFileSync('cc', ['-static', '-O2', '-o', `${base}/swapper`, `${REPO}/test/fixtures/swapper.c`]);
     t = await startTestEngine();
     sock = `${base}/docker.sock`;
-    api = await startApiServer(t.engine, sock);
+    api = await startApiServer(t.engine.backend, sock);
     t.engine.volumes.create({ Name: 'race-vol' });
     const r = await t.engine.create({
       Image: 'busybox', Cmd: ['sh', '-c', script(secretDir, targetDir)],

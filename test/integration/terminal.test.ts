@@ -20,7 +20,7 @@ describe('terminal stream', { timeout: 120_000 }, () => {
     let acked = 0;
     let tail = '';
     let ended: Error | undefined | null = null;
-    const h = openTerminal(t.engine, { id: c.Id, mode: 'exec', shell: 'sh', cols: 80, rows: 24 }, {
+    const h = openTerminal(t.engine.backend, { id: c.Id, mode: 'exec', shell: 'sh', cols: 80, rows: 24 }, {
       data(d) {
         received += d.length;
         tail = (tail + d).slice(-64);
@@ -62,7 +62,7 @@ describe('terminal stream', { timeout: 120_000 }, () => {
   /** Opens an attach terminal and collects its output. */
   function attach(id: string) {
     let out = '';
-    const h = openTerminal(t.engine, { id, mode: 'attach', cols: 100, rows: 30 }, {
+    const h = openTerminal(t.engine.backend, { id, mode: 'attach', cols: 100, rows: 30 }, {
       data: (d) => (out += d),
       end: () => undefined,
     });

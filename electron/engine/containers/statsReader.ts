@@ -4,10 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Cgroup } from '../cgroups/cgroupManager.ts';
 
-export interface NetDev {
-  rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number;
-  tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number;
-}
+import type { NetDev } from '../../../common/docker.ts';
+
+export type { NetDev };
 
 /** Docker's system_cpu_usage: the first 7 fields of /proc/stat's cpu line, in ns. */
 export function cpuLineNs(procStat: string): number {

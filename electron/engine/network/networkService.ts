@@ -248,7 +248,7 @@ export class NetworkService {
       Name: n.Name, Id: n.Id, Created: n.Created, Scope: 'local', Driver: n.Driver, EnableIPv4: true, EnableIPv6: false,
       IPAM: { Driver: 'default', Options: n.IPAM.Options, Config: n.IPAM.Config.map((c) => ({ ...c, IPRange: c.IPRange || undefined })) },
       Internal: n.Internal, Attachable: n.Attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
-      Containers: containers, Options: n.Options, Labels: n.Labels,
+      Containers: containers, Options: { ...n.Options, ...(n.device ? { 'com.docker.network.bridge.name': n.device } : {}) }, Labels: n.Labels,
     };
   }
 

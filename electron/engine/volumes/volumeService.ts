@@ -15,6 +15,7 @@ import { TarParser } from '../images/tar/tarParser.ts';
 import { AT, O, S, isDir, type FsAt } from '../sys/fsat.ts';
 
 const BROWSE_MAX_ENTRIES = 2000;
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
 const BROWSE_PREVIEW_BYTES = 64 * 1024;
 
 export interface VolumeRecord {
@@ -154,7 +155,8 @@ export class VolumeService {
 
   view(v: VolumeRecord, usage = false): VolumeView {
     return {
-      Name: v.Name, Driver: 'local', Mountpoint: this.dataDir(v.Name), CreatedAt: v.CreatedAt, Labels: v.Labels, Scope: 'local', Options: v.Options,
+      // Docker 23+ marks anonymous volumes with this label.
+      Name: v.Name, Driver: 'local', Mountpoint: this.dataDir(v.Name), CreatedAt: v.CreatedAt, Labels: v.anonymous ? { ...v.Labels, [ANONYMOUS_LABEL]: '' } : v.Labels, Scope: 'local', Options: v.Options,
       ...(usage ? { UsageData: { Size: this.size(v.Name), RefCount: this.users(v.Name).length } } : {}),
     };
   }

@@ -1,7 +1,7 @@
 // `docker pull`: resolve a tag to a manifest (picking the platform from an index), fetch the
 // config and the layers in parallel with per-layer byte progress, unpack each layer once, and
 // only then name the image. Progress messages have the Docker JSON-message shape.
-import { familiarName, formatReference, parseReference, ReferenceError, type ImageReference } from '../../../../common/reference.ts';
+import { familiarName, formatReference, namesTagOrDigest, parseReference, ReferenceError, type ImageReference } from '../../../../common/reference.ts';
 import { EngineError, invalid, notFound, unsupported } from '../../errors.ts';
 import type { Image, ImageConfig } from '../imageStore.ts';
 import { hostArch, MEDIA, type BlobRef, type LocalImageStore } from '../localImageStore.ts';
@@ -104,11 +104,6 @@ function parseInput(input: string): ImageReference {
     if (e instanceof ReferenceError) throw invalid(e.message);
     throw e;
   }
-}
-
-/** Whether a name as given carries a tag or digest (`busybox:1`, `x@sha256:…`), not just a repository. */
-export function namesTagOrDigest(name: string): boolean {
-  return /[:@]/.test(name.split('/').pop() ?? '');
 }
 
 export async function pullImage(store: LocalImageStore, client: RegistryClient, input: string, opts: PullOptions = {}): Promise<Image> {

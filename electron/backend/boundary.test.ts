@@ -1,0 +1,36 @@
+// The engine boundary holds: the lint rules refuse an engine import, a child process or a pty
+// in the Docker API, the app's host and Electron main, and nothing there reads cgroup files.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { ESLint } from 'eslint';
+
+const root = join(import.meta.dirname, '../..');
+
+it('lint refuses engine modules, child processes and ptys outside the engine', async () => {
+  const eslint = new ESLint({ cwd: root });
+  const cases: [string, string, boolean][] = [
+    ['electron/api/x.ts', "import { ContainerService } from '../engine/containers/containerService.ts';\nexport const x = ContainerService;\n", false],
+    ['electron/host/x.ts', "import { spawn } from 'node:child_process';\nexport const x = spawn;\n", false],
+    ['electron/host/x.ts', "import pty from 'node-pty';\nexport const x = pty;\n", false],
+    ['electron/main/x.ts', "import { Engine } from '../engine/engine.ts';\nexport const x = Engine;\n", false],
+    ['electron/main/x.ts', "import { createEngine } from '../engine/index.ts';\nexport const x = createEngine;\n", true],
+    ['electron/api/x.ts', "import type { Backend } from '../backend/backend.ts';\nexport type X = Backend;\n", true],
+    ['electron/backend/x.ts', "import type { Engine } from '../engine/engine.ts';\nexport type X = Engine;\n", false],
+  ];
+  for (const [file, code, allowed] of cases) {
+    const [r] = await eslint.lintText(code, { filePath: join(root, file) });
+    const refused = r.messages.some((m) => m.ruleId === 'no-restricted-imports' && m.severity === 2);
+    assert.equal(!refused, allowed, `${file}: ${code.split('\n')[0]} ${allowed ? 'is allowed' : 'is refused'} (${r.messages.map((m) => m.message).join('; ')})`);
+  }
+});
+
+it('no file outside the engine reads cgroup files', () => {
+  const files = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(`${dir}/${e.name}`) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [`${dir}/${e.name}`] : []));
+  for (const f of ['electron/api', 'electron/host', 'electron/main', 'electron/backend'].flatMap(files)) {
+    const text = readFileSync(join(root, f), 'utf8');
+    assert.ok(!/\/sys\/fs\/cgroup|cgroup\.procs|memory\.current|memory\.usage_in_bytes|cpuacct\.usage|\/proc\/\$\{/.test(text), `${f} reads cgroup or /proc files of containers`);
+  }
+});

@@ -1,0 +1,79 @@
+// The engine's SystemBackend: info, version, disk usage and events, in the Docker API's shapes.
+import { readFileSync } from 'node:fs';
+import { availableParallelism, hostname, totalmem } from 'node:os';
+import type { SystemBackend } from '../../backend/backend.ts';
+import type { Engine } from '../engine.ts';
+
+export const ENGINE_VERSION = '27.5.0-berth';
+
+function kernel(): string {
+  return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+}
+
+function osName(): string {
+  try {
+    return /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}
+
+const arch = () => ({ x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>)[process.arch] ?? process.arch;
+const goArch = () => ({ x64: 'amd64' } as Record<string, string>)[process.arch] ?? process.arch;
+
+export function systemBackend(e: Engine): SystemBackend {
+  return {
+    async info() {
+      const all = e.containers.list(true);
+      const root = e.images.root;
+      return {
+        ID: root, Containers: all.length,
+        ContainersRunning: all.filter((c) => c.State.Running && !c.State.Paused).length,
+        ContainersPaused: all.filter((c) => c.State.Paused).length,
+        ContainersStopped: all.filter((c) => !c.State.Running).length,
+        Images: e.images.ids().length, Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
+        Plugins: { Volume: [], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
+        MemoryLimit: true, SwapLimit: true, KernelMemory: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
+        IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false, NFd: 0, OomKillDisable: false, NGoroutines: 0,
+        SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: e.cgroupMode === 'v2' ? '2' : '1',
+        NEventsListener: 0, KernelVersion: kernel(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux', Architecture: arch(),
+        IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+        NCPU: availableParallelism(), MemTotal: totalmem(), DockerRootDir: root, HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(),
+        Labels: [], ExperimentalBuild: false, ServerVersion: ENGINE_VERSION, Runtimes: { berth: { path: 'berth-helper' } }, DefaultRuntime: 'berth',
+        Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+        LiveRestoreEnabled: true, Isolation: '', InitBinary: '', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
+        BerthCgroupMode: e.cgroupMode,
+        SecurityOptions: ['name=seccomp,profile=builtin', ...(e.cgroupMode === 'v2' ? ['name=cgroupns'] : [])], Warnings: null,
+      };
+    },
+    async version() {
+      return {
+        Platform: { Name: 'Berth Engine' },
+        Components: [{ Name: 'Engine', Version: ENGINE_VERSION, Details: { Os: 'linux', Arch: goArch(), KernelVersion: kernel() } }],
+        Version: ENGINE_VERSION, ApiVersion: '', MinAPIVersion: '', GitCommit: 'berth', GoVersion: `node${process.versions.node}`,
+        Os: 'linux', Arch: goArch(), KernelVersion: kernel(), BuildTime: '2026-11-22T00:00:00.000000000+00:00',
+      };
+    },
+    async diskUsage() {
+      const du = e.imageDiskUsage();
+      return {
+        LayersSize: du.LayersSize,
+        Images: du.Images,
+        Containers: e.containers.list(true).map((r) => ({
+          Id: r.Id, Names: [r.Name], Image: r.Config.Image, ImageID: r.ImageID, Command: [r.Path, ...r.Args].join(' '), Created: Math.floor(Date.parse(r.Created) / 1000),
+          State: r.State.Status, Status: r.State.Status, SizeRw: 0, SizeRootFs: 0, Labels: r.Config.Labels, Mounts: [], Ports: [],
+          HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'bridge' }, NetworkSettings: { Networks: r.NetworkSettings?.Networks ?? {} },
+        })),
+        Volumes: e.volumes.list().map((v) => e.volumes.view(v, true)),
+        BuildCache: [],
+      };
+    },
+    events(listener, opts = {}) {
+      if (opts.since !== undefined) for (const ev of e.events.recent()) if (ev.timeNano >= opts.since) listener(ev);
+      return e.events.on(listener);
+    },
+    async recentEvents() {
+      return e.events.recent();
+    },
+  };
+}
