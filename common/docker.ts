@@ -1,7 +1,7 @@
 // The Docker Engine API's shapes as a backend returns them: the engine in this process, a
 // Berth engine elsewhere, or any Docker-API engine (dockerd, podman) through a client. The
 // Docker API routers send them as they are; the UI host turns them into common/views.ts.
-import type { ContainerState, ContainerStatus, EndpointSettings, HostConfig, MountPoint, NetworkView, PortMap, VolumeView } from './models.ts';
+import type { ContainerState, ContainerStats, ContainerStatus, EndpointSettings, HostConfig, MountPoint, NetworkView, PortMap, VolumeView } from './models.ts';
 
 export type { NetworkView, VolumeView };
 
@@ -85,19 +85,8 @@ export interface ContainerListItem {
   SizeRootFs?: number;
 }
 
-/** POST /containers/{id}/update */
-export interface ContainerUpdate {
-  Memory?: number;
-  MemorySwap?: number;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpuQuota?: number;
-  CpuPeriod?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
-  PidsLimit?: number | null;
-  RestartPolicy?: HostConfig['RestartPolicy'];
-}
+/** POST /containers/{id}/update: the resources and restart policy of a container */
+export type ContainerUpdate = Partial<Pick<HostConfig, 'Memory' | 'MemorySwap' | 'NanoCpus' | 'CpuShares' | 'CpuQuota' | 'CpuPeriod' | 'CpusetCpus' | 'CpusetMems' | 'PidsLimit' | 'RestartPolicy'>>;
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
@@ -124,12 +113,7 @@ export interface NetDev {
 }
 
 /** One reading of a container's counters, raw (GET /containers/{id}/stats turns two into rates). */
-export interface ContainerStatsReading {
-  read: string;
-  cpu: { totalNs: number; userNs: number; systemNs: number; perCpuNs: number[]; throttledPeriods: number; systemNs_host: number; onlineCpus: number };
-  memory: { usage: number; limit: number; cache: number; inactiveFile: number; maxUsage: number; stats: Record<string, number> };
-  pids: { current: number; limit: number };
-  blkio: { op: 'read' | 'write'; major: number; minor: number; value: number }[];
+export interface ContainerStatsReading extends ContainerStats {
   networks: Record<string, NetDev>;
 }
 
@@ -293,7 +277,7 @@ export interface NetworkCreateOptions {
   Attachable?: boolean;
   CheckDuplicate?: boolean;
   EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null; Options?: Record<string, string> | null };
+  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null; Options?: Record<string, string> | null } | null;
   Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
 }

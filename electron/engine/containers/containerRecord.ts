@@ -1,29 +1,10 @@
 // The persisted form of a container, Docker-shaped so inspect can be served from it.
+import type { ContainerConfigView } from '../../../common/docker.ts';
 import type { ContainerState, HostConfig, NetworkSettings } from '../../../common/models.ts';
 import type { ProcessRef } from '../sys/proc.ts';
 import type { ContainerMount } from '../volumes/volumeService.ts';
 
-export interface ContainerConfig {
-  Hostname: string;
-  Domainname: string;
-  User: string;
-  AttachStdin: boolean;
-  AttachStdout: boolean;
-  AttachStderr: boolean;
-  Tty: boolean;
-  OpenStdin: boolean;
-  StdinOnce: boolean;
-  Env: string[];
-  Cmd: string[] | null;
-  Entrypoint: string[] | null;
-  Image: string;
-  WorkingDir: string;
-  Labels: Record<string, string>;
-  StopSignal?: string;
-  StopTimeout?: number;
-  ExposedPorts?: Record<string, object>;
-  Volumes?: Record<string, object> | null;
-}
+export type ContainerConfig = ContainerConfigView;
 
 export interface RuntimeInfo {
   pid: number;

@@ -2,6 +2,7 @@
 // re-adoption of running containers after an engine restart.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContainerUpdate } from '../../../common/docker.ts';
 import type { ContainerCreateOptions, HostConfig } from '../../../common/models.ts';
 import type { CgroupLimits, CgroupManager } from '../cgroups/cgroupManager.ts';
 import { conflict, EngineError, invalid, isEngineError, notRunning } from '../errors.ts';
@@ -50,7 +51,7 @@ export interface StartHooks {
 
 /** What `docker update` may change (Docker's UpdateConfig: Resources and RestartPolicy). */
 const UPDATABLE = ['Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'RestartPolicy'] as const;
-export type ContainerUpdate = Partial<Pick<HostConfig, (typeof UPDATABLE)[number]>>;
+export type { ContainerUpdate };
 
 export function limitsOf(h: ContainerRecord['HostConfig']): CgroupLimits {
   const period = h.CpuPeriod || 100000;

@@ -3,25 +3,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { LogEntry, LogOptions as CommonLogOptions } from '../../../common/docker.ts';
 
-export interface LogEntry {
-  stream: 'stdout' | 'stderr';
-  /** the text, with its newline unless the record was partial */
-  text: string;
-  time: string;
-}
-
-export interface LogOptions {
-  stdout?: boolean;
-  stderr?: boolean;
-  /** number of lines from the end, or undefined for all */
-  tail?: number;
-  /** unix seconds (fractions allowed) */
-  since?: number;
-  until?: number;
-  follow?: boolean;
-  signal?: AbortSignal;
-}
+export type { LogEntry };
+export type LogOptions = CommonLogOptions & { signal?: AbortSignal };
 
 export function parseRecord(line: string): LogEntry | undefined {
   const a = line.indexOf(' ');

@@ -4,6 +4,7 @@
 // it goes through descriptors (confined/): paths are resolved the way the container sees
 // them, and the kernel keeps every step inside the container's view.
 import { Readable } from 'node:stream';
+import type { ChangeItem, PathStat } from '../../../common/docker.ts';
 import { conflict, EngineError, invalid } from '../errors.ts';
 import { FsView, type ViewEntry } from '../confined/fsView.ts';
 import { tarFromView } from '../confined/tree.ts';
@@ -11,7 +12,7 @@ import { LayerPathError, LayerWriter, type WriterMount } from '../images/tar/lay
 import { TarFormatError, TarParser } from '../images/tar/tarParser.ts';
 import { AT, FsAtError, O, RESOLVE, S, isDir, type FsAt } from '../sys/fsat.ts';
 
-export interface Change { Path: string; Kind: 0 | 1 | 2 }
+export type Change = ChangeItem;
 
 const BENEATH = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS;
 
@@ -71,14 +72,7 @@ export function changes(fs: FsAt, upper: string, lowers: string[]): Change[] {
   return kept.filter((c) => c.Path !== '/etc' || c.Kind !== 0 || kept.some((o) => o.Path.startsWith('/etc/')));
 }
 
-/** What `docker cp` shows of a path (X-Docker-Container-Path-Stat). */
-export interface PathStat {
-  name: string;
-  size: number;
-  mode: number;
-  mtime: string;
-  linkTarget: string;
-}
+export type { PathStat };
 
 /**
  * A path as docker cp looks it up: the final symlink is the entry itself unless the path ends

@@ -1,13 +1,7 @@
 // One bus for engine events; the Docker API /events, the UI and logs all read it.
+import type { EngineEvent } from '../../../common/docker.ts';
 
-export interface EngineEvent {
-  Type: 'container' | 'image' | 'volume' | 'network' | 'daemon';
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: 'local';
-  time: number;
-  timeNano: number;
-}
+export type { EngineEvent };
 
 export type Disposer = () => void;
 

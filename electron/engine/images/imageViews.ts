@@ -1,22 +1,10 @@
 // Docker-shaped views of images: list entries, inspect, history, and the image part of
 // `system df`. Sizes are unpacked bytes, as Docker reports them.
+import type { HistoryEntry, ImageSummary } from '../../../common/docker.ts';
 import type { Image } from './imageStore.ts';
 import type { LocalImageStore } from './localImageStore.ts';
 
 const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000) || 0;
-
-export interface ImageSummary {
-  Id: string;
-  ParentId: string;
-  RepoTags: string[];
-  RepoDigests: string[];
-  Created: number;
-  Size: number;
-  SharedSize: number;
-  VirtualSize: number;
-  Labels: Record<string, string>;
-  Containers: number;
-}
 
 /** Bytes of an image's layers that other images also use. */
 function sharedSizes(images: Image[]): Map<string, number> {
@@ -83,15 +71,6 @@ export function imageInspect(store: LocalImageStore, img: Image) {
   };
 }
 
-export interface HistoryEntry {
-  Id: string;
-  Created: number;
-  CreatedBy: string;
-  Tags: string[] | null;
-  Size: number;
-  Comment: string;
-}
-
 /** Newest first; the top entry carries the image id and tags, older ones "<missing>" as Docker shows for pulled images. */
 export function imageHistory(img: Image): HistoryEntry[] {
   const history = img.config.history?.length
@@ -109,3 +88,5 @@ export function imageHistory(img: Image): HistoryEntry[] {
   }
   return rows;
 }
+
+export type { HistoryEntry, ImageSummary };

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 import type { EndpointConfig, EndpointSettings, NetworkSettings, NetworkView, PortMap } from '../../../common/models.ts';
+import type { NetworkCreateOptions } from '../../../common/docker.ts';
 import type { ContainerRecord } from '../containers/containerRecord.ts';
 import { conflict, EngineError, invalid, isEngineError, notFound, notRunning } from '../errors.ts';
 import type { EventBus } from '../events/eventBus.ts';
@@ -32,17 +33,7 @@ export interface NetworkRecord {
   autoSubnet?: boolean;
 }
 
-export interface NetworkCreateOptions {
-  Name: string;
-  Driver?: string;
-  Internal?: boolean;
-  Attachable?: boolean;
-  CheckDuplicate?: boolean;
-  EnableIPv6?: boolean;
-  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null; Options?: Record<string, string> | null } | null;
-  Options?: Record<string, string> | null;
-  Labels?: Record<string, string> | null;
-}
+export type { NetworkCreateOptions };
 
 /** What a container needs from the network side before its process is created. */
 export interface NetworkPlan {
