@@ -51,6 +51,7 @@ export default tseslint.config(
     // The Docker API and the app's host see an engine only through electron/backend: no engine
     // module, and no processes, ptys or cgroup files of their own (those are engine methods).
     files: ['electron/api/**/*.ts', 'electron/host/**/*.ts'],
+    ignores: ['electron/**/*.test.ts'],
     rules: restrict([noElectron, ...engineOnly], [
       { group: ['**/engine/**'], message: 'api/ and host/ reach the engine only through electron/backend (its interfaces).' },
       { group: ['**/main/**', '**/preload/**', '**/renderer/**'], message: 'Headless code must not reach into Electron layers.' },

@@ -3,27 +3,43 @@
 // Electron IPC host, the web-mode WebSocket host, the preload and renderer/bridge.ts all derive
 // from this file; adding a method means adding it here and giving it a handler.
 import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, LogLine, NetworkSummary, StatsMark, StatsSample, VolumeListing, VolumeSummary } from './views.ts';
-import { arr, as, bool, dict, num, obj, oneOf, optional, str, type Infer, type Validator } from './validate.ts';
+import { checkContainerName, checkEnv, checkVolumeName, checkMemory, checkNetworkName, checkPortBinding, formatBind, parseBindSpec } from './grammar/index.ts';
+import { parseReference } from './reference.ts';
+import { arr, as, bool, checked, dict, num, obj, oneOf, optional, str, type Infer, type Validator } from './validate.ts';
 
 const id = str({ min: 1, max: 256 });
 const ref = obj({ id });
 const none = obj({});
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
-/** The create/run form as it crosses the boundary; the host turns it into ContainerCreateOptions. */
+/** A published port, structured (the form parses `-p` text with common/grammar's parsePortSpec). */
+export const portBinding = checked(obj({
+  hostIp: str({ max: 64 }),
+  hostPort: str({ max: 16 }),
+  containerPort: str({ min: 1, max: 16 }),
+  proto: oneOf(['tcp', 'udp', 'sctp'] as const),
+}), (b) => checkPortBinding(b));
+
+/** A `-v` mount, structured: a host directory (absolute source) or a named volume. */
+export const bindMount = checked(obj({
+  source: str({ min: 1, max: 4096 }),
+  target: str({ min: 1, max: 4096 }),
+  readOnly: optional(bool()),
+}), (b) => parseBindSpec(formatBind(b)));
+
+/** The create/run form as it crosses the boundary, structured, every value checked with common/grammar. */
 export const runArgs = obj({
-  image: str({ min: 1, max: 512 }),
-  name: optional(str({ max: 128, pattern: NAME })),
+  image: checked(str({ min: 1, max: 512 }), parseReference),
+  name: optional(checked(str({ max: 256 }), checkContainerName)),
   cmd: optional(arr(str({ max: 65536 }), 1000)),
-  env: optional(arr(str({ min: 1, max: 65536, pattern: /^[^=]+=/s }), 1000)),
-  ports: optional(arr(str({ min: 1, max: 64 }), 200)),
-  binds: optional(arr(str({ min: 1, max: 4096 }), 200)),
-  memory: optional(num({ min: 6 * 1024 * 1024, max: 2 ** 50, int: true })),
+  env: optional(arr(checked(str({ min: 1, max: 65536 }), checkEnv), 1000)),
+  ports: optional(arr(portBinding, 200)),
+  binds: optional(arr(bindMount, 200)),
+  memory: optional(checked(num({ max: 2 ** 50, int: true }), checkMemory)),
   cpus: optional(num({ min: 0.01, max: 1024 })),
   restart: optional(oneOf(['no', 'on-failure', 'always', 'unless-stopped'] as const)),
   tty: optional(bool()),
   labels: optional(dict(str({ max: 4096 }))),
-  network: optional(str({ max: 128, pattern: NAME })),
+  network: optional(checked(str({ max: 128 }), checkNetworkName)),
 });
 export type RunArgs = Infer<typeof runArgs>;
 
@@ -53,10 +69,10 @@ export const methods = {
   'jobs.cancel': method(obj({ jobId: id }), as<null>()),
   'events.recent': method(none, as<EngineEventView[]>()),
   'networks.list': method(none, as<NetworkSummary[]>()),
-  'networks.create': method(obj({ name: str({ min: 1, max: 128, pattern: NAME }), subnet: optional(str({ max: 64, pattern: /^[\d.]+\/\d{1,2}$/ })), internal: optional(bool()) }), as<{ id: string }>()),
+  'networks.create': method(obj({ name: checked(str({ min: 1, max: 128 }), checkNetworkName), subnet: optional(str({ max: 64, pattern: /^[\d.]+\/\d{1,2}$/ })), internal: optional(bool()) }), as<{ id: string }>()),
   'networks.remove': method(ref, as<null>()),
   'volumes.list': method(none, as<VolumeSummary[]>()),
-  'volumes.create': method(obj({ name: optional(str({ min: 2, max: 128, pattern: NAME })) }), as<{ name: string }>()),
+  'volumes.create': method(obj({ name: optional(checked(str({ min: 2, max: 128 }), checkVolumeName)) }), as<{ name: string }>()),
   'volumes.remove': method(obj({ id, force: optional(bool()) }), as<null>()),
   'volumes.browse': method(obj({ id, path: str({ max: 4096 }) }), as<VolumeListing>()),
 } as const;

@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'UNAUTHORIZED',
   'HELPER_FAILED',
   'INTERNAL',
+  /** the app lost its connection to the engine (the renderer's transports) */
+  'DISCONNECTED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -40,6 +42,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNAUTHORIZED: 401,
   HELPER_FAILED: 500,
   INTERNAL: 500,
+  DISCONNECTED: 503,
 };
 
 /**

@@ -1,4 +1,5 @@
 // Image references normalized the Docker way: `busybox` → docker.io/library/busybox:latest.
+import { CodedError } from './errors.ts';
 
 export interface ImageReference {
   /** Registry host, with port when given (docker.io for Docker Hub). */
@@ -14,7 +15,13 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
-export class ReferenceError extends Error {}
+/** A reference that does not parse: INVALID_ARGUMENT wherever it was typed. */
+export class ReferenceError extends CodedError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+    this.name = 'ReferenceError';
+  }
+}
 
 export function parseReference(input: string): ImageReference {
   if (!input || input.length > 4096) throw new ReferenceError(`invalid reference format: ${JSON.stringify(input)}`);

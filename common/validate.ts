@@ -67,5 +67,12 @@ export const obj = <S extends Shape>(shape: S): Validator<ObjOf<S>> => (v, path)
   return out as ObjOf<S>;
 };
 
+/** A value that must also pass a grammar check (common/grammar), whose error crosses as it is. */
+export const checked = <T>(inner: Validator<T>, check: (v: T) => unknown): Validator<T> => (v, path) => {
+  const x = inner(v, path);
+  check(x);
+  return x;
+};
+
 /** A result type carried only for typing; results are produced by our own code, not checked. */
 export const as = <T>(): Validator<T> => (v) => v as T;

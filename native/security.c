@@ -132,7 +132,16 @@ static int is_executable(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-/* Docker's CLI maps "executable file not found" to 127 and "permission denied" to 126. */
+/* Docker's CLI maps "executable file not found" to 127 and "permission denied" to 126; the
+ * errno (ENOENT, EACCES) says which to the engine, which never reads the message. The
+ * message keeps Docker's words without strerror appended. */
+static int exec_fail(struct berr *err, int errnum, const char *msg, const char *cmd)
+{
+	fail(err, "exec", 0, msg, cmd, cmd);
+	err->errnum = errnum;
+	return -1;
+}
+
 int find_executable(const struct plan *p, char *out, size_t outlen, struct berr *err)
 {
 	const char *cmd = p->n_argv ? p->argv[0] : NULL;
@@ -141,9 +150,9 @@ int find_executable(const struct plan *p, char *out, size_t outlen, struct berr 
 	if (strchr(cmd, '/')) {
 		struct stat st;
 		if (stat(cmd, &st) < 0)
-			return fail(err, "exec", 0, "exec: \"%s\": stat %s: no such file or directory", cmd, cmd);
+			return exec_fail(err, ENOENT, "exec: \"%s\": stat %s: no such file or directory", cmd);
 		if (S_ISDIR(st.st_mode) || access(cmd, X_OK) < 0)
-			return fail(err, "exec", 0, "exec: \"%s\": permission denied", cmd);
+			return exec_fail(err, EACCES, "exec: \"%s\": permission denied", cmd);
 		snprintf(out, outlen, "%s", cmd);
 		return 0;
 	}
@@ -158,5 +167,5 @@ int find_executable(const struct plan *p, char *out, size_t outlen, struct berr 
 			return 0;
 		path += len + (end ? 1 : 0);
 	}
-	return fail(err, "exec", 0, "exec: \"%s\": executable file not found in $PATH", cmd);
+	return exec_fail(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", cmd);
 }

@@ -188,22 +188,22 @@ static void handle_ctl_line(struct shim *s, struct client *c, char *line)
 	int a, b;
 	if (!strcmp(line, "start")) {
 		if (do_start(s, why, sizeof why) < 0)
-			client_say(c, "err %s\n", why);
+			client_say(c, "err HELPER_FAILED %s\n", why);
 		else
 			client_say(c, "ok\n");
 	} else if (sscanf(line, "resize %d %d", &a, &b) == 2) {
 		struct winsize ws = { .ws_row = (unsigned short)a, .ws_col = (unsigned short)b };
 		if (s->master_fd < 0)
-			client_say(c, "err not a terminal\n");
+			client_say(c, "err UNSUPPORTED the container has no terminal\n");
 		else if (ioctl(s->master_fd, TIOCSWINSZ, &ws) < 0)
-			client_say(c, "err resize: %s\n", strerror(errno));
+			client_say(c, "err INTERNAL resize: %s\n", strerror(errno));
 		else
 			client_say(c, "ok\n");
 	} else if (sscanf(line, "kill %d", &a) == 1) {
 		if (s->exited)
-			client_say(c, "err not running\n");
+			client_say(c, "err NOT_RUNNING the container has exited\n");
 		else if (kill(s->pid, a) < 0)
-			client_say(c, "err kill: %s\n", strerror(errno));
+			client_say(c, "err INTERNAL kill: %s\n", strerror(errno));
 		else
 			client_say(c, "ok\n");
 	} else if (!strcmp(line, "watch")) {
@@ -212,12 +212,12 @@ static void handle_ctl_line(struct shim *s, struct client *c, char *line)
 	} else if (!strcmp(line, "state")) {
 		client_say(c, "ok %d %d %d\n", (int)s->pid, s->started, s->exited);
 	} else if (!strcmp(line, "reopen")) {
-		client_say(c, log_reopen(&s->log) < 0 ? "err reopen\n" : "ok\n");
+		client_say(c, log_reopen(&s->log) < 0 ? "err INTERNAL reopen the log\n" : "ok\n");
 	} else if (!strcmp(line, "close-stdin")) {
 		s->in_close_pending = 1;
 		client_say(c, "ok\n");
 	} else {
-		client_say(c, "err unknown command\n");
+		client_say(c, "err INVALID_ARGUMENT unknown command\n");
 	}
 }
 

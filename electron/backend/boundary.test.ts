@@ -34,3 +34,21 @@ it('no file outside the engine reads cgroup files', () => {
     assert.ok(!/\/sys\/fs\/cgroup|cgroup\.procs|memory\.current|memory\.usage_in_bytes|cpuacct\.usage|\/proc\/\$\{/.test(text), `${f} reads cgroup or /proc files of containers`);
   }
 });
+
+it('no code decides on an error\'s message text: errors carry codes', () => {
+  const files = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? (['testing', 'node_modules'].includes(e.name) ? [] : files(`${dir}/${e.name}`)) : /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) ? [`${dir}/${e.name}`] : []));
+  const patterns = [
+    /\.message\)?\.(includes|startsWith|endsWith|match|search|indexOf)\(/,
+    /\.test\(\s*(\(\s*\w+(\s+as\s+\w+)?\s*\)|\w+)\.(message|msg)\b/,
+    /\.(message|msg)\s*[!=]==/,
+    /\/[gimsuy]*\.test\((error|err|reason|why|stderr)\)/,
+  ];
+  const found: string[] = [];
+  for (const f of ['electron', 'common', 'renderer'].flatMap(files)) {
+    readFileSync(join(root, f), 'utf8').split('\n').forEach((line, i) => {
+      if (patterns.some((p) => p.test(line))) found.push(`${f}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(found, []);
+});

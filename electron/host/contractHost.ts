@@ -4,7 +4,8 @@
 import { methods, streams, type EventMap, type EventName, type MethodArgs, type MethodName, type MethodResult, type RunArgs, type StreamName } from '../../common/contract.ts';
 import type { ContainerInspect } from '../../common/docker.ts';
 import { CodedError, isCodedError } from '../../common/errors.ts';
-import type { ContainerCreateOptions, PortMap } from '../../common/models.ts';
+import { formatBind, toPortBindings } from '../../common/grammar/index.ts';
+import type { ContainerCreateOptions } from '../../common/models.ts';
 import { ValidationError } from '../../common/validate.ts';
 import type { Backend, Disposer } from '../backend/backend.ts';
 import { JobManager } from './jobs.ts';
@@ -213,19 +214,13 @@ const idempotent = (p: Promise<unknown>): Promise<null> => nil(p.catch((e) => {
   if (!isCodedError(e, 'NOT_MODIFIED')) throw e;
 }));
 
-/** The run form → Docker-shaped create options. */
+/** The run form's structured values → Docker-shaped create options (nothing is parsed again). */
 export function createOptions(a: RunArgs): ContainerCreateOptions {
-  const PortBindings: PortMap = {};
-  for (const spec of a.ports ?? []) {
-    const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d{0,5}):)?(\d{1,5})(?:\/(tcp|udp))?$/.exec(spec.trim());
-    if (!m) throw new CodedError('INVALID_ARGUMENT', `invalid port specification: "${spec}": use [ip:]host:container[/tcp|udp]`);
-    (PortBindings[`${m[3]}/${m[4] ?? 'tcp'}`] ??= []).push({ HostIp: m[1] ?? '', HostPort: m[2] ?? '' });
-  }
   return {
     Image: a.image, name: a.name, Cmd: a.cmd?.length ? a.cmd : undefined, Env: a.env, Tty: a.tty, OpenStdin: a.tty, Labels: a.labels,
     HostConfig: {
-      Binds: a.binds, Memory: a.memory, NanoCpus: a.cpus ? Math.round(a.cpus * 1e9) : undefined,
-      RestartPolicy: { Name: a.restart ?? 'no' }, PortBindings, NetworkMode: a.network || undefined,
+      Binds: a.binds?.map(formatBind), Memory: a.memory, NanoCpus: a.cpus ? Math.round(a.cpus * 1e9) : undefined,
+      RestartPolicy: { Name: a.restart ?? 'no' }, PortBindings: toPortBindings(a.ports ?? []), NetworkMode: a.network || undefined,
     },
   };
 }

@@ -7,7 +7,7 @@ export interface MessagePortLike {
   send(m: ClientMessage): boolean;
 }
 
-const LOST = { code: 'UNAVAILABLE', message: 'connection to the engine lost' };
+const LOST = { code: 'DISCONNECTED', message: 'connection to the engine lost' };
 
 export class MessageBridge implements Bridge {
   private nextId = 1;

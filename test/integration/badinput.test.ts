@@ -45,8 +45,8 @@ describe('bad input', { timeout: 180_000 }, () => {
       [{ SecurityOpt: ['seccomp=/x.json'] }, /custom seccomp profiles are not supported yet/],
       [{ Binds: ['a/b:/x'] }, /"a\/b" includes invalid characters for a local volume name/],
       [{ NetworkMode: 'nosuchnet' }, /network nosuchnet not found/],
-      [{ PortBindings: { '99999/tcp': [{ HostPort: '80' }] } }, /invalid port specification: "99999\/tcp"/],
-      [{ PortBindings: { '80/tcp': [{ HostPort: 'x1' }] } }, /invalid port specification: "x1"/],
+      [{ PortBindings: { '99999/tcp': [{ HostPort: '80' }] } }, /invalid container port "99999" in port specification "80:99999\/tcp"/],
+      [{ PortBindings: { '80/tcp': [{ HostPort: 'x1' }] } }, /invalid host port "x1" in port specification "x1:80\/tcp"/],
       [{ Mounts: [{ Type: 'bind', Source: '/no/such/dir', Target: '/x' }] }, /bind source path does not exist: \/no\/such\/dir/],
     ];
     for (const [hc, re] of cases) {

@@ -18,13 +18,13 @@ test('parseBytes reads docker-style sizes', () => {
 
 test('validate flags each bad field with a specific message', () => {
   const e = validate({ ...emptyForm('Bad Image'), name: 'web', env: 'NOEQUALS', ports: '80:99999', binds: 'a/b:/x', memory: '1m', cpus: '9' }, ctx);
-  assert.match(e.image!, /not a valid image reference/);
+  assert.match(e.image!, /invalid reference format: repository name must be lowercase: "Bad Image"/);
   assert.match(e.name!, /already exists/);
-  assert.match(e.env!, /NOEQUALS/);
-  assert.match(e.ports!, /80:99999/);
-  assert.match(e.binds!, /a\/b:\/x/);
-  assert.match(e.memory!, /minimum/);
-  assert.match(e.cpus!, /between 0.01 and 2/);
+  assert.match(e.env!, /invalid environment variable: NOEQUALS/);
+  assert.match(e.ports!, /invalid container port "99999" in port specification "80:99999\/tcp"/);
+  assert.match(e.binds!, /"a\/b" includes invalid characters for a local volume name/);
+  assert.match(e.memory!, /Minimum memory limit allowed is 6MB/);
+  assert.match(e.cpus!, /Range of CPUs is from 0.01 to 2.00/);
   assert.deepEqual(validate({ ...emptyForm('127.0.0.1:5000/busybox:1.36'), ports: '127.0.0.1:8080:80/tcp\n9000-9001:9000-9001' }, ctx), {});
 });
 

@@ -13,7 +13,7 @@ import type { NetworkService } from '../network/networkService.ts';
 import type { VolumeService } from '../volumes/volumeService.ts';
 import { procStarttime } from '../sys/proc.ts';
 import type { FsAt } from '../sys/fsat.ts';
-import type { ExitInfo, HelperClient } from '../runtime/helperClient.ts';
+import { failureExitCode, type ExitInfo, type HelperClient } from '../runtime/helperClient.ts';
 import { compilePlan } from '../runtime/planCompiler.ts';
 import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
 import { initialState, type ContainerRecord } from './containerRecord.ts';
@@ -167,7 +167,7 @@ export class ContainerService {
       if (networked) await this.d.network.release(r).catch(() => undefined);
       await this.cleanupAfterFailure(r, runDir, cgroup !== undefined);
       const err = isEngineError(e) ? e : new EngineError('INTERNAL', `start ${r.Name.slice(1)}: ${(e as Error).message}`, { cause: e });
-      r.State = { ...r.State, Error: err.message, ExitCode: err.stage === 'exec' ? (/not found|no such file/.test(err.message) ? 127 : 126) : 128 };
+      r.State = { ...r.State, Error: err.message, ExitCode: failureExitCode(err.stage, err.errno) };
       this.d.store.save(r);
       throw err;
     }
@@ -324,7 +324,7 @@ export class ContainerService {
     try {
       await this.d.helper.ctl(runDir, `kill ${signo}`);
     } catch (e) {
-      if (/not running/.test((e as Error).message)) return;
+      if (isEngineError(e, 'NOT_RUNNING')) return;
       if (!isEngineError(e, 'UNAVAILABLE')) throw e;
       // The shim closed on us (it is reaping an exit): signal the recorded process directly,
       // unless the pid now belongs to someone else.

@@ -4,10 +4,9 @@ import type { ContainerCreateOptions, HostConfig } from '../../../common/models.
 import { invalid } from '../errors.ts';
 import type { Image } from '../images/imageStore.ts';
 import { RLIMITS } from '../runtime/rlimits.ts';
-import { normalizePortBindings, portKey } from '../network/networkService.ts';
+import { checkEnv, checkMemory, checkNanoCpus, checkRestartPolicy, portKey } from '../../../common/grammar/index.ts';
+import { normalizePortBindings } from '../network/networkService.ts';
 import type { ContainerConfig } from './containerRecord.ts';
-
-const RESTART_NAMES = ['', 'no', 'always', 'on-failure', 'unless-stopped'];
 
 function isInt(n: unknown): n is number {
   return typeof n === 'number' && Number.isFinite(n);
@@ -15,15 +14,11 @@ function isInt(n: unknown): n is number {
 
 export function validateHostConfig(h: HostConfig): HostConfig {
   const cpus = availableParallelism();
-  if (h.Memory !== undefined && (!isInt(h.Memory) || h.Memory < 0)) throw invalid(`invalid memory limit ${h.Memory}: must be a positive number of bytes`);
-  if (h.Memory && h.Memory < 6 * 1024 * 1024) throw invalid('Minimum memory limit allowed is 6MB');
+  if (h.Memory !== undefined) checkMemory(h.Memory);
   if (h.MemorySwap && h.MemorySwap > 0 && h.Memory && h.MemorySwap < h.Memory) {
     throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
   }
-  if (h.NanoCpus !== undefined && (!isInt(h.NanoCpus) || h.NanoCpus < 0 || h.NanoCpus > cpus * 1e9)) {
-    throw invalid(`Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
-  }
-  if (h.NanoCpus && h.NanoCpus < 1e7) throw invalid(`Range of CPUs is from 0.01 to ${cpus}.00, as there are only ${cpus} CPUs available`);
+  if (h.NanoCpus !== undefined) checkNanoCpus(h.NanoCpus, cpus);
   if (h.NanoCpus && (h.CpuQuota || h.CpuPeriod)) throw invalid('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   if (h.CpuShares !== undefined && (!isInt(h.CpuShares) || h.CpuShares < 0)) throw invalid(`invalid CPU shares ${h.CpuShares}`);
   if (h.CpusetCpus && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(h.CpusetCpus)) throw invalid(`invalid value ${h.CpusetCpus} for cpuset cpus`);
@@ -32,10 +27,8 @@ export function validateHostConfig(h: HostConfig): HostConfig {
     if (max >= cpus) throw invalid(`requested CPUs are not available - requested ${h.CpusetCpus}, available: 0-${cpus - 1}`);
   }
   if (h.PidsLimit !== undefined && h.PidsLimit !== null && !isInt(h.PidsLimit)) throw invalid(`invalid pids limit ${h.PidsLimit}`);
-  const rp = h.RestartPolicy ?? { Name: 'no' };
-  if (!RESTART_NAMES.includes(rp.Name)) throw invalid(`invalid restart policy '${rp.Name}'`);
-  if (rp.MaximumRetryCount && rp.Name !== 'on-failure') throw invalid(`maximum retry count cannot be used with restart policy '${rp.Name}'`);
-  if (h.AutoRemove && rp.Name && rp.Name !== 'no') throw invalid(`can't create 'AutoRemove' container with restart policy`);
+  const rp = checkRestartPolicy(h.RestartPolicy ?? { Name: 'no' });
+  if (h.AutoRemove && rp.Name !== 'no') throw invalid(`can't create 'AutoRemove' container with restart policy`);
   for (const u of h.Ulimits ?? []) if (RLIMITS[u.Name] === undefined) throw invalid(`invalid ulimit type: ${u.Name}`);
   if (h.UsernsMode && !['host', 'private'].includes(h.UsernsMode)) throw invalid(`invalid USER mode: ${h.UsernsMode}`);
   for (const l of h.Links ?? []) if (typeof l !== 'string' || !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*(:\/?[\w./-]+)?$/.test(l)) throw invalid(`invalid link: ${l}`);
@@ -46,7 +39,7 @@ export function validateHostConfig(h: HostConfig): HostConfig {
   if (h.ShmSize !== undefined && (!isInt(h.ShmSize) || h.ShmSize < 0)) throw invalid(`invalid shm size ${h.ShmSize}`);
   return {
     ...h,
-    RestartPolicy: { Name: rp.Name || 'no', MaximumRetryCount: rp.MaximumRetryCount ?? 0 },
+    RestartPolicy: rp,
     NetworkMode: h.NetworkMode && h.NetworkMode !== 'default' ? h.NetworkMode : 'bridge',
     PortBindings: normalizePortBindings(h.PortBindings),
     LogConfig: { Type: 'json-file', Config: h.LogConfig?.Config ?? {} },
@@ -64,12 +57,8 @@ export function mergeConfig(opts: ContainerCreateOptions, image: Image, hostname
   if (!argv.length) throw invalid('No command specified');
   const env = new Map<string, string>();
   for (const e of [...(img.Env ?? []), ...(opts.Env ?? [])]) {
-    const eq = e.indexOf('=');
-    if (eq <= 0) {
-      if (!e) continue;
-      throw invalid(`invalid environment variable: ${e}`);
-    }
-    env.set(e.slice(0, eq), e);
+    if (!e) continue;
+    env.set(checkEnv(e).slice(0, e.indexOf('=')), e);
   }
   if (!env.has('PATH')) env.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   const exposed: Record<string, object> = {};

@@ -25,7 +25,8 @@ export interface ExecOptions {
 export interface PreparedExec {
   helper: string;
   args: string[];
-  cleanup(): { error?: string };
+  /** Removes the plan; the helper's failure, if the process could not be run. */
+  cleanup(): { error?: string; stage?: string; errno?: number };
 }
 
 export function prepareExec(record: ContainerRecord, files: UserFiles, cgroup: Cgroup, containerDir: string,
@@ -56,17 +57,18 @@ export function prepareExec(record: ContainerRecord, files: UserFiles, cgroup: C
     helper: helperPath,
     args: ['exec', '--plan', planFile, '--status', statusFile],
     cleanup() {
-      let error: string | undefined;
+      let failure: { error?: string; stage?: string; errno?: number } = {};
       try {
-        for (const line of readFileSync(statusFile, 'utf8').split('\n')) {
-          if (line.includes('"ev":"error"')) error = JSON.parse(line).msg;
+        for (const line of readFileSync(statusFile, 'utf8').split('\n').filter(Boolean)) {
+          const ev = JSON.parse(line) as { ev: string; msg?: string; stage?: string; errno?: number };
+          if (ev.ev === 'error') failure = { error: ev.msg, stage: ev.stage, errno: ev.errno };
         }
       } catch {
         /* no status: the helper never ran */
       }
       rmSync(planFile, { force: true });
       rmSync(statusFile, { force: true });
-      return { error };
+      return failure;
     },
   };
 }

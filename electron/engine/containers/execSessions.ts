@@ -13,6 +13,7 @@ import type { EventBus } from '../events/eventBus.ts';
 import type { ContainerRecord } from './containerRecord.ts';
 import { frame } from './attach.ts';
 import type { ExecOptions, PreparedExec } from './execRunner.ts';
+import { failureExitCode } from '../runtime/helperClient.ts';
 
 interface ExecRecord {
   id: string;
@@ -30,9 +31,6 @@ export interface ExecDeps {
   prepare(id: string, opts: ExecOptions): PreparedExec;
   events: EventBus;
 }
-
-/** The helper's error for a command that could not be run, as the exit code Docker gives it. */
-const failureCode = (error: string) => (/not found|no such file/i.test(error) ? 127 : 126);
 
 export class ExecSessions {
   private readonly records = new Map<string, ExecRecord>();
@@ -78,8 +76,9 @@ export class ExecSessions {
     r.running = true;
     this.d.events.emit('container', `exec_start: ${r.cfg.Cmd.join(' ')}`, r.container.Id, { execID: id, name: r.container.Name.slice(1) });
     const finish = (code: number): string | undefined => {
-      const error = prep.cleanup().error;
-      r.exitCode = error ? failureCode(error) : code;
+      const f = prep.cleanup();
+      const error = f.error;
+      r.exitCode = error ? failureExitCode(f.stage, f.errno) : code;
       r.running = false;
       this.d.events.emit('container', 'exec_die', r.container.Id, { execID: id, exitCode: String(r.exitCode), name: r.container.Name.slice(1) });
       return error;

@@ -1,6 +1,6 @@
 // Container names: Docker's rules, and generated adjective_surname names.
 import { randomInt } from 'node:crypto';
-import { invalid } from '../errors.ts';
+import { checkContainerName } from '../../../common/grammar/index.ts';
 
 const ADJECTIVES = ['admiring', 'agile', 'amazing', 'bold', 'brave', 'calm', 'clever', 'cool', 'crisp', 'dazzling',
   'eager', 'elastic', 'epic', 'fervent', 'focused', 'gallant', 'gifted', 'happy', 'hopeful', 'jolly', 'keen', 'kind',
@@ -12,15 +12,8 @@ const SURNAMES = ['albattani', 'babbage', 'banach', 'bardeen', 'bell', 'bohr', '
   'maxwell', 'meitner', 'newton', 'noether', 'pascal', 'ritchie', 'shannon', 'thompson', 'torvalds', 'turing',
   'wilson', 'wozniak', 'yalow'];
 
-export const NAME_PATTERN = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-
-export function validateName(name: string): string {
-  if (name.length > 255 || !NAME_PATTERN.test(name)) {
-    const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
-    throw invalid(`Invalid container name (${shown}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-  }
-  return name.replace(/^\//, '');
-}
+/** Docker's rule (common/grammar), the one the run form and the contract check too. */
+export const validateName = checkContainerName;
 
 export function generateName(taken: (name: string) => boolean): string {
   for (let i = 0; ; i++) {

@@ -1,6 +1,7 @@
 // Turns a container record into a fully resolved RuntimeSpec at start time.
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
+import { parseSize } from '../../../common/grammar/index.ts';
 import { invalid } from '../errors.ts';
 import type { Cgroup } from '../cgroups/cgroupManager.ts';
 import { capNames, hostBoundingSet, resolveCaps } from '../runtime/caps.ts';
@@ -19,11 +20,6 @@ import type { ContainerRecord } from './containerRecord.ts';
 const CAP_SYS_RESOURCE = 1n << 24n;
 export const USERNS_RANGE = { start: 100000, count: 65536 };
 
-function parseSize(s: string): number {
-  const m = /^(\d+)([kmg]?)b?$/i.exec(s.trim());
-  if (!m) throw invalid(`invalid size: ${s}`);
-  return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2].toLowerCase()];
-}
 
 /** The container's resolved mount points (binds, volumes, tmpfs) as runtime mounts. */
 export function userMounts(mounts: ContainerMount[]): SpecMount[] {

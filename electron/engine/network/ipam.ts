@@ -1,5 +1,5 @@
 // IPv4 address management: subnets as CIDR strings, addresses handed out once and freed on release.
-import { invalid } from '../errors.ts';
+import { conflict, invalid } from '../errors.ts';
 
 export interface Cidr {
   base: number;
@@ -109,7 +109,7 @@ export class Ipam {
     if (wanted) {
       const ip = ipToInt(wanted);
       if (!contains(this.subnet, ip)) throw invalid(`requested address ${wanted} is not in subnet ${formatCidr(this.subnet)}`);
-      if (!this.usable(ip)) throw invalid(`Address already in use: ${wanted}`);
+      if (!this.usable(ip)) throw conflict(`Address already in use: ${wanted}`);
       this.used[wanted] = owner;
       return wanted;
     }

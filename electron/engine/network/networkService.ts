@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 
 import type { EndpointConfig, EndpointSettings, NetworkSettings, NetworkView, PortMap } from '../../../common/models.ts';
 import type { NetworkCreateOptions } from '../../../common/docker.ts';
+import { checkNetworkName, checkPortBinding, portKey, type PortProto } from '../../../common/grammar/index.ts';
 import type { ContainerRecord } from '../containers/containerRecord.ts';
 import { conflict, EngineError, invalid, isEngineError, notFound, notRunning } from '../errors.ts';
 import type { EventBus } from '../events/eventBus.ts';
@@ -61,7 +62,6 @@ export interface NetworkDeps {
 }
 
 const PREDEFINED = ['bridge', 'host', 'none'];
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const LOCALHOST = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
 
 function readHostFile(path: string): string {
@@ -114,28 +114,19 @@ function emptyEndpoint(networkId: string, cfg?: EndpointConfig | null): Endpoint
 }
 
 /** "80", "80/udp" → "80/tcp", "80/udp"; a bad port is an error naming it. */
-export function portKey(spec: string): string {
-  const m = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(spec);
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw invalid(`invalid port specification: "${spec}"`);
-  return `${Number(m[1])}/${(m[2] ?? 'tcp').toLowerCase()}`;
-}
+export { portKey };
 
-/** Validates PortBindings and returns them with normalized keys. */
+/** Validates PortBindings (the grammar's checks, as for the run form) and returns them with normalized keys. */
 export function normalizePortBindings(pb: PortMap | null | undefined): PortMap {
   const out: PortMap = {};
   for (const [key, list] of Object.entries(pb ?? {})) {
-    const k = portKey(key);
-    if (k.endsWith('/sctp')) throw invalid(`invalid port specification: "${key}": sctp is not supported`);
-    out[k] = (list ?? []).map((b) => {
-      const hostIp = b?.HostIp ?? '';
-      if (hostIp && !/^[\d.]+$/.test(hostIp) && !hostIp.includes(':')) throw invalid(`invalid IP address: ${hostIp}`);
-      const hostPort = b?.HostPort ?? '';
-      const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(hostPort);
-      if (hostPort && (!m || Number(m[1]) < 0 || Number(m[1]) > 65535 || (m[2] && (Number(m[2]) < Number(m[1]) || Number(m[2]) > 65535)))) {
-        throw invalid(`invalid port specification: "${hostPort}"`);
-      }
-      return { HostIp: hostIp, HostPort: hostPort };
-    });
+    const m = /^(\d{1,5})(?:\/(\w+))?$/.exec(key);
+    if (!m) portKey(key); // throws its message
+    const containerPort = String(Number(m![1]));
+    const proto = (m![2] ?? 'tcp').toLowerCase() as PortProto;
+    const given = (list ?? []).map((b) => ({ hostIp: b?.HostIp ?? '', hostPort: b?.HostPort ?? '', containerPort, proto }));
+    for (const b of given.length ? given : [{ hostIp: '', hostPort: '', containerPort, proto }]) checkPortBinding(b);
+    out[`${containerPort}/${proto}`] = given.map((b) => ({ HostIp: b.hostIp, HostPort: b.hostPort }));
   }
   return out;
 }
@@ -246,7 +237,7 @@ export class NetworkService {
   /** Creates the network and brings its bridge up at once, so its subnet shows on the host's routes. */
   async create(o: NetworkCreateOptions): Promise<NetworkRecord> {
     if (!o || typeof o.Name !== 'string' || !o.Name) throw invalid('network name is required');
-    if (!NAME_RE.test(o.Name)) throw invalid(`invalid network name "${o.Name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    checkNetworkName(o.Name);
     if (PREDEFINED.includes(o.Name)) throw new EngineError('PERMISSION', `operation is not permitted on predefined ${o.Name} network`);
     if (this.byName(o.Name)) throw conflict(`network with name ${o.Name} already exists`);
     const driver = o.Driver || 'bridge';
@@ -536,7 +527,7 @@ export class NetworkService {
       try {
         ep.IPAddress = ipam.allocate(r.Id, wanted);
       } catch (e) {
-        if (wanted && /already in use/.test((e as Error).message)) throw conflict(`address ${wanted} is already in use on network ${n.Name}`);
+        if (wanted && isEngineError(e, 'CONFLICT')) throw conflict(`address ${wanted} is already in use on network ${n.Name}`);
         throw e;
       }
     }

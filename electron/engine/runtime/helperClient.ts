@@ -1,5 +1,7 @@
 // Talks to the native helper: spawns a shim per container and reads its status frames,
 // sends control commands, and waits for exits through the shim's control socket.
+import { constants } from 'node:os';
+import { ERROR_CODES, type ErrorCode } from '../../../common/errors.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -27,6 +29,14 @@ type StatusEvent =
   | { ev: 'error'; stage: string; errno: number; msg: string }
   | ({ ev: 'exit' } & ExitInfo)
   | { ev: 'gone'; status: number };
+
+/** Docker's exit code for a process that could not be run: 127 when the program is missing, 126 otherwise. */
+const ENOENT = constants.errno.ENOENT;
+
+export function failureExitCode(stage: string | undefined, errno: number | undefined): number {
+  if (stage === 'exec') return errno === ENOENT ? 127 : 126;
+  return stage === 'cwd' || stage === 'user' ? 126 : 128;
+}
 
 /** A helper failure as a typed error; the message keeps Docker's phrases the CLI maps to 126/127. */
 export function helperError(e: { stage: string; errno: number; msg: string }): EngineError {
@@ -210,8 +220,11 @@ export class NativeHelperClient implements HelperClient {
         if (nl < 0) return;
         sock.destroy();
         const line = buf.slice(0, nl);
-        if (line.startsWith('ok')) resolve(line.slice(3));
-        else reject(new EngineError('HELPER_FAILED', line.replace(/^err /, '')));
+        if (line.startsWith('ok')) return resolve(line.slice(3));
+        // "err CODE message": the shim names the code (a shim from before codes sends only a message).
+        const [, code, message] = /^err (?:([A-Z_]+) )?(.*)$/.exec(line) ?? [];
+        const known = (ERROR_CODES as readonly string[]).includes(code ?? '');
+        reject(new EngineError(known ? (code as ErrorCode) : 'HELPER_FAILED', known ? `${command.split(' ')[0]}: ${message}` : line.slice(4)));
       });
       sock.on('error', (e) => reject(new EngineError('UNAVAILABLE', `container shim is not reachable: ${e.message}`)));
       sock.on('close', () => reject(new EngineError('UNAVAILABLE', 'container shim closed the control connection')));

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readSync, renameSync,
 import type { HostConfig, MountPoint, VolumeView } from '../../../common/models.ts';
 import type { VolumeEntry, VolumeListing } from '../../../common/views.ts';
 import type { ContainerRecord } from '../containers/containerRecord.ts';
+import { checkVolumeName, parseBindSpec, PROPAGATIONS } from '../../../common/grammar/index.ts';
 import { FsView } from '../confined/fsView.ts';
 import { removeAt, tarChunks, treeSize } from '../confined/tree.ts';
 import { conflict, invalid, notFound } from '../errors.ts';
@@ -42,15 +43,8 @@ type ApiMount = NonNullable<HostConfig['Mounts']>[number] & {
   VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string>; DriverConfig?: { Options?: Record<string, string> } };
 };
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-const PROPAGATIONS = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];
-
-export function validVolumeName(name: string): string {
-  if (!NAME_RE.test(name)) {
-    throw invalid(`"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
-  }
-  return name;
-}
+/** Docker's rule for local volume names (common/grammar). */
+export const validVolumeName = checkVolumeName;
 
 function mountedAt(path: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === path);
@@ -258,21 +252,14 @@ export class VolumeService {
       }
     }
     for (const bind of h.Binds ?? []) {
-      const parts = bind.split(':');
-      if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) throw invalid(`invalid volume specification: '${bind}'`);
-      const [src, dst, opts = ''] = parts;
-      const words = opts.split(',').filter(Boolean);
-      for (const w of words) if (!['ro', 'rw', 'z', 'Z', 'nocopy', ...PROPAGATIONS].includes(w)) throw invalid(`invalid mode: ${w}`);
-      const prop = words.find((w) => PROPAGATIONS.includes(w)) ?? '';
-      if (!dst.startsWith('/')) throw invalid(`invalid volume specification: '${bind}': mount path must be absolute`);
-      if (src.startsWith('/')) {
+      const b = parseBindSpec(bind);
+      if (b.type === 'bind') {
         // -v creates a missing host directory, as Docker does; --mount refuses it.
-        if (!existsSync(src)) mkdirSync(src, { recursive: true });
-        add({ Type: 'bind', Source: src, Destination: dst, Mode: opts, RW: !words.includes('ro'), Propagation: prop || 'rprivate' });
+        if (!existsSync(b.source)) mkdirSync(b.source, { recursive: true });
+        add({ Type: 'bind', Source: b.source, Destination: b.target, Mode: b.mode, RW: !b.readOnly, Propagation: b.propagation || 'rprivate' });
       } else {
-        if (prop) throw invalid(`invalid volume specification: '${bind}': propagation is for bind mounts only`);
-        const v = this.create({ Name: validVolumeName(src) });
-        add({ Type: 'volume', Name: v.Name, Source: this.dataDir(v.Name), Destination: dst, Driver: 'local', Mode: opts, RW: !words.includes('ro'), Propagation: '', NoCopy: words.includes('nocopy') });
+        const v = this.create({ Name: b.source });
+        add({ Type: 'volume', Name: v.Name, Source: this.dataDir(v.Name), Destination: b.target, Driver: 'local', Mode: b.mode, RW: !b.readOnly, Propagation: '', NoCopy: b.nocopy });
       }
     }
     for (const m of (h.Mounts ?? []) as ApiMount[]) {

@@ -1,5 +1,8 @@
-// Validation and parsing for the run form, checked inline before anything is submitted.
+// Validation and parsing for the run form, checked inline before anything is submitted, with the
+// grammar the contract and the engine check too (common/grammar): the same input gets the same
+// verdict and message wherever it is typed.
 import type { RunArgs } from '../../../common/contract.ts';
+import { checkContainerName, checkEnv, checkMemory, checkNetworkName, parseBindSpec, parseCpus, parsePortSpec, parseReference, parseSize } from '../../../common/grammar/index.ts';
 
 export interface RunForm {
   image: string;
@@ -17,9 +20,15 @@ export interface RunForm {
 
 export const emptyForm = (image = ''): RunForm => ({ image, name: '', command: '', env: '', ports: '', binds: '', network: '', memory: '', cpus: '', restart: 'no', tty: false });
 
-const REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-const PORT = /^(?:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]):)?(?:(\d+(?:-\d+)?):)?(\d+(?:-\d+)?)(?:\/(tcp|udp|sctp))?$/i;
+/** The grammar's message for a value, or undefined when it passes. */
+function verdict(check: () => unknown): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
 
@@ -52,53 +61,29 @@ export function splitCommand(s: string): string[] {
   return out;
 }
 
-/** "512m", "1g", "1.5GB", "1048576" → bytes. */
+/** "512m", "1g", "1.5GB", "1048576" → bytes, or undefined when it is not a size. */
 export function parseBytes(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(s.trim());
-  if (!m) return undefined;
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  return Math.round(Number(m[1]) * mult);
+  try {
+    return parseSize(s);
+  } catch {
+    return undefined;
+  }
 }
 
 export function validate(f: RunForm, ctx: { names: string[]; cpus: number }): Partial<Record<keyof RunForm, string>> {
   const e: Partial<Record<keyof RunForm, string>> = {};
+  const first = (items: string[], check: (x: string) => unknown) => items.map((x) => verdict(() => check(x))).find(Boolean);
   if (!f.image.trim()) e.image = 'an image is required';
-  else if (!REF.test(f.image.trim())) e.image = `"${f.image.trim()}" is not a valid image reference`;
-  if (f.name && !NAME.test(f.name)) e.name = 'letters, digits, _ . - only, starting with a letter or digit';
-  else if (f.name && ctx.names.includes(f.name)) e.name = `a container named ${f.name} already exists`;
-  try {
-    splitCommand(f.command);
-  } catch (err) {
-    e.command = (err as Error).message;
-  }
-  const badEnv = lines(f.env).find((l) => !/^[^=\s]+=/.test(l));
-  if (badEnv) e.env = `"${badEnv}" is not KEY=value`;
-  for (const p of lines(f.ports)) {
-    const m = PORT.exec(p);
-    const nums = m ? [m[2], m[3]].filter(Boolean).flatMap((x) => x.split('-').map(Number)) : [];
-    if (!m || nums.some((n) => n < 1 || n > 65535)) {
-      e.ports = `"${p}" is not [ip:]host:container[/tcp|udp] with ports 1-65535`;
-      break;
-    }
-  }
-  if (f.network.trim() && !NAME.test(f.network.trim())) e.network = `"${f.network}" is not a network name`;
-  for (const b of lines(f.binds)) {
-    const parts = b.split(':');
-    const source = parts[0].startsWith('/') || /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(parts[0]);
-    if (parts.length < 2 || parts.length > 3 || !source || !parts[1].startsWith('/') || (parts[2] && !/^(ro|rw)(,.*)?$/.test(parts[2]))) {
-      e.binds = `"${b}" is not /host/path:/container/path[:ro] or volume-name:/container/path[:ro]`;
-      break;
-    }
-  }
-  if (f.memory) {
-    const n = parseBytes(f.memory);
-    if (n === undefined) e.memory = 'use a size like 256m or 1g';
-    else if (n < 6 * 1024 * 1024) e.memory = 'the minimum is 6m';
-  }
-  if (f.cpus) {
-    const n = Number(f.cpus);
-    if (!Number.isFinite(n) || n < 0.01 || n > ctx.cpus) e.cpus = `between 0.01 and ${ctx.cpus}`;
-  }
+  else e.image = verdict(() => parseReference(f.image.trim()));
+  if (f.name) e.name = verdict(() => checkContainerName(f.name)) ?? (ctx.names.includes(f.name) ? `a container named ${f.name} already exists` : undefined);
+  e.command = verdict(() => splitCommand(f.command));
+  e.env = first(lines(f.env), checkEnv);
+  e.ports = first(lines(f.ports), parsePortSpec);
+  if (f.network.trim()) e.network = verdict(() => checkNetworkName(f.network.trim()));
+  e.binds = first(lines(f.binds), parseBindSpec);
+  if (f.memory) e.memory = verdict(() => checkMemory(parseSize(f.memory)));
+  if (f.cpus) e.cpus = verdict(() => parseCpus(f.cpus, ctx.cpus));
+  for (const k of Object.keys(e) as (keyof RunForm)[]) if (e[k] === undefined) delete e[k];
   return e;
 }
 
@@ -109,10 +94,10 @@ export function toRunArgs(f: RunForm): RunArgs {
     ...(f.name ? { name: f.name } : {}),
     ...(cmd.length ? { cmd } : {}),
     ...(lines(f.env).length ? { env: lines(f.env) } : {}),
-    ...(lines(f.ports).length ? { ports: lines(f.ports) } : {}),
-    ...(lines(f.binds).length ? { binds: lines(f.binds) } : {}),
+    ...(lines(f.ports).length ? { ports: lines(f.ports).map(parsePortSpec) } : {}),
+    ...(lines(f.binds).length ? { binds: lines(f.binds).map(parseBindSpec).map((b) => ({ source: b.source, target: b.target, ...(b.readOnly ? { readOnly: true } : {}) })) } : {}),
     ...(f.network.trim() ? { network: f.network.trim() } : {}),
-    ...(f.memory ? { memory: parseBytes(f.memory) } : {}),
+    ...(f.memory ? { memory: parseSize(f.memory) } : {}),
     ...(f.cpus ? { cpus: Number(f.cpus) } : {}),
     restart: f.restart,
     tty: f.tty,

@@ -163,7 +163,7 @@ export class TerminalSessions {
       },
       end: (e) => {
         this.flush(s);
-        const lost = e?.code === 'UNAVAILABLE' && e.message.includes('connection');
+        const lost = e?.code === 'DISCONNECTED';
         s.info = { ...s.info, status: lost ? 'lost' : 'ended' };
         s.term.write(`\r\n\x1b[2m[${lost ? 'connection lost, will reconnect' : e ? e.message : 'session ended'}]\x1b[0m\r\n`);
         this.changed();

@@ -65,8 +65,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function netReason(e: unknown): string {
   const err = e as Error & { cause?: Error & { code?: string } };
   if (err.name === 'AbortError') return 'cancelled';
-  const c = err.cause;
-  return c ? (c.code && !c.message.includes(c.code) ? `${c.code} ${c.message}` : c.message) : err.message;
+  const c = err.cause as (Error & { code?: string; syscall?: string }) | undefined;
+  // A system error's message already names its code ("connect ECONNREFUSED …"); undici's own do not.
+  return c ? (c.code && !c.syscall ? `${c.code} ${c.message}` : c.message) : err.message;
 }
 
 export class RegistrySession {
@@ -149,14 +150,24 @@ export class RegistrySession {
   }
 
   async errorText(res: Response): Promise<string> {
+    return (await this.registryError(res)).text;
+  }
+
+  /** The registry's error: its readable text, and the distribution spec's codes (NAME_UNKNOWN, …). */
+  async registryError(res: Response): Promise<{ text: string; codes: string[] }> {
     const text = await res.text().catch(() => '');
     try {
       const j = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
-      if (j.errors?.length) return j.errors.map((e) => `${e.code ? `${e.code.toLowerCase().replace(/_/g, ' ')}: ` : ''}${e.message ?? ''}`).join('; ');
+      if (j.errors?.length) {
+        return {
+          text: j.errors.map((e) => `${e.code ? `${e.code.toLowerCase().replace(/_/g, ' ')}: ` : ''}${e.message ?? ''}`).join('; '),
+          codes: j.errors.flatMap((e) => (e.code ? [e.code] : [])),
+        };
+      }
     } catch {
       /* not JSON */
     }
-    return text.trim().slice(0, 200) || `HTTP ${res.status}`;
+    return { text: text.trim().slice(0, 200) || `HTTP ${res.status}`, codes: [] };
   }
 
   /** Every tag of the repository, following the registry's pagination (Link: rel="next"). */
@@ -179,9 +190,9 @@ export class RegistrySession {
   async manifest(reference: string, what: string): Promise<{ body: Buffer; mediaType: string; digest: string }> {
     const res = await this.request('GET', `/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT } });
     if (res.status === 404) {
-      const why = await this.errorText(res);
-      if (/name unknown/i.test(why)) throw notFound(`repository ${this.display} not found: ${why}`);
-      throw notFound(`manifest for ${what} not found: ${why}`);
+      const why = await this.registryError(res);
+      if (why.codes.includes('NAME_UNKNOWN')) throw notFound(`repository ${this.display} not found: ${why.text}`);
+      throw notFound(`manifest for ${what} not found: ${why.text}`);
     }
     if (!res.ok) throw new EngineError('UNAVAILABLE', `${this.domain}: fetching manifest for ${what}: ${await this.errorText(res)}`);
     const body = Buffer.from(await res.arrayBuffer());

@@ -196,7 +196,7 @@ export async function unpackFile(job: UnpackJob, follow?: FollowReader): Promise
     } catch (e) {
       writer.abort();
       const err = e as NodeJS.ErrnoException;
-      if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR' || /unexpected end of file/.test(err.message)) {
+      if (err.code === 'Z_DATA_ERROR' || err.code === 'Z_BUF_ERROR') {
         throw new UnpackError(`${compression} stream is corrupt or truncated: ${err.message}`);
       }
       throw e;
