@@ -35,6 +35,8 @@ import { RegistryClient } from './images/distribution/registryClient.ts';
 import { imageHistory, imageInspect, imageSummaries } from './images/imageViews.ts';
 import { LocalImageStore } from './images/localImageStore.ts';
 import { OverlaySnapshotter } from './layers/overlaySnapshotter.ts';
+import type { Snapshotter } from './layers/snapshotter.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { NetworkService } from './network/networkService.ts';
 import { NativeHelperClient, type HelperClient } from './runtime/helperClient.ts';
 import { VolumeService } from './volumes/volumeService.ts';
@@ -65,6 +67,16 @@ export interface EngineOptions {
   defaultBridge?: string;
   /** the default bridge's gateway/prefix, as dockerd's --bip */
   defaultBridgeIp?: string;
+  /** the seams, real ones (overlay, cgroupfs, the native helper, the system clock) unless given */
+  seams?: EngineSeams;
+}
+
+/** What the container lifecycle runs on; tests above these seams pass fakes (engine/testing). */
+export interface EngineSeams {
+  snapshotter?: Snapshotter;
+  cgroups?: CgroupManager;
+  helper?: HelperClient;
+  clock?: Clock;
 }
 
 export function defaultAuthFile(): string {
@@ -94,7 +106,7 @@ export class Engine {
   private readonly cgroups: CgroupManager;
   private readonly helper: HelperClient;
   private readonly seccomp: SeccompCompiler;
-  private readonly snapshotter: OverlaySnapshotter;
+  private readonly snapshotter: Snapshotter;
   private readonly libc: Libc;
   private readonly fs: FsAt;
   readonly attacher: Attacher;
@@ -120,12 +132,13 @@ export class Engine {
       hub: opts.registryHub,
       userAgent: 'berth/0.1',
     });
-    this.cgroups = new FsCgroupManager(opts.cgroupParent ?? 'berth');
-    this.helper = new NativeHelperClient(opts.helperPath);
+    const seams = opts.seams ?? {};
+    this.cgroups = seams.cgroups ?? new FsCgroupManager(opts.cgroupParent ?? 'berth');
+    this.helper = seams.helper ?? new NativeHelperClient(opts.helperPath);
     this.seccomp = new SeccompCompiler(`${opts.root}/cache/seccomp`);
     this.libc = loadLibc();
     this.fs = loadFsAt();
-    this.snapshotter = new OverlaySnapshotter(`${opts.root}/overlay`, this.libc);
+    this.snapshotter = seams.snapshotter ?? new OverlaySnapshotter(`${opts.root}/overlay`, this.libc);
     const store = new ContainerStore(`${opts.root}/containers`);
     this.networks = new NetworkService({
       root: opts.root, events: this.events, containers: () => store.all(), resolveContainer: (ref) => store.resolve(ref),
@@ -135,6 +148,7 @@ export class Engine {
     this.containers = new ContainerService({
       store, images: this.images, snapshotter: this.snapshotter, network: this.networks, volumes: this.volumes,
       cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot, fs: this.fs,
+      clock: seams.clock ?? systemClock,
     });
     this.attacher = new Attacher(this.helper);
     this.execs = new ExecSessions({ container: (ref) => this.containers.get(ref), prepare: (id, o) => this.prepareExec(id, o), events: this.events });

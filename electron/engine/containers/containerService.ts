@@ -1,7 +1,6 @@
 // Container lifecycle: create, start, stop, kill, restart, pause, wait, remove, and the
 // re-adoption of running containers after an engine restart.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerUpdate } from '../../../common/docker.ts';
 import type { ContainerCreateOptions, HostConfig } from '../../../common/models.ts';
 import type { CgroupLimits, CgroupManager } from '../cgroups/cgroupManager.ts';
@@ -9,7 +8,8 @@ import { conflict, EngineError, invalid, isEngineError, notRunning } from '../er
 import type { EventBus } from '../events/eventBus.ts';
 import type { ImageStore } from '../images/imageStore.ts';
 import type { Snapshotter } from '../layers/snapshotter.ts';
-import type { NetworkService } from '../network/networkService.ts';
+import type { ContainerNetwork } from '../network/containerNetwork.ts';
+import { isoTime, type Clock } from '../clock.ts';
 import type { VolumeService } from '../volumes/volumeService.ts';
 import { procStarttime } from '../sys/proc.ts';
 import type { FsAt } from '../sys/fsat.ts';
@@ -34,7 +34,8 @@ export interface ServiceDeps {
   seccomp: SeccompCompiler;
   events: EventBus;
   runRoot: string;
-  network: NetworkService;
+  network: ContainerNetwork;
+  clock: Clock;
   volumes: VolumeService;
   fs: FsAt;
 }
@@ -69,7 +70,7 @@ export function limitsOf(h: ContainerRecord['HostConfig']): CgroupLimits {
 
 export class ContainerService {
   private readonly waiters = new Map<string, Waiter[]>();
-  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly restartTimers = new Map<string, () => void>();
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly cleanups = new Map<string, Promise<void>>();
   private closed = false;
@@ -113,7 +114,7 @@ export class ContainerService {
     hostConfig.NetworkMode = net.mode;
     const mounts = this.d.volumes.resolveMounts(hostConfig, Object.keys(config.Volumes ?? {}), (ref) => this.get(ref));
     const record: ContainerRecord = {
-      Id: id, Name: `/${name}`, Created: new Date().toISOString(), Path: path, Args: args, Image: image.id,
+      Id: id, Name: `/${name}`, Created: isoTime(this.d.clock), Path: path, Args: args, Image: image.id,
       ImageID: image.id, Config: config, HostConfig: hostConfig, State: initialState(), RestartCount: 0,
       NetworkSettings: net.settings, Mounts: mounts,
     };
@@ -171,7 +172,7 @@ export class ContainerService {
       this.d.store.save(r);
       throw err;
     }
-    const now = new Date().toISOString();
+    const now = isoTime(this.d.clock);
     r.State = { ...initialState(), Status: 'running', Running: true, Pid: r.runtime.pid, StartedAt: now, FinishedAt: r.State.FinishedAt };
     r.stoppedByUser = false;
     this.d.store.save(r);
@@ -226,7 +227,7 @@ export class ContainerService {
     r.runtime = undefined;
     r.State = {
       ...r.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: code,
-      OOMKilled: !!info?.oom, FinishedAt: info?.finishedAt ?? new Date().toISOString(),
+      OOMKilled: !!info?.oom, FinishedAt: info?.finishedAt ?? isoTime(this.d.clock),
       Error: info ? '' : 'container shim disappeared; exit status unknown',
     };
     this.d.store.save(r);
@@ -264,7 +265,7 @@ export class ContainerService {
     const delay = ranFor > 10_000 ? 100 : Math.min(100 * 2 ** Math.min(r.RestartCount, 9), 60_000);
     r.State = { ...r.State, Status: 'restarting', Restarting: true };
     this.d.store.save(r);
-    const timer = setTimeout(() => {
+    const cancel = this.d.clock.timer(delay, () => {
       this.restartTimers.delete(r.Id);
       void this.serialize(r.Id, async () => {
         const cur = this.d.store.all().find((x) => x.Id === r.Id);
@@ -273,14 +274,12 @@ export class ContainerService {
         cur.State = { ...cur.State, Restarting: false, Status: 'exited' };
         await this.startLocked(cur, {}, true).catch(() => this.maybeRestart(cur, cur.State.ExitCode));
       });
-    }, delay);
-    timer.unref();
-    this.restartTimers.set(r.Id, timer);
+    });
+    this.restartTimers.set(r.Id, cancel);
   }
 
   private cancelRestart(r: ContainerRecord): void {
-    const t = this.restartTimers.get(r.Id);
-    if (t) clearTimeout(t);
+    this.restartTimers.get(r.Id)?.();
     this.restartTimers.delete(r.Id);
     if (r.State.Restarting) r.State = { ...r.State, Restarting: false, Status: 'exited' };
   }
@@ -361,10 +360,10 @@ export class ContainerService {
     const exited = this.waitExitUnlocked(r.Id);
     if (r.State.Paused) await this.d.cgroups.open(r.Id).thaw().catch(() => undefined);
     await this.signal(r, signo);
-    const done = await Promise.race([exited.then(() => true), sleep(Math.max(0, timeout) * 1000).then(() => false)]);
+    const done = await Promise.race([exited.then(() => true), this.d.clock.sleep(Math.max(0, timeout) * 1000).then(() => false)]);
     if (!done) {
       await this.signal(r, 9);
-      await Promise.race([exited, sleep(10_000)]);
+      await Promise.race([exited, this.d.clock.sleep(10_000)]);
     }
   }
 
@@ -494,7 +493,7 @@ export class ContainerService {
   /** Stops watching; containers keep running in their shims. */
   close(): void {
     this.closed = true;
-    for (const t of this.restartTimers.values()) clearTimeout(t);
+    for (const cancel of this.restartTimers.values()) cancel();
     this.restartTimers.clear();
   }
 

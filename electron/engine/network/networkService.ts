@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 
 import type { EndpointConfig, EndpointSettings, NetworkSettings, NetworkView, PortMap } from '../../../common/models.ts';
 import type { NetworkCreateOptions } from '../../../common/docker.ts';
+import type { ContainerNetwork, NetworkPlan } from './containerNetwork.ts';
 import { checkNetworkName, checkPortBinding, portKey, type PortProto } from '../../../common/grammar/index.ts';
 import type { ContainerRecord } from '../containers/containerRecord.ts';
 import { conflict, EngineError, invalid, isEngineError, notFound, notRunning } from '../errors.ts';
@@ -36,16 +37,7 @@ export interface NetworkRecord {
 
 export type { NetworkCreateOptions };
 
-/** What a container needs from the network side before its process is created. */
-export interface NetworkPlan {
-  netns: 'new' | 'host' | { join: string };
-  /** environment of legacy links */
-  env: string[];
-  hosts: string;
-  resolvConf: string;
-  /** veths to add once the process exists */
-  needsSetup: boolean;
-}
+export type { NetworkPlan };
 
 export interface NetworkDeps {
   root: string;
@@ -131,7 +123,7 @@ export function normalizePortBindings(pb: PortMap | null | undefined): PortMap {
   return out;
 }
 
-export class NetworkService {
+export class NetworkService implements ContainerNetwork {
   private readonly dir: string;
   private readonly records = new Map<string, NetworkRecord>();
   private readonly ready = new Map<string, Promise<void>>();
