@@ -52,3 +52,27 @@ it('no code decides on an error\'s message text: errors carry codes', () => {
   }
   assert.deepEqual(found, []);
 });
+
+it('modules import each other without a cycle', () => {
+  const files = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? (e.name === 'testing' ? [] : files(`${dir}/${e.name}`)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [`${dir}/${e.name}`] : []));
+  const graph = new Map<string, string[]>();
+  for (const f of ['electron', 'common'].flatMap(files)) {
+    const deps = [...readFileSync(join(root, f), 'utf8').matchAll(/^(?:import|export)[^'"]*from '(\.[^']+)'/gm)].map((m) => join(f, '..', m[1]));
+    graph.set(f, deps);
+  }
+  const cycles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (f: string, path: string[]) => {
+    if (state.get(f) === 'done') return;
+    if (state.get(f) === 'open') {
+      cycles.push([...path.slice(path.indexOf(f)), f].join(' -> '));
+      return;
+    }
+    state.set(f, 'open');
+    for (const d of graph.get(f) ?? []) visit(d, [...path, f]);
+    state.set(f, 'done');
+  };
+  for (const f of graph.keys()) visit(f, []);
+  assert.deepEqual(cycles, []);
+});

@@ -14,9 +14,6 @@ import { ContainerStore } from './containers/containerStore.ts';
 import { userFiles } from './containers/specBuilder.ts';
 import { Attacher } from './containers/attach.ts';
 import { ExecSessions } from './containers/execSessions.ts';
-import { engineBackend } from './backend/index.ts';
-import { EngineStats } from './backend/stats.ts';
-import type { Backend } from '../backend/backend.ts';
 import { prepareExec, spawnExecPipes, type ExecOptions, type PreparedExec } from './containers/execRunner.ts';
 import { readLogs, type LogOptions } from './containers/logReader.ts';
 import { readStats } from './containers/statsReader.ts';
@@ -111,9 +108,7 @@ export class Engine {
   private readonly fs: FsAt;
   readonly attacher: Attacher;
   readonly execs: ExecSessions;
-  private readonly statsBackend: EngineStats;
-  /** The engine as the Docker API routers and the app's host see it. */
-  readonly backend: Backend;
+  private readonly closers: (() => void)[] = [];
 
   constructor(private readonly opts: EngineOptions) {
     if (!existsSync(opts.helperPath)) {
@@ -152,8 +147,6 @@ export class Engine {
     });
     this.attacher = new Attacher(this.helper);
     this.execs = new ExecSessions({ container: (ref) => this.containers.get(ref), prepare: (id, o) => this.prepareExec(id, o), events: this.events });
-    this.statsBackend = new EngineStats(this);
-    this.backend = engineBackend(this, this.statsBackend);
   }
 
   /** Adopts containers left running by an earlier engine and installs the built-in image. */
@@ -440,8 +433,13 @@ export class Engine {
   }
 
   /** Stops watching containers; they keep running in their shims. */
+  /** Runs fn when the engine closes (what is built over it, such as its backend, goes with it). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
   close(): void {
-    this.statsBackend.dispose();
+    for (const fn of this.closers.splice(0)) fn();
     this.execs.dispose();
     this.containers.close();
     this.networks.close();

@@ -9,7 +9,7 @@ import { humanSize } from '../../common/format.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/server.ts';
-import { createEngine } from '../engine/engine.ts';
+import { backendOf, createEngine } from '../engine/index.ts';
 import { isEngineError } from '../engine/errors.ts';
 import { ContractHost } from '../host/contractHost.ts';
 import { startWebServer } from '../host/webServer.ts';
@@ -82,7 +82,7 @@ async function daemon(args: string[]): Promise<number> {
     ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}), defaultBridge: bridgeFor(rootDir),
     ...(bip ? { defaultBridgeIp: bip } : {}),
   });
-  const api = await startApiServer(engine.backend, socket);
+  const api = await startApiServer(backendOf(engine), socket);
   console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir})`);
   const ui = web ? await startWeb(engine, web, runRoot, socket) : undefined;
   await new Promise<void>((resolve) => {
@@ -103,7 +103,7 @@ async function startWeb(engine: AnyEngine, listen: string, runRoot: string, sock
   const tokenFile = join(runRoot, 'web-token');
   const token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : randomBytes(24).toString('base64url');
   writeFileSync(tokenFile, token, { mode: 0o600 });
-  const host = new ContractHost(engine.backend, { version: PACKAGE_VERSION, dockerSocket: socket });
+  const host = new ContractHost(backendOf(engine), { version: PACKAGE_VERSION, dockerSocket: socket });
   let server;
   try {
     server = await startWebServer(host, { listen, uiDir, token });

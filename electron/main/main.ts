@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startApiServer } from '../api/server.ts';
 import type { Backend } from '../backend/backend.ts';
-import { createEngine } from '../engine/index.ts';
+import { backendOf, createEngine } from '../engine/index.ts';
 import { ContractHost } from '../host/contractHost.ts';
 import { UiConnection } from '../host/uiConnection.ts';
 
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     defaultBridge: isRoot && !process.env.BERTH_ROOT ? 'berth0' : undefined,
   });
   const socket = isRoot ? '/run/berth/docker.sock' : join(app.getPath('temp'), 'berth-run/docker.sock');
-  const { backend } = engine;
+  const backend = backendOf(engine);
   const api = await startApiServer(backend, socket);
   const host = new ContractHost(backend, { version: app.getVersion(), dockerSocket: socket });
   const connections = new Map<number, UiConnection>();

@@ -16,6 +16,7 @@ import { buildTar } from '../../electron/engine/images/tarWriter.ts';
 import { TarParser, type TarHeader } from '../../electron/engine/images/tar/tarParser.ts';
 import { REPO, startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 import { until } from '../helpers/run.ts';
+import { backendOf } from '../../electron/engine/index.ts';
 
 const ROUNDS = 200;
 const PEER = process.env.RACE_PEER_SOCKET;
@@ -97,7 +98,7 @@ describe('docker cp and friends against a container racing symlinks at the host'
     execFileSync('cc', ['-static', '-O2', '-o', `${base}/swapper`, `${REPO}/test/fixtures/swapper.c`]);
     t = await startTestEngine();
     sock = `${base}/docker.sock`;
-    api = await startApiServer(t.engine.backend, sock);
+    api = await startApiServer(backendOf(t.engine), sock);
     t.engine.volumes.create({ Name: 'race-vol' });
     const r = await t.engine.create({
       Image: 'busybox', Cmd: ['sh', '-c', script(secretDir, targetDir)],

@@ -7,6 +7,7 @@ import { TERMINAL_HIGH_WATER } from '../../common/contract.ts';
 import { openTerminal } from '../../electron/host/terminalSession.ts';
 import { until } from '../helpers/run.ts';
 import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
+import { backendOf } from '../../electron/engine/index.ts';
 
 describe('terminal stream', { timeout: 120_000 }, () => {
   let t: TestEngine;
@@ -20,7 +21,7 @@ describe('terminal stream', { timeout: 120_000 }, () => {
     let acked = 0;
     let tail = '';
     let ended: Error | undefined | null = null;
-    const h = openTerminal(t.engine.backend, { id: c.Id, mode: 'exec', shell: 'sh', cols: 80, rows: 24 }, {
+    const h = openTerminal(backendOf(t.engine), { id: c.Id, mode: 'exec', shell: 'sh', cols: 80, rows: 24 }, {
       data(d) {
         received += d.length;
         tail = (tail + d).slice(-64);
@@ -62,7 +63,7 @@ describe('terminal stream', { timeout: 120_000 }, () => {
   /** Opens an attach terminal and collects its output. */
   function attach(id: string) {
     let out = '';
-    const h = openTerminal(t.engine.backend, { id, mode: 'attach', cols: 100, rows: 30 }, {
+    const h = openTerminal(backendOf(t.engine), { id, mode: 'attach', cols: 100, rows: 30 }, {
       data: (d) => (out += d),
       end: () => undefined,
     });

@@ -1,20 +1,30 @@
-// The engine in this process as a Backend (electron/backend/backend.ts).
+// The engine in this process as a Backend (electron/backend/backend.ts): one per engine, built
+// on first use and disposed with it.
 import type { Backend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
 import { containersBackend, execBackend } from './containers.ts';
 import { imagesBackend } from './images.ts';
 import { networksBackend, volumesBackend } from './resources.ts';
-import type { EngineStats } from './stats.ts';
+import { EngineStats } from './stats.ts';
 import { systemBackend } from './system.ts';
 
-export function engineBackend(e: Engine, stats: EngineStats): Backend {
-  return {
-    containers: containersBackend(e),
-    exec: execBackend(e),
-    images: imagesBackend(e),
-    networks: networksBackend(e),
-    volumes: volumesBackend(e),
-    system: systemBackend(e),
-    stats,
-  };
+const built = new WeakMap<Engine, Backend>();
+
+export function backendOf(e: Engine): Backend {
+  let b = built.get(e);
+  if (!b) {
+    const stats = new EngineStats(e);
+    e.onClose(() => stats.dispose());
+    b = {
+      containers: containersBackend(e),
+      exec: execBackend(e),
+      images: imagesBackend(e),
+      networks: networksBackend(e),
+      volumes: volumesBackend(e),
+      system: systemBackend(e),
+      stats,
+    };
+    built.set(e, b);
+  }
+  return b;
 }

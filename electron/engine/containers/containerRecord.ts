@@ -1,10 +1,19 @@
 // The persisted form of a container, Docker-shaped so inspect can be served from it.
 import type { ContainerConfigView } from '../../../common/docker.ts';
-import type { ContainerState, HostConfig, NetworkSettings } from '../../../common/models.ts';
+import type { ContainerState, HostConfig, MountPoint, NetworkSettings } from '../../../common/models.ts';
 import type { ProcessRef } from '../sys/proc.ts';
-import type { ContainerMount } from '../volumes/volumeService.ts';
 
 export type ContainerConfig = ContainerConfigView;
+
+/** A mount point as persisted: Docker's fields plus what the runtime needs. */
+export interface ContainerMount extends MountPoint {
+  /** tmpfs mount data (size=…,mode=…) */
+  Data?: string;
+  /** do not copy the image's content into an empty volume */
+  NoCopy?: boolean;
+  anonymous?: boolean;
+}
+
 
 export interface RuntimeInfo {
   pid: number;

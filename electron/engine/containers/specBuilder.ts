@@ -14,7 +14,7 @@ import { DOCKER_ARCH, resolveProfile } from '../runtime/seccomp/profile.ts';
 import { resolveUser, type UserFiles } from '../runtime/users.ts';
 import { FsView } from '../confined/fsView.ts';
 import { isDir, type FsAt } from '../sys/fsat.ts';
-import type { ContainerMount } from '../volumes/volumeService.ts';
+import type { ContainerMount } from './containerRecord.ts';
 import type { ContainerRecord } from './containerRecord.ts';
 
 const CAP_SYS_RESOURCE = 1n << 24n;

@@ -3,9 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
-import type { HostConfig, MountPoint, VolumeView } from '../../../common/models.ts';
+import type { HostConfig, VolumeView } from '../../../common/models.ts';
 import type { VolumeEntry, VolumeListing } from '../../../common/views.ts';
-import type { ContainerRecord } from '../containers/containerRecord.ts';
+import type { ContainerMount, ContainerRecord } from '../containers/containerRecord.ts';
 import { checkVolumeName, parseBindSpec, PROPAGATIONS } from '../../../common/grammar/index.ts';
 import { FsView } from '../confined/fsView.ts';
 import { removeAt, tarChunks, treeSize } from '../confined/tree.ts';
@@ -27,14 +27,7 @@ export interface VolumeRecord {
   anonymous: boolean;
 }
 
-/** A mount point as persisted: Docker's fields plus what the runtime needs. */
-export interface ContainerMount extends MountPoint {
-  /** tmpfs mount data (size=…,mode=…) */
-  Data?: string;
-  /** do not copy the image's content into an empty volume */
-  NoCopy?: boolean;
-  anonymous?: boolean;
-}
+export type { ContainerMount };
 
 /** A mount as the API sends it (Docker's nested options) or as the engine's own callers do. */
 type ApiMount = NonNullable<HostConfig['Mounts']>[number] & {
