@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { FakeBackend } from '../backend/testing/fakeBackend.ts';
 import { startApiServer, type ApiServer } from './server.ts';
+import { leftoverCheck } from '../testing/leftovers.ts';
 
 const DOCKER = '/usr/local/bin/docker';
 
@@ -16,6 +17,7 @@ describe('Docker API routers over a fake backend', () => {
   let dir: string;
   let api: ApiServer;
   let fake: FakeBackend;
+  let leftovers: () => Promise<void>;
 
   const http = (method: string, path: string, body?: unknown) => new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request({ socketPath: api.socketPath, method, path, headers: body !== undefined ? { 'content-type': 'application/json' } : {} }, (res) => {
@@ -33,6 +35,7 @@ describe('Docker API routers over a fake backend', () => {
   });
 
   before(async () => {
+    leftovers = leftoverCheck({ 'backend listeners': () => fake.listenerCount });
     dir = mkdtempSync(`${tmpdir()}/berth-api-`);
     fake = new FakeBackend({ images: ['busybox:latest'] });
     api = await startApiServer(fake, `${dir}/docker.sock`);
@@ -40,6 +43,7 @@ describe('Docker API routers over a fake backend', () => {
   after(async () => {
     await api?.close();
     rmSync(dir, { recursive: true, force: true });
+    await leftovers();
   });
 
   it('answers errors with their status and {"message"}; a repeated start is a bare 304', async () => {

@@ -13,8 +13,9 @@ import type {
 } from '../../common/docker.ts';
 import type { EndpointConfig } from '../../common/models.ts';
 import type { StatsMark, StatsSample, VolumeListing } from '../../common/views.ts';
+import type { Disposer } from '../../common/disposable.ts';
 
-export type Disposer = () => void;
+export type { Disposer };
 
 /**
  * A container's stdio as the Docker API carries it over a hijacked connection: writes are

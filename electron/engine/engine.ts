@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ContainerCreateOptions } from '../../common/models.ts';
+import { Disposables } from '../../common/disposable.ts';
 import type { CgroupManager, UsageFiles } from './cgroups/cgroupManager.ts';
 import { FsCgroupManager } from './cgroups/fsCgroupManager.ts';
 import type { ContainerRecord } from './containers/containerRecord.ts';
@@ -108,7 +109,7 @@ export class Engine {
   private readonly fs: FsAt;
   readonly attacher: Attacher;
   readonly execs: ExecSessions;
-  private readonly closers: (() => void)[] = [];
+  private readonly owned = new Disposables();
 
   constructor(private readonly opts: EngineOptions) {
     if (!existsSync(opts.helperPath)) {
@@ -435,11 +436,11 @@ export class Engine {
   /** Stops watching containers; they keep running in their shims. */
   /** Runs fn when the engine closes (what is built over it, such as its backend, goes with it). */
   onClose(fn: () => void): void {
-    this.closers.push(fn);
+    this.owned.add(fn);
   }
 
   close(): void {
-    for (const fn of this.closers.splice(0)) fn();
+    this.owned.dispose();
     this.execs.dispose();
     this.containers.close();
     this.networks.close();

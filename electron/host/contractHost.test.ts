@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventName } from '../../common/contract.ts';
 import { FakeBackend } from '../backend/testing/fakeBackend.ts';
 import { ContractHost } from './contractHost.ts';
+import { noLeftovers } from '../testing/leftovers.ts';
 
 function hostOver(fake: FakeBackend) {
   const host = new ContractHost(fake, { version: '0.0.0-test' });
@@ -20,8 +21,9 @@ function hostOver(fake: FakeBackend) {
 }
 
 describe('contract host over a fake backend', () => {
-  it('runs a container from the form, lists it, stops it twice without an error, and reports deltas', async () => {
+  it('runs a container from the form, lists it, stops it twice without an error, and reports deltas', async (t) => {
     const fake = new FakeBackend();
+    noLeftovers(t, { 'backend listeners': () => fake.listenerCount });
     const h = hostOver(fake);
     try {
       const { id } = await h.call<{ id: string }>('containers.run', { image: 'busybox', name: 'from-form', cmd: ['sleep', '9'], env: ['A=1'], labels: { x: 'y' } });
@@ -41,8 +43,9 @@ describe('contract host over a fake backend', () => {
     }
   });
 
-  it('returns errors as data with their codes, validated arguments included', async () => {
+  it('returns errors as data with their codes, validated arguments included', async (t) => {
     const fake = new FakeBackend();
+    noLeftovers(t, { 'backend listeners': () => fake.listenerCount });
     const h = hostOver(fake);
     try {
       const errs: [string, unknown, string][] = [
@@ -83,8 +86,9 @@ describe('contract host over a fake backend', () => {
     assert.equal(fake.listenerCount, 0, 'the host disposed every subscription it made');
   });
 
-  it('streams a terminal through an exec and a container log', async () => {
+  it('streams a terminal through an exec and a container log', async (t) => {
     const fake = new FakeBackend();
+    noLeftovers(t, { 'backend listeners': () => fake.listenerCount });
     const h = hostOver(fake);
     try {
       const { id } = await h.call<{ id: string }>('containers.run', { image: 'echo', cmd: ['echo', 'logged'] }).catch(async () => {

@@ -7,7 +7,8 @@ import { CodedError, isCodedError } from '../../common/errors.ts';
 import { formatBind, toPortBindings } from '../../common/grammar/index.ts';
 import type { ContainerCreateOptions } from '../../common/models.ts';
 import { ValidationError } from '../../common/validate.ts';
-import type { Backend, Disposer } from '../backend/backend.ts';
+import { Disposables, type Disposer } from '../../common/disposable.ts';
+import type { Backend } from '../backend/backend.ts';
 import { JobManager } from './jobs.ts';
 import { openTerminal, type StreamHandle, type StreamSink } from './terminalSession.ts';
 import { containerSummary, eventView, imageView, networkSummary, volumeSummary } from './views.ts';
@@ -23,15 +24,17 @@ export function errorData(e: unknown): { code: string; message: string } {
 
 export class ContractHost {
   private readonly listeners = new Set<(name: EventName, payload: unknown) => void>();
-  private readonly disposers: Disposer[] = [];
+  private readonly owned = new Disposables();
   private readonly jobs: JobManager;
   private imagesTimer?: NodeJS.Timeout;
 
   constructor(private readonly backend: Backend, private readonly info: { version: string; dockerSocket?: string }) {
     this.jobs = new JobManager((j) => this.broadcast('job', j));
-    this.disposers.push(backend.stats.subscribe((s) => this.broadcast('stats', s)));
-    this.disposers.push(backend.stats.onMark((m) => this.broadcast('mark', m)));
-    this.disposers.push(backend.system.events((e) => {
+    this.owned.add(this.jobs);
+    this.owned.add(() => clearTimeout(this.imagesTimer));
+    this.owned.add(backend.stats.subscribe((s) => this.broadcast('stats', s)));
+    this.owned.add(backend.stats.onMark((m) => this.broadcast('mark', m)));
+    this.owned.add(backend.system.events((e) => {
       this.broadcast('engine', eventView(e));
       if (e.Type === 'image' || (e.Type === 'container' && (e.Action === 'create' || e.Action === 'destroy'))) this.imagesChanged();
       if (e.Type !== 'container') return;
@@ -98,9 +101,8 @@ export class ContractHost {
   }
 
   dispose(): void {
-    clearTimeout(this.imagesTimer);
-    for (const d of this.disposers.splice(0)) d();
-    this.jobs.dispose();
+    this.owned.dispose();
+    this.listeners.clear();
   }
 
   private broadcast<E extends EventName>(name: E, payload: EventMap[E]): void {

@@ -1,5 +1,6 @@
 // The engine's StatsBackend: the sampler reading each running container's counters once a
 // second, and the marks (OOM kills, restarts, starts, exits) put on the graphs' time axis.
+import { Disposables } from '../../../common/disposable.ts';
 import type { StatsMark } from '../../../common/views.ts';
 import type { StatsBackend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
@@ -8,7 +9,8 @@ import { StatsSampler } from '../stats/statsSampler.ts';
 export class EngineStats implements StatsBackend {
   readonly sampler: StatsSampler;
   private readonly markListeners = new Set<(m: StatsMark) => void>();
-  private off?: () => void;
+  private readonly owned = new Disposables();
+  private watching = false;
 
   constructor(private readonly e: Engine) {
     this.sampler = new StatsSampler({
@@ -19,9 +21,10 @@ export class EngineStats implements StatsBackend {
 
   /** Sampling and marks begin with the first listener: an engine nobody watches pays nothing. */
   private watch(): void {
-    if (this.off) return;
+    if (this.watching) return;
+    this.watching = true;
     const e = this.e;
-    this.off = e.events.on((ev) => {
+    this.owned.add(e.events.on((ev) => {
       if (ev.Type !== 'container') return;
       const id = ev.Actor.ID;
       if (ev.Action === 'destroy') return this.sampler.forget(id);
@@ -32,7 +35,7 @@ export class EngineStats implements StatsBackend {
         for (const l of this.markListeners) l(m);
       }
       if (ev.Action === 'start') this.sampler.wake();
-    });
+    }));
   }
 
   subscribe(listener: Parameters<StatsBackend['subscribe']>[0]) {
@@ -51,7 +54,7 @@ export class EngineStats implements StatsBackend {
   }
 
   dispose(): void {
-    this.off?.();
+    this.owned.dispose();
     this.markListeners.clear();
     this.sampler.stop();
   }

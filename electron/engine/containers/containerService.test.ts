@@ -5,14 +5,16 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { lifecycleConformance } from '../testing/lifecycleConformance.ts';
 import { fakeContainerService } from '../testing/fakeSeams.ts';
+import { noLeftovers } from '../../testing/leftovers.ts';
 
 lifecycleConformance('fake seams', async () => {
   const f = fakeContainerService();
   return { containers: f.containers, events: f.events, image: 'busybox', advance: (ms) => f.clock.advance(ms), dispose: async () => f.dispose() };
 });
 
-it('doubles the restart delay while a container keeps failing fast, from 100 ms, and gives up at the retry count', async () => {
+it('doubles the restart delay while a container keeps failing fast, from 100 ms, and gives up at the retry count', async (t) => {
   const f = fakeContainerService();
+  noLeftovers(t, { 'event listeners': () => f.events.listenerCount });
   try {
     const r = await f.containers.create({ Image: 'busybox', Cmd: ['false'], HostConfig: { NetworkMode: 'none', RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 } } });
     await f.containers.start(r.Id);
@@ -43,8 +45,9 @@ it('doubles the restart delay while a container keeps failing fast, from 100 ms,
   }
 });
 
-it('unless-stopped is not restarted after a stop, and stays stopped across a new engine\'s recovery', async () => {
+it('unless-stopped is not restarted after a stop, and stays stopped across a new engine\'s recovery', async (t) => {
   const f = fakeContainerService();
+  noLeftovers(t, { 'event listeners': () => f.events.listenerCount });
   try {
     const r = await f.containers.create({ Image: 'busybox', Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'none', RestartPolicy: { Name: 'unless-stopped' } } });
     await f.containers.start(r.Id);
@@ -62,8 +65,9 @@ it('unless-stopped is not restarted after a stop, and stays stopped across a new
   }
 });
 
-it('AutoRemove removes the container when it exits; a failed start keeps nothing running', async () => {
+it('AutoRemove removes the container when it exits; a failed start keeps nothing running', async (t) => {
   const f = fakeContainerService();
+  noLeftovers(t, { 'event listeners': () => f.events.listenerCount });
   try {
     const r = await f.containers.create({ Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'none', AutoRemove: true } });
     const removed = f.containers.wait(r.Id, 'removed');

@@ -1,9 +1,10 @@
 // One bus for engine events; the Docker API /events, the UI and logs all read it.
 import type { EngineEvent } from '../../../common/docker.ts';
+import type { Disposer } from '../../../common/disposable.ts';
 
 export type { EngineEvent };
 
-export type Disposer = () => void;
+export type { Disposer };
 
 export class EventBus {
   private readonly listeners = new Set<(e: EngineEvent) => void>();
@@ -26,6 +27,10 @@ export class EventBus {
   /** The last events kept (for /events?since=…). */
   recent(): EngineEvent[] {
     return [...this.history];
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
   }
 
   on(listener: (e: EngineEvent) => void): Disposer {
