@@ -1,13 +1,14 @@
-// Docker's network model: the predefined bridge, host and none networks, user-defined bridge
-// networks with IPAM, a resolver per user network, links, and published ports.
+// Docker's network model on bridges: the predefined bridge, host and none networks, user-defined
+// bridge networks with IPAM, a resolver per user network, endpoints, links and published ports.
+// The records live in networkStore.ts, /etc files in etcFiles.ts, port rules in portRules.ts,
+// and the host's bridges, veths and firewall in hostNet.ts.
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-
-import type { EndpointConfig, EndpointSettings, NetworkSettings, NetworkView, PortMap } from '../../../common/models.ts';
 import type { NetworkCreateOptions } from '../../../common/docker.ts';
+import { checkNetworkName } from '../../../common/grammar/index.ts';
+import type { EndpointConfig, EndpointSettings, NetworkSettings, NetworkView } from '../../../common/models.ts';
 import type { ContainerNetwork, NetworkPlan } from './containerNetwork.ts';
-import { checkNetworkName, checkPortBinding, portKey, type PortProto } from '../../../common/grammar/index.ts';
+import { NetworkStore, type NetworkRecord } from './networkStore.ts';
 import type { ContainerRecord } from '../containers/containerRecord.ts';
 import { conflict, EngineError, invalid, isEngineError, notFound, notRunning } from '../errors.ts';
 import type { EventBus } from '../events/eventBus.ts';
@@ -15,25 +16,12 @@ import { DnsServer } from './dnsServer.ts';
 import { attachVeth, deleteLink, detachVeth, ensureBridge, ensureFirewall, linkExists, removeFirewall } from './hostNet.ts';
 import { formatCidr, Ipam, normalizePool, overlaps, parseCidr, pickSubnet, type Cidr, type PoolConfig } from './ipam.ts';
 import { publish, type PortBinding, type Publication } from './portProxy.ts';
+import { extraHosts, linkEnv, LOCALHOST, readHostFile, resolvFor } from './etcFiles.ts';
+import { portBindings, recordPorts } from './portRules.ts';
 
-export interface NetworkRecord {
-  Id: string;
-  Name: string;
-  Created: string;
-  Driver: 'bridge' | 'host' | 'null';
-  IPAM: { Driver: 'default'; Options: Record<string, string>; Config: PoolConfig[] };
-  Internal: boolean;
-  Attachable: boolean;
-  Options: Record<string, string>;
-  Labels: Record<string, string>;
-  /** the bridge device on the host */
-  device?: string;
-  /** address → container id */
-  used: Record<string, string>;
-  cursor: number;
-  /** the subnet was picked by the engine, so it may pick another while no address is handed out */
-  autoSubnet?: boolean;
-}
+export { normalizePortBindings, portKey } from './portRules.ts';
+
+export type { NetworkRecord };
 
 export type { NetworkCreateOptions };
 
@@ -54,22 +42,6 @@ export interface NetworkDeps {
 }
 
 const PREDEFINED = ['bridge', 'host', 'none'];
-const LOCALHOST = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n';
-
-function readHostFile(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** The host's resolv.conf without loopback nameservers (unreachable from another namespace). */
-function filteredResolvConf(): string {
-  const kept = readHostFile('/etc/resolv.conf').split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l));
-  return `${kept.join('\n').trim()}\n`;
-}
-
 function hostRoutes(): Cidr[] {
   try {
     const out = execFileSync('ip', ['-4', '-o', 'route', 'show', 'table', 'all'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -105,46 +77,18 @@ function emptyEndpoint(networkId: string, cfg?: EndpointConfig | null): Endpoint
   };
 }
 
-/** "80", "80/udp" → "80/tcp", "80/udp"; a bad port is an error naming it. */
-export { portKey };
-
-/** Validates PortBindings (the grammar's checks, as for the run form) and returns them with normalized keys. */
-export function normalizePortBindings(pb: PortMap | null | undefined): PortMap {
-  const out: PortMap = {};
-  for (const [key, list] of Object.entries(pb ?? {})) {
-    const m = /^(\d{1,5})(?:\/(\w+))?$/.exec(key);
-    if (!m) portKey(key); // throws its message
-    const containerPort = String(Number(m![1]));
-    const proto = (m![2] ?? 'tcp').toLowerCase() as PortProto;
-    const given = (list ?? []).map((b) => ({ hostIp: b?.HostIp ?? '', hostPort: b?.HostPort ?? '', containerPort, proto }));
-    for (const b of given.length ? given : [{ hostIp: '', hostPort: '', containerPort, proto }]) checkPortBinding(b);
-    out[`${containerPort}/${proto}`] = given.map((b) => ({ HostIp: b.hostIp, HostPort: b.hostPort }));
-  }
-  return out;
-}
-
 export class NetworkService implements ContainerNetwork {
-  private readonly dir: string;
-  private readonly records = new Map<string, NetworkRecord>();
+  private readonly records: NetworkStore;
   private readonly ready = new Map<string, Promise<void>>();
   private readonly dns = new Map<string, DnsServer>();
   private readonly running = new Map<string, Publication>();
 
   constructor(private readonly d: NetworkDeps) {
-    this.dir = `${d.root}/networks`;
-    mkdirSync(this.dir, { recursive: true });
-    for (const f of readdirSync(this.dir).filter((x) => x.endsWith('.json'))) {
-      try {
-        const r = JSON.parse(readFileSync(`${this.dir}/${f}`, 'utf8')) as NetworkRecord;
-        this.records.set(r.Id, r);
-      } catch {
-        /* a hand-edited file */
-      }
-    }
-    if (!this.byName('none')) this.store(this.newRecord('none', 'null', []));
-    if (!this.byName('host')) this.store(this.newRecord('host', 'host', []));
+    this.records = new NetworkStore(`${d.root}/networks`);
+    if (!this.records.byName('none')) this.records.save(this.records.newRecord('none', 'null', []));
+    if (!this.records.byName('host')) this.records.save(this.records.newRecord('host', 'host', []));
     const bip = d.defaultBridgeIp ? bridgePool(d.defaultBridgeIp) : undefined;
-    const existing = this.byName('bridge');
+    const existing = this.records.byName('bridge');
     const moved = existing && bip && (existing.IPAM.Config[0].Subnet !== bip.Subnet || existing.IPAM.Config[0].Gateway !== bip.Gateway);
     if (existing && moved) {
       // --bip changed: the bridge is rebuilt with the new address when no container holds one.
@@ -153,54 +97,29 @@ export class NetworkService implements ContainerNetwork {
       existing.IPAM.Config = [bip];
       existing.autoSubnet = false;
       existing.cursor = 0;
-      this.store(existing);
+      this.records.save(existing);
     }
     if (!existing) {
-      const rec = this.newRecord('bridge', 'bridge', [bip ?? normalizePool({}, this.freeSubnet())]);
+      const rec = this.records.newRecord('bridge', 'bridge', [bip ?? normalizePool({}, this.freeSubnet())]);
       rec.autoSubnet = !bip;
       rec.device = d.defaultBridge ?? `berth-${rec.Id.slice(0, 9)}`;
       rec.Options = { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': rec.device, 'com.docker.network.driver.mtu': '1500' };
-      this.store(rec);
+      this.records.save(rec);
     }
   }
 
-  private newRecord(name: string, driver: NetworkRecord['Driver'], pools: PoolConfig[]): NetworkRecord {
-    let id: string;
-    do id = randomBytes(32).toString('hex'); while (this.records.has(id) || /^\d{12}/.test(id));
-    return {
-      Id: id, Name: name, Created: new Date().toISOString(), Driver: driver,
-      IPAM: { Driver: 'default', Options: {}, Config: pools }, Internal: false, Attachable: false, Options: {}, Labels: {}, used: {}, cursor: 0,
-    };
-  }
-
-  private store(r: NetworkRecord): void {
-    writeFileSync(`${this.dir}/${r.Id}.json.tmp`, JSON.stringify(r));
-    renameSync(`${this.dir}/${r.Id}.json.tmp`, `${this.dir}/${r.Id}.json`);
-    this.records.set(r.Id, r);
-  }
-
   private freeSubnet(except?: string): Cidr {
-    const taken = [...hostRoutes(), ...[...this.records.values()].filter((n) => n.Id !== except).flatMap((n) => n.IPAM.Config.map((c) => parseCidr(c.Subnet)))];
+    const taken = [...hostRoutes(), ...this.records.all().filter((n) => n.Id !== except).flatMap((n) => n.IPAM.Config.map((c) => parseCidr(c.Subnet)))];
     return pickSubnet(taken);
-  }
-
-  private byName(name: string): NetworkRecord | undefined {
-    return [...this.records.values()].find((n) => n.Name === name);
   }
 
   /** Docker's lookup order: full id, exact name, unique id prefix. */
   get(ref: string): NetworkRecord {
-    if (!ref) throw invalid('network name must not be empty');
-    const exact = this.records.get(ref) ?? this.byName(ref);
-    if (exact) return exact;
-    const matches = [...this.records.values()].filter((n) => n.Id.startsWith(ref));
-    if (matches.length === 1) return matches[0];
-    if (matches.length > 1) throw invalid(`network ${ref} is ambiguous (${matches.length} matches found based on ID prefix)`);
-    throw notFound(`network ${ref} not found`);
+    return this.records.get(ref);
   }
 
   list(): NetworkRecord[] {
-    return [...this.records.values()].sort((a, b) => a.Name.localeCompare(b.Name));
+    return this.records.list();
   }
 
   /** Containers with an endpoint on the network (running or not). */
@@ -231,7 +150,7 @@ export class NetworkService implements ContainerNetwork {
     if (!o || typeof o.Name !== 'string' || !o.Name) throw invalid('network name is required');
     checkNetworkName(o.Name);
     if (PREDEFINED.includes(o.Name)) throw new EngineError('PERMISSION', `operation is not permitted on predefined ${o.Name} network`);
-    if (this.byName(o.Name)) throw conflict(`network with name ${o.Name} already exists`);
+    if (this.records.byName(o.Name)) throw conflict(`network with name ${o.Name} already exists`);
     const driver = o.Driver || 'bridge';
     if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found: Berth supports the bridge driver for user-defined networks`);
     if (o.EnableIPv6) throw invalid('IPv6 networks are not supported yet');
@@ -241,7 +160,7 @@ export class NetworkService implements ContainerNetwork {
     const opts = { ...(o.Options ?? {}) };
     const mtu = Number(opts['com.docker.network.driver.mtu'] ?? 1500);
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw invalid(`invalid MTU ${opts['com.docker.network.driver.mtu']}: it must be between 68 and 65535`);
-    const others = [...this.records.values()].flatMap((n) => n.IPAM.Config.map((c) => ({ n, c: parseCidr(c.Subnet) })));
+    const others = this.records.all().flatMap((n) => n.IPAM.Config.map((c) => ({ n, c: parseCidr(c.Subnet) })));
     let pool: PoolConfig;
     if (configs[0]?.Subnet) {
       pool = normalizePool(configs[0], parseCidr(configs[0].Subnet));
@@ -253,23 +172,22 @@ export class NetworkService implements ContainerNetwork {
     } else {
       pool = normalizePool(configs[0] ?? {}, this.freeSubnet());
     }
-    const rec = this.newRecord(o.Name, 'bridge', [pool]);
+    const rec = this.records.newRecord(o.Name, 'bridge', [pool]);
     rec.autoSubnet = !configs[0]?.Subnet;
     const device = opts['com.docker.network.bridge.name'] || `berth-${rec.Id.slice(0, 9)}`;
     if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(device)) throw invalid(`invalid bridge name "${device}": at most 15 letters, digits, '.', '-' or '_'`);
-    if ([...this.records.values()].some((n) => n.device === device) || linkExists(device)) throw conflict(`bridge device ${device} already exists on this host`);
+    if (this.records.all().some((n) => n.device === device) || linkExists(device)) throw conflict(`bridge device ${device} already exists on this host`);
     rec.device = device;
     rec.Options = { ...opts, 'com.docker.network.driver.mtu': String(mtu) };
     rec.Internal = !!o.Internal;
     rec.Attachable = !!o.Attachable;
     rec.Labels = { ...(o.Labels ?? {}) };
-    this.store(rec);
+    this.records.save(rec);
     try {
       await this.ensureUp(rec);
     } catch (e) {
       await this.teardown(rec).catch(() => undefined);
       this.records.delete(rec.Id);
-      rmSync(`${this.dir}/${rec.Id}.json`, { force: true });
       throw isEngineError(e) ? e : new EngineError('INTERNAL', `network ${rec.Name}: bringing up bridge ${device} failed: ${(e as Error).message}`, { cause: e });
     }
     this.d.events.emit('network', 'create', rec.Id, { name: rec.Name, type: 'bridge' });
@@ -284,7 +202,6 @@ export class NetworkService implements ContainerNetwork {
       throw new EngineError('PERMISSION', `error while removing network: network ${n.Name} id ${n.Id} has active endpoints (${active.map((c) => c.Name.slice(1)).join(', ')})`);
     }
     await this.teardown(n);
-    rmSync(`${this.dir}/${n.Id}.json`, { force: true });
     this.records.delete(n.Id);
     this.d.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
   }
@@ -313,7 +230,7 @@ export class NetworkService implements ContainerNetwork {
 
   /** Removes every bridge and rule this engine made (the predefined networks stay defined). */
   async teardownAll(): Promise<void> {
-    for (const n of this.records.values()) await this.teardown(n);
+    for (const n of this.records.all()) await this.teardown(n);
   }
 
   // --- containers ------------------------------------------------------------------------------
@@ -362,7 +279,7 @@ export class NetworkService implements ContainerNetwork {
         if (clash() && n.autoSubnet && !Object.keys(n.used).length) {
           n.IPAM.Config = [normalizePool({}, this.freeSubnet(n.Id))];
           n.cursor = 0;
-          this.store(n);
+          this.records.save(n);
         }
         const route = clash();
         const pool = n.IPAM.Config[0];
@@ -400,21 +317,6 @@ export class NetworkService implements ContainerNetwork {
     return hit ? `${hit.c.Name.slice(1)}.${n.Name}` : undefined;
   }
 
-  /** Exposed ports with their bindings, `-P` giving each exposed port a random host port. */
-  private portBindings(r: ContainerRecord): PortBinding[] {
-    const pb = r.HostConfig.PortBindings ?? {};
-    const keys = new Set([...Object.keys(pb), ...(r.HostConfig.PublishAllPorts ? Object.keys(r.Config.ExposedPorts ?? {}) : [])]);
-    const out: PortBinding[] = [];
-    for (const key of keys) {
-      const [port, proto] = key.split('/');
-      const list = pb[key]?.length ? pb[key]! : [{ HostIp: '', HostPort: '' }];
-      for (const b of list) {
-        out.push({ proto: proto === 'udp' ? 'udp' : 'tcp', hostIp: b.HostIp || '0.0.0.0', hostPort: Number((b.HostPort ?? '').split('-')[0] || 0), containerPort: Number(port) });
-      }
-    }
-    return out;
-  }
-
   private parseLinks(r: ContainerRecord): { target: ContainerRecord; alias: string }[] {
     return (r.HostConfig.Links ?? []).map((l) => {
       const [name, alias] = l.split(':');
@@ -422,49 +324,6 @@ export class NetworkService implements ContainerNetwork {
       if (!target.State.Running) throw conflict(`cannot link to a non running container: ${target.Name} AS /${r.Name.slice(1)}/${alias ?? name}`);
       return { target, alias: (alias ?? target.Name.slice(1)).split('/').pop()! };
     });
-  }
-
-  private linkEnv(r: ContainerRecord, links: { target: ContainerRecord; alias: string }[]): string[] {
-    const env: string[] = [];
-    for (const { target, alias } of links) {
-      const ip = Object.values(target.NetworkSettings?.Networks ?? {})[0]?.IPAddress ?? '';
-      const p = alias.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-      env.push(`${p}_NAME=/${r.Name.slice(1)}/${alias}`);
-      const ports = Object.keys(target.Config.ExposedPorts ?? {}).sort((a, b) => parseInt(a) - parseInt(b));
-      if (ports.length) env.push(`${p}_PORT=${ports[0].split('/')[1]}://${ip}:${parseInt(ports[0])}`);
-      for (const key of ports) {
-        const [port, proto] = key.split('/');
-        const v = `${p}_PORT_${port}_${proto.toUpperCase()}`;
-        env.push(`${v}=${proto}://${ip}:${port}`, `${v}_ADDR=${ip}`, `${v}_PORT=${port}`, `${v}_PROTO=${proto}`);
-      }
-      for (const e of target.Config.Env) {
-        const k = e.slice(0, e.indexOf('='));
-        if (!['HOME', 'PATH', 'HOSTNAME'].includes(k)) env.push(`${p}_ENV_${e}`);
-      }
-    }
-    return env;
-  }
-
-  private extraHosts(r: ContainerRecord, gateway: string): string {
-    return (r.HostConfig.ExtraHosts ?? []).map((h) => {
-      const i = h.indexOf(':') >= 0 && !h.includes('=') ? h.indexOf(':') : h.indexOf('=');
-      const name = h.slice(0, i);
-      let ip = h.slice(i + 1);
-      if (ip === 'host-gateway') ip = gateway || '127.0.0.1';
-      return `${ip}\t${name}\n`;
-    }).join('');
-  }
-
-  private resolvFor(r: ContainerRecord, nameserver?: string): string {
-    const h = r.HostConfig;
-    const base = filteredResolvConf();
-    const keep = base.split('\n').filter((l) => l.trim() && !/^\s*nameserver\s/.test(l) && !(h.DnsSearch?.length && /^\s*(search|domain)\s/.test(l)) && !(h.DnsOptions?.length && /^\s*options\s/.test(l)));
-    const servers = h.Dns?.length ? h.Dns : nameserver ? [nameserver] : base.split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1]).filter((x): x is string => !!x);
-    const lines = [...servers.map((s) => `nameserver ${s}`), ...keep];
-    if (h.DnsSearch?.length) lines.push(`search ${h.DnsSearch.join(' ')}`);
-    if (h.DnsOptions?.length) lines.push(`options ${h.DnsOptions.join(' ')}`);
-    else if (nameserver && !keep.some((l) => /^\s*options\s/.test(l))) lines.push('options ndots:0');
-    return `${lines.join('\n')}\n`;
   }
 
   /** Before the process exists: addresses, hosts, resolv.conf and link environment. */
@@ -477,9 +336,9 @@ export class NetworkService implements ContainerNetwork {
       return { netns: { join: `/proc/${target.State.Pid}/ns/net` }, env: [], hosts: dir('hosts'), resolvConf: dir('resolv.conf'), needsSetup: false };
     }
     if (mode === 'host') {
-      return { netns: 'host', env: [], hosts: readHostFile('/etc/hosts') || LOCALHOST, resolvConf: this.resolvFor(r), needsSetup: false };
+      return { netns: 'host', env: [], hosts: readHostFile('/etc/hosts') || LOCALHOST, resolvConf: resolvFor(r), needsSetup: false };
     }
-    if (mode === 'none') return { netns: 'new', env: [], hosts: `${LOCALHOST}`, resolvConf: this.resolvFor(r), needsSetup: false };
+    if (mode === 'none') return { netns: 'new', env: [], hosts: `${LOCALHOST}`, resolvConf: resolvFor(r), needsSetup: false };
     const settings = r.NetworkSettings ?? { Networks: {}, Ports: {}, SandboxKey: '' };
     r.NetworkSettings = settings;
     const links = this.parseLinks(r);
@@ -488,7 +347,7 @@ export class NetworkService implements ContainerNetwork {
     let gateway = '';
     try {
       for (const [name, ep] of Object.entries(settings.Networks)) {
-        const n = this.records.get(ep.NetworkID);
+        const n = this.records.byId(ep.NetworkID);
         if (!n) throw notFound(`network ${name} not found: it was removed while the container was stopped; disconnect it or connect another network`);
         await this.ensureUp(n);
         this.allocate(r, n, ep);
@@ -504,8 +363,8 @@ export class NetworkService implements ContainerNetwork {
       const ip = Object.values(target.NetworkSettings?.Networks ?? {})[0]?.IPAddress;
       if (ip) hosts += `${ip}\t${alias} ${target.Config.Hostname} ${target.Name.slice(1)}\n`;
     }
-    hosts += this.extraHosts(r, gateway);
-    return { netns: 'new', env: this.linkEnv(r, links), hosts, resolvConf: this.resolvFor(r, nameserver), needsSetup: Object.keys(settings.Networks).length > 0 };
+    hosts += extraHosts(r, gateway);
+    return { netns: 'new', env: linkEnv(r, links), hosts, resolvConf: resolvFor(r, nameserver), needsSetup: Object.keys(settings.Networks).length > 0 };
   }
 
   private allocate(r: ContainerRecord, n: NetworkRecord, ep: EndpointSettings): void {
@@ -524,7 +383,7 @@ export class NetworkService implements ContainerNetwork {
       }
     }
     n.cursor = ipam.last || n.cursor;
-    this.store(n);
+    this.records.save(n);
     ep.IPPrefixLen = ipam.prefixLen;
     ep.Gateway = pool.Gateway;
     ep.MacAddress = macFor(ep.IPAddress);
@@ -534,10 +393,10 @@ export class NetworkService implements ContainerNetwork {
 
   private releaseAddresses(r: ContainerRecord): void {
     for (const ep of Object.values(r.NetworkSettings?.Networks ?? {})) {
-      const n = this.records.get(ep.NetworkID);
+      const n = this.records.byId(ep.NetworkID);
       if (n && ep.IPAddress && n.used[ep.IPAddress] === r.Id) {
         delete n.used[ep.IPAddress];
-        this.store(n);
+        this.records.save(n);
       }
       Object.assign(ep, { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: '', DNSNames: null });
     }
@@ -558,19 +417,12 @@ export class NetworkService implements ContainerNetwork {
   async setup(r: ContainerRecord, pid: number): Promise<void> {
     const eps = Object.values(r.NetworkSettings!.Networks);
     r.NetworkSettings!.SandboxKey = `/proc/${pid}/ns/net`;
-    for (const [i, ep] of eps.entries()) await this.plug(r, pid, this.records.get(ep.NetworkID)!, ep, i, i === 0);
+    for (const [i, ep] of eps.entries()) await this.plug(r, pid, this.records.byId(ep.NetworkID)!, ep, i, i === 0);
     const first = eps[0];
-    const pub = await publish(this.portBindings(r), first.IPAddress, { path: this.d.helperPath, watchPid: pid });
+    const pub = await publish(portBindings(r), first.IPAddress, { path: this.d.helperPath, watchPid: pid });
     this.running.set(r.Id, pub);
-    this.recordPorts(r, pub.ports);
+    recordPorts(r, pub.ports);
     if (r.runtime) r.runtime.proxy = pub.proxy;
-  }
-
-  private recordPorts(r: ContainerRecord, ports: PortBinding[]): void {
-    const map: PortMap = {};
-    for (const key of Object.keys(r.Config.ExposedPorts ?? {})) map[key] = null;
-    for (const p of ports) (map[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
-    r.NetworkSettings!.Ports = map;
   }
 
   /** The container stopped: ports closed, addresses freed, host ends of its veths removed. */
@@ -579,7 +431,7 @@ export class NetworkService implements ContainerNetwork {
     this.running.delete(r.Id);
     if (!r.NetworkSettings) return;
     for (const ep of Object.values(r.NetworkSettings.Networks)) {
-      const n = this.records.get(ep.NetworkID);
+      const n = this.records.byId(ep.NetworkID);
       if (n && ep.IPAddress) await deleteLink(this.hostVeth(r, n));
     }
     this.releaseAddresses(r);
@@ -592,7 +444,7 @@ export class NetworkService implements ContainerNetwork {
     const eps = Object.values(r.NetworkSettings?.Networks ?? {});
     if (!eps.length || !eps[0].IPAddress) return;
     for (const ep of eps) {
-      const n = this.records.get(ep.NetworkID);
+      const n = this.records.byId(ep.NetworkID);
       if (n) await this.ensureUp(n).catch(() => undefined);
     }
     const wanted: PortBinding[] = [];
@@ -623,7 +475,7 @@ export class NetworkService implements ContainerNetwork {
         await this.plug(r, r.State.Pid, n, ep, Object.keys(r.NetworkSettings.Networks).length, false);
       } catch (e) {
         if (n.used[ep.IPAddress] === r.Id) delete n.used[ep.IPAddress];
-        this.store(n);
+        this.records.save(n);
         throw e;
       }
     }
@@ -645,7 +497,7 @@ export class NetworkService implements ContainerNetwork {
     if (r.State.Running && r.runtime && ep.IPAddress) {
       await detachVeth(r.State.Pid, `eth${index}`, this.hostVeth(r, n));
       if (n.used[ep.IPAddress] === r.Id) delete n.used[ep.IPAddress];
-      this.store(n);
+      this.records.save(n);
     }
     delete r.NetworkSettings!.Networks[name];
     this.d.saveContainer(r);
