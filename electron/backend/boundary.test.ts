@@ -76,3 +76,12 @@ it('modules import each other without a cycle', () => {
   for (const f of graph.keys()) visit(f, []);
   assert.deepEqual(cycles, []);
 });
+
+it('the app\'s components call store actions, never the bridge', () => {
+  const files = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(`${dir}/${e.name}`) : /\.tsx?$/.test(e.name) ? [`${dir}/${e.name}`] : []));
+  // The terminal sessions are a service built in main.tsx with the bridge, like the store.
+  const offenders = ['renderer/features', 'renderer/components'].flatMap(files)
+    .filter((f) => !f.endsWith('terminalSessions.ts') && /\bbridge\.(call|open|on)\(/.test(readFileSync(join(root, f), 'utf8')));
+  assert.deepEqual(offenders, []);
+});

@@ -78,7 +78,7 @@ function Inspect({ id }: { id: string }) {
   const state = useApp((s) => s.containers[id]?.state);
   const [data, setData] = useState<{ json?: string; error?: string }>({});
   useEffect(() => {
-    void store.bridge.call('containers.inspect', { id }).then((r) => setData(r.ok ? { json: JSON.stringify(r.value, null, 2) } : { error: r.error.message }));
+    void store.getState().inspectContainer(id).then((r) => setData(r.ok ? { json: JSON.stringify(r.value, null, 2) } : { error: r.error.message }));
   }, [store, id, state]);
   if (data.error) return <p className="error-text">{data.error}</p>;
   if (!data.json) return <div className="skeleton-block" />;

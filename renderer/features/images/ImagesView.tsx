@@ -67,7 +67,7 @@ function ImageDetail({ img }: { img: ImageView }) {
   const [data, setData] = useState<{ inspect?: Record<string, unknown>; history?: { CreatedBy: string; Size: number; Created: number }[]; error?: string }>({});
   const [target, setTarget] = useState('');
   useEffect(() => {
-    void store.bridge.call('images.inspect', { id: img.id }).then((r) => setData(r.ok
+    void store.getState().inspectImage(img.id).then((r) => setData(r.ok
       ? { inspect: r.value.inspect as Record<string, unknown>, history: r.value.history as never } : { error: r.error.message }));
   }, [store, img.id, img.tags.length]);
   const layers = ((data.inspect?.RootFS as { Layers?: string[] } | undefined)?.Layers) ?? [];

@@ -22,7 +22,7 @@ export function LogsView({ id }: { id: string }) {
     setCount(0);
     let raf = 0;
     let partial: LogLine | undefined;
-    const s = store.bridge.open('logs', { id, follow: true, tail: 100_000 }, {
+    const s = store.getState().streamLogs(id, {
       data(batch) {
         for (const l of batch) {
           // Partial records (no newline yet) are joined with what follows them.

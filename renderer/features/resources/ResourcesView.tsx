@@ -1,39 +1,10 @@
 // Networks and Volumes: lists with which containers use each, create, inspect-style details and
-// remove. Both lists are small, so they are re-read when the engine reports a change to them.
-import { useCallback, useEffect, useState } from 'react';
-import type { NetworkSummary, VolumeSummary } from '../../../common/views.ts';
+// remove, all through the store's resources slice (which re-reads them when they change).
+import { useEffect, useState } from 'react';
 import { TrashIcon } from '../../components/icons.tsx';
 import { ago } from '../../format.ts';
 import { useApp, useAppStore } from '../../store/context.tsx';
 import { VolumeBrowser } from './VolumeBrowser.tsx';
-
-const NETWORK_EVENTS = ['network', 'container'];
-const VOLUME_EVENTS = ['volume', 'container'];
-
-function useList<T>(method: 'networks.list' | 'volumes.list', types: string[]): { items: T[] | undefined; reload: () => void } {
-  const store = useAppStore();
-  const [items, setItems] = useState<T[]>();
-  const reload = useCallback(() => {
-    void store.bridge.call(method, {}).then((r) => {
-      if (r.ok) setItems(r.value as T[]);
-      else store.getState().toast('error', r.error.message);
-    });
-  }, [store, method]);
-  useEffect(() => {
-    reload();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const off = store.bridge.on('engine', (e) => {
-      if (!types.includes(e.type)) return;
-      clearTimeout(timer);
-      timer = setTimeout(reload, 100);
-    });
-    return () => {
-      off();
-      clearTimeout(timer);
-    };
-  }, [reload, store, types]);
-  return { items, reload };
-}
 
 function Users({ list }: { list: { id: string; name: string; running: boolean; ip?: string }[] }) {
   if (!list.length) return <span className="muted">unused</span>;
@@ -42,23 +13,16 @@ function Users({ list }: { list: { id: string; name: string; running: boolean; i
 
 export function NetworksView() {
   const store = useAppStore();
-  const toast = useApp((s) => s.toast);
-  const ask = useApp((s) => s.ask);
-  const { items, reload } = useList<NetworkSummary>('networks.list', NETWORK_EVENTS);
+  const items = useApp((s) => s.networks);
+  const remove = useApp((s) => s.removeNetwork);
   const [name, setName] = useState('');
   const [subnet, setSubnet] = useState('');
+  useEffect(() => void store.getState().loadNetworks(), [store]);
   const create = async () => {
-    const r = await store.bridge.call('networks.create', { name: name.trim(), ...(subnet.trim() ? { subnet: subnet.trim() } : {}) });
-    if (!r.ok) return toast('error', r.error.message);
-    toast('ok', `network ${name.trim()} created`);
+    if (!(await store.getState().createNetwork(name.trim(), subnet.trim() || undefined))) return;
     setName('');
     setSubnet('');
-    reload();
   };
-  const remove = (n: NetworkSummary) => ask({
-    title: `Remove network ${n.name}?`, body: 'Containers connected to it lose this interface when they next start.', action: 'Remove',
-    run: () => void store.bridge.call('networks.remove', { id: n.id }).then((r) => (r.ok ? reload() : toast('error', r.error.message))),
-  });
   return (
     <section className="list-pane" aria-label="networks">
       <header className="toolbar">
@@ -87,22 +51,14 @@ export function NetworksView() {
 
 export function VolumesView() {
   const store = useAppStore();
-  const toast = useApp((s) => s.toast);
-  const ask = useApp((s) => s.ask);
-  const { items, reload } = useList<VolumeSummary>('volumes.list', VOLUME_EVENTS);
+  const items = useApp((s) => s.volumes);
+  const remove = useApp((s) => s.removeVolume);
   const [name, setName] = useState('');
   const [browsing, setBrowsing] = useState<string>();
+  useEffect(() => void store.getState().loadVolumes(), [store]);
   const create = async () => {
-    const r = await store.bridge.call('volumes.create', name.trim() ? { name: name.trim() } : {});
-    if (!r.ok) return toast('error', r.error.message);
-    toast('ok', `volume ${r.value.name.slice(0, 24)} created`);
-    setName('');
-    reload();
+    if (await store.getState().createVolume(name.trim() || undefined)) setName('');
   };
-  const remove = (v: VolumeSummary) => ask({
-    title: `Remove volume ${v.name.slice(0, 24)}?`, body: 'Its data is deleted and cannot be recovered.', action: 'Remove',
-    run: () => void store.bridge.call('volumes.remove', { id: v.name }).then((r) => (r.ok ? reload() : toast('error', r.error.message))),
-  });
   return (
     <section className="list-pane" aria-label="volumes">
       <header className="toolbar">

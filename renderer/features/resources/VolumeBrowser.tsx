@@ -41,7 +41,7 @@ export function VolumeBrowser({ name, onClose }: { name: string; onClose: () => 
   const [listing, setListing] = useState<VolumeListing>();
   const [error, setError] = useState<string>();
   const open = useCallback((path: string) => {
-    void store.bridge.call('volumes.browse', { id: name, path }).then((r) => {
+    void store.getState().browseVolume(name, path).then((r) => {
       if (r.ok) {
         setListing(r.value);
         setError(undefined);

@@ -43,7 +43,7 @@ export function StatsView({ id }: { id: string }) {
   const [latest, setLatest] = useState<StatsSample | undefined>(store.stats.latest(id));
   const hosts = useRef<(HTMLDivElement | null)[]>([]);
   useEffect(() => {
-    void store.bridge.call('containers.statsHistory', { id }).then((r) => r.ok && store.stats.seed(id, r.value.samples, r.value.marks));
+    void store.getState().statsHistory(id).then((r) => r.ok && store.stats.seed(id, r.value.samples, r.value.marks));
     const plots = CHARTS.map((def, i) => new uPlot({
       width: hosts.current[i]?.clientWidth || 400, height: 140, legend: { show: true },
       cursor: { drag: { x: false, y: false } },
