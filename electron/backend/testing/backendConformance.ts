@@ -127,6 +127,9 @@ export function backendConformance(name: string, make: () => Promise<BackendUnde
       }
       const echo = await b.exec.create(id, { Cmd: ['echo', 'from-exec'], AttachStdout: true });
       assert.equal(await collect((await b.exec.start(echo.Id))!), 'from-exec\n');
+      // Exec records go with their container's run, as dockerd drops them.
+      await b.containers.stop(id, { timeout: 0 });
+      await assert.rejects(b.exec.inspect(echo.Id), code('NOT_FOUND'));
       await b.containers.remove(id, { force: true });
     });
 

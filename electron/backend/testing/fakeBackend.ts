@@ -97,6 +97,7 @@ export class FakeBackend implements Backend {
   }
 
   private setState(c: FakeContainer, status: ContainerInspect['State']['Status'], exitCode = 0): void {
+    if (status === 'exited') for (const [id, x] of this.execs) if (x.ContainerID === c.inspect.Id) this.execs.delete(id);
     const now = new Date().toISOString();
     const running = status === 'running' || status === 'paused';
     c.inspect.State = { ...c.inspect.State, Status: status, Running: running, Paused: status === 'paused', ExitCode: exitCode, Pid: running ? 4242 : 0,
