@@ -153,4 +153,6 @@ export type ServerMessage =
   | { t: 'result'; id: number; ok: false; error: { code: string; message: string } }
   | { t: 'event'; name: EventName; payload: unknown }
   | { t: 'data'; sid: number; data: unknown }
-  | { t: 'end'; sid: number; error?: { code: string; message: string } };
+  | { t: 'end'; sid: number; error?: { code: string; message: string } }
+  /** the app's side lost (or regained) the engine it relays to, for an engine in another process */
+  | { t: 'state'; state: 'open' | 'lost'; detail?: string };

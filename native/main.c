@@ -7,6 +7,8 @@ int exec_main(int argc, char **argv);
 int probe_main(int argc, char **argv);
 int proxy_main(int argc, char **argv);
 int spawner_main(int argc, char **argv);
+int rootless_init_main(int argc, char **argv);
+int rootless_join_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -20,6 +22,11 @@ int main(int argc, char **argv)
 		return spawner_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "proxy"))
 		return proxy_main(argc, argv);
-	fprintf(stderr, "usage: berth-helper shim | spawner | exec --plan FILE [--status FILE] | probe | proxy --target IP --watch PID HOSTIP HOSTPORT PORT...\n");
+	if (argc >= 2 && !strcmp(argv[1], "rootless-init"))
+		return rootless_init_main(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "rootless-join"))
+		return rootless_join_main(argc, argv);
+	fprintf(stderr, "usage: berth-helper shim | spawner | exec --plan FILE [--status FILE] | probe | proxy [--netns PATH] [--listen-netns PATH] --target IP --watch PID HOSTIP HOSTPORT PORT[/udp]...\n"
+			"       rootless-init --pidfile FILE --uidmap MAP --gidmap MAP -- CMD... | rootless-join --pidfile FILE -- CMD...\n");
 	return 2;
 }

@@ -1,7 +1,13 @@
-/* proxy mode: the TCP published ports of one container, relayed in the kernel with splice(2).
+/* proxy mode: the published ports of one container: TCP relayed in the kernel with splice(2),
+ * UDP by a socket per client, as docker-proxy does.
  *
- *   berth-helper proxy --target IPV4 --watch PID  HOSTIP HOSTPORT CONTAINERPORT ...
+ *   berth-helper proxy [--netns PATH] [--listen-netns PATH] --target IPV4 --watch PID
+ *                      HOSTIP HOSTPORT CONTAINERPORT[/udp] ...
  *
+ * --netns: after binding, the proxy enters that network namespace (a rootless engine's, where
+ * the containers' bridges are) to reach the target; the listeners stay where they were bound.
+ * --listen-netns: the listeners are bound in that namespace instead (a resolver's address on
+ * a rootless bridge), and the target is reached from the proxy's own.
  * Binds every listener first and answers on stdout with one line, then serves:
  *   ok PORT...             the host ports bound, in argument order (0 becomes the port chosen)
  *   error INDEX ERRNO      binding INDEX failed; nothing stays bound and the process exits 1
@@ -22,15 +28,32 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 256
 #define PIPE_BYTES (256 * 1024)
+#define UDP_IDLE_SECONDS 30
+#define UDP_MAX_FLOWS 4096
 
 struct listener {
 	int fd;
 	int port; /* container port */
+	int udp;
 };
+
+/* One UDP client of one listener, with its own socket to the target (replies come back on it). */
+struct flow {
+	int listener;
+	int upstream;
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	time_t last;
+};
+
+static struct listener ls[MAX_LISTENERS];
+static int nls;
 
 struct conn {
 	int client, upstream;
@@ -145,7 +168,7 @@ static void *open_upstream(void *arg)
 	return NULL;
 }
 
-static int bind_one(const char *ip, int port, int *bound)
+static int bind_one(const char *ip, int port, int udp, int *bound)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t len;
@@ -165,13 +188,14 @@ static int bind_one(const char *ip, int port, int *bound)
 			return -EINVAL;
 		len = sizeof *a;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (!udp)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 511)) {
+	if (bind(fd, (struct sockaddr *)&ss, len) || (!udp && listen(fd, 511))) {
 		int err = errno;
 		close(fd);
 		return -err;
@@ -181,23 +205,163 @@ static int bind_one(const char *ip, int port, int *bound)
 	return fd;
 }
 
+static struct flow *flows[UDP_MAX_FLOWS];
+static int nflows;
+
+static void flow_drop(int i)
+{
+	close(flows[i]->upstream);
+	free(flows[i]);
+	flows[i] = flows[--nflows];
+}
+
+/* A datagram from a client: to the target through the client's flow (made on first use). */
+static char udp_buf[65536]; /* the UDP thread's only */
+
+static void udp_from_client(int li)
+{
+	char *buf = udp_buf;
+	struct sockaddr_storage from;
+	socklen_t flen = sizeof from;
+	ssize_t n = recvfrom(ls[li].fd, buf, sizeof udp_buf, MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+	if (n < 0)
+		return;
+	struct flow *f = NULL;
+	for (int i = 0; i < nflows && !f; i++)
+		if (flows[i]->listener == li && flows[i]->client_len == flen && !memcmp(&flows[i]->client, &from, flen))
+			f = flows[i];
+	if (!f) {
+		if (nflows == UDP_MAX_FLOWS)
+			return;
+		struct sockaddr_in to = target;
+		to.sin_port = htons(ls[li].port);
+		int up = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (up < 0)
+			return;
+		if (connect(up, (struct sockaddr *)&to, sizeof to)) {
+			close(up);
+			return;
+		}
+		f = calloc(1, sizeof *f);
+		if (!f) {
+			close(up);
+			return;
+		}
+		*f = (struct flow){ .listener = li, .upstream = up, .client_len = flen };
+		memcpy(&f->client, &from, flen);
+		flows[nflows++] = f;
+	}
+	f->last = time(NULL);
+	send(f->upstream, buf, (size_t)n, MSG_DONTWAIT);
+}
+
+static void udp_from_target(struct flow *f)
+{
+	char *buf = udp_buf;
+	ssize_t n;
+	while ((n = recv(f->upstream, buf, sizeof udp_buf, MSG_DONTWAIT)) >= 0) {
+		f->last = time(NULL);
+		sendto(ls[f->listener].fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&f->client, f->client_len);
+	}
+}
+
+/* The UDP listeners and their flows, in a thread of their own; idle flows close after 30 s. */
+static void *udp_loop(void *arg)
+{
+	static struct pollfd pfd[MAX_LISTENERS + UDP_MAX_FLOWS];
+	for (;;) {
+		int n = 0, i;
+		time_t now = time(NULL);
+		for (i = 0; i < nflows;)
+			if (now - flows[i]->last > UDP_IDLE_SECONDS)
+				flow_drop(i);
+			else
+				i++;
+		for (i = 0; i < nls; i++)
+			if (ls[i].udp)
+				pfd[n++] = (struct pollfd){ .fd = ls[i].fd, .events = POLLIN };
+		int nl = n, nf = nflows;
+		for (i = 0; i < nf; i++)
+			pfd[n++] = (struct pollfd){ .fd = flows[i]->upstream, .events = POLLIN };
+		if (poll(pfd, (nfds_t)n, 1000) <= 0)
+			continue;
+		/* Replies first: a new client below may reorder the flow table. */
+		for (i = nf - 1; i >= 0; i--)
+			if (pfd[nl + i].revents)
+				udp_from_target(flows[i]);
+		for (i = 0, n = 0; i < nls; i++)
+			if (ls[i].udp && pfd[n++].revents)
+				udp_from_client(i);
+	}
+	return NULL;
+}
+
+/* Enters the network namespace at path (the caller is single-threaded here); 0 or -errno. */
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+struct binding {
+	int argc;
+	char **argv;
+	int first;
+	const char *listen_netns;
+	int udp;
+	int err, err_index;
+};
+
+static char line[MAX_LISTENERS * 7 + 8];
+
+/* Binds every HOSTIP HOSTPORT CONTAINERPORT[/udp] triple into ls[], building the "ok" line. */
+static void *bind_all(void *arg)
+{
+	struct binding *b = arg;
+	size_t off = (size_t)snprintf(line, sizeof line, "ok");
+	int r;
+	if (b->listen_netns && (r = enter_netns(b->listen_netns)) < 0) {
+		b->err_index = -1;
+		b->err = -r;
+		return NULL;
+	}
+	for (int i = b->first; i < b->argc; i += 3, nls++) {
+		int is_udp = strstr(b->argv[i + 2], "/udp") != NULL;
+		int bound = 0, fd = bind_one(b->argv[i], atoi(b->argv[i + 1]), is_udp, &bound);
+		if (fd < 0) {
+			b->err_index = nls;
+			b->err = -fd;
+			return NULL;
+		}
+		ls[nls] = (struct listener){ .fd = fd, .port = atoi(b->argv[i + 2]), .udp = is_udp };
+		b->udp |= is_udp;
+		off += (size_t)snprintf(line + off, sizeof line - off, " %d", bound);
+	}
+	return NULL;
+}
+
 int proxy_main(int argc, char **argv)
 {
-	struct listener ls[MAX_LISTENERS];
 	struct pollfd pfd[MAX_LISTENERS + 1];
-	int nls = 0, watch = 0, i;
-	const char *target_ip = NULL;
-	char line[MAX_LISTENERS * 7 + 8];
-	size_t off;
+	int watch = 0, i, udp = 0;
+	const char *target_ip = NULL, *netns = NULL, *listen_netns = NULL;
 
 	for (i = 2; i + 1 < argc && argv[i][0] == '-'; i += 2) {
 		if (!strcmp(argv[i], "--target"))
 			target_ip = argv[i + 1];
 		else if (!strcmp(argv[i], "--watch"))
 			watch = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--netns"))
+			netns = argv[i + 1];
+		else if (!strcmp(argv[i], "--listen-netns"))
+			listen_netns = argv[i + 1];
 	}
 	if (!target_ip || watch <= 0 || (argc - i) % 3 || argc == i || (argc - i) / 3 > MAX_LISTENERS) {
-		fprintf(stderr, "usage: berth-helper proxy --target IPV4 --watch PID HOSTIP HOSTPORT CONTAINERPORT...\n");
+		fprintf(stderr, "usage: berth-helper proxy [--netns PATH] [--listen-netns PATH] --target IPV4 --watch PID HOSTIP HOSTPORT CONTAINERPORT[/udp]...\n");
 		return 2;
 	}
 	target.sin_family = AF_INET;
@@ -207,16 +371,30 @@ int proxy_main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	off = (size_t)snprintf(line, sizeof line, "ok");
-	for (; i < argc; i += 3, nls++) {
-		int bound = 0, fd = bind_one(argv[i], atoi(argv[i + 1]), &bound);
-		if (fd < 0) {
-			printf("error %d %d\n", nls, -fd);
-			fflush(stdout);
-			return 1;
+	struct binding b = { .argc = argc, .argv = argv, .first = i, .listen_netns = listen_netns };
+	/* Binding in another namespace happens on a thread of its own: a namespace owned by the
+	 * host cannot be re-entered from a user namespace, so this thread never leaves home. */
+	if (listen_netns) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, bind_all, &b) || pthread_join(t, NULL)) {
+			b.err_index = -1;
+			b.err = EAGAIN;
 		}
-		ls[nls] = (struct listener){ .fd = fd, .port = atoi(argv[i + 2]) };
-		off += (size_t)snprintf(line + off, sizeof line - off, " %d", bound);
+	} else {
+		bind_all(&b);
+	}
+	if (b.err) {
+		printf("error %d %d\n", b.err_index, b.err);
+		fflush(stdout);
+		return 1;
+	}
+	udp = b.udp;
+	int err;
+	/* Threads made from here on (relays, upstream connects) live in the target's namespace. */
+	if (netns && (err = enter_netns(netns)) < 0) {
+		printf("error -1 %d\n", -err);
+		fflush(stdout);
+		return 1;
 	}
 
 	int pidfd = (int)syscall(SYS_pidfd_open, watch, 0);
@@ -234,11 +412,13 @@ int proxy_main(int argc, char **argv)
 		close(devnull);
 	}
 
+	if (udp && spawn_detached(udp_loop, NULL))
+		return 1;
 	for (i = 0; i < nls; i++)
-		pfd[i] = (struct pollfd){ .fd = ls[i].fd, .events = POLLIN };
+		pfd[i] = (struct pollfd){ .fd = ls[i].udp ? -1 : ls[i].fd, .events = POLLIN };
 	pfd[nls] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
 	for (;;) {
-		if (poll(pfd, nls + 1, -1) < 0) {
+		if (poll(pfd, (nfds_t)nls + 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;

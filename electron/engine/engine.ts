@@ -41,6 +41,13 @@ import { VolumeService } from './volumes/volumeService.ts';
 import { SeccompCompiler } from './runtime/seccomp/compiler.ts';
 import { loadLibc, type Libc } from './sys/libc.ts';
 import { loadFsAt, type FsAt } from './sys/fsat.ts';
+import { inUserNamespace } from './sys/userns.ts';
+import { NoCgroupManager } from './cgroups/noCgroupManager.ts';
+import type { LimitSupport } from './cgroups/limitSupport.ts';
+import { ensureEgress } from './network/egress.ts';
+
+/** Why a rootless engine has no cgroups on this host (cgroup v1 or hybrid, or v2 not delegated to the user). */
+export const ROOTLESS_NO_CGROUPS = 'rootless mode has no cgroups on this host (resource limits and pause need cgroup v2 delegated to the user by systemd)';
 
 export interface EngineOptions {
   /** persistent state: images, layers, containers */
@@ -67,6 +74,11 @@ export interface EngineOptions {
   defaultBridgeIp?: string;
   /** the seams, real ones (overlay, cgroupfs, the native helper, the system clock) unless given */
   seams?: EngineSeams;
+  /**
+   * Rootless mode: the engine runs as root of a user and mount namespace the helper made
+   * (`berth-helper rootless-init`); its bridges live in the network namespace of this pause process.
+   */
+  rootless?: { pausePid: number };
 }
 
 /** What the container lifecycle runs on; tests above these seams pass fakes (engine/testing). */
@@ -109,6 +121,10 @@ export class Engine {
   private readonly fs: FsAt;
   readonly attacher: Attacher;
   readonly execs: ExecSessions;
+  /** running as root of a user namespace (rootless mode) */
+  readonly rootless: boolean;
+  /** why containers have no outbound network (rootless without slirp4netns or /dev/net/tun), once init ran */
+  egressWarning?: string;
   private readonly owned = new Disposables();
 
   constructor(private readonly opts: EngineOptions) {
@@ -116,7 +132,13 @@ export class Engine {
       throw new EngineError('UNAVAILABLE', `native helper not found at ${opts.helperPath}: run npm install (needs a C compiler)`);
     }
     this.probe = JSON.parse(execFileSync(opts.helperPath, ['probe'], { encoding: 'utf8' }));
-    if (this.probe.euid !== 0) throw new EngineError('PERMISSION', 'the engine needs root on this host (rootless mode is not built yet)');
+    if (this.probe.euid !== 0) {
+      throw new EngineError('PERMISSION', 'the engine runs as root, or as root of its own user namespace: start it with `berth daemon`, which sets up rootless mode for a normal user');
+    }
+    this.rootless = inUserNamespace();
+    if (this.rootless && !opts.rootless) {
+      throw new EngineError('UNAVAILABLE', 'this engine runs in a user namespace it did not get from `berth daemon`: start it with `berth daemon` (rootless mode)');
+    }
     if (!this.probe.overlay) throw new EngineError('UNSUPPORTED', 'the kernel has no overlay filesystem (modprobe overlay)');
     if (!this.probe.openat2) throw new EngineError('UNSUPPORTED', `kernel ${this.probe.kernel} lacks openat2 (5.6 or later is needed)`);
     for (const d of [opts.root, opts.runRoot]) mkdirSync(d, { recursive: true, mode: 0o711 });
@@ -129,22 +151,25 @@ export class Engine {
       userAgent: 'berth/0.1',
     });
     const seams = opts.seams ?? {};
-    this.cgroups = seams.cgroups ?? new FsCgroupManager(opts.cgroupParent ?? 'berth');
+    const store = new ContainerStore(`${opts.root}/containers`);
+    this.cgroups = seams.cgroups ?? (this.rootless
+      ? new NoCgroupManager((id) => store.all().find((r) => r.Id === id)?.State.Pid || undefined, ROOTLESS_NO_CGROUPS)
+      : new FsCgroupManager(opts.cgroupParent ?? 'berth'));
     this.helper = seams.helper ?? new NativeHelperClient(opts.helperPath);
     this.seccomp = new SeccompCompiler(`${opts.root}/cache/seccomp`);
     this.libc = loadLibc();
     this.fs = loadFsAt();
-    this.snapshotter = seams.snapshotter ?? new OverlaySnapshotter(`${opts.root}/overlay`, this.libc);
-    const store = new ContainerStore(`${opts.root}/containers`);
+    this.snapshotter = seams.snapshotter ?? new OverlaySnapshotter(`${opts.root}/overlay`, this.libc, { userxattr: this.rootless });
     this.networks = new NetworkService({
       root: opts.root, events: this.events, containers: () => store.all(), resolveContainer: (ref) => store.resolve(ref),
       saveContainer: (r) => store.save(r), helperPath: opts.helperPath, defaultBridge: opts.defaultBridge, defaultBridgeIp: opts.defaultBridgeIp,
+      rootlessNetns: opts.rootless?.pausePid,
     });
     this.volumes = new VolumeService(opts.root, this.fs, this.events, () => store.all());
     this.containers = new ContainerService({
       store, images: this.images, snapshotter: this.snapshotter, network: this.networks, volumes: this.volumes,
       cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot, fs: this.fs,
-      clock: seams.clock ?? systemClock,
+      clock: seams.clock ?? systemClock, rootless: this.rootless,
     });
     this.attacher = new Attacher(this.helper);
     this.execs = new ExecSessions({ container: (ref) => this.containers.get(ref), prepare: (id, o) => this.prepareExec(id, o), events: this.events });
@@ -152,6 +177,7 @@ export class Engine {
 
   /** Adopts containers left running by an earlier engine and installs the built-in image. */
   async init(): Promise<void> {
+    if (this.opts.rootless) this.egressWarning = (await ensureEgress(this.opts.rootless.pausePid, `${this.opts.runRoot}/slirp4netns.pid`)).warning;
     await this.containers.recover();
     if (this.opts.helloPath && existsSync(this.opts.helloPath)) await ensureHelloWorld(this.images, this.opts.helloPath);
   }
@@ -162,6 +188,11 @@ export class Engine {
 
   get cgroupMode(): string {
     return this.cgroups.mode;
+  }
+
+  /** What limits and pause can do here, and why not when they cannot. */
+  get limits(): { supports: LimitSupport; reason?: string } {
+    return { supports: this.cgroups.supports, reason: this.cgroups.reason };
   }
 
   create(opts: ContainerCreateOptions): Promise<ContainerRecord> {
@@ -220,7 +251,7 @@ export class Engine {
     } finally {
       view.close();
     }
-    return prepareExec(r, files, this.cgroups.open(r.Id), this.containers.containerDir(r.Id), this.opts.helperPath, this.seccomp, opts);
+    return prepareExec(r, files, this.cgroups.open(r.Id), this.containers.containerDir(r.Id), this.opts.helperPath, this.seccomp, opts, this.rootless);
   }
 
   /** Exec with plain pipes; interactive terminals use prepareExec with node-pty. */

@@ -2,7 +2,7 @@
 // login, images, tag, rmi, save, load, import, history, inspect, image prune), `berth probe`.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { ProgressMessage } from '../engine/images/distribution/pull.ts';
 import { humanSize } from '../../common/format.ts';
@@ -12,7 +12,13 @@ import { startApiServer } from '../api/server.ts';
 import { backendOf, createEngine } from '../engine/index.ts';
 import { isEngineError } from '../engine/errors.ts';
 import { ContractHost } from '../host/contractHost.ts';
+import { inProcess, RelayConnection, serveContract, unavailable, type ConnectionFactory } from '../host/contractSocket.ts';
 import { startWebServer } from '../host/webServer.ts';
+import { connect as netConnect } from 'node:net';
+import { inUserNamespace } from '../engine/sys/userns.ts';
+import { loadLibc, MNT_DETACH } from '../engine/sys/libc.ts';
+import { claimEngine, checkStore, pauseProcess, prepareRunDir, requirePrerequisites, rootlessChecks, rootlessLayout, RootlessError, runningEngine, startInNamespace, type RootlessLayout } from '../machine/rootless.ts';
+import { ensureDockerContext } from '../machine/dockerContext.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -31,11 +37,15 @@ function bridgeFor(rootDir: string): string | undefined {
 }
 
 async function main(): Promise<number> {
-  if (cmd === 'probe') {
-    process.stdout.write(execFileSync(helperPath, ['probe'], { encoding: 'utf8' }));
-    return 0;
-  }
+  if (cmd === 'probe') return probe(args);
   if (cmd === 'daemon') return daemon(args);
+  if (cmd === 'system' && args[0] === 'reset') return systemReset(args.slice(1));
+  if (process.getuid?.() !== 0) {
+    const layout = rootlessLayout();
+    console.error(`berth ${cmd}: as a normal user the engine runs rootless in its own process; use the docker CLI against it: `
+      + `DOCKER_HOST=unix://${layout.dockerSocket} docker ${cmd} … (start it with \`berth daemon\`)`);
+    return 1;
+  }
   const engine = await createEngine({ ...dirs, helperPath, helloPath: join(root, 'native/build/hello'), defaultBridge: bridgeFor(dirs.root) });
   try {
     if (cmd === 'run') {
@@ -61,67 +71,265 @@ async function main(): Promise<number> {
   }
 }
 
-/** `berth daemon [--root DIR] [--socket PATH]`: the engine and the Docker API, until SIGTERM/SIGINT. */
+/**
+ * `berth daemon`: the engine and the Docker API until SIGTERM/SIGINT. As root, in this process.
+ * As a normal user, rootless: this process sets up (or rejoins) the user's namespaces, runs the
+ * engine inside them as a child, and serves web mode here as a client of the engine.
+ */
 async function daemon(args: string[]): Promise<number> {
-  const isRoot = process.getuid?.() === 0;
-  const dataHome = process.env.XDG_DATA_HOME ?? join(process.env.HOME ?? '/tmp', '.local/share');
-  const runtimeDir = process.env.XDG_RUNTIME_DIR ?? `/tmp/berth-${process.getuid?.()}`;
-  const rootDir = flag(args, '--root') ?? process.env.BERTH_ROOT ?? (isRoot ? '/var/lib/berth' : join(dataHome, 'berth'));
-  const runRoot = flag(args, '--run') ?? process.env.BERTH_RUN ?? (isRoot ? '/run/berth' : join(runtimeDir, 'berth'));
-  const socket = flag(args, '--socket') ?? (isRoot ? '/run/berth/docker.sock' : join(runtimeDir, 'berth/docker.sock'));
-  const insecure: string[] = [];
-  for (let v = flag(args, '--insecure-registry'); v; v = flag(args, '--insecure-registry')) insecure.push(v);
-  const mirrors: string[] = [];
-  for (let v = flag(args, '--registry-mirror'); v; v = flag(args, '--registry-mirror')) mirrors.push(v);
+  if (process.env.BERTH_ROOTLESS && inUserNamespace()) return engineDaemon(args, rootlessLayout());
+  if (process.getuid?.() === 0) return engineDaemon(args);
+  return rootlessDaemon(args);
+}
+
+function listFlag(args: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let v = flag(args, name); v; v = flag(args, name)) out.push(v);
+  return out;
+}
+
+/** The engine in this process: root mode, or inside a rootless namespace (`layout`). */
+async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<number> {
+  const rootDir = flag(args, '--root') ?? layout?.dataRoot ?? process.env.BERTH_ROOT ?? '/var/lib/berth';
+  const runRoot = flag(args, '--run') ?? layout?.runDir ?? process.env.BERTH_RUN ?? '/run/berth';
+  const socketFlag = flag(args, '--socket');
+  const socket = socketFlag ?? layout?.dockerSocket ?? '/run/berth/docker.sock';
+  const insecure = listFlag(args, '--insecure-registry');
+  const mirrors = listFlag(args, '--registry-mirror');
   const cgroupParent = flag(args, '--cgroup-parent');
   const authFile = flag(args, '--auth-file');
   const web = flag(args, '--web');
   const bip = flag(args, '--bip');
+  const pause = layout ? pauseProcess(layout) : undefined;
+  if (layout && !pause) throw new Error(`the rootless namespace's pause process (${layout.pauseFile}) is gone: start the engine with \`berth daemon\``);
   const engine = await createEngine({
     root: rootDir, runRoot, helperPath, helloPath: join(root, 'native/build/hello'), insecureRegistries: insecure, registryMirrors: mirrors,
-    ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}), defaultBridge: bridgeFor(rootDir),
-    ...(bip ? { defaultBridgeIp: bip } : {}),
+    ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}), defaultBridge: layout ? 'berth0' : bridgeFor(rootDir),
+    ...(bip ? { defaultBridgeIp: bip } : {}), ...(pause ? { rootless: { pausePid: pause.pid } } : {}),
   });
   const api = await startApiServer(backendOf(engine), socket);
-  console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir})`);
-  const ui = web ? await startWeb(engine, web, runRoot, socket) : undefined;
+  const host = new ContractHost(backendOf(engine), { version: PACKAGE_VERSION, dockerSocket: socket });
+  const contract = layout ? await serveContract(host, layout.uiSocket) : undefined;
+  console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir}${layout ? ', rootless' : ''})`);
+  if (!layout && !socketFlag) registerContext(socket);
+  const ui = web ? await startWeb(inProcess(host), web, runRoot) : undefined;
   await new Promise<void>((resolve) => {
     process.on('SIGTERM', () => resolve());
     process.on('SIGINT', () => resolve());
   });
   // Containers keep running in their shims; the next daemon adopts them.
   await ui?.close();
+  await contract?.close();
+  host.dispose();
   await api.close();
   engine.close();
   return 0;
 }
 
+function registerContext(socket: string): void {
+  try {
+    ensureDockerContext(socket);
+  } catch (e) {
+    console.error(`berth daemon: could not register the docker context "berth": ${(e as Error).message}`);
+  }
+}
+
+/** Resolves when a unix socket accepts connections, or rejects when `dead` settles first. */
+async function waitForSocket(path: string, dead: Promise<unknown>, timeoutMs = 60_000): Promise<void> {
+  let gone = false;
+  void dead.then(() => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!gone && Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = netConnect(path, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(gone ? 'the engine exited before it was ready' : `the engine did not open ${path} within ${timeoutMs / 1000} s`);
+}
+
+/** A normal user's `berth daemon`: the rootless engine as a child inside the user's namespaces. */
+async function rootlessDaemon(args: string[]): Promise<number> {
+  const layout = rootlessLayout({ ...process.env, ...(flagValue(args, '--root') ? { BERTH_ROOT: flagValue(args, '--root') } : {}), ...(flagValue(args, '--run') ? { BERTH_RUN: flagValue(args, '--run') } : {}) });
+  for (const f of ['--root', '--run', '--socket']) {
+    if (f === '--socket' && flagValue(args, f)) throw new Error('a rootless engine keeps its Docker API socket in its run directory: use --run DIR (or XDG_RUNTIME_DIR)');
+    flag(args, f);
+  }
+  const web = flag(args, '--web');
+  let maps: { uidMap: string; gidMap: string };
+  try {
+    prepareRunDir(layout);
+    maps = requirePrerequisites();
+  } catch (e) {
+    if (!(e instanceof RootlessError) || !web) throw e;
+    // The app is how most people start the engine: show them what is missing and how to fix it.
+    console.error(`berth: ${e.message}`);
+    const ui = await startWeb(unavailable(`Berth cannot start its engine: ${e.message}`), web, layout.runDir);
+    await untilSignal();
+    await ui.close();
+    return 1;
+  }
+  const release = claimEngine(layout);
+  try {
+    checkStore(layout, maps.uidMap, maps.gidMap);
+    const child = startInNamespace({ helperPath, command: [process.execPath, join(root, 'bin/berth.mjs'), 'daemon', ...args], layout }, maps);
+    const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+    child.once('error', () => undefined);
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    process.on('SIGTERM', forward);
+    process.on('SIGINT', forward);
+    try {
+      await waitForSocket(layout.uiSocket, exited);
+    } catch (e) {
+      child.kill('SIGTERM');
+      const code = await exited;
+      console.error(`berth: ${(e as Error).message}${code === 3 ? ' (its namespace went away while joining: start it again)' : ''}`);
+      return code || 1;
+    }
+    registerContext(layout.dockerSocket);
+    console.log(`berth daemon: rootless engine ready; for the docker CLI: export DOCKER_HOST=unix://${layout.dockerSocket} (or docker context use berth)`);
+    const ui = web ? await startWeb((ch) => new RelayConnection(layout.uiSocket, ch), web, layout.runDir) : undefined;
+    const code = await exited;
+    await ui?.close();
+    return code;
+  } finally {
+    release();
+  }
+}
+
+function flagValue(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}
+
 /** Web mode: the UI and its WebSocket on a loopback address, with a token kept across restarts. */
-async function startWeb(engine: AnyEngine, listen: string, runRoot: string, socket: string): Promise<{ close(): Promise<void> }> {
+async function startWeb(connect: ConnectionFactory, listen: string, runRoot: string): Promise<{ close(): Promise<void> }> {
   const uiDir = join(root, 'dist/renderer');
   if (existsSync(join(root, 'node_modules/esbuild'))) execFileSync(process.execPath, [join(root, 'renderer/build.mjs'), '--if-stale', '--ui-only'], { stdio: 'inherit' });
   const tokenFile = join(runRoot, 'web-token');
   const token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : randomBytes(24).toString('base64url');
   writeFileSync(tokenFile, token, { mode: 0o600 });
-  const host = new ContractHost(backendOf(engine), { version: PACKAGE_VERSION, dockerSocket: socket });
   let server;
   try {
-    server = await startWebServer(host, { listen, uiDir, token });
+    server = await startWebServer(connect, { listen, uiDir, token });
   } catch (e) {
     // The default port taken: take any free one rather than fail `npm start`.
     if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !listen.endsWith(':7380')) throw new Error(`web mode on ${listen}: ${(e as Error).message}`, { cause: e });
-    server = await startWebServer(host, { listen: listen.replace(/:7380$/, ':0'), uiDir, token });
+    server = await startWebServer(connect, { listen: listen.replace(/:7380$/, ':0'), uiDir, token });
   }
   console.log(`berth daemon: web UI at ${server.url}`);
-  return {
-    close: async () => {
-      await server.close();
-      host.dispose();
-    },
-  };
+  return { close: () => server.close() };
 }
 
-const USAGE = `usage: berth start | daemon [--root DIR] [--socket PATH] [--web ADDR:PORT] [--bip GATEWAY/PREFIX] | run [--rm] IMAGE [CMD…] | probe
+/**
+ * `berth probe [--json]`: the kernel features the engine adapts to and, for a normal user,
+ * each rootless prerequisite with its fix.
+ */
+function probe(args: string[]): number {
+  const kernel = JSON.parse(execFileSync(helperPath, ['probe'], { encoding: 'utf8' })) as Record<string, unknown>;
+  const rootless = process.getuid?.() !== 0;
+  const checks = rootless ? rootlessChecks() : [];
+  if (args.includes('--json')) {
+    console.log(JSON.stringify({ ...kernel, rootless, checks }));
+    return 0;
+  }
+  console.log(JSON.stringify(kernel));
+  if (!rootless) return 0;
+  console.log('rootless mode (the engine runs as you, in a user namespace):');
+  for (const c of checks) {
+    console.log(`  ${c.ok ? 'ok  ' : c.required ? 'FAIL' : 'warn'} ${c.name}: ${c.detail}${c.ok ? '' : `\n       fix: ${c.fix}`}`);
+  }
+  return checks.some((c) => c.required && !c.ok) ? 1 : 0;
+}
+
+/**
+ * `berth system reset [--force]`: deletes a rootless engine's store (images, containers,
+ * volumes), files owned by subordinate ids included: the deletion runs as root of the user's
+ * namespace, after every container and the namespace's processes are stopped.
+ */
+async function systemReset(args: string[]): Promise<number> {
+  if (process.env.BERTH_ROOTLESS && inUserNamespace()) return resetInside(rootlessLayout());
+  if (process.getuid?.() === 0) {
+    console.error('berth system reset removes a rootless engine\'s store; as root, stop the engine and remove /var/lib/berth yourself');
+    return 2;
+  }
+  const layout = rootlessLayout();
+  const running = runningEngine(layout);
+  if (running) {
+    console.error(`berth system reset: the engine is running (pid ${running.pid}); stop it first (its containers are removed by the reset)`);
+    return 1;
+  }
+  if (!args.includes('--force') && !args.includes('-f')) {
+    console.error(`berth system reset deletes every image, container and volume in ${layout.dataRoot}; run it again with --force to go ahead`);
+    return 2;
+  }
+  const maps = requirePrerequisites();
+  const release = claimEngine(layout);
+  try {
+    const child = startInNamespace({ helperPath, command: [process.execPath, join(root, 'bin/berth.mjs'), 'system', 'reset'], layout }, maps);
+    const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+    if (code === 0) {
+      // The run directory's sockets, pid files and shims' directories are the engine's too.
+      for (const f of readdirSync(layout.runDir)) if (join(layout.runDir, f) !== layout.engineFile) rmSync(join(layout.runDir, f), { recursive: true, force: true });
+      console.log(`berth system reset: ${layout.dataRoot} removed`);
+    }
+    return code;
+  } finally {
+    release();
+  }
+}
+
+/** Inside the namespace: stop what runs in it, delete the store, then end the namespace. */
+function resetInside(layout: RootlessLayout): number {
+  const kill = (file: string) => {
+    try {
+      const [pid] = readFileSync(file, 'utf8').trim().split(' ').map(Number);
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  };
+  // Containers: their inits (each pid namespace dies with its init), shims and port proxies.
+  const containers = join(layout.dataRoot, 'containers');
+  for (const id of existsSync(containers) ? readdirSync(containers) : []) {
+    try {
+      const r = JSON.parse(readFileSync(join(containers, id, 'config.json'), 'utf8')) as { State?: { Pid?: number }; runtime?: { pid?: number; proxy?: { pid?: number } } };
+      for (const pid of [r.State?.Pid, r.runtime?.proxy?.pid, r.runtime?.pid]) if (pid) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* not running */
+    }
+  }
+  kill(join(layout.runDir, 'slirp4netns.pid'));
+  // The containers' overlays are mounted in this namespace.
+  const overlays = join(layout.dataRoot, 'overlay');
+  const libc = loadLibc();
+  for (const id of existsSync(overlays) ? readdirSync(overlays) : []) {
+    try {
+      libc.umount(join(overlays, id, 'merged'), MNT_DETACH);
+    } catch {
+      /* not mounted */
+    }
+  }
+  rmSync(layout.dataRoot, { recursive: true, force: true });
+  // Last, the pause process: the namespace's mounts go with it.
+  kill(layout.pauseFile);
+  return 0;
+}
+
+const USAGE = `usage: berth start | daemon [--root DIR] [--socket PATH] [--web ADDR:PORT] [--bip GATEWAY/PREFIX] | run [--rm] IMAGE [CMD…] | probe [--json]
+       berth system reset [--force]   (a normal user's rootless store)
        berth pull [--platform OS/ARCH] IMAGE | push IMAGE | login [-u USER] [-p PASS | --password-stdin] SERVER | logout SERVER
        berth images | tag SOURCE TARGET | rmi [-f] IMAGE… | image prune [-a] | history IMAGE | inspect IMAGE
        berth save [-o FILE] IMAGE… | load [-i FILE | DIR] | import TAR [NAME]`;
@@ -251,6 +459,6 @@ async function imageCommand(engine: AnyEngine, cmd: string, args: string[]): Pro
 }
 
 main().then((code) => process.exit(code), (e) => {
-  console.error(`berth: ${isEngineError(e) ? e.message : (e as Error).stack}`);
+  console.error(`berth: ${isEngineError(e) || e instanceof RootlessError ? (e as Error).message : (e as Error).stack}`);
   process.exit(isEngineError(e) && e.stage === 'exec' ? 127 : 125);
 });

@@ -7,8 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { WebSocketServer } from 'ws';
-import type { ContractHost } from './contractHost.ts';
-import { UiConnection } from './uiConnection.ts';
+import type { Connection, ConnectionFactory } from './contractSocket.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -23,7 +22,8 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-export async function startWebServer(host: ContractHost, opts: { listen: string; uiDir: string; token?: string }): Promise<WebServer> {
+/** Serves the UI; each WebSocket gets a contract connection from `connect` (in process, or a relay to the engine). */
+export async function startWebServer(connect: ConnectionFactory, opts: { listen: string; uiDir: string; token?: string }): Promise<WebServer> {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(opts.listen);
   if (!m) throw new Error(`--web wants ADDRESS:PORT, got ${opts.listen}`);
   const address = m[1].replace(/^\[|\]$/g, '');
@@ -41,7 +41,7 @@ export async function startWebServer(host: ContractHost, opts: { listen: string;
   };
   const server: Server = createServer((req, res) => serve(req, res));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 << 20 });
-  const connections = new Set<UiConnection>();
+  const connections = new Set<Connection>();
 
   function serve(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -68,7 +68,7 @@ export async function startWebServer(host: ContractHost, opts: { listen: string;
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new UiConnection(host, { send: (msg) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg)) });
+      const conn = connect({ send: (msg) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg)) });
       connections.add(conn);
       ws.on('message', (data) => {
         try {

@@ -39,7 +39,10 @@ export class MessageBridge implements Bridge {
         const s = this.streams.get(m.sid);
         this.streams.delete(m.sid);
         s?.end(m.error);
+        return;
       }
+      case 'state':
+        this.setState(m.state, m.detail);
     }
   }
 

@@ -47,8 +47,9 @@ export function containersBackend(e: Engine): ContainersBackend {
       return inspectView(r, svc.containerDir(r.Id), e.execs.running(r.Id));
     },
     async create(opts) {
+      const warnings = svc.createWarnings(opts?.HostConfig);
       const r = await e.create(opts);
-      return { Id: r.Id, Warnings: [] };
+      return { Id: r.Id, Warnings: warnings };
     },
     async start(ref) {
       const r = svc.get(ref);
@@ -70,8 +71,7 @@ export function containersBackend(e: Engine): ContainersBackend {
       svc.rename(ref, name);
     },
     async update(ref, u) {
-      svc.update(ref, u);
-      return { Warnings: [] };
+      return { Warnings: svc.update(ref, u) };
     },
     resize: (ref, h, w) => svc.resize(ref, h, w),
     wait: (ref, condition, signal) => svc.wait(ref, condition, signal),

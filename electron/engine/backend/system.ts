@@ -21,11 +21,32 @@ function osName(): string {
 const arch = () => ({ x64: 'x86_64', arm64: 'aarch64' } as Record<string, string>)[process.arch] ?? process.arch;
 const goArch = () => ({ x64: 'amd64' } as Record<string, string>)[process.arch] ?? process.arch;
 
+/** dockerd's warnings for a rootless engine without cgroups (moby daemon/info_unix.go), and ours for egress. */
+function warnings(e: Engine): string[] | null {
+  const out: string[] = [];
+  if (e.rootless && e.cgroupMode === 'none') {
+    out.push(isUnified()
+      ? 'WARNING: Running in rootless-mode without cgroups. Systemd is required to enable cgroups in rootless-mode.'
+      : 'WARNING: Running in rootless-mode without cgroups. To enable cgroups in rootless-mode, you need to boot the system in cgroup v2 mode.');
+  }
+  if (e.egressWarning) out.push(`WARNING: ${e.egressWarning}`);
+  return out.length ? out : null;
+}
+
+function isUnified(): boolean {
+  try {
+    return !readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / - cgroup /.test(l));
+  } catch {
+    return false;
+  }
+}
+
 export function systemBackend(e: Engine): SystemBackend {
   return {
     async info() {
       const all = e.containers.list(true);
       const root = e.images.root;
+      const s = e.limits.supports;
       return {
         ID: root, Containers: all.length,
         ContainersRunning: all.filter((c) => c.State.Running && !c.State.Paused).length,
@@ -33,9 +54,9 @@ export function systemBackend(e: Engine): SystemBackend {
         ContainersStopped: all.filter((c) => !c.State.Running).length,
         Images: e.images.ids().length, Driver: 'overlay2', DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']],
         Plugins: { Volume: [], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['json-file'] },
-        MemoryLimit: true, SwapLimit: true, KernelMemory: false, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
+        MemoryLimit: s.memory, SwapLimit: s.swap, KernelMemory: false, CpuCfsPeriod: s.cpuCfs, CpuCfsQuota: s.cpuCfs, CPUShares: s.cpuShares, CPUSet: s.cpuset, PidsLimit: s.pids,
         IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false, NFd: 0, OomKillDisable: false, NGoroutines: 0,
-        SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: 'cgroupfs', CgroupVersion: e.cgroupMode === 'v2' ? '2' : '1',
+        SystemTime: new Date().toISOString(), LoggingDriver: 'json-file', CgroupDriver: e.cgroupMode === 'none' ? 'none' : 'cgroupfs', CgroupVersion: e.cgroupMode === 'unified' || (e.cgroupMode === 'none' && isUnified()) ? '2' : '1',
         NEventsListener: 0, KernelVersion: kernel(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux', Architecture: arch(),
         IndexServerAddress: 'https://index.docker.io/v1/', RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
         NCPU: availableParallelism(), MemTotal: totalmem(), DockerRootDir: root, HttpProxy: '', HttpsProxy: '', NoProxy: '', Name: hostname(),
@@ -43,7 +64,8 @@ export function systemBackend(e: Engine): SystemBackend {
         Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
         LiveRestoreEnabled: true, Isolation: '', InitBinary: '', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
         BerthCgroupMode: e.cgroupMode,
-        SecurityOptions: ['name=seccomp,profile=builtin', ...(e.cgroupMode === 'v2' ? ['name=cgroupns'] : [])], Warnings: null,
+        SecurityOptions: ['name=seccomp,profile=builtin', ...(e.rootless ? ['name=rootless'] : []), ...(e.cgroupMode === 'unified' ? ['name=cgroupns'] : [])],
+        Warnings: warnings(e),
       };
     },
     async version() {

@@ -2,6 +2,7 @@
 // destroys it. Implemented with plain file writes (FsCgroupManager) and by a fake for
 // tests above this seam.
 import type { ContainerStats } from '../../../common/models.ts';
+import type { LimitSupport } from './limitSupport.ts';
 
 export interface CgroupLimits {
   memory?: number;
@@ -17,7 +18,8 @@ export interface CgroupLimits {
 
 /** The few counter files a live graph needs, by cgroup version (see stats/usageProbe.ts). */
 export interface UsageFiles {
-  version: 1 | 2;
+  /** 0: no cgroup, usage is summed over the container's processes (see noCgroupManager.ts) */
+  version: 0 | 1 | 2;
   /** v1 cpuacct.usage (ns) or v2 cpu.stat (usage_usec) */
   cpu: string;
   memUsage: string;
@@ -47,7 +49,12 @@ export interface Cgroup {
 }
 
 export interface CgroupManager {
+  /** unified, hybrid or legacy (cgroupfs), or none (a rootless engine without delegated cgroups) */
   readonly mode: string;
+  /** which limits it enforces; create and update drop the others with Docker's warnings */
+  readonly supports: LimitSupport;
+  /** why some limits are unavailable, for messages and the app's banner */
+  readonly reason?: string;
   create(name: string, limits: CgroupLimits): Cgroup;
   /** an existing cgroup (after an engine restart) */
   open(name: string): Cgroup;

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineError, invalid } from '../errors.ts';
 import type { Cgroup, UsageFiles, CgroupLimits, CgroupManager } from './cgroupManager.ts';
 import { detectLayout, type CgroupLayout } from './layout.ts';
+import { ALL_LIMITS } from './limitSupport.ts';
 import { parseBlkioV1, parseFlatKeyed, parseIoStatV2 } from './statsParsers.ts';
 
 const USER_HZ_NS = 1e9 / 100;
@@ -42,6 +43,7 @@ export function swapLimitV2(memory: number | undefined, memorySwap: number | und
 
 export class FsCgroupManager implements CgroupManager {
   private layout: CgroupLayout;
+  readonly supports = ALL_LIMITS;
 
   constructor(private readonly parent: string, layout?: CgroupLayout) {
     this.layout = layout ?? detectLayout();

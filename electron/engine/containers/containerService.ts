@@ -22,6 +22,7 @@ import { mergeConfig, validateHostConfig } from './createOptions.ts';
 import { generateName, validateName } from './names.ts';
 import { parseSignal } from './signals.ts';
 import { buildSpec } from './specBuilder.ts';
+import { discardUnsupported } from '../cgroups/limitSupport.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -38,6 +39,8 @@ export interface ServiceDeps {
   clock: Clock;
   volumes: VolumeService;
   fs: FsAt;
+  /** the engine runs as root of a user namespace (rootless mode) */
+  rootless?: boolean;
 }
 
 interface Waiter {
@@ -101,13 +104,22 @@ export class ContainerService {
     }
   }
 
+  /** The warnings create gives for these settings: the limits this host cannot enforce. */
+  createWarnings(h: HostConfig | undefined): string[] {
+    return discardUnsupported({ ...validateHostConfig(h ?? {}) }, this.d.cgroups.supports);
+  }
+
   async create(opts: ContainerCreateOptions): Promise<ContainerRecord> {
     if (!opts || typeof opts.Image !== 'string' || !opts.Image) throw invalid('image is required');
+    if (this.d.rootless && opts.HostConfig?.UsernsMode === 'private') {
+      throw invalid('--userns=private is not supported in rootless mode: the engine already runs in a user namespace with your subordinate ids');
+    }
     const image = this.d.images.get(opts.Image);
     const name = opts.name ? validateName(opts.name) : generateName((n) => !!this.d.store.byName(n));
     const id = this.d.store.newId();
     this.d.store.claimName(name, id);
     const hostConfig = validateHostConfig(opts.HostConfig ?? {});
+    discardUnsupported(hostConfig, this.d.cgroups.supports);
     const { config, path, args } = mergeConfig(opts, image, id.slice(0, 12));
     const hasPorts = Object.keys(hostConfig.PortBindings ?? {}).length > 0 || !!hostConfig.PublishAllPorts;
     const net = this.d.network.settingsFor(hostConfig.NetworkMode ?? 'bridge', opts.NetworkingConfig?.EndpointsConfig, hasPorts);
@@ -156,7 +168,7 @@ export class ContainerService {
       const startNow = !hooks.beforeExec && !net.needsSetup;
       const spec = buildSpec({
         record: r, rootfs: snap.rootfs, cgroup, containerDir: dir, runDir, cgroupMode: this.d.cgroups.mode,
-        seccomp: this.d.seccomp, startNow, netns: net.netns, extraEnv: net.env, fs: this.d.fs,
+        seccomp: this.d.seccomp, startNow, netns: net.netns, extraEnv: net.env, fs: this.d.fs, rootless: !!this.d.rootless,
       });
       const shim = await this.d.helper.spawnShim(compilePlan(spec), `${dir}/shim.log`);
       r.runtime = { pid: shim.pid, starttime: shim.starttime, runDir };
@@ -437,7 +449,7 @@ export class ContainerService {
    * `docker update`: resource limits and the restart policy of a container, applied to its cgroup
    * at once when it runs. Nothing changes when a value is refused.
    */
-  update(ref: string, u: ContainerUpdate): void {
+  update(ref: string, u: ContainerUpdate): string[] {
     const r = this.get(ref);
     const next: HostConfig = { ...r.HostConfig };
     for (const k of UPDATABLE) if (u[k] !== undefined && u[k] !== null) (next as Record<string, unknown>)[k] = u[k];
@@ -448,6 +460,7 @@ export class ContainerService {
     }
     if (u.RestartPolicy?.Name && u.RestartPolicy.Name !== 'no' && r.HostConfig.AutoRemove) throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
     const checked = validateHostConfig(next);
+    const warnings = discardUnsupported(checked, this.d.cgroups.supports);
     if (r.State.Running && r.runtime) {
       try {
         this.d.cgroups.open(r.Id).update(limitsOf(checked));
@@ -459,6 +472,7 @@ export class ContainerService {
     r.HostConfig = checked;
     this.d.store.save(r);
     this.d.events.emit('container', 'update', r.Id, this.attrs(r));
+    return warnings;
   }
 
   async resize(ref: string, rows: number, cols: number): Promise<void> {

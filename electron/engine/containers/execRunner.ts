@@ -30,18 +30,21 @@ export interface PreparedExec {
 }
 
 export function prepareExec(record: ContainerRecord, files: UserFiles, cgroup: Cgroup, containerDir: string,
-  helperPath: string, seccomp: SeccompCompiler, opts: ExecOptions): PreparedExec {
+  helperPath: string, seccomp: SeccompCompiler, opts: ExecOptions, rootless = false): PreparedExec {
   if (!record.State.Running || !record.runtime) throw notRunning(`container ${record.Id} is not running`);
   if (record.State.Paused) throw notRunning(`container ${record.Id} is paused, unpause the container before exec`);
   const withUser = { ...record, Config: { ...record.Config, User: opts.User || record.Config.User } };
   if (opts.Privileged) withUser.HostConfig = { ...record.HostConfig, Privileged: true };
-  const sec = securityFor(withUser, files, seccomp);
+  const sec = securityFor(withUser, files, seccomp, rootless);
   const env = new Map<string, string>();
   for (const e of [...record.Config.Env, ...(opts.Env ?? [])]) env.set(e.split('=')[0], e);
   if (opts.Tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
   const w = new PlanWriter();
   const userns = record.HostConfig.UsernsMode === 'private';
-  w.record(P.NS_FLAGS, { u32: namespaceFlags({ userns: userns ? { uidMap: '', gidMap: '' } : undefined }) });
+  // A container on the host's network has no namespace of its own to join (and a rootless
+  // engine may not enter the host's).
+  const netns = record.HostConfig.NetworkMode === 'host' ? 'host' : 'new';
+  w.record(P.NS_FLAGS, { u32: namespaceFlags({ userns: userns ? { uidMap: '', gidMap: '' } : undefined, netns }) });
   if (userns) w.record(P.UIDMAP, { str: `0 ${USERNS_RANGE.start} ${USERNS_RANGE.count}` });
   w.record(P.TARGET_PID, { u32: record.runtime.pid }, { u64: record.runtime.starttime });
   for (const f of cgroup.procsFiles) w.record(P.CGROUP_PROCS, { str: f });

@@ -1,5 +1,5 @@
 // Turns a container record into a fully resolved RuntimeSpec at start time.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { parseSize } from '../../../common/grammar/index.ts';
 import { invalid } from '../errors.ts';
@@ -52,6 +52,8 @@ export interface SpecContext {
   /** environment added by the engine (legacy links) */
   extraEnv: string[];
   fs: FsAt;
+  /** the engine runs as root of a user namespace (rootless mode) */
+  rootless?: boolean;
 }
 
 const USER_FILE_MAX = 4 << 20;
@@ -61,7 +63,25 @@ export function userFiles(view: FsView): UserFiles {
   return { passwd: view.readFile('/etc/passwd', USER_FILE_MAX) ?? '', group: view.readFile('/etc/group', USER_FILE_MAX) ?? '' };
 }
 
-export function securityFor(record: ContainerRecord, files: UserFiles, seccomp: SeccompCompiler) {
+/**
+ * The oom_score_adj a container gets. Lowering it below the engine's own needs CAP_SYS_RESOURCE
+ * in the host's user namespace, which a rootless engine lacks: it is raised to the engine's
+ * value there, as Docker's rootless mode restricts it.
+ */
+export function oomScoreFor(wanted: number | undefined, rootless: boolean, own = ownOomScore()): number | undefined {
+  if (!wanted) return undefined;
+  return rootless && wanted < own ? own : wanted;
+}
+
+function ownOomScore(): number {
+  try {
+    return Number(readFileSync('/proc/self/oom_score_adj', 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function securityFor(record: ContainerRecord, files: UserFiles, seccomp: SeccompCompiler, rootless = false) {
   const h = record.HostConfig;
   const user = resolveUser(files, record.Config.User);
   const caps = resolveCaps({ add: h.CapAdd, drop: h.CapDrop, privileged: h.Privileged, uid: user.uid, host: hostBoundingSet() });
@@ -71,7 +91,8 @@ export function securityFor(record: ContainerRecord, files: UserFiles, seccomp: 
   const noNewPrivileges = opts.some((o) => /^no-new-privileges(:true|=true)?$/.test(o));
   const bpf = unconfined ? undefined : seccomp.compile(DOCKER_DEFAULT_PROFILE,
     resolveProfile(DOCKER_DEFAULT_PROFILE, { caps: capNames(caps.bounding), arch: DOCKER_ARCH[process.arch] ?? process.arch, kernel: release() }));
-  const rlimits = resolveUlimits(h.Ulimits ?? [], (hostBoundingSet() & CAP_SYS_RESOURCE) !== 0n);
+  // Inside a user namespace CAP_SYS_RESOURCE shows in the bounding set but cannot raise a hard limit.
+  const rlimits = resolveUlimits(h.Ulimits ?? [], !rootless && (hostBoundingSet() & CAP_SYS_RESOURCE) !== 0n);
   return { user, caps, seccomp: bpf, noNewPrivileges, rlimits };
 }
 
@@ -96,7 +117,7 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
   const view = FsView.open(ctx.fs, rootfs, `container ${record.Name.slice(1)}`);
   let sec;
   try {
-    sec = securityFor(record, userFiles(view), ctx.seccomp);
+    sec = securityFor(record, userFiles(view), ctx.seccomp, !!ctx.rootless);
     if (h.UsernsMode === 'private') precreateTargets(view, ['hostname', 'hosts', 'resolv.conf']);
     if (cwd !== '/') {
       let st;
@@ -144,7 +165,8 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
       unifiedOnly: ctx.cgroupMode === 'unified',
     },
     rlimits: sec.rlimits,
-    oomScoreAdj: h.OomScoreAdj || undefined,
+    oomScoreAdj: oomScoreFor(h.OomScoreAdj, !!ctx.rootless),
+    insideUserns: !!ctx.rootless,
     userns: h.UsernsMode === 'private'
       ? { uidMap: `0 ${USERNS_RANGE.start} ${USERNS_RANGE.count}\n`, gidMap: `0 ${USERNS_RANGE.start} ${USERNS_RANGE.count}\n` }
       : undefined,

@@ -1,6 +1,7 @@
 // Overlay snapshotter: rootfs = overlay(lower layers…, per-container upper). The mount is
-// made in the host mount namespace with mount(2) through koffi; the helper then binds it
-// into the container's own namespace.
+// made in the engine's mount namespace with mount(2) through koffi (the host's, or a rootless
+// engine's own); the helper then binds it into the container's own namespace. Lower lists too
+// long for one page of options go through the new mount API, one layer per fsconfig call.
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { EngineError } from '../errors.ts';
@@ -9,8 +10,16 @@ import type { Snapshot, Snapshotter } from './snapshotter.ts';
 
 const PAGE = 4096;
 
+export interface OverlayOptions {
+  /**
+   * Overlay keeps its own attributes in user.overlay.* instead of trusted.overlay.*: required
+   * inside a user namespace (rootless), where trusted.* cannot be written.
+   */
+  userxattr?: boolean;
+}
+
 export class OverlaySnapshotter implements Snapshotter {
-  constructor(private readonly root: string, private readonly libc: Libc) {}
+  constructor(private readonly root: string, private readonly libc: Libc, private readonly opts: OverlayOptions = {}) {}
 
   private dir(id: string) {
     const base = `${this.root}/${id}`;
@@ -21,14 +30,16 @@ export class OverlaySnapshotter implements Snapshotter {
     const d = this.dir(id);
     for (const p of [d.upper, d.work, d.rootfs]) mkdirSync(p, { recursive: true });
     if (this.isMounted(id)) return { rootfs: d.rootfs, upper: d.upper };
-    // overlay takes the top-most lower first; the option string must fit in one page.
-    const options = `lowerdir=${[...lowers].reverse().join(':')},upperdir=${d.upper},workdir=${d.work},index=off`;
-    if (options.length >= PAGE) {
-      throw new EngineError('UNSUPPORTED', `image has too many layers for one overlay mount (${lowers.length})`);
-    }
+    // overlay takes the top-most lower first; mount(2)'s option string must fit in one page.
+    const top = [...lowers].reverse();
+    const options = `lowerdir=${top.join(':')},upperdir=${d.upper},workdir=${d.work},index=off${this.opts.userxattr ? ',userxattr' : ''}`;
     try {
-      this.libc.mount('overlay', d.rootfs, 'overlay', 0, options);
+      if (options.length < PAGE) this.libc.mount('overlay', d.rootfs, 'overlay', 0, options);
+      else this.libc.overlay(d.rootfs, { lowers: top, upper: d.upper, work: d.work, options: { index: 'off' }, flags: this.opts.userxattr ? ['userxattr'] : [] });
     } catch (e) {
+      if (options.length >= PAGE && [22, 38].includes((e as { errno?: number }).errno ?? 0)) {
+        throw new EngineError('UNSUPPORTED', `image has too many layers (${lowers.length}) for one overlay mount on this kernel: their paths exceed one page of mount options, and Linux 6.8 or later is needed to pass them one by one`);
+      }
       throw new EngineError('INTERNAL', `mount overlay rootfs for ${id.slice(0, 12)}: ${(e as Error).message}`, {
         stage: 'rootfs',
         errno: (e as { errno?: number }).errno,

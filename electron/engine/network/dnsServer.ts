@@ -1,6 +1,7 @@
 // The resolver of a user-defined network: answers A queries for the names and aliases of the
 // containers on that network, and forwards every other query to the host's nameservers.
-// It listens on the network's gateway address, port 53, in the host's namespace.
+// It listens on the network's gateway address, port 53, in the host's namespace (a rootless
+// engine's on loopback, with a relay in its bridges' namespace; see networkService.ts).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 
@@ -74,14 +75,19 @@ export class DnsServer {
   private upstream?: Socket;
   private nextId = 1;
 
-  constructor(private readonly address: string, private readonly lookup: Lookup, private readonly reverse: ReverseLookup) {}
+  constructor(private readonly address: string, private readonly lookup: Lookup, private readonly reverse: ReverseLookup, private wantPort = 53) {}
+
+  /** The port bound (the one asked for, or the one the kernel chose for 0). */
+  get port(): number {
+    return this.sock?.address().port ?? this.wantPort;
+  }
 
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       const sock = createSocket({ type: 'udp4', reuseAddr: true });
       sock.once('error', reject);
       sock.on('message', (msg, rinfo) => this.onQuery(msg, rinfo));
-      sock.bind(53, this.address, () => {
+      sock.bind(this.wantPort, this.address, () => {
         sock.off('error', reject);
         sock.on('error', () => undefined);
         this.sock = sock;

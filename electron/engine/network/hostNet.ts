@@ -1,18 +1,22 @@
 // The host side of bridge networking, through iproute2 and iptables: bridges, veth pairs moved
-// into a container's network namespace, and the forward/NAT rules of each network.
-import { execFile } from 'node:child_process';
+// into a container's network namespace, and the forward/NAT rules of each network. In root
+// mode that is the host's network namespace; a rootless engine keeps its bridges in a network
+// namespace of its own (held by its pause process) and runs every command there through nsenter.
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { EngineError, unsupported } from '../errors.ts';
+import { parseCidr, type Cidr } from './ipam.ts';
 
 const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip'].find((p) => existsSync(p));
 const NSENTER = ['/usr/bin/nsenter', '/bin/nsenter', '/usr/sbin/nsenter'].find((p) => existsSync(p));
 const IPTABLES = ['/usr/sbin/iptables', '/sbin/iptables'].find((p) => existsSync(p));
 const IPTABLES_RESTORE = ['/usr/sbin/iptables-restore', '/sbin/iptables-restore'].find((p) => existsSync(p));
 
-function run(cmd: string, args: string[], input?: string): Promise<string> {
+/** Runs cmd args; `shown` is what an error names (the command without an nsenter prefix). */
+function exec(cmd: string, args: string[], input?: string, shown = [cmd, ...args]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, args, { encoding: 'utf8', timeout: 20_000 }, (e, out, err) => {
-      if (e) reject(new EngineError('INTERNAL', `${cmd.split('/').pop()} ${args.join(' ')}: ${(err || e.message).trim()}`));
+      if (e) reject(new EngineError('INTERNAL', `${shown[0].split('/').pop()} ${shown.slice(1).join(' ')}: ${(err || e.message).trim()}`));
       else resolve(out);
     });
     if (input !== undefined) child.stdin!.end(input);
@@ -24,13 +28,9 @@ function needIp(): string {
   return IP;
 }
 
-export function linkExists(dev: string): boolean {
-  return existsSync(`/sys/class/net/${dev}`);
-}
-
-/** Whether this host has the iptables command; without it there is no NAT for outbound traffic. */
-export function hasIptables(): boolean {
-  return !!IPTABLES && !!IPTABLES_RESTORE;
+function needNsenter(): string {
+  if (!NSENTER) throw unsupported('bridge networking needs nsenter (util-linux)');
+  return NSENTER;
 }
 
 export interface BridgeSpec {
@@ -38,34 +38,6 @@ export interface BridgeSpec {
   gateway: string;
   prefixLen: number;
   mtu: number;
-}
-
-/** Creates the bridge with its gateway address, or checks that an existing one has it. */
-export async function ensureBridge(b: BridgeSpec): Promise<void> {
-  const ip = needIp();
-  if (!linkExists(b.dev)) {
-    await run(ip, ['-batch', '-'], [
-      `link add name ${b.dev} mtu ${b.mtu} type bridge`,
-      `addr add ${b.gateway}/${b.prefixLen} dev ${b.dev}`,
-      `link set ${b.dev} up`,
-    ].join('\n') + '\n').catch(async (e) => {
-      if (linkExists(b.dev)) await run(ip, ['link', 'del', b.dev]).catch(() => undefined);
-      throw e;
-    });
-  } else {
-    const addrs = await run(ip, ['-o', '-4', 'addr', 'show', 'dev', b.dev]);
-    if (!addrs.includes(` ${b.gateway}/${b.prefixLen} `)) await run(ip, ['addr', 'add', `${b.gateway}/${b.prefixLen}`, 'dev', b.dev]);
-    await run(ip, ['link', 'set', b.dev, 'up']);
-  }
-  try {
-    if (readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() !== '1') writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
-  } catch {
-    /* read-only /proc/sys: outbound NAT will not work, container-to-container still does */
-  }
-}
-
-export async function deleteLink(dev: string): Promise<void> {
-  if (linkExists(dev)) await run(needIp(), ['link', 'del', dev]).catch(() => undefined);
 }
 
 export interface VethSpec {
@@ -81,51 +53,6 @@ export interface VethSpec {
   gateway?: string;
 }
 
-/** One veth pair: the host end on the bridge, the peer created directly in the container's namespace. */
-export async function attachVeth(v: VethSpec): Promise<void> {
-  const ip = needIp();
-  if (!NSENTER) throw unsupported('bridge networking needs nsenter (util-linux)');
-  await run(ip, ['-batch', '-'], [
-    `link add ${v.hostName} mtu ${v.mtu} type veth peer name ${v.ifname} mtu ${v.mtu} address ${v.mac} netns ${v.pid}`,
-    `link set ${v.hostName} master ${v.bridge} up`,
-  ].join('\n') + '\n');
-  try {
-    const inside = [`addr add ${v.address}/${v.prefixLen} dev ${v.ifname}`, `link set ${v.ifname} up`];
-    if (v.gateway) inside.push(`route replace default via ${v.gateway} dev ${v.ifname}`);
-    await run(NSENTER, [`--net=/proc/${v.pid}/ns/net`, ip, '-batch', '-'], inside.join('\n') + '\n');
-  } catch (e) {
-    await deleteLink(v.hostName);
-    throw e;
-  }
-}
-
-/** Removes an interface from a running container (disconnect). */
-export async function detachVeth(pid: number, ifname: string, hostName: string): Promise<void> {
-  if (NSENTER) await run(NSENTER, [`--net=/proc/${pid}/ns/net`, needIp(), 'link', 'del', ifname]).catch(() => undefined);
-  await deleteLink(hostName);
-}
-
-// --- firewall --------------------------------------------------------------------------------
-// Two chains of our own, jumped to from FORWARD and POSTROUTING, hold one tagged group of rules
-// per network. Other daemons' rules (a FORWARD policy of DROP, say) are left alone.
-
-const FWD = 'BERTH-FORWARD';
-const NAT = 'BERTH-POSTROUTING';
-
-async function ensureChains(): Promise<void> {
-  const ipt = IPTABLES!;
-  for (const [table, chain, parent] of [['filter', FWD, 'FORWARD'], ['nat', NAT, 'POSTROUTING']]) {
-    await run(ipt, ['-w', '-t', table, '-N', chain]).catch(() => undefined);
-    const present = await run(ipt, ['-w', '-t', table, '-C', parent, '-j', chain]).then(() => true, () => false);
-    if (!present) await run(ipt, ['-w', '-t', table, '-I', parent, '1', '-j', chain]);
-  }
-}
-
-async function taggedRules(table: string, chain: string, tag: string): Promise<string[]> {
-  const out = await run(IPTABLES!, ['-w', '-t', table, '-S', chain]).catch(() => '');
-  return out.split('\n').filter((l) => l.startsWith(`-A ${chain} `) && (l.includes(`--comment ${tag} `) || l.includes(`--comment "${tag}"`)));
-}
-
 export interface FirewallSpec {
   tag: string;
   dev: string;
@@ -135,34 +62,168 @@ export interface FirewallSpec {
   masquerade: boolean;
 }
 
-/** Rules for one network: traffic within the bridge, outbound with NAT, replies back in; no traffic to other Berth bridges. */
-export async function ensureFirewall(f: FirewallSpec): Promise<void> {
-  if (!hasIptables()) return;
-  await ensureChains();
-  if ((await taggedRules('filter', FWD, f.tag)).length) return;
-  const c = `-m comment --comment ${f.tag}`;
-  const filter = [`-A ${FWD} -i ${f.dev} -o ${f.dev} ${c} -j ACCEPT`];
-  if (f.internal) {
-    filter.push(`-A ${FWD} -i ${f.dev} ${c} -j DROP`, `-A ${FWD} -o ${f.dev} ${c} -j DROP`);
-  } else {
-    filter.push(`-A ${FWD} -i ${f.dev} -o berth+ ${c} -j DROP`, `-A ${FWD} -i ${f.dev} ${c} -j ACCEPT`,
-      `-A ${FWD} -o ${f.dev} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`);
-  }
-  const nat = f.masquerade && !f.internal ? [`-A ${NAT} -s ${f.subnet} ! -o ${f.dev} ${c} -j MASQUERADE`] : [];
-  await run(IPTABLES_RESTORE!, ['-w', '--noflush'], `*filter\n${filter.join('\n')}\nCOMMIT\n*nat\n${nat.join('\n')}\nCOMMIT\n`);
-}
+// Two chains of our own, jumped to from FORWARD and POSTROUTING, hold one tagged group of rules
+// per network. Other daemons' rules (a FORWARD policy of DROP, say) are left alone.
+const FWD = 'BERTH-FORWARD';
+const NAT = 'BERTH-POSTROUTING';
 
-export async function removeFirewall(tag: string): Promise<void> {
-  if (!hasIptables()) return;
-  for (const [table, chain, parent] of [['filter', FWD, 'FORWARD'], ['nat', NAT, 'POSTROUTING']]) {
-    for (const rule of await taggedRules(table, chain, tag)) {
-      await run(IPTABLES!, ['-w', '-t', table, ...splitRule(rule.replace(/^-A /, '-D '))]).catch(() => undefined);
+/** Bridges, veths and rules in one network namespace: the host's, or the one `netnsPid` is in. */
+export class BridgeHost {
+  constructor(readonly netnsPid?: number) {}
+
+  /** Path of the namespace's handle, for helpers that join it. */
+  get netnsPath(): string | undefined {
+    return this.netnsPid ? `/proc/${this.netnsPid}/ns/net` : undefined;
+  }
+
+  /** Runs a command in the namespace (directly in root mode). */
+  private run(cmd: string, args: string[], input?: string): Promise<string> {
+    if (!this.netnsPath) return exec(cmd, args, input);
+    return exec(needNsenter(), [`--net=${this.netnsPath}`, cmd, ...args], input, [cmd, ...args]);
+  }
+
+  linkExists(dev: string): boolean {
+    if (!this.netnsPid) return existsSync(`/sys/class/net/${dev}`);
+    try {
+      return readFileSync(`/proc/${this.netnsPid}/net/dev`, 'latin1').split('\n').some((l) => l.trim().startsWith(`${dev}:`));
+    } catch {
+      return false;
     }
-    // The last network gone: our chain and its jump go too.
-    const left = await run(IPTABLES!, ['-w', '-t', table, '-S', chain]).catch(() => undefined);
-    if (left !== undefined && !left.split('\n').some((l) => l.startsWith('-A '))) {
-      await run(IPTABLES!, ['-w', '-t', table, '-D', parent, '-j', chain]).catch(() => undefined);
-      await run(IPTABLES!, ['-w', '-t', table, '-X', chain]).catch(() => undefined);
+  }
+
+  /** IPv4 routes of the namespace (loopback excluded), to keep new subnets off them. */
+  routes(): Cidr[] {
+    try {
+      const args = ['-4', '-o', 'route', 'show', 'table', 'all'];
+      const out = this.netnsPid
+        ? execFileSync(needNsenter(), [`--net=${this.netnsPath}`, needIp(), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        : execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const routes: Cidr[] = [];
+      for (const l of out.split('\n')) {
+        const dst = /^(?:local |broadcast )?([\d.]+(?:\/\d+)?)\s/.exec(l)?.[1];
+        if (dst && !dst.startsWith('127.')) routes.push(parseCidr(dst.includes('/') ? dst : `${dst}/32`));
+      }
+      return routes;
+    } catch {
+      return [];
+    }
+  }
+
+  /** Whether this host has the iptables command; without it there is no NAT for outbound traffic. */
+  hasIptables(): boolean {
+    return !!IPTABLES && !!IPTABLES_RESTORE;
+  }
+
+  /** Creates the bridge with its gateway address, or checks that an existing one has it. */
+  async ensureBridge(b: BridgeSpec): Promise<void> {
+    const ip = needIp();
+    if (!this.linkExists(b.dev)) {
+      await this.run(ip, ['-batch', '-'], [
+        `link add name ${b.dev} mtu ${b.mtu} type bridge`,
+        `addr add ${b.gateway}/${b.prefixLen} dev ${b.dev}`,
+        `link set ${b.dev} up`,
+      ].join('\n') + '\n').catch(async (e) => {
+        if (this.linkExists(b.dev)) await this.run(ip, ['link', 'del', b.dev]).catch(() => undefined);
+        throw e;
+      });
+    } else {
+      const addrs = await this.run(ip, ['-o', '-4', 'addr', 'show', 'dev', b.dev]);
+      if (!addrs.includes(` ${b.gateway}/${b.prefixLen} `)) await this.run(ip, ['addr', 'add', `${b.gateway}/${b.prefixLen}`, 'dev', b.dev]);
+      await this.run(ip, ['link', 'set', b.dev, 'up']);
+    }
+    await this.enableForwarding();
+  }
+
+  /** ip_forward is per network namespace; read-only /proc/sys leaves only container-to-container traffic. */
+  private async enableForwarding(): Promise<void> {
+    if (this.netnsPid) {
+      await this.run('/bin/sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']).catch(() => undefined);
+      return;
+    }
+    try {
+      if (readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() !== '1') writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+    } catch {
+      /* read-only /proc/sys */
+    }
+  }
+
+  deleteLinkSync(dev: string): void {
+    const args = ['link', 'del', dev];
+    if (this.netnsPath) execFileSync(needNsenter(), [`--net=${this.netnsPath}`, needIp(), ...args], { stdio: 'ignore' });
+    else execFileSync(needIp(), args, { stdio: 'ignore' });
+  }
+
+  async deleteLink(dev: string): Promise<void> {
+    if (this.linkExists(dev)) await this.run(needIp(), ['link', 'del', dev]).catch(() => undefined);
+  }
+
+  /** One veth pair: the bridge end in this namespace, the peer created directly in the container's. */
+  async attachVeth(v: VethSpec): Promise<void> {
+    const ip = needIp();
+    const nsenter = needNsenter();
+    await this.run(ip, ['-batch', '-'], [
+      `link add ${v.hostName} mtu ${v.mtu} type veth peer name ${v.ifname} mtu ${v.mtu} address ${v.mac} netns ${v.pid}`,
+      `link set ${v.hostName} master ${v.bridge} up`,
+    ].join('\n') + '\n');
+    try {
+      const inside = [`addr add ${v.address}/${v.prefixLen} dev ${v.ifname}`, `link set ${v.ifname} up`];
+      if (v.gateway) inside.push(`route replace default via ${v.gateway} dev ${v.ifname}`);
+      await exec(nsenter, [`--net=/proc/${v.pid}/ns/net`, ip, '-batch', '-'], inside.join('\n') + '\n', [ip, '-batch', '-']);
+    } catch (e) {
+      await this.deleteLink(v.hostName);
+      throw e;
+    }
+  }
+
+  /** Removes an interface from a running container (disconnect). */
+  async detachVeth(pid: number, ifname: string, hostName: string): Promise<void> {
+    if (NSENTER) await exec(NSENTER, [`--net=/proc/${pid}/ns/net`, needIp(), 'link', 'del', ifname]).catch(() => undefined);
+    await this.deleteLink(hostName);
+  }
+
+  private async ensureChains(): Promise<void> {
+    const ipt = IPTABLES!;
+    for (const [table, chain, parent] of [['filter', FWD, 'FORWARD'], ['nat', NAT, 'POSTROUTING']]) {
+      await this.run(ipt, ['-w', '-t', table, '-N', chain]).catch(() => undefined);
+      const present = await this.run(ipt, ['-w', '-t', table, '-C', parent, '-j', chain]).then(() => true, () => false);
+      if (!present) await this.run(ipt, ['-w', '-t', table, '-I', parent, '1', '-j', chain]);
+    }
+  }
+
+  private async taggedRules(table: string, chain: string, tag: string): Promise<string[]> {
+    const out = await this.run(IPTABLES!, ['-w', '-t', table, '-S', chain]).catch(() => '');
+    return out.split('\n').filter((l) => l.startsWith(`-A ${chain} `) && (l.includes(`--comment ${tag} `) || l.includes(`--comment "${tag}"`)));
+  }
+
+  /** Rules for one network: traffic within the bridge, outbound with NAT, replies back in; no traffic to other Berth bridges. */
+  async ensureFirewall(f: FirewallSpec): Promise<void> {
+    if (!this.hasIptables()) return;
+    await this.ensureChains();
+    if ((await this.taggedRules('filter', FWD, f.tag)).length) return;
+    const c = `-m comment --comment ${f.tag}`;
+    const filter = [`-A ${FWD} -i ${f.dev} -o ${f.dev} ${c} -j ACCEPT`];
+    if (f.internal) {
+      filter.push(`-A ${FWD} -i ${f.dev} ${c} -j DROP`, `-A ${FWD} -o ${f.dev} ${c} -j DROP`);
+    } else {
+      filter.push(`-A ${FWD} -i ${f.dev} -o berth+ ${c} -j DROP`, `-A ${FWD} -i ${f.dev} ${c} -j ACCEPT`,
+        `-A ${FWD} -o ${f.dev} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`);
+    }
+    const nat = f.masquerade && !f.internal ? [`-A ${NAT} -s ${f.subnet} ! -o ${f.dev} ${c} -j MASQUERADE`] : [];
+    await this.run(IPTABLES_RESTORE!, ['-w', '--noflush'], `*filter\n${filter.join('\n')}\nCOMMIT\n*nat\n${nat.join('\n')}\nCOMMIT\n`);
+  }
+
+  async removeFirewall(tag: string): Promise<void> {
+    if (!this.hasIptables()) return;
+    for (const [table, chain, parent] of [['filter', FWD, 'FORWARD'], ['nat', NAT, 'POSTROUTING']]) {
+      for (const rule of await this.taggedRules(table, chain, tag)) {
+        await this.run(IPTABLES!, ['-w', '-t', table, ...splitRule(rule.replace(/^-A /, '-D '))]).catch(() => undefined);
+      }
+      // The last network gone: our chain and its jump go too.
+      const left = await this.run(IPTABLES!, ['-w', '-t', table, '-S', chain]).catch(() => undefined);
+      if (left !== undefined && !left.split('\n').some((l) => l.startsWith('-A '))) {
+        await this.run(IPTABLES!, ['-w', '-t', table, '-D', parent, '-j', chain]).catch(() => undefined);
+        await this.run(IPTABLES!, ['-w', '-t', table, '-X', chain]).catch(() => undefined);
+      }
     }
   }
 }

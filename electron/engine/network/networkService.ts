@@ -3,7 +3,6 @@
 // The records live in networkStore.ts, /etc files in etcFiles.ts, port rules in portRules.ts,
 // and the host's bridges, veths and firewall in hostNet.ts.
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import type { NetworkCreateOptions } from '../../../common/docker.ts';
 import { checkNetworkName } from '../../../common/grammar/index.ts';
 import type { EndpointConfig, EndpointSettings, NetworkSettings, NetworkView } from '../../../common/models.ts';
@@ -13,9 +12,10 @@ import type { ContainerRecord } from '../containers/containerRecord.ts';
 import { conflict, EngineError, invalid, isEngineError, notFound, notRunning } from '../errors.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import { DnsServer } from './dnsServer.ts';
-import { attachVeth, deleteLink, detachVeth, ensureBridge, ensureFirewall, linkExists, removeFirewall } from './hostNet.ts';
+import { BridgeHost } from './hostNet.ts';
 import { formatCidr, Ipam, normalizePool, overlaps, parseCidr, pickSubnet, type Cidr, type PoolConfig } from './ipam.ts';
-import { publish, type PortBinding, type Publication } from './portProxy.ts';
+import { publish, spawnProxy, type PortBinding, type Publication } from './portProxy.ts';
+import { terminate, type ProcessRef } from '../sys/proc.ts';
 import { extraHosts, linkEnv, LOCALHOST, readHostFile, resolvFor } from './etcFiles.ts';
 import { portBindings, recordPorts } from './portRules.ts';
 
@@ -39,22 +39,18 @@ export interface NetworkDeps {
   defaultBridgeIp?: string;
   /** device name of the default bridge (default: derived from its id) */
   defaultBridge?: string;
+  /**
+   * A rootless engine: its bridges live in the network namespace of this process (the pause
+   * process), not the host's; resolvers listen there through a relay, bridges default to the
+   * user-mode stack's MTU.
+   */
+  rootlessNetns?: number;
 }
 
+/** slirp4netns's MTU: a bridge with the same MTU moves 5× more than with 1500 (rootless.md §5). */
+export const ROOTLESS_MTU = 65520;
+
 const PREDEFINED = ['bridge', 'host', 'none'];
-function hostRoutes(): Cidr[] {
-  try {
-    const out = execFileSync('ip', ['-4', '-o', 'route', 'show', 'table', 'all'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const routes: Cidr[] = [];
-    for (const l of out.split('\n')) {
-      const dst = /^(?:local |broadcast )?([\d.]+(?:\/\d+)?)\s/.exec(l)?.[1];
-      if (dst && !dst.startsWith('127.')) routes.push(parseCidr(dst.includes('/') ? dst : `${dst}/32`));
-    }
-    return routes;
-  } catch {
-    return [];
-  }
-}
 
 /** `--bip 10.9.0.1/24`: gateway 10.9.0.1 on subnet 10.9.0.0/24. */
 function bridgePool(bip: string): PoolConfig {
@@ -80,10 +76,14 @@ function emptyEndpoint(networkId: string, cfg?: EndpointConfig | null): Endpoint
 export class NetworkService implements ContainerNetwork {
   private readonly records: NetworkStore;
   private readonly ready = new Map<string, Promise<void>>();
-  private readonly dns = new Map<string, DnsServer>();
+  private readonly dns = new Map<string, { server: DnsServer; relay?: ProcessRef }>();
   private readonly running = new Map<string, Publication>();
+  private readonly host: BridgeHost;
+  private readonly defaultMtu: number;
 
   constructor(private readonly d: NetworkDeps) {
+    this.host = new BridgeHost(d.rootlessNetns);
+    this.defaultMtu = d.rootlessNetns ? ROOTLESS_MTU : 1500;
     this.records = new NetworkStore(`${d.root}/networks`);
     if (!this.records.byName('none')) this.records.save(this.records.newRecord('none', 'null', []));
     if (!this.records.byName('host')) this.records.save(this.records.newRecord('host', 'host', []));
@@ -93,7 +93,7 @@ export class NetworkService implements ContainerNetwork {
     if (existing && moved) {
       // --bip changed: the bridge is rebuilt with the new address when no container holds one.
       if (Object.keys(existing.used).length) throw new EngineError('UNAVAILABLE', `cannot move the default bridge to ${d.defaultBridgeIp}: containers still hold addresses in ${existing.IPAM.Config[0].Subnet}; stop them first`);
-      if (existing.device && linkExists(existing.device)) execFileSync('ip', ['link', 'del', existing.device], { stdio: 'ignore' });
+      if (existing.device && this.host.linkExists(existing.device)) this.host.deleteLinkSync(existing.device);
       existing.IPAM.Config = [bip];
       existing.autoSubnet = false;
       existing.cursor = 0;
@@ -103,13 +103,13 @@ export class NetworkService implements ContainerNetwork {
       const rec = this.records.newRecord('bridge', 'bridge', [bip ?? normalizePool({}, this.freeSubnet())]);
       rec.autoSubnet = !bip;
       rec.device = d.defaultBridge ?? `berth-${rec.Id.slice(0, 9)}`;
-      rec.Options = { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': rec.device, 'com.docker.network.driver.mtu': '1500' };
+      rec.Options = { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': rec.device, 'com.docker.network.driver.mtu': String(this.defaultMtu) };
       this.records.save(rec);
     }
   }
 
   private freeSubnet(except?: string): Cidr {
-    const taken = [...hostRoutes(), ...this.records.all().filter((n) => n.Id !== except).flatMap((n) => n.IPAM.Config.map((c) => parseCidr(c.Subnet)))];
+    const taken = [...this.host.routes(), ...this.records.all().filter((n) => n.Id !== except).flatMap((n) => n.IPAM.Config.map((c) => parseCidr(c.Subnet)))];
     return pickSubnet(taken);
   }
 
@@ -158,7 +158,7 @@ export class NetworkService implements ContainerNetwork {
     const configs = o.IPAM?.Config ?? [];
     if (configs.length > 1) throw invalid('only one IPv4 pool per network is supported');
     const opts = { ...(o.Options ?? {}) };
-    const mtu = Number(opts['com.docker.network.driver.mtu'] ?? 1500);
+    const mtu = Number(opts['com.docker.network.driver.mtu'] ?? this.defaultMtu);
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw invalid(`invalid MTU ${opts['com.docker.network.driver.mtu']}: it must be between 68 and 65535`);
     const others = this.records.all().flatMap((n) => n.IPAM.Config.map((c) => ({ n, c: parseCidr(c.Subnet) })));
     let pool: PoolConfig;
@@ -167,7 +167,7 @@ export class NetworkService implements ContainerNetwork {
       const sub = parseCidr(pool.Subnet);
       const clash = others.find((o2) => overlaps(o2.c, sub));
       if (clash) throw conflict(`invalid pool request: Pool overlaps with other one on this address space (network ${clash.n.Name} has ${formatCidr(clash.c)})`);
-      const route = hostRoutes().find((r) => r.bits > 0 && overlaps(r, sub));
+      const route = this.host.routes().find((r) => r.bits > 0 && overlaps(r, sub));
       if (route) throw conflict(`invalid pool request: subnet ${pool.Subnet} overlaps with a route of this host (${formatCidr(route)})`);
     } else {
       pool = normalizePool(configs[0] ?? {}, this.freeSubnet());
@@ -176,7 +176,7 @@ export class NetworkService implements ContainerNetwork {
     rec.autoSubnet = !configs[0]?.Subnet;
     const device = opts['com.docker.network.bridge.name'] || `berth-${rec.Id.slice(0, 9)}`;
     if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(device)) throw invalid(`invalid bridge name "${device}": at most 15 letters, digits, '.', '-' or '_'`);
-    if (this.records.all().some((n) => n.device === device) || linkExists(device)) throw conflict(`bridge device ${device} already exists on this host`);
+    if (this.records.all().some((n) => n.device === device) || this.host.linkExists(device)) throw conflict(`bridge device ${device} already exists on this host`);
     rec.device = device;
     rec.Options = { ...opts, 'com.docker.network.driver.mtu': String(mtu) };
     rec.Internal = !!o.Internal;
@@ -210,11 +210,10 @@ export class NetworkService implements ContainerNetwork {
   private async teardown(n: NetworkRecord): Promise<void> {
     await this.ready.get(n.Id)?.catch(() => undefined);
     this.ready.delete(n.Id);
-    this.dns.get(n.Id)?.close();
-    this.dns.delete(n.Id);
+    this.closeDns(n.Id);
     if (n.device) {
-      await removeFirewall(`berth:${n.Id.slice(0, 12)}`);
-      await deleteLink(n.device);
+      await this.host.removeFirewall(`berth:${n.Id.slice(0, 12)}`);
+      await this.host.deleteLink(n.device);
     }
   }
 
@@ -275,7 +274,7 @@ export class NetworkService implements ContainerNetwork {
     if (!p) {
       p = (async () => {
         // The subnet was free when the network was defined; another engine may have taken it since.
-        const clash = () => (linkExists(n.device!) ? undefined : hostRoutes().find((r) => r.bits > 0 && overlaps(r, parseCidr(n.IPAM.Config[0].Subnet))));
+        const clash = () => (this.host.linkExists(n.device!) ? undefined : this.host.routes().find((r) => r.bits > 0 && overlaps(r, parseCidr(n.IPAM.Config[0].Subnet))));
         if (clash() && n.autoSubnet && !Object.keys(n.used).length) {
           n.IPAM.Config = [normalizePool({}, this.freeSubnet(n.Id))];
           n.cursor = 0;
@@ -284,18 +283,42 @@ export class NetworkService implements ContainerNetwork {
         const route = clash();
         const pool = n.IPAM.Config[0];
         if (route) throw conflict(`network ${n.Name}: its subnet ${pool.Subnet} now overlaps a route of this host (${formatCidr(route)}); remove the network that owns that route or recreate ${n.Name} with another subnet`);
-        await ensureBridge({ dev: n.device!, gateway: pool.Gateway, prefixLen: parseCidr(pool.Subnet).bits, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? 1500) });
-        await ensureFirewall({ tag: `berth:${n.Id.slice(0, 12)}`, dev: n.device!, subnet: pool.Subnet, internal: n.Internal, masquerade: true });
-        if (n.Name !== 'bridge' && !this.dns.has(n.Id)) {
-          const dns = new DnsServer(pool.Gateway, (name) => this.lookup(n, name), (ip) => this.reverse(n, ip));
-          await dns.listen();
-          this.dns.set(n.Id, dns);
-        }
+        await this.host.ensureBridge({ dev: n.device!, gateway: pool.Gateway, prefixLen: parseCidr(pool.Subnet).bits, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? this.defaultMtu) });
+        await this.host.ensureFirewall({ tag: `berth:${n.Id.slice(0, 12)}`, dev: n.device!, subnet: pool.Subnet, internal: n.Internal, masquerade: true });
+        if (n.Name !== 'bridge' && !this.dns.has(n.Id)) this.dns.set(n.Id, await this.startDns(n, pool.Gateway));
       })();
       this.ready.set(n.Id, p);
       p.catch(() => this.ready.delete(n.Id));
     }
     return p;
+  }
+
+  /**
+   * The network's resolver on its gateway address, port 53. A rootless engine cannot bind in its
+   * bridges' namespace: its resolver listens on the host's loopback and a relay (the helper's
+   * proxy, bound in that namespace) forwards queries to it.
+   */
+  private async startDns(n: NetworkRecord, gateway: string): Promise<{ server: DnsServer; relay?: ProcessRef }> {
+    const netns = this.host.netnsPath;
+    const server = new DnsServer(netns ? '127.0.0.1' : gateway, (name) => this.lookup(n, name), (ip) => this.reverse(n, ip), netns ? 0 : 53);
+    await server.listen();
+    if (!netns) return { server };
+    try {
+      const r = await spawnProxy([{ proto: 'udp', hostIp: gateway, hostPort: 53, containerPort: server.port }], '127.0.0.1',
+        { path: this.d.helperPath, watchPid: process.pid }, netns);
+      return { server, relay: r.proxy };
+    } catch (e) {
+      server.close();
+      throw new EngineError('INTERNAL', `network ${n.Name}: starting its resolver on ${gateway}:53 failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  private closeDns(id: string): void {
+    const dns = this.dns.get(id);
+    if (!dns) return;
+    dns.server.close();
+    if (dns.relay) terminate(dns.relay);
+    this.dns.delete(id);
   }
 
   private endpointsOn(n: NetworkRecord): { c: ContainerRecord; ep: EndpointSettings }[] {
@@ -407,9 +430,9 @@ export class NetworkService implements ContainerNetwork {
   }
 
   private async plug(r: ContainerRecord, pid: number, n: NetworkRecord, ep: EndpointSettings, index: number, defaultRoute: boolean): Promise<void> {
-    await attachVeth({
+    await this.host.attachVeth({
       bridge: n.device!, hostName: this.hostVeth(r, n), pid, ifname: `eth${index}`, address: ep.IPAddress, prefixLen: ep.IPPrefixLen,
-      mac: ep.MacAddress, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? 1500), gateway: defaultRoute && !n.Internal ? ep.Gateway : undefined,
+      mac: ep.MacAddress, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? this.defaultMtu), gateway: defaultRoute && !n.Internal ? ep.Gateway : undefined,
     });
   }
 
@@ -419,7 +442,7 @@ export class NetworkService implements ContainerNetwork {
     r.NetworkSettings!.SandboxKey = `/proc/${pid}/ns/net`;
     for (const [i, ep] of eps.entries()) await this.plug(r, pid, this.records.byId(ep.NetworkID)!, ep, i, i === 0);
     const first = eps[0];
-    const pub = await publish(portBindings(r), first.IPAddress, { path: this.d.helperPath, watchPid: pid });
+    const pub = await publish(portBindings(r), first.IPAddress, this.proxyHelper(pid));
     this.running.set(r.Id, pub);
     recordPorts(r, pub.ports);
     if (r.runtime) r.runtime.proxy = pub.proxy;
@@ -432,7 +455,7 @@ export class NetworkService implements ContainerNetwork {
     if (!r.NetworkSettings) return;
     for (const ep of Object.values(r.NetworkSettings.Networks)) {
       const n = this.records.byId(ep.NetworkID);
-      if (n && ep.IPAddress) await deleteLink(this.hostVeth(r, n));
+      if (n && ep.IPAddress) await this.host.deleteLink(this.hostVeth(r, n));
     }
     this.releaseAddresses(r);
     r.NetworkSettings.Ports = {};
@@ -452,7 +475,7 @@ export class NetworkService implements ContainerNetwork {
       for (const b of list ?? []) wanted.push({ proto: key.endsWith('/udp') ? 'udp' : 'tcp', hostIp: b.HostIp || '0.0.0.0', hostPort: Number(b.HostPort), containerPort: parseInt(key) });
     }
     try {
-      this.running.set(r.Id, await publish(wanted, eps[0].IPAddress, { path: this.d.helperPath, watchPid: r.State.Pid }, r.runtime?.proxy));
+      this.running.set(r.Id, await publish(wanted, eps[0].IPAddress, this.proxyHelper(r.State.Pid), r.runtime?.proxy));
     } catch {
       /* the port was taken while the engine was down: the container runs unpublished */
     }
@@ -495,7 +518,7 @@ export class NetworkService implements ContainerNetwork {
     const [name, ep] = entry;
     const index = Object.keys(r.NetworkSettings!.Networks).indexOf(name);
     if (r.State.Running && r.runtime && ep.IPAddress) {
-      await detachVeth(r.State.Pid, `eth${index}`, this.hostVeth(r, n));
+      await this.host.detachVeth(r.State.Pid, `eth${index}`, this.hostVeth(r, n));
       if (n.used[ep.IPAddress] === r.Id) delete n.used[ep.IPAddress];
       this.records.save(n);
     }
@@ -509,11 +532,14 @@ export class NetworkService implements ContainerNetwork {
     this.releaseAddresses(r);
   }
 
+  private proxyHelper(pid: number) {
+    return { path: this.d.helperPath, watchPid: pid, netns: this.host.netnsPath, rootless: !!this.d.rootlessNetns };
+  }
+
+  /** The engine is going away, its containers are not: resolvers close, port proxies serve on. */
   close(): void {
-    for (const d of this.dns.values()) d.close();
-    this.dns.clear();
+    for (const id of [...this.dns.keys()]) this.closeDns(id);
     this.ready.clear();
-    for (const pub of this.running.values()) pub.closeLocal();
     this.running.clear();
   }
 }

@@ -1,9 +1,10 @@
 // Published ports: a listener on the host address for each binding that relays to the
-// container's address, as docker-proxy does. TCP is served by the native helper's proxy mode
-// (splice(2), half-close, outlives the engine, exits with the container); UDP by a socket per
-// client in the engine.
+// container's address, as docker-proxy does, served by the native helper's proxy mode: TCP with
+// splice(2) and half-close, UDP with a socket per client. One proxy per container; it outlives
+// the engine and exits with the container. A rootless engine's proxy binds in the host's
+// network namespace and then enters the engine's own, where the containers' bridges are.
 import { spawn } from 'node:child_process';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { conflict } from '../errors.ts';
 import { isAlive, procStarttime, terminate, type ProcessRef } from '../sys/proc.ts';
 
@@ -15,59 +16,17 @@ export interface PortBinding {
   containerPort: number;
 }
 
-export interface Published extends PortBinding {
-  close(): void;
-}
-
-const UDP_IDLE_MS = 30_000;
-
-function listenUdp(b: PortBinding, target: string): Promise<Published> {
-  return new Promise((resolve, reject) => {
-    const front: UdpSocket = createSocket(b.hostIp.includes(':') ? 'udp6' : 'udp4');
-    const peers = new Map<string, { sock: UdpSocket; timer: NodeJS.Timeout }>();
-    front.on('message', (msg, rinfo) => {
-      const key = `${rinfo.address}:${rinfo.port}`;
-      let p = peers.get(key);
-      if (!p) {
-        const sock = createSocket('udp4');
-        sock.on('message', (answer) => front.send(answer, rinfo.port, rinfo.address));
-        sock.on('error', () => undefined);
-        p = { sock, timer: setTimeout(() => undefined, 0) };
-        peers.set(key, p);
-      }
-      const peer = p;
-      clearTimeout(peer.timer);
-      peer.timer = setTimeout(() => {
-        peer.sock.close();
-        peers.delete(key);
-      }, UDP_IDLE_MS);
-      peer.timer.unref();
-      peer.sock.send(msg, b.containerPort, target);
-    });
-    front.once('error', reject);
-    front.bind({ address: b.hostIp, port: b.hostPort, exclusive: true }, () => {
-      front.off('error', reject);
-      front.on('error', () => undefined);
-      resolve({
-        ...b, hostPort: front.address().port,
-        close: () => {
-          for (const p of peers.values()) {
-            clearTimeout(p.timer);
-            p.sock.close();
-          }
-          front.close();
-        },
-      });
-    });
-  });
-}
-
 const ERRNO: Record<number, string> = { 13: 'EACCES', 22: 'EINVAL', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL' };
 
-/** TCP: one helper process per container binds every listener, then relays with splice(2). */
-function spawnTcpProxy(bindings: PortBinding[], target: string, helper: ProxyHelper): Promise<{ ports: number[]; proxy: ProcessRef }> {
+/**
+ * One helper process binds every listener, then relays. `listenNetns`: bind there instead (a
+ * resolver's address on a rootless bridge) and reach the target from here.
+ */
+export function spawnProxy(bindings: PortBinding[], target: string, helper: ProxyHelper, listenNetns?: string): Promise<{ ports: number[]; proxy: ProcessRef }> {
   const args = ['proxy', '--target', target, '--watch', String(helper.watchPid)];
-  for (const b of bindings) args.push(b.hostIp, String(b.hostPort), String(b.containerPort));
+  if (helper.netns) args.push('--netns', helper.netns);
+  if (listenNetns) args.push('--listen-netns', listenNetns);
+  for (const b of bindings) args.push(b.hostIp, String(b.hostPort), `${b.containerPort}${b.proto === 'udp' ? '/udp' : ''}`);
   const child = spawn(helper.path, args, { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -99,76 +58,55 @@ export interface ProxyHelper {
   path: string;
   /** the container's init: the proxy exits with it, even when the engine is gone */
   watchPid: number;
+  /** the network namespace the target is in, when it is not the engine's (rootless) */
+  netns?: string;
+  /** binding below ip_unprivileged_port_start is refused with Docker's rootless message */
+  rootless?: boolean;
 }
 
 export interface Publication {
   /** the bindings with the host ports actually bound */
   ports: PortBinding[];
-  /** the process serving the TCP bindings; it outlives an engine restart */
+  /** the process serving the bindings; it outlives an engine restart */
   proxy?: ProcessRef;
   /** the container stopped: everything closes */
   close(): void;
-  /** the engine is going away but the container is not: UDP closes, the TCP proxy serves on */
-  closeLocal(): void;
 }
 
-function bindError(e: unknown, b: PortBinding): unknown {
+function unprivilegedPortStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim());
+  } catch {
+    return 1024;
+  }
+}
+
+function bindError(e: unknown, b: PortBinding, rootless: boolean): unknown {
   const err = e as NodeJS.ErrnoException;
   const where = `${b.hostIp.includes(':') ? `[${b.hostIp}]` : b.hostIp}:${b.hostPort}`;
   if (err.code === 'EADDRINUSE') return conflict(`failed to bind port ${where}/${b.proto}: address already in use`);
   if (err.code === 'EADDRNOTAVAIL') return conflict(`failed to bind port ${where}/${b.proto}: the host has no address ${b.hostIp}`);
+  if (err.code === 'EACCES' && rootless) {
+    const start = unprivilegedPortStart();
+    return conflict(`cannot expose privileged port ${b.hostPort}, you can add 'net.ipv4.ip_unprivileged_port_start=${b.hostPort}' to /etc/sysctl.conf (currently ${start}), `
+      + `or choose a larger port number (>= ${start}): listen ${b.proto} ${where}: bind: permission denied`);
+  }
   if (err.code === 'EACCES') return conflict(`failed to bind port ${where}/${b.proto}: permission denied`);
   return e;
 }
 
-async function openUdp(bindings: PortBinding[], target: string): Promise<Published[]> {
-  const open: Published[] = [];
-  try {
-    for (const b of bindings) open.push(await listenUdp(b, target));
-  } catch (e) {
-    for (const p of open) p.close();
-    throw bindError(e, bindings[open.length]);
-  }
-  return open;
-}
-
 /**
  * Opens every binding or none: a port in use closes those already opened and says which one.
- * An existing proxy (after an engine restart) keeps serving TCP; UDP is reopened here.
+ * An existing proxy (after an engine restart) keeps serving.
  */
 export async function publish(bindings: PortBinding[], target: string, helper: ProxyHelper, existing?: ProcessRef): Promise<Publication> {
-  const tcp = bindings.filter((b) => b.proto === 'tcp');
-  let ports: PortBinding[] = [];
-  let proxy: ProcessRef | undefined;
-  if (existing && isAlive(existing)) {
-    proxy = existing;
-    ports = tcp;
-  } else if (tcp.length) {
-    try {
-      const r = await spawnTcpProxy(tcp, target, helper);
-      proxy = r.proxy;
-      ports = tcp.map((b, i) => ({ ...b, hostPort: r.ports[i] }));
-    } catch (e) {
-      const index = (e as { index?: number }).index;
-      throw bindError(e, tcp[index !== undefined && index >= 0 ? index : 0]);
-    }
-  }
-  let udp: Published[];
+  if (existing && isAlive(existing)) return { ports: bindings, proxy: existing, close: () => terminate(existing) };
+  if (!bindings.length) return { ports: [], close: () => undefined };
   try {
-    udp = await openUdp(bindings.filter((b) => b.proto === 'udp'), target);
+    const r = await spawnProxy(bindings, target, helper);
+    return { ports: bindings.map((b, i) => ({ ...b, hostPort: r.ports[i] })), proxy: r.proxy, close: () => terminate(r.proxy) };
   } catch (e) {
-    if (proxy) terminate(proxy);
-    throw e;
+    const index = (e as { index?: number }).index;
+    throw bindError(e, bindings[index !== undefined && index >= 0 ? index : 0], !!helper.rootless);
   }
-  return {
-    ports: [...ports, ...udp],
-    proxy,
-    close() {
-      if (proxy) terminate(proxy);
-      for (const p of udp) p.close();
-    },
-    closeLocal() {
-      for (const p of udp) p.close();
-    },
-  };
 }

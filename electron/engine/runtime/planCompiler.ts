@@ -36,11 +36,16 @@ export function defaultMounts(spec: RuntimeSpec): SpecMount[] {
   const ro = spec.privileged ? 0 : MS.RDONLY;
   const fs = (source: string, target: string, fstype: string, flags: number, data = ''): SpecMount =>
     ({ kind: 'fs', source, target, fstype, flags, data });
+  // In a user namespace, sysfs mounts only for a network namespace that namespace owns: with the
+  // host's network (rootless --network host) the host's /sys is bound instead, as runc does.
+  const sysfs: SpecMount = spec.insideUserns && spec.netns === 'host'
+    ? { kind: 'rbind', source: '/sys', target: '/sys', flags: NSD | MS.NOEXEC | ro, propagation: MS.PRIVATE | MS.REC }
+    : fs('sysfs', '/sys', 'sysfs', NSD | MS.NOEXEC | ro);
   const mounts: SpecMount[] = [
     fs('proc', '/proc', 'proc', NSD | MS.NOEXEC),
     fs('tmpfs', '/dev', 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k'),
     fs('devpts', '/dev/pts', 'devpts', MS.NOSUID | MS.NOEXEC, `newinstance,ptmxmode=0666,mode=0620${spec.userns ? '' : ',gid=5'}`),
-    fs('sysfs', '/sys', 'sysfs', NSD | MS.NOEXEC | ro),
+    sysfs,
   ];
   if (spec.cgroup.unifiedOnly) {
     mounts.push(fs('cgroup', '/sys/fs/cgroup', 'cgroup2', NSD | MS.NOEXEC | MS.RELATIME | ro));
@@ -56,7 +61,7 @@ export function defaultMounts(spec: RuntimeSpec): SpecMount[] {
     fs('mqueue', '/dev/mqueue', 'mqueue', NSD | MS.NOEXEC),
     fs('shm', '/dev/shm', 'tmpfs', NSD | MS.NOEXEC, `mode=1777,size=${spec.shmSize}`),
   );
-  if (spec.userns) {
+  if (spec.userns || spec.insideUserns) {
     // mknod is refused inside a user namespace: bind the host's nodes instead.
     for (const [path] of DEVICES) mounts.push({ kind: 'bind', source: path, target: path, flags: MS.NOSUID | MS.NOEXEC });
   }
@@ -101,7 +106,7 @@ export function compilePlan(spec: RuntimeSpec): Buffer {
   if (spec.oomScoreAdj !== undefined) w.record(P.OOM_SCORE_ADJ, { u32: spec.oomScoreAdj });
   w.record(P.ROOTFS, { str: spec.rootfs });
   for (const m of [...defaultMounts(spec), ...spec.mounts]) mountRecord(w, m);
-  if (!spec.userns) {
+  if (!spec.userns && !spec.insideUserns) {
     for (const [path, major, minor] of DEVICES) {
       w.record(P.DEV, { str: path }, { u8: 'c'.charCodeAt(0) }, { u32: major }, { u32: minor }, { u32: 0o666 }, { u32: 0 }, { u32: 0 });
     }

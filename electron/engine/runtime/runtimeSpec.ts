@@ -39,6 +39,8 @@ export interface RuntimeSpec {
   rlimits: ResolvedRlimit[];
   oomScoreAdj?: number;
   userns?: { uidMap: string; gidMap: string };
+  /** the engine already runs in a user namespace (rootless): no device nodes, no sysfs without a netns */
+  insideUserns?: boolean;
   sysctls: Record<string, string>;
   shmSize: number;
   /** a new network namespace, the host's, or another container's */

@@ -7,6 +7,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { UsageFiles } from '../cgroups/cgroupManager.ts';
 import { parseBlkioV1, parseFlatKeyed, parseIoStatV2 } from '../cgroups/statsParsers.ts';
 import { cpuLineNs, parseNetDev } from '../containers/statsReader.ts';
+import { processTree, processUsage } from '../cgroups/noCgroupManager.ts';
 
 export interface Usage {
   cpuNs: number;
@@ -86,6 +87,7 @@ export class UsageProbe {
 
   /** Throws nothing: a counter that cannot be read (the container just ended) reads as 0. */
   read(): Usage {
+    if (this.files.version === 0) return this.readProcesses();
     const v2 = this.files.version === 2;
     const cpuText = this.text('cpu');
     const memStat = this.text('memStat');
@@ -101,6 +103,20 @@ export class UsageProbe {
       pids: Number(this.text('pids')) || 0,
       blkRead: io.read, blkWrite: io.write, rx: net.rx, tx: net.tx,
     };
+  }
+
+  /** Without a cgroup: CPU and memory summed over the container's process tree. */
+  private readProcesses(): Usage {
+    let cpuNs = 0;
+    let memUsage = 0;
+    const pids = processTree(this.pid);
+    for (const pid of pids) {
+      const u = processUsage(pid);
+      cpuNs += u.userNs + u.systemNs;
+      memUsage += u.rss;
+    }
+    const net = netBytes(this.text('net'));
+    return { cpuNs, memUsage, memInactiveFile: 0, memLimit: 0, pids: pids.length, blkRead: 0, blkWrite: 0, rx: net.rx, tx: net.tx };
   }
 
   close(): void {

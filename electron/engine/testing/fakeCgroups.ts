@@ -1,6 +1,7 @@
 // Cgroups in memory: limits kept, freeze tracked, no processes. Passes the cgroup conformance suite.
 import type { Cgroup, CgroupLimits, CgroupManager, UsageFiles } from '../cgroups/cgroupManager.ts';
 import { EngineError } from '../errors.ts';
+import { ALL_LIMITS } from '../cgroups/limitSupport.ts';
 
 class FakeCgroup implements Cgroup {
   readonly procsFiles: string[] = [];
@@ -48,6 +49,7 @@ class FakeCgroup implements Cgroup {
 
 export class FakeCgroupManager implements CgroupManager {
   readonly mode = 'v2';
+  readonly supports = ALL_LIMITS;
   readonly groups = new Map<string, FakeCgroup>();
 
   create(name: string, limits: CgroupLimits): Cgroup {

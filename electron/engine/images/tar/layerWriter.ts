@@ -7,11 +7,13 @@
 // removed (by descriptors, see removeAt) and the create repeated; metadata goes on through
 // the entry's own descriptor or an *at call that does not follow it. Hard links may only point
 // at entries already inside the root. Whiteouts become overlay whiteouts (char 0:0) and
-// opaque directories (trusted.overlay.opaque=y).
-import { fchmodSync, fchownSync, futimesSync, writeSync, chmodSync } from 'node:fs';
+// opaque directories (trusted.overlay.opaque=y, or user.overlay.opaque=y in a user namespace,
+// where the overlay is mounted with userxattr).
+import { fchmodSync, fchownSync, futimesSync, readFileSync, writeSync, chmodSync } from 'node:fs';
 import { removeAt } from '../../confined/tree.ts';
 import { AT, FsAtError, O, RESOLVE, S, isDir, type FsAt } from '../../sys/fsat.ts';
 import type { TarHeader, TarSink } from './tarParser.ts';
+import { inUserNamespace } from '../../sys/userns.ts';
 
 export interface LayerWriterOptions {
   /**
@@ -33,6 +35,24 @@ export interface WriterMount {
 }
 
 export class LayerPathError extends Error {}
+
+/** The xattr that marks an opaque directory for the overlay this engine mounts. */
+const OPAQUE = () => (inUserNamespace() ? 'user.overlay.opaque' : 'trusted.overlay.opaque');
+
+/** Whether uid and gid are inside this process's id maps. */
+function mapped(uid: number, gid: number): boolean {
+  const inside = (file: string, id: number) => {
+    try {
+      return readFileSync(file, 'utf8').split('\n').some((l) => {
+        const [a, , n] = l.trim().split(/\s+/).map(Number);
+        return id >= a && id < a + n;
+      });
+    } catch {
+      return true;
+    }
+  };
+  return inside('/proc/self/uid_map', uid) && inside('/proc/self/gid_map', gid);
+}
 
 const WH_PREFIX = '.wh.';
 const WH_OPAQUE = '.wh..wh..opq';
@@ -255,6 +275,19 @@ export class LayerWriter implements TarSink {
   }
 
   entry(h: TarHeader): void {
+    try {
+      this.write(h);
+    } catch (e) {
+      // An owner outside the id map of a rootless engine (a user with too few subordinate ids).
+      if (this.opts.chown && errCode(e) === 'EINVAL' && inUserNamespace() && (h.uid > 65535 || h.gid > 65535 || !mapped(h.uid, h.gid))) {
+        throw new LayerPathError(`${JSON.stringify(h.name)} is owned by ${h.uid}:${h.gid}, which this rootless engine cannot map: `
+          + 'give the user a subordinate id range of 65536 or more in /etc/subuid and /etc/subgid, then run `berth system reset`');
+      }
+      throw e;
+    }
+  }
+
+  private write(h: TarHeader): void {
     this.entries++;
     const rel = cleanEntryPath(h.name);
     const base = baseOf(rel);
@@ -263,7 +296,7 @@ export class LayerWriter implements TarSink {
     if (this.opts.mode === 'overlay' && base.startsWith(WH_PREFIX)) {
       const parent = this.dir(parentRel, true, h.name);
       if (base === WH_OPAQUE) {
-        this.fs.fsetxattr(parent, 'trusted.overlay.opaque', Buffer.from('y'));
+        this.fs.fsetxattr(parent, OPAQUE(), Buffer.from('y'));
       } else {
         const name = base.slice(WH_PREFIX.length);
         if (!name || name === '.' || name === '..') throw new LayerPathError(`invalid whiteout entry ${JSON.stringify(h.name)}`);
@@ -412,8 +445,9 @@ export class LayerWriter implements TarSink {
   private kept(h: TarHeader): [string, Buffer][] {
     if (this.opts.mode === 'plain') return [];
     // Overlay's own attributes (redirect, metacopy, opaque) would let an image steer the
-    // overlay mount outside its layers: never taken from an archive.
-    return Object.entries(h.xattrs).filter(([name]) => !name.startsWith('trusted.overlay.'));
+    // overlay mount outside its layers: never taken from an archive, in either namespace
+    // (a userxattr mount reads user.overlay.*, which anyone may set).
+    return Object.entries(h.xattrs).filter(([name]) => !name.startsWith('trusted.overlay.') && !name.startsWith('user.overlay.'));
   }
 
   private xattrsFd(fd: number, h: TarHeader): void {
