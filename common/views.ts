@@ -104,6 +104,14 @@ export interface EngineInfo {
   cpus: number;
   memory: number;
   dockerSocket?: string;
+  /** the engine runs as the user, in a user namespace */
+  rootless?: boolean;
+  /** resource limits (memory, CPUs) can be enforced */
+  limits?: boolean;
+  /** why they cannot, for the banner and the disabled fields */
+  limitsReason?: string;
+  /** the engine's own warnings (docker info's), without the WARNING: prefix */
+  warnings?: string[];
 }
 
 export interface NetworkSummary {

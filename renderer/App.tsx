@@ -1,6 +1,6 @@
 // The window: sidebar, the current view, and the overlays.
 import { useEffect } from 'react';
-import { ConfirmDialog, ConnectionBanner, Toasts } from './components/Overlays.tsx';
+import { ConfirmDialog, ConnectionBanner, LimitsBanner, Toasts } from './components/Overlays.tsx';
 import { Palette } from './components/Palette.tsx';
 import { Sidebar } from './components/Sidebar.tsx';
 import { ActivityView } from './features/activity/ActivityView.tsx';
@@ -34,6 +34,7 @@ export function App() {
       <Sidebar />
       <main className="main">
         <ConnectionBanner />
+        <LimitsBanner />
         {view === 'containers' && <ContainersView />}
         {view === 'images' && <ImagesView />}
         {view === 'volumes' && <VolumesView />}

@@ -45,6 +45,7 @@ import { inUserNamespace } from './sys/userns.ts';
 import { NoCgroupManager } from './cgroups/noCgroupManager.ts';
 import type { LimitSupport } from './cgroups/limitSupport.ts';
 import { ensureEgress } from './network/egress.ts';
+import type { IdFiles } from './runtime/remap.ts';
 
 /** Why a rootless engine has no cgroups on this host (cgroup v1 or hybrid, or v2 not delegated to the user). */
 export const ROOTLESS_NO_CGROUPS = 'rootless mode has no cgroups on this host (resource limits and pause need cgroup v2 delegated to the user by systemd)';
@@ -79,6 +80,8 @@ export interface EngineOptions {
    * (`berth-helper rootless-init`); its bridges live in the network namespace of this pause process.
    */
   rootless?: { pausePid: number };
+  /** where --userns=private's host ids are registered (default /etc/subuid and /etc/subgid; tests use their own) */
+  idFiles?: IdFiles;
 }
 
 /** What the container lifecycle runs on; tests above these seams pass fakes (engine/testing). */
@@ -169,7 +172,7 @@ export class Engine {
     this.containers = new ContainerService({
       store, images: this.images, snapshotter: this.snapshotter, network: this.networks, volumes: this.volumes,
       cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot, fs: this.fs,
-      clock: seams.clock ?? systemClock, rootless: this.rootless,
+      clock: seams.clock ?? systemClock, rootless: this.rootless, idFiles: opts.idFiles,
     });
     this.attacher = new Attacher(this.helper);
     this.execs = new ExecSessions({ container: (ref) => this.containers.get(ref), prepare: (id, o) => this.prepareExec(id, o), events: this.events });
@@ -251,7 +254,8 @@ export class Engine {
     } finally {
       view.close();
     }
-    return prepareExec(r, files, this.cgroups.open(r.Id), this.containers.containerDir(r.Id), this.opts.helperPath, this.seccomp, opts, this.rootless);
+    return prepareExec(r, files, this.cgroups.open(r.Id), this.containers.containerDir(r.Id), this.opts.helperPath, this.seccomp, opts, this.rootless,
+      r.HostConfig.UsernsMode === 'private' ? this.containers.remap() : undefined);
   }
 
   /** Exec with plain pipes; interactive terminals use prepareExec with node-pty. */

@@ -163,17 +163,18 @@ async function rootlessDaemon(args: string[]): Promise<number> {
   const web = flag(args, '--web');
   let maps: { uidMap: string; gidMap: string };
   try {
-    prepareRunDir(layout);
     maps = requirePrerequisites();
   } catch (e) {
     if (!(e instanceof RootlessError) || !web) throw e;
     // The app is how most people start the engine: show them what is missing and how to fix it.
     console.error(`berth: ${e.message}`);
+    prepareRunDir(layout);
     const ui = await startWeb(unavailable(`Berth cannot start its engine: ${e.message}`), web, layout.runDir);
     await untilSignal();
     await ui.close();
     return 1;
   }
+  prepareRunDir(layout);
   const release = claimEngine(layout);
   try {
     checkStore(layout, maps.uidMap, maps.gidMap);
@@ -460,5 +461,6 @@ async function imageCommand(engine: AnyEngine, cmd: string, args: string[]): Pro
 
 main().then((code) => process.exit(code), (e) => {
   console.error(`berth: ${isEngineError(e) || e instanceof RootlessError ? (e as Error).message : (e as Error).stack}`);
-  process.exit(isEngineError(e) && e.stage === 'exec' ? 127 : 125);
+  // A missing prerequisite or a second engine is the user's to fix, as dockerd exits 1 for them.
+  process.exit(e instanceof RootlessError ? 1 : isEngineError(e) && e.stage === 'exec' ? 127 : 125);
 });

@@ -130,9 +130,14 @@ export class ContractHost {
   private readonly handlers: Handlers = {
     'system.info': async () => {
       const i = await this.backend.system.info();
+      const warnings = (Array.isArray(i.Warnings) ? i.Warnings as string[] : []).map((w) => w.replace(/^WARNING:\s*/, ''));
+      const limits = i.MemoryLimit !== false;
       return {
         version: this.info.version, kernel: i.KernelVersion, cgroupMode: typeof i.BerthCgroupMode === 'string' ? i.BerthCgroupMode : `v${i.CgroupVersion}`,
         root: i.DockerRootDir, cpus: i.NCPU, memory: i.MemTotal, dockerSocket: this.info.dockerSocket,
+        rootless: Array.isArray(i.SecurityOptions) && (i.SecurityOptions as string[]).includes('name=rootless'),
+        limits, limitsReason: limits ? undefined : warnings.find((w) => /cgroup/i.test(w)) ?? 'this engine cannot enforce resource limits',
+        warnings,
       };
     },
     'containers.list': async () => (await this.inspectAll()).map(containerSummary),

@@ -336,3 +336,24 @@ export function prepareRunDir(layout: RootlessLayout): void {
   const st = statSync(layout.runDir);
   if (st.uid !== process.getuid!()) throw new RootlessError(`${layout.runDir} belongs to uid ${st.uid}, not to you: choose another XDG_RUNTIME_DIR`);
 }
+
+/**
+ * The app's way in as a normal user: the user's engine if it runs, else `berth daemon` started
+ * in the background (it outlives the app, as Docker Desktop's engine outlives its window);
+ * resolves with the contract socket once it accepts connections.
+ */
+export async function ensureRootlessEngine(o: { node: string; berth: string; env?: NodeJS.ProcessEnv; log: string }): Promise<RootlessLayout> {
+  const layout = rootlessLayout(o.env);
+  if (!runningEngine(layout)) {
+    mkdirSync(join(o.log, '..'), { recursive: true });
+    const out = openSync(o.log, 'a', 0o600);
+    const child = spawn(o.node, [o.berth, 'daemon'], { env: { ...(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' }, detached: true, stdio: ['ignore', out, out] });
+    closeSync(out);
+    child.unref();
+  }
+  for (let i = 0; i < 600; i++) {
+    if (existsSync(layout.uiSocket) && runningEngine(layout)) return layout;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new RootlessError(`the engine did not start within 60 s; see ${o.log} (and \`berth probe\`)`);
+}

@@ -9,7 +9,8 @@ import { startApiServer } from '../api/server.ts';
 import type { Backend } from '../backend/backend.ts';
 import { backendOf, createEngine } from '../engine/index.ts';
 import { ContractHost } from '../host/contractHost.ts';
-import { UiConnection } from '../host/uiConnection.ts';
+import { inProcess, RelayConnection, type Connection, type ConnectionFactory } from '../host/contractSocket.ts';
+import { ensureRootlessEngine } from '../machine/rootless.ts';
 
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const resources = app.isPackaged ? process.resourcesPath : appRoot;
@@ -65,27 +66,15 @@ async function updateTray(backend: Backend): Promise<void> {
   ]));
 }
 
-async function main(): Promise<void> {
-  await app.whenReady();
-  menu();
-  const isRoot = process.getuid?.() === 0;
-  const engine = await createEngine({
-    root: process.env.BERTH_ROOT ?? (isRoot ? '/var/lib/berth' : join(app.getPath('userData'), 'engine')),
-    runRoot: process.env.BERTH_RUN ?? (isRoot ? '/run/berth' : join(app.getPath('temp'), 'berth-run')),
-    helperPath: join(unpacked, 'native/build/berth-helper'), helloPath: join(unpacked, 'native/build/hello'),
-    defaultBridge: isRoot && !process.env.BERTH_ROOT ? 'berth0' : undefined,
-  });
-  const socket = isRoot ? '/run/berth/docker.sock' : join(app.getPath('temp'), 'berth-run/docker.sock');
-  const backend = backendOf(engine);
-  const api = await startApiServer(backend, socket);
-  const host = new ContractHost(backend, { version: app.getVersion(), dockerSocket: socket });
-  const connections = new Map<number, UiConnection>();
+/** The contract over IPC for the app's window, each window its own connection. */
+function serveIpc(connect: ConnectionFactory): void {
+  const connections = new Map<number, Connection>();
   ipcMain.on('berth:contract', (e, m: unknown) => {
     if (!trustedSender(e.sender, e.senderFrame?.url)) return;
     let conn = connections.get(e.sender.id);
     if (!conn) {
       const wc = e.sender;
-      conn = new UiConnection(host, { send: (msg) => !wc.isDestroyed() && wc.send('berth:contract', msg) });
+      conn = connect({ send: (msg) => !wc.isDestroyed() && wc.send('berth:contract', msg) });
       connections.set(wc.id, conn);
       wc.once('destroyed', () => {
         connections.get(wc.id)?.dispose();
@@ -94,6 +83,55 @@ async function main(): Promise<void> {
     }
     conn.receive(m);
   });
+}
+
+function openWindow(): void {
+  win = createWindow();
+  app.on('second-instance', () => {
+    win ??= createWindow();
+    if (win.isMinimized()) win.restore();
+    win.focus();
+  });
+  app.on('window-all-closed', () => {
+    win = undefined; // keep running in the tray
+  });
+}
+
+/**
+ * A normal user: the engine runs rootless in its own process (Chromium refuses to run as root
+ * of a user namespace), started here if it is not running; each window relays to its contract socket.
+ */
+async function asClient(): Promise<void> {
+  const layout = await ensureRootlessEngine({
+    node: process.execPath, berth: join(appRoot, 'bin/berth.mjs'), log: join(app.getPath('logs'), 'engine.log'),
+  });
+  serveIpc((ch) => new RelayConnection(layout.uiSocket, ch));
+  const icon = join(resources, 'assets/tray.png');
+  tray = new Tray(existsSync(icon) ? nativeImage.createFromPath(icon) : nativeImage.createEmpty());
+  tray.setToolTip('Berth (rootless)');
+  tray.setContextMenu(Menu.buildFromTemplate([
+    { label: 'Show Berth', click: () => { win ??= createWindow(); win.show(); } },
+    { label: 'Quit', role: 'quit' as const },
+  ]));
+  openWindow();
+}
+
+async function main(): Promise<void> {
+  await app.whenReady();
+  menu();
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot) return asClient();
+  const engine = await createEngine({
+    root: process.env.BERTH_ROOT ?? '/var/lib/berth',
+    runRoot: process.env.BERTH_RUN ?? '/run/berth',
+    helperPath: join(unpacked, 'native/build/berth-helper'), helloPath: join(unpacked, 'native/build/hello'),
+    defaultBridge: !process.env.BERTH_ROOT ? 'berth0' : undefined,
+  });
+  const socket = '/run/berth/docker.sock';
+  const backend = backendOf(engine);
+  const api = await startApiServer(backend, socket);
+  const host = new ContractHost(backend, { version: app.getVersion(), dockerSocket: socket });
+  serveIpc(inProcess(host));
   const icon = join(resources, 'assets/tray.png');
   tray = new Tray(existsSync(icon) ? nativeImage.createFromPath(icon) : nativeImage.createEmpty());
   const refreshTray = () => void updateTray(backend).catch(() => undefined);
@@ -106,15 +144,7 @@ async function main(): Promise<void> {
     console.log(`berth: event-loop lag p50 ${(lag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms`);
     lag.reset();
   }, 60_000).unref();
-  win = createWindow();
-  app.on('second-instance', () => {
-    win ??= createWindow();
-    if (win.isMinimized()) win.restore();
-    win.focus();
-  });
-  app.on('window-all-closed', () => {
-    win = undefined; // keep running in the tray
-  });
+  openWindow();
   app.on('before-quit', () => {
     host.dispose();
     void api.close();

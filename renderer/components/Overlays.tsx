@@ -43,3 +43,18 @@ export function ConnectionBanner() {
     </div>
   );
 }
+
+/**
+ * What this engine cannot do, said once at the top: a rootless engine without delegated cgroups
+ * runs containers without limits (the run form's limit fields say so too).
+ */
+export function LimitsBanner() {
+  const info = useApp((s) => s.info);
+  const conn = useApp((s) => s.connection.state);
+  if (conn !== 'open' || !info || info.limits !== false) return null;
+  return (
+    <div className="banner banner-info" role="status" data-testid="limits-banner">
+      Resource limits are unavailable: {info.limitsReason}. Containers run without memory or CPU limits, and pause is not possible.
+    </div>
+  );
+}

@@ -1,4 +1,5 @@
 // Navigation with counts, a running-jobs indicator and the engine status.
+import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../store/context.tsx';
 import type { View } from '../store/appStore.ts';
@@ -25,9 +26,25 @@ export function Sidebar() {
         </button>
       ))}
       <span className="spacer" />
+      {info?.dockerSocket && conn === 'open' && <DockerHost socket={info.dockerSocket} />}
       <div className={`engine-status engine-${conn}`} title={info ? `${info.kernel}, cgroups ${info.cgroupMode}, ${info.root}` : ''}>
         <span className="dot" /> {conn === 'open' ? 'Engine running' : conn === 'connecting' ? 'Connecting…' : 'Engine unreachable'}
+        {info?.rootless && conn === 'open' && <span className="badge" title="the engine runs as you, in a user namespace">rootless</span>}
       </div>
     </nav>
+  );
+}
+
+/** The line that points the docker CLI (and compose, SDKs) at this engine, with a copy button. */
+function DockerHost({ socket }: { socket: string }) {
+  const line = `export DOCKER_HOST=unix://${socket}`;
+  const [copied, setCopied] = useState(false);
+  return (
+    <div className="docker-host" title="Use this engine from the docker CLI (or: docker context use berth)">
+      <code data-testid="docker-host">{line}</code>
+      <button type="button" aria-label="copy the DOCKER_HOST line" onClick={() => {
+        void navigator.clipboard?.writeText(line).then(() => setCopied(true), () => undefined);
+      }}>{copied ? 'copied' : 'copy'}</button>
+    </div>
   );
 }

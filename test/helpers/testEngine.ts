@@ -38,7 +38,8 @@ export async function startTestEngine(opts: { busybox?: boolean; engine?: Partia
   const root = `${base}/root`;
   const runRoot = `${base}/run`;
   const cgroupParent = `berth-test-${process.pid}-${base.slice(-6)}`;
-  const make = () => createEngine({ root, runRoot, helperPath: HELPER, helloPath: HELLO, cgroupParent, authFile: `${base}/docker-config.json`, ...opts.engine });
+  const make = () => createEngine({ root, runRoot, helperPath: HELPER, helloPath: HELLO, cgroupParent, authFile: `${base}/docker-config.json`,
+    idFiles: { subuid: `${base}/subuid`, subgid: `${base}/subgid` }, ...opts.engine });
   const t: TestEngine = {
     engine: await make(),
     root,

@@ -1,5 +1,6 @@
 // What a container sees from inside: namespaces, mounts, capabilities, seccomp, identity.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 import { sh } from '../helpers/run.ts';
@@ -124,9 +125,14 @@ describe('isolation by default', { timeout: 180_000 }, () => {
     assert.ok(hard <= 10_000_000 && hard >= 1024, `hard ${hard}`);
   });
 
-  it('remaps users with a private user namespace', async () => {
+  it('remaps users with a private user namespace, on a range it registers', async () => {
     const { out } = await sh(t.engine, 'cat /proc/self/uid_map; id -u', { HostConfig: { UsernsMode: 'private' } });
-    assert.match(out, /^\s*0\s+100000\s+65536$/m);
+    // The range is registered as berth-remap (not useradd's first automatic 100000:65536).
+    const line = readFileSync(`${t.root}/../subuid`, 'utf8').split('\n').find((l) => l.startsWith('berth-remap:'))!;
+    const start = Number(line.split(':')[1]);
+    assert.ok(start >= 600100000, `range ${line}`);
+    assert.match(readFileSync(`${t.root}/../subgid`, 'utf8'), new RegExp(`^berth-remap:${start}:65536$`, 'm'));
+    assert.match(out, new RegExp(`^\\s*0\\s+${start}\\s+65536$`, 'm'));
     assert.match(out, /^0$/m);
   });
 });

@@ -23,6 +23,7 @@ import { generateName, validateName } from './names.ts';
 import { parseSignal } from './signals.ts';
 import { buildSpec } from './specBuilder.ts';
 import { discardUnsupported } from '../cgroups/limitSupport.ts';
+import { remapRange, type IdFiles } from '../runtime/remap.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -41,6 +42,8 @@ export interface ServiceDeps {
   fs: FsAt;
   /** the engine runs as root of a user namespace (rootless mode) */
   rootless?: boolean;
+  /** where --userns=private's range is registered (default /etc/subuid and /etc/subgid) */
+  idFiles?: IdFiles;
 }
 
 interface Waiter {
@@ -102,6 +105,11 @@ export class ContainerService {
     } finally {
       if (this.busy.get(id) === next) this.busy.delete(id);
     }
+  }
+
+  /** The host ids of --userns=private containers. */
+  remap(): { start: number; count: number } {
+    return remapRange(this.d.idFiles);
   }
 
   /** The warnings create gives for these settings: the limits this host cannot enforce. */
@@ -169,6 +177,7 @@ export class ContainerService {
       const spec = buildSpec({
         record: r, rootfs: snap.rootfs, cgroup, containerDir: dir, runDir, cgroupMode: this.d.cgroups.mode,
         seccomp: this.d.seccomp, startNow, netns: net.netns, extraEnv: net.env, fs: this.d.fs, rootless: !!this.d.rootless,
+        remap: r.HostConfig.UsernsMode === 'private' ? remapRange(this.d.idFiles) : undefined,
       });
       const shim = await this.d.helper.spawnShim(compilePlan(spec), `${dir}/shim.log`);
       r.runtime = { pid: shim.pid, starttime: shim.starttime, runDir };

@@ -10,7 +10,7 @@ import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
 import type { Cgroup } from '../cgroups/cgroupManager.ts';
 import type { UserFiles } from '../runtime/users.ts';
 import type { ContainerRecord } from './containerRecord.ts';
-import { securityFor, USERNS_RANGE, withHome } from './specBuilder.ts';
+import { securityFor, withHome } from './specBuilder.ts';
 
 export interface ExecOptions {
   Cmd: string[];
@@ -30,7 +30,7 @@ export interface PreparedExec {
 }
 
 export function prepareExec(record: ContainerRecord, files: UserFiles, cgroup: Cgroup, containerDir: string,
-  helperPath: string, seccomp: SeccompCompiler, opts: ExecOptions, rootless = false): PreparedExec {
+  helperPath: string, seccomp: SeccompCompiler, opts: ExecOptions, rootless = false, remap?: { start: number; count: number }): PreparedExec {
   if (!record.State.Running || !record.runtime) throw notRunning(`container ${record.Id} is not running`);
   if (record.State.Paused) throw notRunning(`container ${record.Id} is paused, unpause the container before exec`);
   const withUser = { ...record, Config: { ...record.Config, User: opts.User || record.Config.User } };
@@ -40,12 +40,12 @@ export function prepareExec(record: ContainerRecord, files: UserFiles, cgroup: C
   for (const e of [...record.Config.Env, ...(opts.Env ?? [])]) env.set(e.split('=')[0], e);
   if (opts.Tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
   const w = new PlanWriter();
-  const userns = record.HostConfig.UsernsMode === 'private';
+  const userns = record.HostConfig.UsernsMode === 'private' && !!remap;
   // A container on the host's network has no namespace of its own to join (and a rootless
   // engine may not enter the host's).
   const netns = record.HostConfig.NetworkMode === 'host' ? 'host' : 'new';
   w.record(P.NS_FLAGS, { u32: namespaceFlags({ userns: userns ? { uidMap: '', gidMap: '' } : undefined, netns }) });
-  if (userns) w.record(P.UIDMAP, { str: `0 ${USERNS_RANGE.start} ${USERNS_RANGE.count}` });
+  if (userns) w.record(P.UIDMAP, { str: `0 ${remap!.start} ${remap!.count}` });
   w.record(P.TARGET_PID, { u32: record.runtime.pid }, { u64: record.runtime.starttime });
   for (const f of cgroup.procsFiles) w.record(P.CGROUP_PROCS, { str: f });
   writeProcess(w, {

@@ -18,7 +18,6 @@ import type { ContainerMount } from './containerRecord.ts';
 import type { ContainerRecord } from './containerRecord.ts';
 
 const CAP_SYS_RESOURCE = 1n << 24n;
-export const USERNS_RANGE = { start: 100000, count: 65536 };
 
 
 /** The container's resolved mount points (binds, volumes, tmpfs) as runtime mounts. */
@@ -54,6 +53,8 @@ export interface SpecContext {
   fs: FsAt;
   /** the engine runs as root of a user namespace (rootless mode) */
   rootless?: boolean;
+  /** host ids for --userns=private (see runtime/remap.ts) */
+  remap?: { start: number; count: number };
 }
 
 const USER_FILE_MAX = 4 << 20;
@@ -167,8 +168,8 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
     rlimits: sec.rlimits,
     oomScoreAdj: oomScoreFor(h.OomScoreAdj, !!ctx.rootless),
     insideUserns: !!ctx.rootless,
-    userns: h.UsernsMode === 'private'
-      ? { uidMap: `0 ${USERNS_RANGE.start} ${USERNS_RANGE.count}\n`, gidMap: `0 ${USERNS_RANGE.start} ${USERNS_RANGE.count}\n` }
+    userns: h.UsernsMode === 'private' && ctx.remap
+      ? { uidMap: `0 ${ctx.remap.start} ${ctx.remap.count}\n`, gidMap: `0 ${ctx.remap.start} ${ctx.remap.count}\n` }
       : undefined,
     sysctls: h.Sysctls ?? {},
     shmSize: h.ShmSize || 64 * 1024 * 1024,

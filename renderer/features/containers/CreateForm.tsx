@@ -14,6 +14,7 @@ function Form({ initialImage }: { initialImage: string }) {
   const images = useApp((s) => s.images);
   const containers = useApp((s) => s.containers);
   const cpus = useApp((s) => s.info?.cpus ?? 1);
+  const noLimits = useApp((s) => (s.info?.limits === false ? s.info.limitsReason ?? 'unavailable on this engine' : undefined));
   const run = useApp((s) => s.run);
   const close = useApp((s) => s.closeCreate);
   const [f, setF] = useState<RunForm>(emptyForm(initialImage));
@@ -59,8 +60,8 @@ function Form({ initialImage }: { initialImage: string }) {
           {field('network', 'Network', <input name="network" value={f.network} onChange={(e) => set('network', e.target.value)} placeholder="bridge" />)}
         </div>
         <div className="field-row">
-          {field('memory', 'Memory limit', <input name="memory" value={f.memory} onChange={(e) => set('memory', e.target.value)} placeholder="e.g. 256m" />)}
-          {field('cpus', 'CPUs', <input name="cpus" value={f.cpus} onChange={(e) => set('cpus', e.target.value)} placeholder={`0.01–${cpus}`} />)}
+          {field('memory', 'Memory limit', <input name="memory" value={f.memory} disabled={!!noLimits} onChange={(e) => set('memory', e.target.value)} placeholder={noLimits ? 'unavailable' : 'e.g. 256m'} />, noLimits)}
+          {field('cpus', 'CPUs', <input name="cpus" value={f.cpus} disabled={!!noLimits} onChange={(e) => set('cpus', e.target.value)} placeholder={noLimits ? 'unavailable' : `0.01–${cpus}`} />, noLimits)}
           {field('restart', 'Restart policy', (
             <select name="restart" value={f.restart} onChange={(e) => set('restart', e.target.value as RunForm['restart'])}>
               <option value="no">no</option><option value="on-failure">on-failure</option><option value="always">always</option><option value="unless-stopped">unless-stopped</option>
