@@ -41,7 +41,9 @@ function lines(sock: Socket, fn: (line: string) => void): void {
 /** Serves the contract on a unix socket only this user can open. */
 export async function serveContract(host: ContractHost, path: string): Promise<{ close(): Promise<void> }> {
   rmSync(path, { force: true });
+  const open = new Set<Socket>();
   const server = createServer((sock) => {
+    open.add(sock);
     const conn = new UiConnection(host, { send: (m) => void (sock.writable && sock.write(`${JSON.stringify(m)}\n`)) });
     lines(sock, (line) => {
       try {
@@ -50,7 +52,10 @@ export async function serveContract(host: ContractHost, path: string): Promise<{
         sock.destroy();
       }
     });
-    sock.on('close', () => conn.dispose());
+    sock.on('close', () => {
+      open.delete(sock);
+      conn.dispose();
+    });
     sock.on('error', () => undefined);
   });
   await new Promise<void>((resolve, reject) => {
@@ -61,6 +66,7 @@ export async function serveContract(host: ContractHost, path: string): Promise<{
   return {
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
+      for (const s of open) s.destroy();
       rmSync(path, { force: true });
     }),
   };

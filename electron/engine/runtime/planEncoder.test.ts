@@ -43,6 +43,22 @@ describe('plan encoding', () => {
     assert.ok(recs.find((r) => r.type === P.NS_FLAGS)!.payload.readUInt32LE(0) & CLONE.NEWUSER);
   });
 
+  it('inside a rootless engine\'s user namespace: no new user namespace, bound devices, the host /sys bound for host networking', () => {
+    const mounts = (recs: ReturnType<typeof decodePlan>) => recs.filter((r) => r.type === P.MOUNT).map((r) => {
+      const [source, target, fstype] = r.payload.subarray(9).toString().split('\0');
+      return { kind: r.payload[8], source, target, fstype };
+    });
+    const own = decodePlan(compilePlan({ ...spec, insideUserns: true }));
+    assert.equal(own.find((r) => r.type === P.NS_FLAGS)!.payload.readUInt32LE(0) & CLONE.NEWUSER, 0);
+    assert.equal(own.filter((r) => r.type === P.UIDMAP || r.type === P.DEV).length, 0, 'no maps written, no mknod');
+    assert.deepEqual(mounts(own).filter((m) => m.kind === 1).map((m) => m.target).sort(), ['/dev/full', '/dev/null', '/dev/random', '/dev/tty', '/dev/urandom', '/dev/zero']);
+    assert.deepEqual(mounts(own).find((m) => m.target === '/sys'), { kind: 0, source: 'sysfs', target: '/sys', fstype: 'sysfs' });
+    const host = decodePlan(compilePlan({ ...spec, insideUserns: true, netns: 'host' }));
+    assert.deepEqual(mounts(host).find((m) => m.target === '/sys'), { kind: 2, source: '/sys', target: '/sys', fstype: '' }, 'sysfs cannot be mounted for the host\'s network');
+    const root = decodePlan(compilePlan({ ...spec, netns: 'host' }));
+    assert.equal(mounts(root).find((m) => m.target === '/sys')!.fstype, 'sysfs', 'root mode still mounts sysfs');
+  });
+
   it('refuses NUL inside strings', () => {
     assert.throws(() => new PlanWriter().record(P.ARGV, { str: 'a\0b' }));
   });
