@@ -178,20 +178,33 @@ async function rootlessDaemon(args: string[]): Promise<number> {
   const release = claimEngine(layout);
   try {
     checkStore(layout, maps.uidMap, maps.gidMap);
-    const child = startInNamespace({ helperPath, command: [process.execPath, join(root, 'bin/berth.mjs'), 'daemon', ...args], layout }, maps);
-    const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
-    child.once('error', () => undefined);
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    const launch = (fresh = false) => {
+      const child = startInNamespace({ helperPath, command: [process.execPath, join(root, 'bin/berth.mjs'), 'daemon', ...args], layout, fresh }, maps);
+      const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+      child.once('error', () => undefined);
+      return { child, exited };
+    };
+    let run = launch();
+    const forward = (sig: NodeJS.Signals) => run.child.kill(sig);
     process.on('SIGTERM', forward);
     process.on('SIGINT', forward);
-    try {
-      await waitForSocket(layout.uiSocket, exited);
-    } catch (e) {
-      child.kill('SIGTERM');
-      const code = await exited;
-      console.error(`berth: ${(e as Error).message}${code === 3 ? ' (its namespace went away while joining: start it again)' : ''}`);
-      return code || 1;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await waitForSocket(layout.uiSocket, run.exited);
+        break;
+      } catch (e) {
+        run.child.kill('SIGTERM');
+        const code = await run.exited;
+        // 3: the pause process died between the check and the join; a new namespace is made.
+        if (code === 3 && attempt === 0) {
+          run = launch(true);
+          continue;
+        }
+        console.error(`berth: ${(e as Error).message}`);
+        return code || 1;
+      }
     }
+    const { exited } = run;
     registerContext(layout.dockerSocket);
     console.log(`berth daemon: rootless engine ready; for the docker CLI: export DOCKER_HOST=unix://${layout.dockerSocket} (or docker context use berth)`);
     const ui = web ? await startWeb((ch) => new RelayConnection(layout.uiSocket, ch), web, layout.runDir) : undefined;

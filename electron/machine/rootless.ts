@@ -225,8 +225,10 @@ function processRef(file: string): { pid: number; starttime: number } | undefine
     const [pid, starttime] = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number);
     if (!pid) return undefined;
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const now = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    return now === starttime ? { pid, starttime } : undefined;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie (killed, not yet reaped) holds no namespaces any more.
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return Number(fields[19]) === starttime ? { pid, starttime } : undefined;
   } catch {
     return undefined;
   }
@@ -297,6 +299,8 @@ export interface RootlessStart {
   layout: RootlessLayout;
   env?: NodeJS.ProcessEnv;
   stdio?: 'inherit' | 'ignore';
+  /** make a new namespace even if a pause process seems to live (a join just said it is gone) */
+  fresh?: boolean;
 }
 
 /** Checks everything the engine needs, throwing the first failure with its fix. */
@@ -319,7 +323,7 @@ export function requirePrerequisites(): { uidMap: string; gidMap: string } {
  */
 export function startInNamespace(s: RootlessStart, maps: { uidMap: string; gidMap: string }): ChildProcess {
   const env = { ...(s.env ?? process.env), BERTH_ROOTLESS: s.layout.runDir };
-  const args = processRef(s.layout.pauseFile)
+  const args = !s.fresh && processRef(s.layout.pauseFile)
     ? ['rootless-join', '--pidfile', s.layout.pauseFile]
     : (rmSync(s.layout.pauseFile, { force: true }), ['rootless-init', '--pidfile', s.layout.pauseFile, '--uidmap', maps.uidMap, '--gidmap', maps.gidMap]);
   return spawn(s.helperPath, [...args, '--', ...s.command], { stdio: s.stdio ?? 'inherit', env });

@@ -279,6 +279,31 @@ describe('rootless mode', { skip }, () => {
     assert.match(stats.out, /[1-9]/);
   });
 
+  it('volumes, push and compose work as in root mode', async () => {
+    assert.equal((await u.docker(['volume', 'create', 'rlvol'])).code, 0);
+    const w = await u.docker(['run', '--rm', '-v', 'rlvol:/data', image, 'sh', '-c', 'echo kept > /data/f && chown 33:33 /data/f']);
+    assert.equal(w.code, 0, w.err);
+    const rd = await u.docker(['run', '--rm', '-u', '33', '-v', 'rlvol:/data', image, 'sh', '-c', 'ls -n /data/f; cat /data/f']);
+    assert.match(rd.out, /^-\S+\s+1\s+33\s+33\s.*\nkept$/m, rd.err);
+    const pushed = `${reg.host}/rl/pushed:1`;
+    assert.equal((await u.docker(['tag', image, pushed])).code, 0);
+    const push = await u.docker(['push', pushed]);
+    assert.equal(push.code, 0, push.err);
+    assert.equal((await u.docker(['rmi', pushed])).code, 0);
+    assert.equal((await u.docker(['pull', '-q', pushed])).code, 0);
+    await u.docker(['rmi', pushed]);
+    if (existsSync('/usr/bin/docker-compose')) {
+      const dir = `${u.home}/proj`;
+      const compose = `version: "3"\nservices:\n  web:\n    image: ${image}\n    command: sleep 300\n  client:\n    image: ${image}\n    command: sh -c "ping -c 1 -W 2 web && sleep 300"\n`;
+      const up = await u.run(['sh', '-c', `mkdir -p ${dir} && cd ${dir} && printf '%s' '${compose}' > docker-compose.yml && docker-compose -p rlc up -d`]);
+      assert.equal(up.code, 0, up.err);
+      await until(async () => /1 packets received/.test((await u.docker(['logs', 'rlc_client_1'])).out), 15_000, 'the client to reach web by name');
+      const down = await u.run(['sh', '-c', `cd ${dir} && docker-compose -p rlc down`]);
+      assert.equal(down.code, 0, down.err);
+    }
+    await u.docker(['volume', 'rm', 'rlvol']);
+  });
+
   it('keeps the isolation of root mode: seccomp, capabilities, read-only /proc/sys, masked paths', async () => {
     const r = await u.docker(['run', '--rm', image, 'sh', '-c',
       'grep -E "^(Seccomp|CapEff):" /proc/self/status; (echo 1 > /proc/sys/kernel/domainname) 2>/dev/null && echo sys-writable || echo sys-ro; ls -l /proc/keys | cut -c1; ls /proc/acpi 2>/dev/null | wc -l']);
