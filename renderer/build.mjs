@@ -11,9 +11,10 @@ import { newest } from '../bin/newest.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/renderer');
 
-const bundle = join(out, 'app.js');
-if (process.argv.includes('--if-stale') && existsSync(bundle)
-  && statSync(bundle).mtimeMs > Math.max(newest(join(root, 'renderer')), newest(join(root, 'common')))) {
+const fresh = (file, ...dirs) => existsSync(file) && statSync(file).mtimeMs > Math.max(...dirs.map((d) => newest(join(root, d))));
+const uiOnly = process.argv.includes('--ui-only');
+if (process.argv.includes('--if-stale') && fresh(join(out, 'app.js'), 'renderer', 'common')
+  && (uiOnly || fresh(join(root, 'dist/headless/cli.js'), 'electron', 'common'))) {
   process.exit(0);
 }
 mkdirSync(out, { recursive: true });
@@ -24,7 +25,7 @@ await build({
   define: { 'process.env.NODE_ENV': '"production"' },
 });
 copyFileSync(join(root, 'renderer/index.html'), join(out, 'index.html'));
-if (!process.argv.includes('--ui-only')) {
+if (!uiOnly) {
   await build({
     entryPoints: { preload: join(root, 'electron/preload/preload.ts') }, outdir: join(root, 'dist/electron'), bundle: true,
     outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs', target: 'node20', external: ['electron'], logLevel: 'warning',

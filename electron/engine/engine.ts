@@ -43,6 +43,7 @@ import { loadLibc, type Libc } from './sys/libc.ts';
 import { loadFsAt, type FsAt } from './sys/fsat.ts';
 import { inUserNamespace } from './sys/userns.ts';
 import { NoCgroupManager } from './cgroups/noCgroupManager.ts';
+import { adoptDelegation, findDelegation } from './cgroups/delegated.ts';
 import type { LimitSupport } from './cgroups/limitSupport.ts';
 import { ensureEgress } from './network/egress.ts';
 import type { IdFiles } from './runtime/remap.ts';
@@ -108,6 +109,16 @@ export interface Probe {
   euid: number;
 }
 
+/** A rootless engine's cgroups: its delegated cgroup v2 subtree, or none at all. */
+function rootlessCgroups(store: ContainerStore): CgroupManager {
+  const d = findDelegation();
+  if (d) {
+    const { layout, supports, reason } = adoptDelegation(d);
+    return new FsCgroupManager('containers', layout, supports, reason);
+  }
+  return new NoCgroupManager((id) => store.all().find((r) => r.Id === id)?.State.Pid || undefined, ROOTLESS_NO_CGROUPS);
+}
+
 export class Engine {
   readonly events = new EventBus();
   readonly images: LocalImageStore;
@@ -155,9 +166,7 @@ export class Engine {
     });
     const seams = opts.seams ?? {};
     const store = new ContainerStore(`${opts.root}/containers`);
-    this.cgroups = seams.cgroups ?? (this.rootless
-      ? new NoCgroupManager((id) => store.all().find((r) => r.Id === id)?.State.Pid || undefined, ROOTLESS_NO_CGROUPS)
-      : new FsCgroupManager(opts.cgroupParent ?? 'berth'));
+    this.cgroups = seams.cgroups ?? (this.rootless ? rootlessCgroups(store) : new FsCgroupManager(opts.cgroupParent ?? 'berth'));
     this.helper = seams.helper ?? new NativeHelperClient(opts.helperPath);
     this.seccomp = new SeccompCompiler(`${opts.root}/cache/seccomp`);
     this.libc = loadLibc();

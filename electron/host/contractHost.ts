@@ -136,7 +136,7 @@ export class ContractHost {
         version: this.info.version, kernel: i.KernelVersion, cgroupMode: typeof i.BerthCgroupMode === 'string' ? i.BerthCgroupMode : `v${i.CgroupVersion}`,
         root: i.DockerRootDir, cpus: i.NCPU, memory: i.MemTotal, dockerSocket: this.info.dockerSocket,
         rootless: Array.isArray(i.SecurityOptions) && (i.SecurityOptions as string[]).includes('name=rootless'),
-        limits, limitsReason: limits ? undefined : warnings.find((w) => /cgroup/i.test(w)) ?? 'this engine cannot enforce resource limits',
+        limits, limitsReason: limits ? undefined : (typeof i.BerthLimitsReason === 'string' && i.BerthLimitsReason) || warnings.find((w) => /cgroup/i.test(w)) || 'this engine cannot enforce resource limits',
         warnings,
       };
     },

@@ -24,6 +24,8 @@ export interface RootlessUser {
   /** a command as this user */
   run(cmd: string[], opts?: { input?: string; timeout?: number; env?: Record<string, string> }): Promise<{ code: number; out: string; err: string }>;
   spawn(cmd: string[], env?: Record<string, string>): ChildProcess;
+  /** spawn, but in the cgroup v2 directory `cgroup` */
+  spawnIn(cgroup: string, cmd: string[]): ChildProcess;
   docker(args: string[], input?: string): Promise<{ code: number; out: string; err: string }>;
   /** pids of every process the user has */
   pids(): number[];
@@ -113,6 +115,7 @@ export async function createRootlessUser(opts: { subordinate?: boolean } = {}): 
         else child.stdin!.end();
       }),
       spawn: (cmd: string[], extra?: Record<string, string>) => spawn('setpriv', argv(cmd, extra), { stdio: ['ignore', 'pipe', 'pipe'], cwd: base }),
+      spawnIn: (cgroup: string, cmd: string[]) => spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec setpriv "$@"', cgroup, ...argv(cmd)], { stdio: ['ignore', 'pipe', 'pipe'], cwd: base }),
       docker: (args: string[], input?: string) => u.run(['/usr/local/bin/docker', ...args], { input }),
       pids: () => {
         try {
@@ -153,8 +156,10 @@ export async function createRootlessUser(opts: { subordinate?: boolean } = {}): 
 }
 
 /** `berth daemon` as the user, until stop(); `ready` waits for its Docker API. */
-export async function startRootlessDaemon(u: RootlessUser, args: string[] = [], web?: string): Promise<{ proc: ChildProcess; log(): string; url(): string; stop(): Promise<void> }> {
-  const proc = u.spawn(['node', `${u.app}/bin/berth.mjs`, 'daemon', ...args, ...(web ? ['--web', web] : [])]);
+export async function startRootlessDaemon(u: RootlessUser, args: string[] = [], web?: string, cgroup?: string): Promise<{ proc: ChildProcess; log(): string; url(): string; stop(): Promise<void> }> {
+  const cmd = ['node', `${u.app}/bin/berth.mjs`, 'daemon', ...args, ...(web ? ['--web', web] : [])];
+  // In a cgroup delegated to the user: the shell joins it, then becomes the user's daemon.
+  const proc = cgroup ? u.spawnIn(cgroup, cmd) : u.spawn(cmd);
   let log = '';
   proc.stdout!.on('data', (d) => (log += d));
   proc.stderr!.on('data', (d) => (log += d));

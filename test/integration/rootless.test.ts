@@ -351,6 +351,57 @@ describe('rootless mode', { skip }, () => {
   });
 });
 
+/** The cgroup2 mount, when the host has one this test can delegate from. */
+function cgroup2(): string | undefined {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => / - cgroup2 /.test(l))?.split(' ')[4];
+}
+
+describe('rootless mode in a delegated cgroup v2 subtree', { skip: skip || (!cgroup2() && 'no cgroup2 hierarchy') }, () => {
+  it('places containers in it, pauses with cgroup.freeze, stops, and counts their processes', async () => {
+    const u = await createRootlessUser();
+    const cg = `${cgroup2()}/berth-rl-deleg-${u.name}`;
+    let daemon: Awaited<ReturnType<typeof startRootlessDaemon>> | undefined;
+    try {
+      // What systemd does for a user service (Delegate=yes), done by hand: the directory and its
+      // process files belong to the user.
+      execFileSync('mkdir', [cg]);
+      execFileSync('chown', [`${u.uid}:${u.gid}`, cg, `${cg}/cgroup.procs`, `${cg}/cgroup.subtree_control`, `${cg}/cgroup.threads`]);
+      const reg = await startRegistry();
+      try {
+        await uploadImage(reg, 'busybox', 'latest', [readFileSync(busyboxTarball())], { cmd: ['sh'] });
+        daemon = await startRootlessDaemon(u, [], undefined, cg);
+        const img = `${reg.host}/busybox`;
+        const info = JSON.parse((await u.docker(['info', '--format', '{{json .}}'])).out) as { CgroupDriver: string; CgroupVersion: string };
+        assert.deepEqual([info.CgroupDriver, info.CgroupVersion], ['cgroupfs', '2']);
+        const run = await u.docker(['run', '-d', '--name', 'deleg', img, 'sh', '-c', 'sleep 300 & sleep 300 & wait']);
+        assert.equal(run.code, 0, run.err);
+        const id = run.out.trim();
+        const pid = Number((await u.docker(['inspect', '-f', '{{.State.Pid}}', 'deleg'])).out.trim());
+        const rel = cg.slice(cgroup2()!.length);
+        assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`^0::${rel}/containers/${id}$`, 'm'));
+        assert.ok(readFileSync(`${cg}/engine/cgroup.procs`, 'utf8').trim().length > 0, 'the engine sits in its own leaf');
+        assert.equal((await u.docker(['pause', 'deleg'])).code, 0);
+        assert.match(readFileSync(`${cg}/containers/${id}/cgroup.events`, 'utf8'), /^frozen 1$/m);
+        assert.equal((await u.docker(['unpause', 'deleg'])).code, 0);
+        assert.match(readFileSync(`${cg}/containers/${id}/cgroup.events`, 'utf8'), /^frozen 0$/m);
+        const stats = await u.docker(['stats', '--no-stream', '--format', '{{.PIDs}}', 'deleg']);
+        assert.equal(stats.out.trim(), '3', stats.err);
+        assert.equal((await u.docker(['rm', '-f', 'deleg'])).code, 0);
+        await until(() => !existsSync(`${cg}/containers/${id}`), 10_000, 'the container\'s cgroup to go');
+        await daemon.stop();
+      } finally {
+        await reg.stop();
+      }
+    } finally {
+      await daemon?.stop();
+      await u.dispose();
+      // Leaves first; the user's processes are gone, so every directory is empty.
+      if (existsSync(cg)) execFileSync('find', [cg, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
+    }
+    assert.ok(!existsSync(cg));
+  });
+});
+
 describe('rootless mode without subordinate ids', { skip }, () => {
   it('says which prerequisite is missing and how to fix it, and leaves nothing behind', async () => {
     const u = await createRootlessUser({ subordinate: false });

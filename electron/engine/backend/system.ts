@@ -28,6 +28,12 @@ function warnings(e: Engine): string[] | null {
     out.push(isUnified()
       ? 'WARNING: Running in rootless-mode without cgroups. Systemd is required to enable cgroups in rootless-mode.'
       : 'WARNING: Running in rootless-mode without cgroups. To enable cgroups in rootless-mode, you need to boot the system in cgroup v2 mode.');
+  } else {
+    // dockerd's warnings for what the cgroups it has cannot limit (a partly delegated subtree).
+    const s = e.limits.supports;
+    const missing: [boolean, string][] = [[s.memory, 'memory limit'], [s.swap, 'swap limit'], [s.cpuCfs, 'cpu cfs quota'], [s.cpuCfs, 'cpu cfs period'],
+      [s.cpuShares, 'cpu shares'], [s.cpuset, 'cpuset'], [s.pids, 'pids limit']];
+    for (const [ok, what] of missing) if (!ok) out.push(`WARNING: No ${what} support`);
   }
   if (e.egressWarning) out.push(`WARNING: ${e.egressWarning}`);
   return out.length ? out : null;
@@ -63,7 +69,7 @@ export function systemBackend(e: Engine): SystemBackend {
         Labels: [], ExperimentalBuild: false, ServerVersion: ENGINE_VERSION, Runtimes: { berth: { path: 'berth-helper' } }, DefaultRuntime: 'berth',
         Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
         LiveRestoreEnabled: true, Isolation: '', InitBinary: '', ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
-        BerthCgroupMode: e.cgroupMode,
+        BerthCgroupMode: e.cgroupMode, BerthLimitsReason: e.limits.reason ?? '',
         SecurityOptions: ['name=seccomp,profile=builtin', ...(e.rootless ? ['name=rootless'] : []), ...(e.cgroupMode === 'unified' ? ['name=cgroupns'] : [])],
         Warnings: warnings(e),
       };

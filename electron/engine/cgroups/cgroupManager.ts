@@ -28,6 +28,8 @@ export interface UsageFiles {
   pids: string;
   /** v1 blkio.throttle.io_service_bytes_recursive or v2 io.stat */
   io: string;
+  /** the cgroup's processes, counted (and their memory summed) where the pids or memory controller is missing */
+  procs?: string;
 }
 
 export interface Cgroup {

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineError, invalid } from '../errors.ts';
 import type { Cgroup, UsageFiles, CgroupLimits, CgroupManager } from './cgroupManager.ts';
 import { detectLayout, type CgroupLayout } from './layout.ts';
-import { ALL_LIMITS } from './limitSupport.ts';
+import { ALL_LIMITS, type LimitSupport } from './limitSupport.ts';
+import { processUsage } from './noCgroupManager.ts';
 import { parseBlkioV1, parseFlatKeyed, parseIoStatV2 } from './statsParsers.ts';
 
 const USER_HZ_NS = 1e9 / 100;
@@ -43,9 +44,12 @@ export function swapLimitV2(memory: number | undefined, memorySwap: number | und
 
 export class FsCgroupManager implements CgroupManager {
   private layout: CgroupLayout;
-  readonly supports = ALL_LIMITS;
 
-  constructor(private readonly parent: string, layout?: CgroupLayout) {
+  /**
+   * @param parent the containers' parent, relative to each hierarchy's root (or to the delegated subtree)
+   * @param layout the hierarchies (default: this host's); a rootless engine passes its delegated subtree as the v2 root
+   */
+  constructor(private readonly parent: string, layout?: CgroupLayout, readonly supports: LimitSupport = ALL_LIMITS, readonly reason?: string) {
     this.layout = layout ?? detectLayout();
   }
 
@@ -251,7 +255,7 @@ export class FsCgroup implements Cgroup {
   usageFiles(): UsageFiles {
     if (this.unifiedOnly) {
       const d = this.v2!;
-      return { version: 2, cpu: `${d}/cpu.stat`, memUsage: `${d}/memory.current`, memLimit: `${d}/memory.max`, memStat: `${d}/memory.stat`, pids: `${d}/pids.current`, io: `${d}/io.stat` };
+      return { version: 2, cpu: `${d}/cpu.stat`, memUsage: `${d}/memory.current`, memLimit: `${d}/memory.max`, memStat: `${d}/memory.stat`, pids: `${d}/pids.current`, io: `${d}/io.stat`, procs: `${d}/cgroup.procs` };
     }
     const mem = this.v1('memory');
     return {
@@ -299,6 +303,9 @@ export class FsCgroup implements Cgroup {
 
   private async statsV2() {
     const d = this.v2!;
+    // A delegated subtree may lack the memory and pids controllers: count the cgroup's processes then.
+    const procs = existsSync(`${d}/memory.current`) && existsSync(`${d}/pids.current`) ? undefined : this.pids();
+    const rss = procs?.reduce((sum, pid) => sum + processUsage(pid).rss, 0);
     const cpu = parseFlatKeyed(await readText(`${d}/cpu.stat`));
     const memStat = parseFlatKeyed(await readText(`${d}/memory.stat`));
     const events = parseFlatKeyed(await readText(`${d}/memory.events`));
@@ -313,14 +320,14 @@ export class FsCgroup implements Cgroup {
         onlineCpus: 0,
       },
       memory: {
-        usage: await readNum(`${d}/memory.current`),
+        usage: existsSync(`${d}/memory.current`) ? await readNum(`${d}/memory.current`) : rss ?? 0,
         limit: await readNum(`${d}/memory.max`),
         cache: memStat.file ?? 0,
         inactiveFile: memStat.inactive_file ?? 0,
         maxUsage: await readNum(`${d}/memory.peak`),
         stats: memStat,
       },
-      pids: { current: await readNum(`${d}/pids.current`), limit: await readNum(`${d}/pids.max`) },
+      pids: { current: existsSync(`${d}/pids.current`) ? await readNum(`${d}/pids.current`) : procs?.length ?? 0, limit: await readNum(`${d}/pids.max`) },
       blkio: parseIoStatV2(await readText(`${d}/io.stat`)),
       oomKills: events.oom_kill ?? 0,
     };

@@ -95,12 +95,15 @@ export class UsageProbe {
     const limit = limitText === 'max' ? 0 : Number(limitText) || 0;
     const io = ioBytes(this.text('io'), this.files.version);
     const net = netBytes(this.text('net'));
+    // A delegated cgroup without the memory or pids controller: its processes, counted.
+    const missing = this.files.procs && (this.fd('memUsage') === undefined || this.fd('pids') === undefined)
+      ? this.text('procs').split('\n').filter(Boolean).map(Number) : undefined;
     return {
       cpuNs: v2 ? keyed(cpuText, 'usage_usec') * 1000 : Number(cpuText) || 0,
-      memUsage: Number(this.text('memUsage')) || 0,
+      memUsage: this.fd('memUsage') !== undefined ? Number(this.text('memUsage')) || 0 : (missing ?? []).reduce((s, p) => s + processUsage(p).rss, 0),
       memInactiveFile: keyed(memStat, v2 ? 'inactive_file' : 'total_inactive_file'),
       memLimit: limit >= 2 ** 62 ? 0 : limit,
-      pids: Number(this.text('pids')) || 0,
+      pids: this.fd('pids') !== undefined ? Number(this.text('pids')) || 0 : missing?.length ?? 0,
       blkRead: io.read, blkWrite: io.write, rx: net.rx, tx: net.tx,
     };
   }
