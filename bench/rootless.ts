@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { get } from 'node:http';
 import { busyboxTarball, REPO } from '../test/helpers/testEngine.ts';
 import { startRegistry, uploadImage } from '../test/helpers/registry.ts';
-import { createRootlessUser, startRootlessDaemon, type RootlessUser } from '../test/helpers/rootlessUser.ts';
+import { createRootlessUser, startRootlessDaemon, type RootlessDaemon, type RootlessUser } from '../test/helpers/rootlessUser.ts';
 import { median, range, startBerthDaemon } from './lib.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
@@ -48,7 +48,7 @@ async function main() {
   const u = await createRootlessUser();
   const reg = await startRegistry();
   const root = await startBerthDaemon('rootless-cmp');
-  let rootless: Awaited<ReturnType<typeof startRootlessDaemon>> | undefined;
+  let rootless: RootlessDaemon | undefined;
   try {
     await uploadImage(reg, 'busybox', 'latest', [readFileSync(busyboxTarball())], { cmd: ['sh'] });
     const img = `${reg.host}/busybox`;

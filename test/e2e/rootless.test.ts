@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
-import { createRootlessUser, rootlessSkip, startRootlessDaemon, type RootlessUser } from '../helpers/rootlessUser.ts';
+import { createRootlessUser, rootlessSkip, startRootlessDaemon, type RootlessDaemon, type RootlessUser } from '../helpers/rootlessUser.ts';
 import { busyboxTarball } from '../helpers/testEngine.ts';
 import type {} from '../../renderer/main.tsx';
 
@@ -19,7 +19,7 @@ const skip = (!existsSync(CHROMIUM) && 'chromium is not installed (apt-get insta
 describe('web UI of a rootless engine', { timeout: 180_000, skip }, () => {
   let u: RootlessUser;
   let reg: TestRegistry;
-  let daemon: Awaited<ReturnType<typeof startRootlessDaemon>>;
+  let daemon: RootlessDaemon;
   let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
@@ -37,11 +37,7 @@ describe('web UI of a rootless engine', { timeout: 180_000, skip }, () => {
   after(async () => {
     await browser?.close();
     try {
-      if (daemon?.proc.exitCode === null) {
-        const ids = (await u.docker(['ps', '-aq'])).out.split('\n').filter(Boolean);
-        if (ids.length) await u.docker(['rm', '-f', ...ids]);
-        await daemon.stop();
-      }
+      await daemon?.shutdown();
     } finally {
       await reg?.stop();
       await u?.dispose();

@@ -155,8 +155,17 @@ export async function createRootlessUser(opts: { subordinate?: boolean } = {}): 
   }
 }
 
-/** `berth daemon` as the user, until stop(); `ready` waits for its Docker API. */
-export async function startRootlessDaemon(u: RootlessUser, args: string[] = [], web?: string, cgroup?: string): Promise<{ proc: ChildProcess; log(): string; url(): string; stop(): Promise<void> }> {
+export interface RootlessDaemon {
+  proc: ChildProcess;
+  log(): string;
+  url(): string;
+  stop(): Promise<void>;
+  /** removes every container, then stops */
+  shutdown(): Promise<void>;
+}
+
+/** `berth daemon` as the user, until stop(); resolves once its Docker API is up. */
+export async function startRootlessDaemon(u: RootlessUser, args: string[] = [], web?: string, cgroup?: string): Promise<RootlessDaemon> {
   const cmd = ['node', `${u.app}/bin/berth.mjs`, 'daemon', ...args, ...(web ? ['--web', web] : [])];
   // In a cgroup delegated to the user: the shell joins it, then becomes the user's daemon.
   const proc = cgroup ? u.spawnIn(cgroup, cmd) : u.spawn(cmd);
@@ -167,7 +176,7 @@ export async function startRootlessDaemon(u: RootlessUser, args: string[] = [], 
   await until(() => log.includes('rootless engine ready') || proc.exitCode !== null, 60_000, `rootless daemon start (${log})`);
   if (proc.exitCode !== null) throw new Error(`the rootless daemon exited: ${log}`);
   if (web) await until(() => log.includes('web UI at'), 30_000, `web UI (${log})`);
-  return {
+  const d: RootlessDaemon = {
     proc, log: () => log,
     url: () => /web UI at (\S+)/.exec(log)?.[1] ?? '',
     async stop() {
@@ -176,5 +185,12 @@ export async function startRootlessDaemon(u: RootlessUser, args: string[] = [], 
         await exited;
       }
     },
+    async shutdown() {
+      if (proc.exitCode !== null) return;
+      const ids = (await u.docker(['ps', '-aq'])).out.split('\n').filter(Boolean);
+      if (ids.length) await u.docker(['rm', '-f', ...ids]);
+      await d.stop();
+    },
   };
+  return d;
 }

@@ -17,11 +17,4 @@ export async function sh(engine: Engine, script: string, extra: Partial<Containe
   return { out, exitCode, record };
 }
 
-export async function until(cond: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { until } from '../../electron/testing/until.ts';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildTar } from '../../electron/engine/images/tarWriter.ts';
 import { busyboxTarball, REPO } from '../helpers/testEngine.ts';
 import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
-import { createRootlessUser, rootlessSkip, startRootlessDaemon, type RootlessUser } from '../helpers/rootlessUser.ts';
+import { createRootlessUser, rootlessSkip, startRootlessDaemon, type RootlessDaemon, type RootlessUser } from '../helpers/rootlessUser.ts';
 import { until } from '../helpers/run.ts';
 
 const skip = rootlessSkip();
@@ -59,7 +59,7 @@ function hostAddress(): string | undefined {
 
 describe('rootless mode', { skip }, () => {
   let u: RootlessUser;
-  let daemon: Awaited<ReturnType<typeof startRootlessDaemon>>;
+  let daemon: RootlessDaemon;
   let reg: TestRegistry;
   let image: string;
   let dataRoot: string;
@@ -94,11 +94,7 @@ describe('rootless mode', { skip }, () => {
 
   after(async () => {
     try {
-      if (daemon?.proc.exitCode === null) {
-        const ids = (await u.docker(['ps', '-aq'])).out.split('\n').filter(Boolean);
-        if (ids.length) await u.docker(['rm', '-f', ...ids]);
-        await daemon.stop();
-      }
+      await daemon?.shutdown();
     } finally {
       await reg?.stop();
       // No host mount may reference the user's files, ever (rootless mounts live in its namespace).
@@ -360,7 +356,7 @@ describe('rootless mode in a delegated cgroup v2 subtree', { skip: skip || (!cgr
   it('places containers in it, pauses with cgroup.freeze, stops, and counts their processes', async () => {
     const u = await createRootlessUser();
     const cg = `${cgroup2()}/berth-rl-deleg-${u.name}`;
-    let daemon: Awaited<ReturnType<typeof startRootlessDaemon>> | undefined;
+    let daemon: RootlessDaemon | undefined;
     try {
       // What systemd does for a user service (Delegate=yes), done by hand: the directory and its
       // process files belong to the user.
