@@ -6,7 +6,6 @@
 // and deleted afterwards; /dev/net/tun is made usable for the run and restored.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
-import { get } from 'node:http';
 import { busyboxTarball, REPO } from '../test/helpers/testEngine.ts';
 import { startRegistry, uploadImage } from '../test/helpers/registry.ts';
 import { createRootlessUser, startRootlessDaemon, type RootlessDaemon, type RootlessUser } from '../test/helpers/rootlessUser.ts';
@@ -26,18 +25,6 @@ function ms(fn: () => { status: number | null; stderr?: string }): number {
 function asUser(u: RootlessUser, cmd: string[], env: Record<string, string> = {}) {
   return spawnSync('setpriv', ['--reuid', String(u.uid), '--regid', String(u.gid), '--clear-groups', '--reset-env', 'env',
     ...Object.entries({ ...u.env, ...env }).map(([k, v]) => `${k}=${v}`), ...cmd], { encoding: 'utf8', cwd: u.home, maxBuffer: 1 << 30 });
-}
-
-function fetchBytes(url: string): Promise<{ bytes: number; secs: number }> {
-  return new Promise((resolve, reject) => {
-    const t = process.hrtime.bigint();
-    get(url, (res) => {
-      let bytes = 0;
-      res.on('data', (d: Buffer) => (bytes += d.length));
-      res.on('end', () => resolve({ bytes, secs: Number(process.hrtime.bigint() - t) / 1e9 }));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
 }
 
 function hostAddress(): string {
@@ -110,31 +97,36 @@ async function main() {
     const base = median(runs['berth root']);
     for (const [k, v] of Object.entries(runs)) console.log(`  ${k.padEnd(16)} ${median(v).toFixed(1).padStart(7)} ${range(v)}${k === 'berth rootless' ? `  rootless/root = ${(median(v) / base).toFixed(2)}${podman ? `, rootless/podman = ${(median(v) / median(runs['podman rootless'])).toFixed(2)}` : ''}` : ''}`);
 
-    // Published TCP port: 256 MiB from httpd in the container, fetched on the host's loopback.
-    const size = 256 * MIB;
-    const serve = `mkdir /srv && head -c ${size} /dev/zero > /srv/big && httpd -f -p 8080 -h /srv`;
-    const ports = { berth: 18601, podman: 18602 };
-    asUser(u, ['docker', 'run', '-d', '--name', 'bench-web', '-p', `127.0.0.1:${ports.berth}:8080`, img, 'sh', '-c', serve]);
-    if (podman) asUser(u, ['podman', 'run', '-d', '--name', 'bench-web', '-p', `127.0.0.1:${ports.podman}:8080`, img, 'sh', '-c', serve]);
-    await new Promise((r) => setTimeout(r, 3000));
-    const tput: Record<string, number[]> = { berth: [], ...(podman ? { podman: [] } : {}) };
-    for (let i = 0; i < 5; i++) {
-      for (const k of Object.keys(tput)) {
-        const r = await fetchBytes(`http://127.0.0.1:${ports[k as keyof typeof ports]}/big`);
-        if (r.bytes !== size) throw new Error(`${k}: got ${r.bytes} bytes`);
-        tput[k].push(size / MIB / r.secs);
+    // Published TCP port: 256 MiB from the host's loopback to a receiver in the container
+    // (bench/tools/tcpbench.c: the sender times connect to the receiver's close).
+    const tool = `${u.base}/tcpbench`;
+    execFileSync('cc', ['-O2', '-static', '-o', tool, `${REPO}/bench/tools/tcpbench.c`]);
+    for (const [dir, mode, hostCmd] of [['into', 'recv 8080', 'send'], ['out of', 'serve 8080 256', 'fetch']] as const) {
+      const ports = { berth: 18601, podman: 18602 };
+      const inside = ['-v', `${tool}:/tcpbench:ro`, img, '/tcpbench', ...mode.split(' ')];
+      asUser(u, ['docker', 'run', '-d', '--name', 'bench-port', '-p', `127.0.0.1:${ports.berth}:8080`, ...inside]);
+      if (podman) asUser(u, ['podman', 'run', '-d', '--name', 'bench-port', '-p', `127.0.0.1:${ports.podman}:8080`, ...inside]);
+      await new Promise((r) => setTimeout(r, 2000));
+      const tput: Record<string, number[]> = { berth: [], ...(podman ? { podman: [] } : {}) };
+      for (let i = 0; i < 5; i++) {
+        for (const k of Object.keys(tput)) {
+          const args = hostCmd === 'send' ? ['send', '127.0.0.1', String(ports[k as keyof typeof ports]), '256'] : ['fetch', '127.0.0.1', String(ports[k as keyof typeof ports])];
+          const [bytes, , rate] = execFileSync(tool, args, { encoding: 'utf8' }).trim().split(' ').map(Number);
+          if (bytes !== 256 * MIB) throw new Error(`${k}: moved ${bytes} bytes`);
+          tput[k].push(rate);
+        }
       }
+      const ceiling = Number(spawnSync('sh', ['-c', `${tool} ${hostCmd === 'send' ? 'recv 18604' : 'serve 18604 256'} & R=$!; sleep 0.3; ${tool} ${hostCmd} 127.0.0.1 18604 ${hostCmd === 'send' ? 256 : ''}; kill $R`], { encoding: 'utf8' }).stdout.trim().split(' ')[2]);
+      console.log(`published TCP port, 256 MiB ${dir} the container over the host's loopback, 5 interleaved rounds, median MiB/s [min–max]:`);
+      for (const [k, v] of Object.entries(tput)) console.log(`  ${k.padEnd(8)} ${median(v).toFixed(0).padStart(6)} ${range(v, 0)}${k === 'berth' ? `  berth/ceiling = ${(median(v) / ceiling).toFixed(2)}${podman ? `, berth/podman = ${(median(v) / median(tput.podman)).toFixed(2)}` : ''}` : ''}`);
+      console.log(`  ceiling: the same transfer on the host's loopback, no container or proxy: ${ceiling.toFixed(0)} MiB/s`);
+      asUser(u, ['docker', 'rm', '-f', 'bench-port']);
+      if (podman) asUser(u, ['podman', 'rm', '-f', 'bench-port']);
     }
-    console.log('published TCP port, 256 MiB over the host\'s loopback, 5 interleaved rounds, median MiB/s [min–max]:');
-    for (const [k, v] of Object.entries(tput)) console.log(`  ${k.padEnd(8)} ${median(v).toFixed(0).padStart(6)} ${range(v, 0)}${k === 'berth' && podman ? `  berth/podman = ${(median(v) / median(tput.podman)).toFixed(2)}` : ''}`);
-    asUser(u, ['docker', 'rm', '-f', 'bench-web']);
-    if (podman) asUser(u, ['podman', 'rm', '-f', 'bench-web']);
 
     // Outbound: a container sends 256 MiB to a receiver on the host's address, through slirp4netns
     // (bench/tools/tcpbench.c: the sender times connect to the receiver's close).
     const addr = hostAddress();
-    const tool = `${u.base}/tcpbench`;
-    execFileSync('cc', ['-O2', '-static', '-o', tool, `${REPO}/bench/tools/tcpbench.c`]);
     const port = 18603;
     const recv = spawn(tool, ['recv', String(port)], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 300));

@@ -3,6 +3,8 @@
  *   tcpbench recv PORT            accept one connection at a time, read to EOF, close; forever
  *   tcpbench send IPV4 PORT MB    write MB MiB, half-close, wait for the receiver's close;
  *                                 prints "<bytes> <seconds> <MiB/s>"
+ *   tcpbench serve PORT MB        accept one connection at a time, write MB MiB to it, close; forever
+ *   tcpbench fetch IPV4 PORT      read to EOF; prints "<bytes> <seconds> <MiB/s>" (the other direction)
  *
  * The sender times connect → receiver's close, so the figure covers every byte reaching the peer. */
 #include <arpa/inet.h>
@@ -59,9 +61,46 @@ static int send_once(const char *ip, int port, long mib) {
 	return 0;
 }
 
+static int serve_loop(int port, long mib) {
+	static char buf[CHUNK];
+	int one = 1, ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	memset(buf, 'x', sizeof buf);
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(ls, (struct sockaddr *)&a, sizeof a) || listen(ls, 8)) { perror("listen"); return 1; }
+	for (;;) {
+		int s = accept(ls, NULL, NULL);
+		if (s < 0) continue;
+		for (long left = mib * 1024 * 1024; left > 0;) {
+			ssize_t n = write(s, buf, left < CHUNK ? left : CHUNK);
+			if (n <= 0) break;
+			left -= n;
+		}
+		close(s);
+	}
+}
+
+static int fetch_once(const char *ip, int port) {
+	static char buf[CHUNK];
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	long got = 0;
+	ssize_t n;
+	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) { fprintf(stderr, "bad address %s\n", ip); return 2; }
+	alarm(120);
+	double t0 = now();
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(s, (struct sockaddr *)&a, sizeof a)) { perror("connect"); return 1; }
+	while ((n = read(s, buf, sizeof buf)) > 0) got += n;
+	double dt = now() - t0;
+	printf("%ld %.4f %.1f\n", got, dt, got / dt / 1048576.0);
+	return 0;
+}
+
 int main(int argc, char **argv) {
+	if (argc == 4 && !strcmp(argv[1], "serve")) return serve_loop(atoi(argv[2]), atol(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "fetch")) return fetch_once(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "recv")) return recv_loop(atoi(argv[2]));
 	if (argc == 5 && !strcmp(argv[1], "send")) return send_once(argv[2], atoi(argv[3]), atol(argv[4]));
-	fprintf(stderr, "usage: tcpbench recv PORT | tcpbench send IPV4 PORT MIB\n");
+	fprintf(stderr, "usage: tcpbench recv PORT | send IPV4 PORT MIB | serve PORT MIB | fetch IPV4 PORT\n");
 	return 2;
 }
