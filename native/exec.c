@@ -1,6 +1,8 @@
 /* exec mode: join a running container's namespaces and cgroup, then run one process
  * with the container's security settings. Stdio is inherited (pipes or a pty from
- * node-pty), so the engine never needs fd passing. */
+ * node-pty), so the engine never needs fd passing. A terminal exec gets a pty of the
+ * container's own devpts (so `tty` names a device that exists inside); this process
+ * relays between it and the inherited one, which it puts in raw mode. */
 #include "container.h"
 
 #include <errno.h>
@@ -10,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -20,11 +25,109 @@
 #endif
 
 static volatile pid_t child_pid;
+static int wake_fd = -1; /* terminal mode: SIGCHLD and SIGWINCH wake the relay */
 
 static void forward(int sig)
 {
+	if (wake_fd >= 0 && (sig == SIGWINCH || sig == SIGCHLD)) {
+		char c = sig == SIGWINCH ? 'w' : 'c';
+		(void)!write(wake_fd, &c, 1);
+		return;
+	}
 	if (child_pid > 0)
 		kill(child_pid, sig);
+}
+
+/* The master of a new pty in the devpts mounted at the container's /dev/pts. */
+static int open_container_pty(char *name, size_t len, struct berr *err)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return fail(err, "terminal", errno, "open the container's /dev/ptmx");
+	if (unlockpt(master) < 0 || ptsname_r(master, name, len) != 0) {
+		fail(err, "terminal", errno, "unlock the container's pty");
+		close(master);
+		return -1;
+	}
+	struct winsize ws;
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+	return master;
+}
+
+static int attach_pty(const struct plan *p, const char *name, struct berr *err)
+{
+	if (setsid() < 0)
+		return fail(err, "terminal", errno, "setsid");
+	int slave = open(name, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		return fail(err, "terminal", errno, "open %s", name);
+	if (p->has_user && fchown(slave, p->uid, (gid_t)-1) < 0)
+		return fail(err, "terminal", errno, "chown %s", name);
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return fail(err, "terminal", errno, "dup2 pty");
+	if (slave > 2)
+		close(slave);
+	if (ioctl(0, TIOCSCTTY, 0) < 0)
+		return fail(err, "terminal", errno, "set controlling terminal");
+	return 0;
+}
+
+/* Copies what is readable from one fd to another; 0 at end of input. */
+static int pump(int from, int to)
+{
+	char buf[65536];
+	ssize_t n = read(from, buf, sizeof buf);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	return write_all(to, buf, (size_t)n) < 0 ? 0 : 1;
+}
+
+/* Relays until the process exits, then drains what it wrote; returns its wait status. */
+static int relay_pty(int master, pid_t pid, int wake_r)
+{
+	struct termios tio;
+	if (tcgetattr(0, &tio) == 0) {
+		cfmakeraw(&tio);
+		tcsetattr(0, TCSANOW, &tio);
+	}
+	int st = 0, exited = 0, in_open = 1, out_open = 1;
+	while (!exited) {
+		/* A closed side is dropped from the poll (a hung-up master would wake it forever). */
+		struct pollfd fds[3] = { { wake_r, POLLIN, 0 }, { out_open ? master : -1, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 } };
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[0].revents & POLLIN) {
+			char c[16];
+			ssize_t n = read(wake_r, c, sizeof c);
+			for (ssize_t i = 0; i < n; i++) {
+				struct winsize ws;
+				if (c[i] == 'w' && ioctl(0, TIOCGWINSZ, &ws) == 0)
+					ioctl(master, TIOCSWINSZ, &ws);
+			}
+			if (waitpid(pid, &st, WNOHANG) == pid)
+				exited = 1;
+		}
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
+			out_open = pump(master, 1);
+		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
+			in_open = pump(0, master);
+	}
+	/* The process is gone: whatever it (or a child still holding the pty) wrote is read now. */
+	int fl = fcntl(master, F_GETFL);
+	fcntl(master, F_SETFL, fl | O_NONBLOCK);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(master, buf, sizeof buf)) > 0)
+		if (write_all(1, buf, (size_t)n) < 0)
+			break;
+	return st;
 }
 
 static const struct { const char *name; int flag; } ns_order[] = {
@@ -64,7 +167,7 @@ static int join_container(const struct plan *p, struct berr *err)
 	return 0;
 }
 
-static void run_child(const struct plan *p, int err_fd)
+static void run_child(const struct plan *p, int err_fd, const char *pty_name)
 {
 	struct berr err = { "", 0, "" };
 	char exe[4096];
@@ -72,6 +175,8 @@ static void run_child(const struct plan *p, int err_fd)
 		fail(&err, "userns", errno, "become root in the user namespace");
 		goto fail;
 	}
+	if (pty_name && attach_pty(p, pty_name, &err) < 0)
+		goto fail;
 	if (p->cwd && *p->cwd && chdir(p->cwd) < 0) {
 		fail(&err, "cwd", errno, "chdir to %s", p->cwd);
 		goto fail;
@@ -111,6 +216,17 @@ int exec_main(int argc, char **argv)
 	}
 	if (plan_parse(&p, buf, len, &err) < 0 || join_container(&p, &err) < 0)
 		goto fatal;
+	char pty_name[128];
+	int master = -1, wake[2] = { -1, -1 };
+	if (p.terminal) {
+		if ((master = open_container_pty(pty_name, sizeof pty_name, &err)) < 0)
+			goto fatal;
+		if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+			fail(&err, "exec", errno, "pipe");
+			goto fatal;
+		}
+		wake_fd = wake[1];
+	}
 	int ep[2];
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		fail(&err, "exec", errno, "pipe");
@@ -123,20 +239,24 @@ int exec_main(int argc, char **argv)
 	}
 	if (pid == 0) {
 		close(ep[0]);
-		run_child(&p, ep[1]);
+		run_child(&p, ep[1], master >= 0 ? pty_name : NULL);
 	}
 	child_pid = pid;
 	close(ep[1]);
-	struct sigaction sa = { .sa_handler = forward };
+	struct sigaction sa = { .sa_handler = forward, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
-	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
 	for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
-		sigaction(sigs[i], &sa, NULL);
+		if (sigs[i] != SIGCHLD || master >= 0)
+			sigaction(sigs[i], &sa, NULL);
 	struct berr child_err;
 	ssize_t got = read_all(ep[0], &child_err, sizeof child_err);
 	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (master >= 0 && got != (ssize_t)sizeof child_err)
+		st = relay_pty(master, pid, wake[0]);
+	else
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
 	if (got == (ssize_t)sizeof child_err) {
 		child_err.msg[sizeof child_err.msg - 1] = 0;
 		status_error(status_fd, &child_err);

@@ -73,6 +73,18 @@ describe('Docker API routers over a fake backend', () => {
     assert.equal(v.ApiVersion, '1.47');
   });
 
+  it('answers swarm endpoints 503 as a dockerd outside a swarm does, not 404', async () => {
+    for (const [method, path] of [['GET', '/swarm'], ['GET', '/v1.41/services'], ['GET', '/nodes/abc'], ['DELETE', '/nodes/abc'],
+      ['GET', '/tasks'], ['GET', '/secrets'], ['GET', '/configs'], ['POST', '/services/create'], ['GET', '/swarm/unlockkey']]) {
+      const r = await http(method, path);
+      assert.equal(r.status, 503, `${method} ${path}`);
+      assert.match(JSON.parse(r.body).message, /^This node is not a swarm manager\. Use "docker swarm init"/);
+    }
+    const leave = await http('POST', '/v1.41/swarm/leave');
+    assert.deepEqual([leave.status, JSON.parse(leave.body).message], [503, 'This node is not part of a swarm']);
+    assert.equal((await http('GET', '/swarming')).status, 404, 'only the swarm paths');
+  });
+
   it('serves the docker CLI: create, start, ps, inspect, exec with stdin, volumes, networks, rm', { skip: !existsSync(DOCKER) && 'the docker CLI is not installed' }, async () => {
     const ok = async (args: string[], input?: string) => {
       const r = await docker(args, input);

@@ -86,6 +86,17 @@ const absent = (what: string) => async (ctx: Ctx) => {
   throw new ApiError(404, `${what} ${ctx.params[0] ?? ''} not found`.replace('  ', ' '));
 };
 
+// Outside a swarm dockerd answers every swarm endpoint 503 (SDKs read a 404 as a broken
+// daemon); leaving is the one with its own message.
+const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+const SWARM_PATH = /^\/(?:swarm|services|nodes|tasks|secrets|configs)(?:\/.*)?$/;
+const swarmRoutes: Route[] = ['GET', 'POST', 'DELETE'].map((method) => ({
+  method, path: SWARM_PATH,
+  handler: async (ctx: Ctx) => {
+    throw new ApiError(503, method === 'POST' && ctx.url.pathname.endsWith('/swarm/leave') ? 'This node is not part of a swarm' : NOT_A_MANAGER);
+  },
+}));
+
 export const systemRoutes: Route[] = [
   { method: 'GET', path: /^\/_ping$/, handler: ping },
   { method: 'HEAD', path: /^\/_ping$/, handler: ping },
@@ -95,4 +106,5 @@ export const systemRoutes: Route[] = [
   { method: 'GET', path: /^\/system\/df$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.system.diskUsage()) },
   { method: 'POST', path: /^\/auth$/, handler: auth },
   { method: 'GET', path: /^\/plugins\/([^/]+)\/json$/, handler: absent('plugin') },
+  ...swarmRoutes,
 ];

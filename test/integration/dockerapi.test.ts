@@ -195,6 +195,31 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     assert.equal((await docker(['inspect', 'ticker'])).code, 1);
   });
 
+  it('TTYs come from the container\'s own devpts: exec -t names a pty that exists inside, job control works', async () => {
+    await ok(['run', '-d', '--name', 'ttys', B, 'sleep', '300']);
+    const name = (await ok(['exec', '-t', 'ttys', 'tty'])).trim();
+    assert.match(name, /^\/dev\/pts\/\d+$/);
+    assert.equal((await ok(['exec', '-t', 'ttys', 'sh', '-c', 'test -c "$(tty)" && ls /dev/pts | grep -c .'])).trim() >= '2', true, 'the pty and ptmx are inside');
+    const size = await ok(['exec', '-t', '-e', 'X=1', 'ttys', 'sh', '-c', 'stty size; printf "a\\nb\\n"']);
+    assert.match(size, /^\d+ \d+\r\na\r\nb\r\n$/, 'one line discipline: \\n becomes \\r\\n once');
+    // An interactive shell under a real terminal on the client side: job control needs a controlling tty.
+    const script = await new Promise<string>((resolve) => {
+      const p = spawn('script', ['-qec', `${DOCKER} exec -it ttys sh`, '/dev/null'], { env: { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: `${base}/docker-cli` } });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.on('close', () => resolve(out));
+      p.stdin.write('sleep 30 &\n');
+      setTimeout(() => p.stdin.write('jobs; kill %1; wait; echo waited\nexit\n'), 500);
+    });
+    assert.match(script, /\[1\]\+? +Running +sleep 30/, script);
+    assert.match(script, /\[1\]\+? +Terminated +sleep 30/, script);
+    assert.doesNotMatch(script, /can't access tty|job control turned off/, script);
+    await ok(['rm', '-f', 'ttys']);
+    await ok(['run', '-d', '-t', '--name', 'ttyc', B, 'sleep', '300']);
+    assert.match(await ok(['exec', 'ttyc', 'ls', '-l', '/dev/console']), /^c/, 'a TTY container has /dev/console');
+    await ok(['rm', '-f', 'ttyc']);
+  });
+
   it('update changes limits of a running container at once, and refuses bad values without changing anything', async () => {
     await ok(['run', '-d', '--name', 'upd', '--memory', '128m', B, 'sleep', '300']);
     const cg = (v2: string, v1: string) => ok(['exec', 'upd', 'sh', '-c', `cat /sys/fs/cgroup/${v2} 2>/dev/null || cat /sys/fs/cgroup/${v1}`]);

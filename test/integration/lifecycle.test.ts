@@ -56,6 +56,8 @@ describe('container lifecycle', { timeout: 180_000 }, () => {
     await until(async () => (await logsOf(t.engine, c.Id)).includes('got-usr1'), 5000, 'USR1 handler');
     const exited = t.engine.wait(c.Id);
     await t.engine.containers.kill(c.Id); // SIGKILL by default; pid 1 ignores signals it has no handler for
+    const s = t.engine.inspect(c.Id).State; // read at once: SIGKILL returns after the exit is recorded
+    assert.deepEqual([s.Status, s.Running, s.ExitCode], ['exited', false, 137]);
     assert.equal((await exited).StatusCode, 137);
     await assert.rejects(t.engine.containers.kill(c.Id), (e) => isEngineError(e, 'NOT_RUNNING'));
     await assert.rejects(t.engine.containers.kill(c.Id, 'NOPE'), (e) => isEngineError(e, 'INVALID_ARGUMENT'));
@@ -127,7 +129,13 @@ describe('container lifecycle', { timeout: 180_000 }, () => {
     await new Promise((r) => setTimeout(r, 700));
     assert.equal(t.engine.inspect(a.Id).RestartCount, count, 'a stopped container stays stopped');
     assert.equal(t.engine.inspect(a.Id).State.Running, false);
-    for (const x of [f, a]) await t.engine.containers.remove(x.Id, { force: true });
+    const k = await t.engine.create({ Image: 'busybox', Cmd: ['sleep', '100'], HostConfig: { RestartPolicy: { Name: 'always' } } });
+    await t.engine.start(k.Id);
+    await t.engine.containers.kill(k.Id);
+    await new Promise((r) => setTimeout(r, 700));
+    const ks = t.engine.inspect(k.Id);
+    assert.deepEqual([ks.State.Status, ks.State.ExitCode, ks.RestartCount], ['exited', 137, 0], 'a killed container is not restarted, as in dockerd');
+    for (const x of [f, a, k]) await t.engine.containers.remove(x.Id, { force: true });
   });
 
   it('auto-removes a container after it exits', async () => {

@@ -334,8 +334,17 @@ export class ContainerService {
     const r = this.get(ref);
     const signo = parseSignal(sig);
     if (!r.State.Running || !r.runtime) throw notRunning(`cannot kill container: ${ref}: container ${r.Id} is not running`);
+    // As in dockerd, SIGKILL returns once the exit is recorded: clients inspect right after.
+    const exited = signo === 9 ? this.waitExitUnlocked(r.Id) : undefined;
+    if (signo === 9) {
+      // A killed container is not restarted by its policy (dockerd: manually stopped).
+      r.stoppedByUser = true;
+      this.d.store.save(r);
+    }
+    if (r.State.Paused && signo === 9) await this.d.cgroups.open(r.Id).thaw().catch(() => undefined);
     await this.signal(r, signo);
     this.d.events.emit('container', 'kill', r.Id, this.attrs(r, { signal: String(signo) }));
+    if (exited) await Promise.race([exited, this.d.clock.sleep(10_000)]);
   }
 
   private async signal(r: ContainerRecord, signo: number): Promise<void> {
