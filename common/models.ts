@@ -163,6 +163,8 @@ export interface HostConfig {
   SecurityOpt?: string[] | null;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
+  /** pid 1 is an init that reaps zombies and forwards signals */
+  Init?: boolean | null;
   NetworkMode?: string;
   PortBindings?: PortMap | null;
   PublishAllPorts?: boolean;

@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -168,6 +170,63 @@ static int init_steps(const struct plan *p, int sync_fd, char *exe, size_t exele
 	return find_executable(p, exe, exelen, err);
 }
 
+/* --init: pid 1 stays ours. It runs the command as its child in its own process group (the
+ * terminal's foreground one), forwards every signal it gets to it, reaps whatever is
+ * reparented to it, and exits as the command did (128+signal when killed). The sync socket
+ * is closed once the command is executing, or after the child sent its exec error. */
+static void run_as_init(const struct plan *p, int sync_fd, const char *exe)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	signal(SIGCHLD, SIG_DFL); /* an inherited SIG_IGN would reap for us and hide the exit */
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0)
+		_exit(126);
+	pid_t child = fork();
+	if (child < 0)
+		_exit(126);
+	if (child == 0) {
+		struct berr err = { "", 0, "" };
+		close(ep[0]);
+		setpgid(0, 0);
+		if (p->terminal) {
+			signal(SIGTTOU, SIG_IGN);
+			tcsetpgrp(0, getpid());
+			signal(SIGTTOU, SIG_DFL);
+		}
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		execve(exe, p->argv, p->env);
+		fail(&err, "exec", errno, "exec: \"%s\"", p->argv[0]);
+		if (errno == EACCES)
+			snprintf(err.msg, sizeof err.msg, "exec: \"%s\": permission denied", p->argv[0]);
+		send_error_frame(sync_fd, &err);
+		_exit(127);
+	}
+	close(ep[1]);
+	char c;
+	while (read(ep[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(ep[0]);
+	close(sync_fd);
+	prctl(PR_SET_NAME, "init", 0, 0, 0);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		int st;
+		pid_t pid;
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+			if (pid == child)
+				_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+}
+
 int container_init(void *arg)
 {
 	struct init_ctx *ctx = arg;
@@ -197,6 +256,8 @@ int container_init(void *arg)
 			if (fd != ctx->sync_fd)
 				fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
+	if (p->init)
+		run_as_init(p, ctx->sync_fd, exe);
 	execve(exe, p->argv, p->env);
 	fail(&err, "exec", errno, "exec: \"%s\"", p->argv[0]);
 	if (errno == EACCES)

@@ -144,6 +144,7 @@ static int parse_record(struct plan *p, uint16_t type, struct cursor *c, struct 
 	case P_DOMAINNAME: p->domainname = take_str(c); break;
 	case P_SYSCTL: PUSH(p, sysctls, take_str(c)); PUSH(p, sysctls, take_str(c)); break;
 	case P_TERMINAL: p->terminal = take_u8(c); break;
+	case P_INIT: p->init = take_u8(c); break;
 	case P_CONSOLE_SIZE: p->rows = take_u16(c); p->cols = take_u16(c); break;
 	case P_USER: {
 		p->has_user = 1;

@@ -15,6 +15,7 @@ enum plan_type {
 	P_CAPS = 21, P_NNP = 22, P_SECCOMP = 23, P_ARGV = 24, P_ENV = 25, P_LOG = 26,
 	P_EXIT_FILE = 27, P_RUN_DIR = 28, P_STDIN = 29, P_STDIN_ONCE = 30, P_OOM_FILE = 31,
 	P_TARGET_PID = 32, P_UMASK = 33, P_DOMAINNAME = 34, P_LO_UP = 35, P_START_NOW = 36,
+	P_INIT = 37,
 };
 
 enum mount_kind { MK_FS = 0, MK_BIND = 1, MK_RBIND = 2 };
@@ -60,6 +61,7 @@ struct plan {
 	const char *hostname, *domainname;
 	PLAN_LIST(const char *, sysctls); /* pairs: key, value */
 	int terminal;
+	int init; /* pid 1 is our reaper, the command its child (--init) */
 	uint16_t rows, cols;
 	int has_user;
 	uint32_t uid, gid;

@@ -13,7 +13,7 @@ const ID = '([^/]+)';
 const HOST_CONFIG_KEYS: (keyof HostConfig)[] = [
   'Binds', 'Mounts', 'Tmpfs', 'Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems',
   'PidsLimit', 'Ulimits', 'CapAdd', 'CapDrop', 'Privileged', 'ReadonlyRootfs', 'SecurityOpt', 'RestartPolicy', 'AutoRemove',
-  'NetworkMode', 'UsernsMode', 'ShmSize', 'ConsoleSize', 'OomScoreAdj', 'Sysctls', 'LogConfig',
+  'NetworkMode', 'UsernsMode', 'Init', 'ShmSize', 'ConsoleSize', 'OomScoreAdj', 'Sysctls', 'LogConfig',
   'PortBindings', 'PublishAllPorts', 'Links', 'Dns', 'DnsSearch', 'DnsOptions', 'ExtraHosts', 'VolumesFrom',
 ];
 

@@ -220,6 +220,29 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     await ok(['rm', '-f', 'ttyc']);
   });
 
+  it('--init: pid 1 reaps orphaned zombies, forwards signals and exits as the command did', async () => {
+    // The command execs a sleep as the container's main process: it never waits, so an
+    // orphan reparented to pid 1 stays a zombie unless pid 1 is an init.
+    const orphan = ['sh', '-c', '(sleep 0.1 &); exec sleep 300'];
+    await ok(['run', '-d', '--name', 'noinit', B, ...orphan]);
+    await ok(['run', '-d', '--init', '--name', 'withinit', B, ...orphan]);
+    const zombies = async (c: string) => (await ok(['exec', c, 'ps', '-o', 'stat,comm'])).split('\n').filter((l) => /^Z/.test(l.trim())).length;
+    await until(async () => (await zombies('noinit')) === 1, 5000, 'the orphan to be a zombie without --init');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await zombies('withinit'), 0, 'the init reaped it');
+    assert.match(await ok(['exec', 'withinit', 'ps', '-o', 'pid,comm']), /^\s*1 init\s*$/m);
+    assert.equal((await ok(['inspect', '-f', '{{.HostConfig.Init}}', 'withinit', 'noinit'])).trim(), 'true\n<nil>'.replace('<nil>', (await ok(['inspect', '-f', '{{.HostConfig.Init}}', 'noinit'])).trim()));
+    const t0 = Date.now();
+    await ok(['stop', '-t', '10', 'withinit']); // SIGTERM reaches the sleep, which is not pid 1 and so dies of it
+    assert.ok(Date.now() - t0 < 5000, 'the stop signal was forwarded');
+    assert.equal((await ok(['inspect', '-f', '{{.State.ExitCode}}', 'withinit'])).trim(), '143');
+    assert.equal((await docker(['run', '--rm', '--init', B, 'sh', '-c', 'exit 3'])).code, 3);
+    const missing = await docker(['run', '--rm', '--init', B, 'nosuchcmd']);
+    assert.equal(missing.code, 127);
+    assert.match(missing.err, /executable file not found/);
+    await ok(['rm', '-f', 'noinit', 'withinit']);
+  });
+
   it('update changes limits of a running container at once, and refuses bad values without changing anything', async () => {
     await ok(['run', '-d', '--name', 'upd', '--memory', '128m', B, 'sleep', '300']);
     const cg = (v2: string, v1: string) => ok(['exec', 'upd', 'sh', '-c', `cat /sys/fs/cgroup/${v2} 2>/dev/null || cat /sys/fs/cgroup/${v1}`]);

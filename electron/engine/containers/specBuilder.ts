@@ -152,6 +152,7 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
     hostname: record.Config.Hostname,
     domainname: record.Config.Domainname || undefined,
     terminal: record.Config.Tty,
+    init: !!h.Init,
     consoleSize: h.ConsoleSize,
     openStdin: record.Config.OpenStdin,
     stdinOnce: record.Config.StdinOnce,

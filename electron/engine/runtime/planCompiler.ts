@@ -127,6 +127,7 @@ export function compilePlan(spec: RuntimeSpec): Buffer {
     w.record(P.TERMINAL, { u8: 1 });
     if (spec.consoleSize?.[0] && spec.consoleSize[1]) w.record(P.CONSOLE_SIZE, { u16: spec.consoleSize[0] }, { u16: spec.consoleSize[1] });
   }
+  if (spec.init) w.record(P.INIT, { u8: 1 });
   if (spec.openStdin) w.record(P.STDIN, { u8: 1 });
   if (spec.stdinOnce) w.record(P.STDIN_ONCE, { u8: 1 });
   writeProcess(w, spec);

@@ -26,6 +26,8 @@ export interface RuntimeSpec {
   hostname: string;
   domainname?: string;
   terminal: boolean;
+  /** pid 1 is the helper's reaper, forwarding signals to the command (--init) */
+  init?: boolean;
   consoleSize?: [number, number];
   openStdin: boolean;
   stdinOnce: boolean;
