@@ -1,7 +1,7 @@
 // The Docker Engine API's shapes as a backend returns them: the engine in this process, a
 // Berth engine elsewhere, or any Docker-API engine (dockerd, podman) through a client. The
 // Docker API routers send them as they are; the UI host turns them into common/views.ts.
-import type { ContainerState, ContainerStats, ContainerStatus, EndpointSettings, HostConfig, MountPoint, NetworkView, PortMap, VolumeView } from './models.ts';
+import type { ContainerState, ContainerStats, ContainerStatus, EndpointSettings, HealthConfig, HostConfig, MountPoint, NetworkView, PortMap, VolumeView } from './models.ts';
 
 export type { NetworkView, VolumeView };
 
@@ -26,6 +26,7 @@ export interface ContainerConfigView {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
   ExposedPorts?: Record<string, object>;
   Volumes?: Record<string, object> | null;
 }

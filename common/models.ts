@@ -14,6 +14,35 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** set while a container with a health check runs, and kept after it stops */
+  Health?: HealthState;
+}
+
+/** A health check as Docker writes it: durations in nanoseconds, 0 for the default. */
+export interface HealthConfig {
+  /** [] inherits the image's; ["NONE"]; ["CMD", arg...]; ["CMD-SHELL", command] */
+  Test?: string[] | null;
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export interface HealthState {
+  Status: HealthStatus;
+  FailingStreak: number;
+  /** the last five results, oldest first */
+  Log: HealthLogEntry[];
 }
 
 export interface MountSpec {
@@ -55,6 +84,7 @@ export interface ContainerCreateOptions {
   Labels?: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig | null;
   /** "80/tcp" → {} */
   ExposedPorts?: Record<string, object> | null;
   /** anonymous volumes: "/data" → {} */

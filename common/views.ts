@@ -1,6 +1,6 @@
 // What the UI sees of the engine: compact, serialisable shapes built by the contract host.
 
-import type { ContainerStatus } from './models.ts';
+import type { ContainerStatus, HealthStatus } from './models.ts';
 
 export interface PortView {
   privatePort: number;
@@ -26,6 +26,8 @@ export interface ContainerSummary {
   ports: PortView[];
   tty: boolean;
   memoryLimit: number;
+  /** while a container with a health check runs: its status and the last result */
+  health?: { status: HealthStatus; failingStreak: number; lastExitCode?: number; lastOutput?: string };
 }
 
 export interface ImageView {

@@ -19,7 +19,7 @@ const HOST_CONFIG_KEYS: (keyof HostConfig)[] = [
 
 const TYPES: Record<string, string> = {
   Image: 'string', Cmd: 'array', Entrypoint: 'array', Env: 'array', WorkingDir: 'string', User: 'string', Hostname: 'string',
-  Domainname: 'string', Tty: 'boolean', OpenStdin: 'boolean', StdinOnce: 'boolean', Labels: 'object', StopSignal: 'string', StopTimeout: 'number',
+  Domainname: 'string', Tty: 'boolean', OpenStdin: 'boolean', StdinOnce: 'boolean', Labels: 'object', StopSignal: 'string', StopTimeout: 'number', Healthcheck: 'object',
   ExposedPorts: 'object', Volumes: 'object', NetworkingConfig: 'object',
 };
 

@@ -15,7 +15,8 @@ import { ContainerStore } from './containers/containerStore.ts';
 import { userFiles } from './containers/specBuilder.ts';
 import { Attacher } from './containers/attach.ts';
 import { ExecSessions } from './containers/execSessions.ts';
-import { prepareExec, spawnExecPipes, type ExecOptions, type PreparedExec } from './containers/execRunner.ts';
+import { prepareExec, runToEnd, spawnExecPipes, type ExecOptions, type PreparedExec } from './containers/execRunner.ts';
+import { HEALTH_OUTPUT_MAX, HealthMonitor } from './containers/health.ts';
 import { readLogs, type LogOptions } from './containers/logReader.ts';
 import { readStats } from './containers/statsReader.ts';
 import { archiveOut, changes, extractInto, lookupForCopy, type Change, type PathStat } from './containers/rootfsArchive.ts';
@@ -135,6 +136,7 @@ export class Engine {
   private readonly fs: FsAt;
   readonly attacher: Attacher;
   readonly execs: ExecSessions;
+  private readonly health: HealthMonitor;
   /** running as root of a user namespace (rootless mode) */
   readonly rootless: boolean;
   /** why containers have no outbound network (rootless without slirp4netns or /dev/net/tun), once init ran */
@@ -185,12 +187,18 @@ export class Engine {
     });
     this.attacher = new Attacher(this.helper);
     this.execs = new ExecSessions({ container: (ref) => this.containers.get(ref), prepare: (id, o) => this.prepareExec(id, o), events: this.events });
+    this.health = new HealthMonitor({
+      clock: seams.clock ?? systemClock, events: this.events,
+      record: (id) => store.all().find((r) => r.Id === id), save: (r) => store.save(r),
+      probe: (id, argv, timeoutMs) => runToEnd(this.prepareExec(id, { Cmd: argv }), timeoutMs, HEALTH_OUTPUT_MAX),
+    });
   }
 
   /** Adopts containers left running by an earlier engine and installs the built-in image. */
   async init(): Promise<void> {
     if (this.opts.rootless) this.egressWarning = (await ensureEgress(this.opts.rootless.pausePid, `${this.opts.runRoot}/slirp4netns.pid`)).warning;
     await this.containers.recover();
+    for (const r of this.containers.list(true)) this.health.adopt(r);
     if (this.opts.helloPath && existsSync(this.opts.helloPath)) await ensureHelloWorld(this.images, this.opts.helloPath);
   }
 
@@ -486,6 +494,7 @@ export class Engine {
   close(): void {
     this.owned.dispose();
     this.execs.dispose();
+    this.health.dispose();
     this.containers.close();
     this.networks.close();
     this.helper.close();

@@ -12,7 +12,15 @@ export function containerSummary(c: ContainerInspect): ContainerSummary {
     created: c.Created, state: c.State.Status, startedAt: c.State.StartedAt, finishedAt: c.State.FinishedAt,
     exitCode: c.State.ExitCode, oomKilled: c.State.OOMKilled, restartCount: c.RestartCount,
     labels: c.Config.Labels ?? {}, ports: portViews(c), tty: c.Config.Tty, memoryLimit: c.HostConfig.Memory ?? 0,
+    ...healthView(c),
   };
+}
+
+function healthView(c: ContainerInspect): Pick<ContainerSummary, 'health'> {
+  const h = c.State.Health;
+  if (!h || !c.State.Running) return {};
+  const last = h.Log.at(-1);
+  return { health: { status: h.Status, failingStreak: h.FailingStreak, lastExitCode: last?.ExitCode, lastOutput: last?.Output.trim().slice(0, 300) } };
 }
 
 function portViews(c: ContainerInspect): PortView[] {

@@ -97,7 +97,7 @@ export interface BuiltImage {
 }
 
 /** Uploads an image made of the given uncompressed layer tars (gzipped here) as repo:tag. */
-export async function uploadImage(reg: TestRegistry, repo: string, tag: string, tars: Buffer[], opts: { arch?: string; cmd?: string[]; oci?: boolean; zstd?: boolean } = {}): Promise<BuiltImage> {
+export async function uploadImage(reg: TestRegistry, repo: string, tag: string, tars: Buffer[], opts: { arch?: string; cmd?: string[]; oci?: boolean; zstd?: boolean; config?: Record<string, unknown> } = {}): Promise<BuiltImage> {
   const layers = [];
   for (const t of tars) {
     const gz = opts.zstd ? execFileSync('zstd', ['-q', '-c'], { input: t, maxBuffer: 1 << 30 }) : gzipSync(t);
@@ -105,7 +105,7 @@ export async function uploadImage(reg: TestRegistry, repo: string, tag: string, 
   }
   const config = Buffer.from(JSON.stringify({
     architecture: opts.arch ?? 'amd64', os: 'linux', created: '2026-01-01T00:00:00Z',
-    config: { Cmd: opts.cmd ?? ['sh'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] },
+    config: { Cmd: opts.cmd ?? ['sh'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], ...opts.config },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     history: layers.map((_, i) => ({ created: '2026-01-01T00:00:00Z', created_by: `layer ${i}` })),
   }));

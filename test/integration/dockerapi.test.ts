@@ -243,6 +243,58 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     await ok(['rm', '-f', 'noinit', 'withinit']);
   });
 
+  it('health checks: starting, unhealthy after the retries, healthy again, with events, ps and filters; the image\'s check', async () => {
+    const since = Math.floor(Date.now() / 1000);
+    await ok(['run', '-d', '--name', 'hc', '--health-cmd', 'test -f /tmp/ok && echo fine', '--health-interval', '300ms', '--health-retries', '2', '--health-timeout', '2s', B, 'sleep', '300']);
+    assert.match(await ok(['ps', '--format', '{{.Status}}', '-f', 'name=hc']), /^Up .* \(health: starting\)$/m);
+    assert.equal((await ok(['ps', '-q', '-f', 'health=starting'])).trim().length, 12);
+    const health = async () => JSON.parse(await ok(['inspect', '-f', '{{json .State.Health}}', 'hc']));
+    await until(async () => (await health()).Status === 'unhealthy', 10_000, 'unhealthy');
+    let h = await health();
+    assert.ok(h.FailingStreak >= 2);
+    assert.equal(h.Log.at(-1).ExitCode, 1);
+    assert.match(await ok(['ps', '--format', '{{.Status}}', '-f', 'health=unhealthy']), /\(unhealthy\)/);
+    await ok(['exec', 'hc', 'touch', '/tmp/ok']);
+    await until(async () => (await health()).Status === 'healthy', 10_000, 'healthy again');
+    h = await health();
+    assert.equal(h.FailingStreak, 0);
+    assert.deepEqual([h.Log.at(-1).ExitCode, h.Log.at(-1).Output], [0, 'fine\n']);
+    assert.ok(h.Log.length <= 5, 'the last five results');
+    assert.match(await ok(['ps', '--format', '{{.Names}} {{.Status}}', '-f', 'health=healthy']), /^hc Up .* \(healthy\)$/m);
+    assert.equal(await ok(['ps', '-q', '-f', 'health=none', '-f', 'name=hc']), '');
+    const events = await ok(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '-f', 'container=hc', '--format', '{{.Action}}']);
+    assert.deepEqual(events.split('\n').filter((l) => l.startsWith('health_status')), ['health_status: unhealthy', 'health_status: healthy']);
+    await ok(['stop', '-t', '0', 'hc']);
+    assert.equal((await health()).Status, 'unhealthy', 'a stopped container reads unhealthy, as in dockerd');
+    assert.match(await ok(['ps', '-a', '--format', '{{.Status}}', '-f', 'name=hc']), /^Exited \(137\)/);
+    await ok(['rm', 'hc']);
+    // a timed-out check
+    await ok(['run', '-d', '--name', 'hct', '--health-cmd', 'sleep 5', '--health-interval', '200ms', '--health-timeout', '300ms', '--health-retries', '1', B, 'sleep', '300']);
+    await until(async () => (await ok(['inspect', '-f', '{{.State.Health.Status}}', 'hct'])).trim() === 'unhealthy', 10_000, 'timeout to count as a failure');
+    const last = JSON.parse(await ok(['inspect', '-f', '{{json .State.Health.Log}}', 'hct'])).at(-1);
+    assert.deepEqual([last.ExitCode, last.Output], [-1, 'Health check exceeded timeout (0.3s)']);
+    await ok(['rm', '-f', 'hct']);
+    // the image's HEALTHCHECK, overridden field by field, and --no-healthcheck
+    await uploadImage(reg, 'busybox', 'checked', [readFileSync(busyboxTarball())], { cmd: ['sleep', '300'], config: { Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 200_000_000, Retries: 4 } } });
+    await ok(['run', '-d', '--name', 'hci', '--health-retries', '1', `${B}:checked`]);
+    assert.equal((await ok(['inspect', '-f', '{{json .Config.Healthcheck}}', 'hci'])).trim(), '{"Test":["CMD-SHELL","true"],"Interval":200000000,"Retries":1}');
+    await until(async () => (await ok(['inspect', '-f', '{{.State.Health.Status}}', 'hci'])).trim() === 'healthy', 10_000, 'the image\'s check to pass');
+    await ok(['run', '-d', '--name', 'hcn', '--no-healthcheck', `${B}:checked`]);
+    assert.equal((await ok(['inspect', '-f', '{{.State.Health}}', 'hcn'])).trim(), '<nil>');
+    assert.doesNotMatch(await ok(['ps', '--format', '{{.Status}}', '-f', 'name=hcn']), /health/);
+    await ok(['rm', '-f', 'hci', 'hcn']);
+    await ok(['rmi', `${B}:checked`]);
+    // bad input: named, and nothing created
+    const bad = await docker(['create', '--name', 'hcbad', '--health-cmd', 'true', '--health-interval', '1us', B]);
+    assert.match(bad.err, /Interval in Healthcheck cannot be less than 1ms/);
+    const badTest = await api('POST', '/containers/create?name=hcbad', JSON.stringify({ Image: B, Healthcheck: { Test: ['RUN', 'true'] } }));
+    assert.equal(badTest.status, 400);
+    assert.match(JSON.parse(badTest.body).message, /Healthcheck.Test "RUN".*NONE, CMD or CMD-SHELL/);
+    const badFilter = await docker(['ps', '-f', 'health=sick']);
+    assert.match(badFilter.err, /Unrecognised filter value for health: sick/);
+    assert.equal((await docker(['inspect', 'hcbad'])).code, 1);
+  });
+
   it('update changes limits of a running container at once, and refuses bad values without changing anything', async () => {
     await ok(['run', '-d', '--name', 'upd', '--memory', '128m', B, 'sleep', '300']);
     const cg = (v2: string, v1: string) => ok(['exec', 'upd', 'sh', '-c', `cat /sys/fs/cgroup/${v2} 2>/dev/null || cat /sys/fs/cgroup/${v1}`]);

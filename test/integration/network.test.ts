@@ -297,6 +297,46 @@ describe('networks and volumes through the docker CLI', { timeout: 600_000, skip
     assert.equal(await ok(['ps', '-aq']), '');
   });
 
+  it('docker-compose (v1) depends_on service_healthy: web starts only once the database passes its check', { skip: !existsSync(COMPOSE) && 'docker-compose is not installed' }, async () => {
+    const dir = `${d.base}/compose-health`;
+    mkdirSync(dir);
+    // The "database" becomes ready after a second; its check looks for the ready file.
+    writeFileSync(`${dir}/docker-compose.yml`, `version: "2.4"
+services:
+  db:
+    image: busybox:latest
+    command: ["sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 300"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 300ms
+      retries: 20
+    stop_grace_period: 1s
+  web:
+    image: busybox:latest
+    command: ["sleep", "300"]
+    depends_on:
+      db:
+        condition: service_healthy
+    stop_grace_period: 1s
+`);
+    const compose = (args: string[]) => {
+      const r = spawnSync(COMPOSE, ['-p', 'hdemo', ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST: `unix://${d.sock}` }, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, `docker-compose ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    try {
+      compose(['up', '-d']);
+      const db = JSON.parse(await ok(['inspect', 'hdemo_db_1']))[0];
+      const web = JSON.parse(await ok(['inspect', 'hdemo_web_1']))[0];
+      assert.equal(db.State.Health.Status, 'healthy');
+      const firstPass = db.State.Health.Log.find((l: { ExitCode: number }) => l.ExitCode === 0);
+      assert.ok(Date.parse(web.State.StartedAt) >= Date.parse(firstPass.End), `web started ${web.State.StartedAt}, before db passed ${firstPass.End}`);
+      assert.ok(db.State.Health.Log.some((l: { ExitCode: number }) => l.ExitCode === 1), 'the check failed before the database was ready');
+    } finally {
+      compose(['down']);
+    }
+  });
+
   it('100 create/connect/remove cycles leave no veth, bridge, rule or address behind', async () => {
     const rulesBefore = iptablesRules();
     await ok(['network', 'create', 'cyc']);

@@ -363,3 +363,19 @@ test('a pull shows one progress bar per layer with its bytes, and cancel reaches
   assert.equal(ui.host.querySelector('.layer-bars'), null, 'a finished job drops its bars and shows its result');
   assert.equal(ui.host.querySelector('.job')?.getAttribute('data-state'), 'cancelled');
 });
+
+test('health shows on the row and in the detail, as docker ps words it, with the last result on hover; updates follow events', async () => {
+  const ui = await mount({
+    'containers.list': () => ok([summary('a', 'web', { health: { status: 'starting', failingStreak: 0 } }), summary('bb', 'db')]),
+  });
+  await ui.open();
+  const badge = () => ui.host.querySelector('.row[data-name=web] [data-health]');
+  assert.equal(badge()!.textContent, 'health: starting');
+  assert.equal(badge()!.getAttribute('title'), 'no check has run yet');
+  assert.equal(ui.host.querySelector('.row[data-name=db] [data-health]'), null, 'no badge without a check');
+  await act(async () => ui.bridge.emit('container', { id: 'a'.padEnd(64, '0'), summary: summary('a', 'web', { health: { status: 'unhealthy', failingStreak: 3, lastExitCode: 1, lastOutput: 'connection refused' } }) }));
+  assert.equal(badge()!.textContent, 'unhealthy');
+  assert.equal(badge()!.getAttribute('title'), 'last check: exit 1 — connection refused');
+  await act(async () => click(ui.host.querySelector('.row[data-name=web]')!));
+  assert.equal(ui.host.querySelector('.detail-head [data-health]')?.textContent, 'unhealthy');
+});

@@ -4,9 +4,21 @@ import { humanDuration } from '../../../common/format.ts';
 import type { ContainerInspect, ContainerListItem, Filters } from '../../../common/docker.ts';
 import type { ContainerRecord } from '../containers/containerRecord.ts';
 import { invalid } from '../errors.ts';
+import { healthCommand } from '../containers/health.ts';
 
 function command(r: ContainerRecord): string {
   return [r.Path, ...r.Args].map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
+}
+
+function healthSuffix(r: ContainerRecord): string {
+  const h = r.State.Health;
+  if (!h || !healthCommand(r.Config.Healthcheck)) return '';
+  return h.Status === 'starting' ? ' (health: starting)' : ` (${h.Status})`;
+}
+
+/** `health=` filter value of a container: its status, or none without a check. */
+function healthOf(r: ContainerRecord): string {
+  return healthCommand(r.Config.Healthcheck) && r.State.Health ? r.State.Health.Status : 'none';
 }
 
 export function statusText(r: ContainerRecord): string {
@@ -14,7 +26,7 @@ export function statusText(r: ContainerRecord): string {
   const since = (t: string) => humanDuration(Date.now() - Date.parse(t));
   if (s.Paused) return `Up ${since(s.StartedAt)} (Paused)`;
   if (s.Restarting) return `Restarting (${s.ExitCode}) ${since(s.FinishedAt)} ago`;
-  if (s.Running) return `Up ${since(s.StartedAt)}`;
+  if (s.Running) return `Up ${since(s.StartedAt)}${healthSuffix(r)}`;
   if (s.Status === 'created') return 'Created';
   if (s.Status === 'dead') return 'Dead';
   return `Exited (${s.ExitCode}) ${since(s.FinishedAt)} ago`;
@@ -106,6 +118,23 @@ export interface FilterContext {
   container(ref: string): ContainerRecord;
 }
 
+const FILTER_KEYS = ['status', 'id', 'name', 'label', 'exited', 'ancestor', 'network', 'volume', 'publish', 'expose', 'before', 'since', 'health'];
+const FILTER_VALUES: Record<string, string[]> = {
+  status: ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'],
+  health: ['starting', 'healthy', 'unhealthy', 'none'],
+};
+
+/** Refuses what dockerd refuses before looking at any container. */
+export function checkFilters(f: Filters): void {
+  for (const [key, values] of Object.entries(f)) {
+    if (!FILTER_KEYS.includes(key)) throw invalid(`invalid filter '${key}'`);
+    for (const v of values) {
+      if (!FILTER_VALUES[key] || FILTER_VALUES[key].includes(v)) continue;
+      throw invalid(key === 'status' ? `Invalid filter 'status=${v}'` : `Unrecognised filter value for ${key}: ${v}`);
+    }
+  }
+}
+
 /** `docker ps --filter`: every key must match; within a key any value (every value for labels). */
 export function matchesFilters(r: ContainerRecord, f: Filters, ctx: FilterContext): boolean {
   for (const [key, values] of Object.entries(f)) {
@@ -113,6 +142,7 @@ export function matchesFilters(r: ContainerRecord, f: Filters, ctx: FilterContex
     const ok = values[key === 'label' ? 'every' : 'some']((v) => {
       switch (key) {
         case 'status': return r.State.Status === v;
+        case 'health': return healthOf(r) === v;
         case 'id': return r.Id.startsWith(v);
         case 'name': return r.Name.slice(1).includes(v.replace(/^\//, '')) || safeRegExp(v).test(r.Name.slice(1));
         case 'label': return labelMatch(r.Config.Labels ?? {}, v);

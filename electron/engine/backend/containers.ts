@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { ContainersBackend, ExecBackend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
 import { EngineError, invalid } from '../errors.ts';
-import { inspectView, listView, matchesFilters } from './containerViews.ts';
+import { checkFilters, inspectView, listView, matchesFilters } from './containerViews.ts';
 
 const psSafe = /^[\w -]*$/;
 
@@ -36,6 +36,7 @@ export function containersBackend(e: Engine): ContainersBackend {
   return {
     async list(opts = {}) {
       const f = opts.filters ?? {};
+      checkFilters(f);
       const all = opts.all || !!f.status?.length || !!f.exited?.length;
       let list = svc.list(true).filter((r) => all || r.State.Running).filter((r) => matchesFilters(r, f, { imageId, container: (ref) => svc.get(ref) }));
       list.sort((a, b) => b.Created.localeCompare(a.Created));

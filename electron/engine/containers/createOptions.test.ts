@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Image } from '../images/imageStore.ts';
-import { mergeConfig, validateHostConfig } from './createOptions.ts';
+import { mergeConfig, mergeHealthcheck, validateHostConfig } from './createOptions.ts';
 import { parseRecord } from './logReader.ts';
 import { validateName } from './names.ts';
 
@@ -32,4 +32,16 @@ it('parses log records, full and partial', () => {
   assert.deepEqual(parseRecord('2026-01-01T00:00:00.000000001Z stderr F oops'), { stream: 'stderr', time: '2026-01-01T00:00:00.000000001Z', text: 'oops\n' });
   assert.equal(parseRecord('2026-01-01T00:00:00.000000001Z stdout P par')?.text, 'par');
   assert.equal(parseRecord('garbage'), undefined);
+});
+
+it('merges a health check over the image\'s field by field, and refuses what dockerd refuses', () => {
+  const img = { Test: ['CMD-SHELL', 'curl -f localhost'], Interval: 5e9, Retries: 4 };
+  assert.deepEqual(mergeHealthcheck(undefined, img), img);
+  assert.deepEqual(mergeHealthcheck({ Retries: 1, Timeout: null as unknown as number }, img), { Test: img.Test, Interval: 5e9, Retries: 1 });
+  assert.deepEqual(mergeHealthcheck({ Test: ['NONE'] }, img), { Test: ['NONE'], Interval: 5e9, Retries: 4 });
+  assert.throws(() => mergeHealthcheck({ Test: ['CMD', 'x'], Interval: 999_999 }, undefined), /Interval in Healthcheck cannot be less than 1ms/);
+  assert.throws(() => mergeHealthcheck({ Test: ['CMD', 'x'], StartPeriod: 10 }, undefined), /StartPeriod in Healthcheck cannot be less than 1ms/);
+  assert.throws(() => mergeHealthcheck({ Test: ['CMD', 'x'], Retries: -1 }, undefined), /Retries in Healthcheck cannot be negative/);
+  assert.throws(() => mergeHealthcheck({ Test: ['SHELL', 'x'] }, undefined), /Healthcheck.Test "SHELL"/);
+  assert.throws(() => mergeHealthcheck({ Test: ['CMD'] }, undefined), /CMD needs a command/);
 });

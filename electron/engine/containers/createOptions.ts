@@ -1,6 +1,6 @@
 // Validates create options and merges them with the image config, the way Docker does.
 import { availableParallelism } from 'node:os';
-import type { ContainerCreateOptions, HostConfig } from '../../../common/models.ts';
+import type { ContainerCreateOptions, HealthConfig, HostConfig } from '../../../common/models.ts';
 import { invalid } from '../errors.ts';
 import type { Image } from '../images/imageStore.ts';
 import { RLIMITS } from '../runtime/rlimits.ts';
@@ -46,6 +46,31 @@ export function validateHostConfig(h: HostConfig): HostConfig {
   };
 }
 
+const HEALTH_TYPES = ['NONE', 'CMD', 'CMD-SHELL'];
+
+/**
+ * Docker's merge: the container's health check over the image's, field by field (an empty
+ * Test or a zero duration takes the image's), then checked as dockerd checks it.
+ */
+export function mergeHealthcheck(own: HealthConfig | null | undefined, image: HealthConfig | null | undefined): HealthConfig | undefined {
+  if (!own) return image ?? undefined;
+  // SDKs send null for what they leave unset (docker-py's healthcheck dict).
+  const h = Object.fromEntries(Object.entries(own).filter(([, v]) => v !== null)) as HealthConfig;
+  if (image) {
+    if (!h.Test?.length) h.Test = image.Test;
+    for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) if (!h[k] && image[k] !== undefined) h[k] = image[k];
+  }
+  for (const k of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval'] as const) {
+    const v = h[k];
+    if (v != null && (!isInt(v) || (v !== 0 && v < 1_000_000))) throw invalid(`${k} in Healthcheck cannot be less than 1ms`);
+  }
+  if (h.Retries != null && (!isInt(h.Retries) || h.Retries < 0)) throw invalid('Retries in Healthcheck cannot be negative');
+  const t = h.Test ?? [];
+  if (t.length && !HEALTH_TYPES.includes(t[0])) throw invalid(`invalid Healthcheck.Test "${t[0]}": the first element must be NONE, CMD or CMD-SHELL`);
+  if ((t[0] === 'CMD' || t[0] === 'CMD-SHELL') && t.length < 2) throw invalid(`invalid Healthcheck.Test: ${t[0]} needs a command`);
+  return h;
+}
+
 /** Docker's rule: an explicit Entrypoint resets the image's Cmd unless Cmd is given too. */
 export function mergeConfig(opts: ContainerCreateOptions, image: Image, hostname: string): { config: ContainerConfig; path: string; args: string[] } {
   const img = image.config.config;
@@ -86,6 +111,7 @@ export function mergeConfig(opts: ContainerCreateOptions, image: Image, hostname
     Labels: { ...(img.Labels ?? {}), ...(opts.Labels ?? {}) },
     StopSignal: opts.StopSignal ?? img.StopSignal,
     StopTimeout: opts.StopTimeout,
+    Healthcheck: mergeHealthcheck(opts.Healthcheck, img.Healthcheck),
     ExposedPorts: Object.keys(exposed).length ? exposed : undefined,
     Volumes: Object.keys(volumes).length ? volumes : null,
   };

@@ -84,3 +84,35 @@ export function spawnExecPipes(p: PreparedExec): ChildProcess {
   child.on('close', () => p.cleanup());
   return child;
 }
+
+/**
+ * Runs a prepared exec to its end with stdout and stderr gathered (up to max bytes); past
+ * timeoutMs the process is sent SIGTERM (the helper forwards it) and the result is -1.
+ */
+export function runToEnd(p: PreparedExec, timeoutMs: number, max: number): Promise<{ exitCode: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(p.helper, p.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const take = (d: Buffer) => {
+      if (size >= max) return;
+      chunks.push(d.subarray(0, max - size));
+      size += Math.min(d.length, max - size);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 1000).unref();
+    }, timeoutMs);
+    child.on('error', () => undefined);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const failure = p.cleanup();
+      const output = Buffer.concat(chunks).toString('utf8');
+      resolve({ exitCode: timedOut ? -1 : (code ?? -1), output: failure.error && !output ? failure.error : output });
+    });
+  });
+}

@@ -1,6 +1,7 @@
 // The image store seam the engine runs containers from. The registry client, save/load
 // and the content-addressed blob store extend the implementation behind this interface.
 import type { Readable } from 'node:stream';
+import type { HealthConfig } from '../../../common/models.ts';
 
 export interface ImageRuntimeConfig {
   Cmd?: string[] | null;
@@ -10,6 +11,7 @@ export interface ImageRuntimeConfig {
   User?: string;
   Labels?: Record<string, string> | null;
   StopSignal?: string;
+  Healthcheck?: HealthConfig | null;
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
 }

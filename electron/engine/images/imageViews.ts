@@ -50,6 +50,7 @@ export function imageInspect(store: LocalImageStore, img: Image) {
       Env: c.config.Env ?? null, Cmd: c.config.Cmd ?? null, Image: '', Volumes: c.config.Volumes ?? null,
       WorkingDir: c.config.WorkingDir ?? '', Entrypoint: c.config.Entrypoint ?? null, OnBuild: null,
       Labels: c.config.Labels ?? null, ...(c.config.StopSignal ? { StopSignal: c.config.StopSignal } : {}),
+      ...(c.config.Healthcheck ? { Healthcheck: c.config.Healthcheck } : {}),
     },
     Architecture: c.architecture,
     ...((c as { variant?: string }).variant ? { Variant: (c as { variant?: string }).variant } : {}),

@@ -2,7 +2,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { humanSize, shortId } from '../../format.ts';
 import { PortLink } from '../../components/PortLink.tsx';
-import { StateBadge } from '../../components/StateBadge.tsx';
+import { HealthBadge, StateBadge } from '../../components/StateBadge.tsx';
 import { useApp, useAppStore } from '../../store/context.tsx';
 import type { DetailTab } from '../../store/appStore.ts';
 import { LogsView } from '../logs/LogsView.tsx';
@@ -25,7 +25,7 @@ export function ContainerDetail({ id }: { id: string }) {
       <header className="detail-head">
         <div>
           <h2>{c.name}</h2>
-          <StateBadge state={c.state} oom={c.oomKilled && c.state === 'exited'} /> <span className="muted">{statusLine(c)}</span>
+          <StateBadge state={c.state} oom={c.oomKilled && c.state === 'exited'} /> <HealthBadge health={c.health} /> <span className="muted">{statusLine(c)}</span>
         </div>
         <span className="spacer" />
         <div className="detail-actions">

@@ -5,7 +5,7 @@ import type { ContainerSummary, StatsSample } from '../../../common/views.ts';
 import { ago, humanDuration, humanSize, shortId } from '../../format.ts';
 import { Sparkline } from '../../components/Sparkline.tsx';
 import { PortLink } from '../../components/PortLink.tsx';
-import { StateBadge } from '../../components/StateBadge.tsx';
+import { HealthBadge, StateBadge } from '../../components/StateBadge.tsx';
 import { useApp } from '../../store/context.tsx';
 import { hasLimit, TrashIcon } from '../../components/icons.tsx';
 
@@ -53,7 +53,7 @@ export const ContainerRow = memo(function ContainerRow({ c, selected, checked, g
       <span className="cell check" onClick={(e) => e.stopPropagation()}>
         <input type="checkbox" aria-label={`select ${c.name}`} checked={checked} onChange={() => toggle(c.id)} />
       </span>
-      <span className="cell state-cell"><StateBadge state={c.state} oom={c.oomKilled && c.state === 'exited'} /></span>
+      <span className="cell state-cell"><StateBadge state={c.state} oom={c.oomKilled && c.state === 'exited'} /><HealthBadge health={c.health} /></span>
       <span className="cell name" title={c.id}>
         <strong>{c.name}</strong>
         <code className="id" onClick={(e) => { e.stopPropagation(); void navigator.clipboard?.writeText(c.id); }} title="copy id">{shortId(c.id)}</code>
