@@ -19,6 +19,7 @@ import { inUserNamespace } from '../engine/sys/userns.ts';
 import { loadLibc, MNT_DETACH } from '../engine/sys/libc.ts';
 import { claimEngine, checkStore, pauseProcess, prepareRunDir, requirePrerequisites, rootlessChecks, rootlessLayout, RootlessError, runningEngine, startInNamespace, type RootlessLayout } from '../machine/rootless.ts';
 import { ensureDockerContext } from '../machine/dockerContext.ts';
+import { dialCommand } from './dialStdio.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -40,6 +41,10 @@ async function main(): Promise<number> {
   if (cmd === 'probe') return probe(args);
   if (cmd === 'daemon') return daemon(args);
   if (cmd === 'system' && args[0] === 'reset') return systemReset(args.slice(1));
+  if (cmd === 'system' && args[0] === 'dial-stdio') {
+    const own = process.getuid?.() === 0 ? '/run/berth/docker.sock' : rootlessLayout().dockerSocket;
+    return dialCommand(args.slice(1), own);
+  }
   if (process.getuid?.() !== 0) {
     const layout = rootlessLayout();
     console.error(`berth ${cmd}: as a normal user the engine runs rootless in its own process; use the docker CLI against it: `
@@ -343,7 +348,7 @@ function resetInside(layout: RootlessLayout): number {
 }
 
 const USAGE = `usage: berth start | daemon [--root DIR] [--socket PATH] [--web ADDR:PORT] [--bip GATEWAY/PREFIX] | run [--rm] IMAGE [CMD…] | probe [--json]
-       berth system reset [--force]   (a normal user's rootless store)
+       berth system reset [--force]   (a normal user's rootless store) | system dial-stdio [--host unix://PATH]
        berth pull [--platform OS/ARCH] IMAGE | push IMAGE | login [-u USER] [-p PASS | --password-stdin] SERVER | logout SERVER
        berth images | tag SOURCE TARGET | rmi [-f] IMAGE… | image prune [-a] | history IMAGE | inspect IMAGE
        berth save [-o FILE] IMAGE… | load [-i FILE | DIR] | import TAR [NAME]`;

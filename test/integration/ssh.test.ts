@@ -1,0 +1,120 @@
+// `docker -H ssh://user@host` against a Berth host: the docker CLI runs the system's ssh, and
+// an sshd the test starts on 127.0.0.1 (its own host key, a client key restricted to
+// `berth system dial-stdio`) relays to `berth daemon`'s socket.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { busyboxTarball } from '../helpers/testEngine.ts';
+import { until } from '../helpers/run.ts';
+
+const DOCKER = '/usr/local/bin/docker';
+const SSHD = '/usr/sbin/sshd';
+const BERTH = join(import.meta.dirname, '../../bin/berth.mjs');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('the docker CLI over ssh to a Berth host', { timeout: 180_000, skip: (!existsSync(DOCKER) && 'the docker CLI is not installed') || (!existsSync(SSHD) && 'openssh-server is not installed') }, () => {
+  let d: TestDaemon;
+  let dir: string;
+  let sshd: ChildProcess | undefined;
+  let port: number;
+  let madePrivsep = false;
+
+  const docker = (args: string[], input?: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
+    const p = execFile(DOCKER, args, {
+      env: { ...process.env, DOCKER_HOST: `ssh://${userInfo().username}@127.0.0.1:${port}`, DOCKER_CONFIG: `${dir}/cli`, PATH: `${dir}/bin:${process.env.PATH}` },
+      timeout: 60_000, maxBuffer: 1 << 26,
+    }, (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }));
+    p.stdin!.end(input);
+  });
+
+  before(async () => {
+    d = await startDaemon();
+    dir = mkdtempSync(`${tmpdir()}/berth-ssh-`);
+    port = await freePort();
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/host_key`]);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/client_key`]);
+    // The key can do one thing: relay to this engine's socket.
+    const forced = `${process.execPath} ${BERTH} system dial-stdio --host unix://${d.sock}`;
+    writeFileSync(`${dir}/authorized_keys`, `command="${forced}",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding ${readFileSync(`${dir}/client_key.pub`, 'utf8')}`);
+    writeFileSync(`${dir}/sshd_config`, [
+      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${dir}/host_key`, `PidFile ${dir}/sshd.pid`, `AuthorizedKeysFile ${dir}/authorized_keys`,
+      'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'LogLevel ERROR',
+    ].join('\n') + '\n');
+    writeFileSync(`${dir}/ssh_config`, [
+      'Host 127.0.0.1', `  IdentityFile ${dir}/client_key`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${dir}/known_hosts`,
+      '  StrictHostKeyChecking yes', '  BatchMode yes', '  LogLevel ERROR',
+    ].join('\n') + '\n');
+    writeFileSync(`${dir}/known_hosts`, `[127.0.0.1]:${port} ${readFileSync(`${dir}/host_key.pub`, 'utf8')}`);
+    // The docker CLI runs `ssh` from PATH; this one reads the test's config.
+    mkdirSync(`${dir}/bin`);
+    writeFileSync(`${dir}/bin/ssh`, `#!/bin/sh\nexec /usr/bin/ssh -F ${dir}/ssh_config "$@"\n`);
+    chmodSync(`${dir}/bin/ssh`, 0o755);
+    if (!existsSync('/run/sshd')) {
+      mkdirSync('/run/sshd', { mode: 0o755 });
+      madePrivsep = true;
+    }
+    sshd = spawn(SSHD, ['-D', '-e', '-f', `${dir}/sshd_config`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    sshd.stderr!.on('data', (b) => (log += b));
+    await until(() => existsSync(`${dir}/sshd.pid`) || sshd!.exitCode !== null, 10_000, 'sshd to listen');
+    assert.equal(sshd.exitCode, null, `sshd exited: ${log}`);
+  });
+
+  after(async () => {
+    if (sshd?.pid && sshd.exitCode === null) {
+      const exited = new Promise((r) => sshd!.once('exit', r));
+      process.kill(sshd.pid, 'SIGTERM');
+      await exited;
+    }
+    if (madePrivsep) rmSync('/run/sshd', { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    await d?.stop();
+  });
+
+  it('version, import, run with stdin, ps and rm go through ssh and berth system dial-stdio', async () => {
+    const v = await docker(['version', '--format', '{{.Server.Version}} {{.Server.Os}}']);
+    assert.equal(v.code, 0, v.err);
+    assert.match(v.out, /^\S+ linux\n$/);
+    const image = 'sshimg:1';
+    const imported = await docker(['import', busyboxTarball(), image]); // a 1 MB upload through the relay
+    assert.equal(imported.code, 0, imported.err);
+    const run = await docker(['run', '--rm', '-i', '--name', 'oversh', image, 'sh', '-c', 'cat; echo done'], 'through ssh\n');
+    assert.equal(run.code, 0, run.err);
+    assert.equal(run.out, 'through ssh\ndone\n');
+    const bg = await docker(['run', '-d', '--name', 'sshbg', image, 'sleep', '300']);
+    assert.equal(bg.code, 0, bg.err);
+    assert.equal((await docker(['ps', '--format', '{{.Names}}'])).out, 'sshbg\n');
+    assert.equal((await docker(['rm', '-f', 'sshbg'])).code, 0);
+    assert.equal((await docker(['rmi', image])).code, 0);
+  });
+
+  it('dial-stdio names an unreachable socket and a host that is not a unix socket', () => {
+    const run = (args: string[]) => {
+      try {
+        execFileSync(process.execPath, [BERTH, 'system', 'dial-stdio', ...args], { input: '', encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+        return { code: 0, err: '' };
+      } catch (e) {
+        return { code: (e as { status: number }).status, err: String((e as { stderr: string }).stderr) };
+      }
+    };
+    const gone = run(['--host', `unix://${dir}/nothing.sock`]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.err, new RegExp(`cannot reach ${dir}/nothing.sock: no engine is listening there; start it with \`berth daemon\``));
+    const tcp = run(['--host', 'tcp://127.0.0.1:2375']);
+    assert.equal(tcp.code, 1);
+    assert.match(tcp.err, /tcp:\/\/127\.0\.0\.1:2375 is not a unix socket; give --host unix:\/\/\/path\/to\/docker\.sock/);
+  });
+});
