@@ -2,4 +2,5 @@
 // the engine all parse and check with these.
 export * from './ports.ts';
 export * from './values.ts';
+export * from './detachKeys.ts';
 export { namesTagOrDigest, parseReference } from '../reference.ts';

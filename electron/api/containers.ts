@@ -4,6 +4,7 @@ import { totalmem } from 'node:os';
 import type { ContainerInspect, ContainerStatsReading, ContainerUpdate } from '../../common/docker.ts';
 import type { ContainerCreateOptions, HostConfig } from '../../common/models.ts';
 import type { StdioStream, WaitCondition } from '../backend/backend.ts';
+import { DEFAULT_DETACH_KEYS, EscapeMatcher, parseDetachKeys } from '../../common/grammar/index.ts';
 import { frame, hijack, type Hijacked } from './hijack.ts';
 import { ApiError, bool, commonHeaders, filters, int, readJson, sendEmpty, sendJson, startStream } from './http.ts';
 import { q, res, type Ctx, type Route } from './types.ts';
@@ -64,23 +65,52 @@ export function updateOptions(body: Record<string, unknown>): ContainerUpdate {
   return out as ContainerUpdate;
 }
 
-/** Hands a hijacked connection to a backend stdio stream, both ways; resolves when either side ends. */
-export async function bridgeStdio(h: Hijacked, s: StdioStream, stdin: boolean): Promise<void> {
-  const out = h.out as NodeJS.WritableStream & { destroyed?: boolean; on(e: string, f: () => void): void };
-  if (h.head.length && stdin) s.stream.write(h.head);
-  if (stdin) {
-    h.input.on('data', (d: Buffer) => s.stream.write(d));
-    h.input.on('end', () => s.stream.end());
+/** The detach keys a request names (or the default), refused as dockerd refuses them. */
+export function detachKeysOf(value: string | null | undefined, what = 'detach keys'): number[] {
+  try {
+    return parseDetachKeys(value || DEFAULT_DETACH_KEYS, what);
+  } catch {
+    throw new ApiError(400, `Invalid ${what} (${value}) provided`);
   }
-  s.stream.on('data', (d: Buffer) => {
+}
+
+/**
+ * Hands a hijacked connection to a backend stdio stream, both ways; resolves when either side
+ * ends. The detach keys in stdin end the client's connection only: the process keeps running,
+ * its stdin stays open and its output is drained.
+ */
+export async function bridgeStdio(h: Hijacked, s: StdioStream, stdin: boolean, detachKeys: number[]): Promise<void> {
+  const out = h.out as NodeJS.WritableStream & { destroyed?: boolean; on(e: string, f: () => void): void };
+  const escape = new EscapeMatcher(detachKeys);
+  let detached = false;
+  let detach = () => undefined as void;
+  const forward = (d: Buffer) => {
+    if (detached) return;
+    const { pass, detach: done } = escape.feed(d);
+    if (pass.length) s.stream.write(pass);
+    if (done) detach();
+  };
+  const output = (d: Buffer) => {
     if (!out.destroyed) out.write(d);
-  });
+  };
+  s.stream.on('data', output);
   s.stream.on('error', () => undefined);
   await new Promise<void>((resolve) => {
+    detach = () => {
+      detached = true;
+      s.stream.off('data', output);
+      s.stream.resume();
+      resolve();
+    };
+    if (stdin) {
+      if (h.head.length) forward(h.head);
+      h.input.on('data', forward);
+      h.input.on('end', () => !detached && s.stream.end());
+    }
     s.stream.on('end', () => resolve());
     s.stream.on('close', () => resolve());
     out.on('close', () => {
-      s.stream.destroy();
+      if (!detached) s.stream.destroy();
       resolve();
     });
   });
@@ -89,8 +119,9 @@ export async function bridgeStdio(h: Hijacked, s: StdioStream, stdin: boolean): 
 
 async function attach(ctx: Ctx): Promise<void> {
   const opts = { stdin: bool(q(ctx, 'stdin')), stdout: bool(q(ctx, 'stdout')), stderr: bool(q(ctx, 'stderr')), logs: bool(q(ctx, 'logs')), stream: bool(q(ctx, 'stream')) };
+  const keys = detachKeysOf(q(ctx, 'detachKeys'));
   const s = await ctx.backend.containers.attach(ctx.params[0], opts);
-  await bridgeStdio(hijack(ctx, s.tty), s, opts.stdin);
+  await bridgeStdio(hijack(ctx, s.tty), s, opts.stdin, keys);
 }
 
 async function wait(ctx: Ctx): Promise<void> {

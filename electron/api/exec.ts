@@ -1,7 +1,7 @@
 // /exec endpoints: create, start (taking the connection over; the JSON body may arrive together
 // with the upgrade and stdin), resize, inspect.
 import type { ExecConfig } from '../../common/docker.ts';
-import { bridgeStdio } from './containers.ts';
+import { bridgeStdio, detachKeysOf } from './containers.ts';
 import { hijack } from './hijack.ts';
 import { ApiError, int, readJson, sendEmpty, sendJson } from './http.ts';
 import { q, res, type Ctx, type Route } from './types.ts';
@@ -15,6 +15,7 @@ async function create(ctx: Ctx): Promise<void> {
     Tty: !!body.Tty, Privileged: !!body.Privileged, AttachStdin: !!body.AttachStdin, AttachStdout: body.AttachStdout !== false, AttachStderr: body.AttachStderr !== false,
     DetachKeys: typeof body.DetachKeys === 'string' ? body.DetachKeys : undefined,
   };
+  if (cfg.DetachKeys) detachKeysOf(cfg.DetachKeys, 'escape keys');
   sendJson(res(ctx), 201, await ctx.backend.exec.create(ctx.params[0], cfg));
 }
 
@@ -40,7 +41,7 @@ async function start(ctx: Ctx): Promise<void> {
   const s = await ctx.backend.exec.start(ctx.params[0], { detach: body.Detach, consoleSize: body.ConsoleSize });
   if (!s) return sendEmpty(res(ctx), 200);
   const h = hijack(ctx, s.tty);
-  await bridgeStdio({ ...h, head: stdin }, s, before.OpenStdin);
+  await bridgeStdio({ ...h, head: stdin }, s, before.OpenStdin, detachKeysOf(before.DetachKeys, 'escape keys'));
 }
 
 export const execRoutes: Route[] = [

@@ -295,6 +295,49 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     assert.equal((await docker(['inspect', 'hcbad'])).code, 1);
   });
 
+  it('detach keys: attach and exec end the client\'s connection on the sequence, the processes keep running', async () => {
+    /** An upgraded connection to path; resolves with everything the engine sent once it closes it. */
+    const upgrade = (path: string, body: string, send: Buffer[]) => new Promise<string>((resolve, reject) => {
+      const s = connect(sock, () => {
+        s.write(`POST ${path} HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      });
+      let got = '';
+      let sent = false;
+      s.on('data', (d) => {
+        got += d.toString('latin1');
+        if (!sent && got.includes('\r\n\r\n')) {
+          sent = true;
+          let delay = 200;
+          for (const b of send) setTimeout(() => s.write(b), (delay += 300));
+        }
+      });
+      s.on('error', reject);
+      s.on('close', () => resolve(got));
+      setTimeout(() => s.destroy(new Error(`no detach within 10 s: ${JSON.stringify(got)}`)), 10_000).unref();
+    });
+    const id = (await ok(['run', '-d', '-i', '-t', '--name', 'dk', B, 'sh'])).trim();
+    // The default sequence, ctrl-p ctrl-q; a lone ctrl-p is passed on when another key follows.
+    const got = await upgrade(`/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1`, '', [Buffer.from('echo one-$((1+1))\n'), Buffer.from([0x10, 0x61, 0x08]), Buffer.from([0x10]), Buffer.from([0x11])]);
+    assert.match(got, /^HTTP\/1\.1 101 UPGRADED/);
+    assert.match(got, /one-2/);
+    assert.equal((await ok(['inspect', '-f', '{{.State.Running}}', 'dk'])).trim(), 'true', 'the container keeps running');
+    // A custom sequence on attach, and a bad one refused.
+    const custom = await upgrade(`/containers/${id}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x,y`, '', [Buffer.from('echo two-$((1+1))\n'), Buffer.from([0x18, 0x79])]);
+    assert.match(custom, /two-2/);
+    const bad = await api('POST', `/containers/${id}/attach?stream=1&stdin=1&detachKeys=ctrl-bogus`);
+    assert.deepEqual([bad.status, JSON.parse(bad.body).message], [400, 'Invalid detach keys (ctrl-bogus) provided']);
+    // exec: the detached shell keeps running with the job it started.
+    const ex = JSON.parse((await api('POST', `/containers/${id}/exec`, JSON.stringify({ Cmd: ['sh'], AttachStdin: true, AttachStdout: true, Tty: true, DetachKeys: 'ctrl-e,e' }))).body).Id;
+    const exOut = await upgrade(`/exec/${ex}/start`, JSON.stringify({ Tty: true }), [Buffer.from('sleep 171\n'), Buffer.from([0x05, 0x65])]);
+    assert.match(exOut, /sleep 171/);
+    const exec = JSON.parse((await api('GET', `/exec/${ex}/json`)).body);
+    assert.deepEqual([exec.Running, exec.DetachKeys], [true, 'ctrl-e,e']);
+    assert.match(await ok(['top', 'dk']), /sleep 171/);
+    const badExec = await api('POST', `/containers/${id}/exec`, JSON.stringify({ Cmd: ['sh'], DetachKeys: 'ctrl-xx' }));
+    assert.deepEqual([badExec.status, JSON.parse(badExec.body).message], [400, 'Invalid escape keys (ctrl-xx) provided']);
+    await ok(['rm', '-f', 'dk']);
+  });
+
   it('update changes limits of a running container at once, and refuses bad values without changing anything', async () => {
     await ok(['run', '-d', '--name', 'upd', '--memory', '128m', B, 'sleep', '300']);
     const cg = (v2: string, v1: string) => ok(['exec', 'upd', 'sh', '-c', `cat /sys/fs/cgroup/${v2} 2>/dev/null || cat /sys/fs/cgroup/${v1}`]);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, it } from 'node:test';
 import { runArgs } from '../../common/contract.ts';
-import { parseBindSpec, parsePortSpec, toPortBindings, type PortBindingSpec } from '../../common/grammar/index.ts';
+import { EscapeMatcher, parseBindSpec, parseDetachKeys, parsePortSpec, toPortBindings, type PortBindingSpec } from '../../common/grammar/index.ts';
 import { mergeConfig, validateHostConfig } from '../../electron/engine/containers/createOptions.ts';
 import { validateName } from '../../electron/engine/containers/names.ts';
 import { EventBus } from '../../electron/engine/events/eventBus.ts';
@@ -124,4 +124,16 @@ it('the host turns the form\'s structured values into Docker\'s create options w
   assert.deepEqual(args.binds, [{ source: `${dir}/src`, target: '/dst', readOnly: true }, { source: 'data', target: '/data' }]);
   assert.equal(args.memory, 512 * 1024 ** 2);
   assert.deepEqual(parseBindSpec(`${dir}/src:/dst:ro`).readOnly, true);
+});
+
+it('detach keys: dockerd\'s grammar, and a matcher that holds back a partial sequence', () => {
+  assert.deepEqual(parseDetachKeys('ctrl-p,ctrl-q'), [16, 17]);
+  assert.deepEqual(parseDetachKeys('ctrl-x,y,ctrl-@,ctrl-['), [24, 121, 0, 27]);
+  assert.throws(() => parseDetachKeys('ctrl-bogus'), /Invalid detach keys \(ctrl-bogus\) provided/);
+  assert.throws(() => parseDetachKeys('ctrl-1,a'), /"ctrl-1" is neither one character/);
+  const m = new EscapeMatcher([16, 17]);
+  assert.deepEqual(m.feed(Buffer.from([1, 16])), { pass: Uint8Array.from([1]), detach: false }, 'a ctrl-p is held');
+  assert.deepEqual(m.feed(Buffer.from([2])), { pass: Uint8Array.from([16, 2]), detach: false }, 'and given back when the sequence breaks off');
+  assert.deepEqual(m.feed(Buffer.from([16, 16])), { pass: Uint8Array.from([16]), detach: false }, 'a repeated first key starts again');
+  assert.deepEqual(m.feed(Buffer.from([17, 9])), { pass: Uint8Array.from([]), detach: true }, 'nothing after the sequence is passed on');
 });

@@ -1,5 +1,6 @@
 // The engine's ContainersBackend: container services behind the Docker API's shapes.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ContainersBackend, ExecBackend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
@@ -8,7 +9,30 @@ import { checkFilters, inspectView, listView, matchesFilters } from './container
 
 const psSafe = /^[\w -]*$/;
 
-/** Pids in the container: its init and every descendant. */
+/**
+ * Pids in the container: every process in its init's pid namespace (execs included, as
+ * dockerd lists the container's cgroup), or its init and descendants when it has none of its own.
+ */
+function processesOf(init: number): Set<number> {
+  let ns: string;
+  try {
+    ns = readlinkSync(`/proc/${init}/ns/pid`);
+  } catch {
+    return new Set([init]);
+  }
+  if (ns === readlinkSync('/proc/self/ns/pid')) return treeOf(init);
+  const out = new Set<number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/ns/pid`) === ns) out.add(Number(name));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
 function treeOf(init: number): Set<number> {
   const out = new Set<number>([init]);
   const rows = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
@@ -100,7 +124,7 @@ export function containersBackend(e: Engine): ContainersBackend {
       const r = svc.get(ref);
       if (!r.State.Running) throw new EngineError('CONFLICT', `container ${r.Id} is not running`);
       if (!psSafe.test(psArgs)) throw invalid(`invalid ps arguments: ${psArgs}`);
-      const procs = treeOf(r.State.Pid);
+      const procs = processesOf(r.State.Pid);
       const text = execFileSync('ps', psArgs.split(/\s+/).filter(Boolean), { encoding: 'utf8' }).trimEnd().split('\n');
       const titles = text[0].trim().split(/\s+/);
       const pidCol = titles.indexOf('PID');
