@@ -56,6 +56,13 @@ export interface MountSpec {
   Propagation?: 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave';
 }
 
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer: string;
+  /** some of r, w, m */
+  CgroupPermissions: string;
+}
+
 export interface Ulimit {
   Name: string;
   Soft: number;
@@ -84,6 +91,8 @@ export interface ContainerCreateOptions {
   Labels?: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  /** before API 1.44; later clients put it in the endpoint's config */
+  MacAddress?: string;
   Healthcheck?: HealthConfig | null;
   /** "80/tcp" → {} */
   ExposedPorts?: Record<string, object> | null;
@@ -113,6 +122,8 @@ export interface EndpointSettings {
   Links: string[] | null;
   Aliases: string[] | null;
   MacAddress: string;
+  /** the address asked for (--mac-address), kept across restarts; not shown by inspect */
+  ConfiguredMac?: string;
   NetworkID: string;
   EndpointID: string;
   Gateway: string;
@@ -206,6 +217,21 @@ export interface HostConfig {
   VolumesFrom?: string[] | null;
   VolumeDriver?: string;
   UsernsMode?: string;
+  /** '' (own), host, container:<name|id> */
+  PidMode?: string;
+  /** private (default), shareable, host, none, container:<name|id> */
+  IpcMode?: string;
+  /** '' (own), host */
+  UTSMode?: string;
+  /** host or private */
+  CgroupnsMode?: string;
+  /** extra groups of the container's processes, names from its /etc/group or ids */
+  GroupAdd?: string[] | null;
+  Devices?: DeviceMapping[] | null;
+  /** device cgroup rules such as "c 1:3 rwm" */
+  DeviceCgroupRules?: string[] | null;
+  Runtime?: string;
+  Isolation?: string;
   ShmSize?: number;
   ConsoleSize?: [number, number];
   OomScoreAdj?: number;

@@ -14,14 +14,14 @@ const ID = '([^/]+)';
 const HOST_CONFIG_KEYS: (keyof HostConfig)[] = [
   'Binds', 'Mounts', 'Tmpfs', 'Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems',
   'PidsLimit', 'Ulimits', 'CapAdd', 'CapDrop', 'Privileged', 'ReadonlyRootfs', 'SecurityOpt', 'RestartPolicy', 'AutoRemove',
-  'NetworkMode', 'UsernsMode', 'Init', 'ShmSize', 'ConsoleSize', 'OomScoreAdj', 'Sysctls', 'LogConfig',
+  'NetworkMode', 'UsernsMode', 'Init', 'PidMode', 'IpcMode', 'UTSMode', 'CgroupnsMode', 'GroupAdd', 'Devices', 'DeviceCgroupRules', 'Runtime', 'Isolation', 'ShmSize', 'ConsoleSize', 'OomScoreAdj', 'Sysctls', 'LogConfig',
   'PortBindings', 'PublishAllPorts', 'Links', 'Dns', 'DnsSearch', 'DnsOptions', 'ExtraHosts', 'VolumesFrom',
 ];
 
 const TYPES: Record<string, string> = {
   Image: 'string', Cmd: 'array', Entrypoint: 'array', Env: 'array', WorkingDir: 'string', User: 'string', Hostname: 'string',
   Domainname: 'string', Tty: 'boolean', OpenStdin: 'boolean', StdinOnce: 'boolean', Labels: 'object', StopSignal: 'string', StopTimeout: 'number', Healthcheck: 'object',
-  ExposedPorts: 'object', Volumes: 'object', NetworkingConfig: 'object',
+  ExposedPorts: 'object', Volumes: 'object', NetworkingConfig: 'object', MacAddress: 'string',
 };
 
 /** Docker's create body → the engine's options. Unknown keys are ignored, wrong types are a 400. */
@@ -157,9 +157,11 @@ async function logs(ctx: Ctx): Promise<void> {
   const abort = new AbortController();
   ctx.req.socket.on('close', () => abort.abort());
   const tty = c.Config.Tty;
+  // Opened before the headers go out, so a driver that keeps nothing is an error response.
+  const lines = ctx.backend.containers.logs(c.Id, { stdout, stderr, tail, since, until, follow: bool(q(ctx, 'follow')), signal: abort.signal });
   startStream(out, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
   try {
-    for await (const e of ctx.backend.containers.logs(c.Id, { stdout, stderr, tail, since, until, follow: bool(q(ctx, 'follow')), signal: abort.signal })) {
+    for await (const e of lines) {
       const data = Buffer.from(timestamps ? `${e.time} ${e.text}` : e.text);
       out.write(tty ? data : frame(e.stream === 'stderr' ? 2 : 1, data));
     }

@@ -22,7 +22,7 @@ import { readStats } from './containers/statsReader.ts';
 import { archiveOut, changes, extractInto, lookupForCopy, type Change, type PathStat } from './containers/rootfsArchive.ts';
 import { FsView } from './confined/fsView.ts';
 import { tarFromView } from './confined/tree.ts';
-import { EngineError, notRunning } from './errors.ts';
+import { EngineError, notRunning, unsupported } from './errors.ts';
 import { EventBus } from './events/eventBus.ts';
 import { ensureHelloWorld } from './images/helloWorld.ts';
 import type { Image, ImportOptions } from './images/imageStore.ts';
@@ -183,7 +183,7 @@ export class Engine {
     this.containers = new ContainerService({
       store, images: this.images, snapshotter: this.snapshotter, network: this.networks, volumes: this.volumes,
       cgroups: this.cgroups, helper: this.helper, seccomp: this.seccomp, events: this.events, runRoot: opts.runRoot, fs: this.fs,
-      clock: seams.clock ?? systemClock, rootless: this.rootless, idFiles: opts.idFiles,
+      clock: seams.clock ?? systemClock, rootless: this.rootless, idFiles: opts.idFiles, mounts: this.libc,
     });
     this.attacher = new Attacher(this.helper);
     this.execs = new ExecSessions({ container: (ref) => this.containers.get(ref), prepare: (id, o) => this.prepareExec(id, o), events: this.events });
@@ -247,6 +247,7 @@ export class Engine {
 
   logs(ref: string, opts: LogOptions) {
     const r = this.containers.get(ref);
+    if (r.HostConfig.LogConfig?.Type === 'none') throw unsupported('configured logging driver does not support reading');
     return readLogs(`${this.containers.containerDir(r.Id)}/container.log`, opts, () => this.containers.get(r.Id).State.Running);
   }
 

@@ -1,7 +1,8 @@
 // The real docker CLI (client v28) against `berth daemon` on a unix socket started by the test.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -336,6 +337,65 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     const badExec = await api('POST', `/containers/${id}/exec`, JSON.stringify({ Cmd: ['sh'], DetachKeys: 'ctrl-xx' }));
     assert.deepEqual([badExec.status, JSON.parse(badExec.body).message], [400, 'Invalid escape keys (ctrl-xx) provided']);
     await ok(['rm', '-f', 'dk']);
+  });
+
+  it('run options: pid, ipc, uts and cgroup namespaces, group-add, devices, MAC, unset env, runtime and isolation', async () => {
+    const ownPid = async (args: string[]) => (await ok(['run', '--rm', ...args, B, 'sh', '-c', 'ps -o pid,comm | grep -c .'])).trim();
+    assert.ok(Number(await ownPid(['--pid', 'host'])) > 10, 'the host\'s processes');
+    await ok(['run', '-d', '--name', 'donor', '--ipc', 'shareable', B, 'sleep', '300']);
+    assert.match(await ok(['run', '--rm', '--pid', 'container:donor', B, 'ps', '-o', 'pid,comm']), /^\s*1 sleep$/m, 'the donor\'s pid 1');
+    await ok(['exec', 'donor', 'sh', '-c', 'echo shared > /dev/shm/f']);
+    assert.equal(await ok(['run', '--rm', '--ipc', 'container:donor', B, 'cat', '/dev/shm/f']), 'shared\n');
+    const ipcNs = (args: string[]) => ok(['run', '--rm', ...args, B, 'readlink', '/proc/self/ns/ipc']);
+    assert.equal(await ipcNs(['--ipc', 'container:donor']), await ok(['exec', 'donor', 'readlink', '/proc/self/ns/ipc']));
+    assert.equal(await ipcNs(['--ipc', 'host']), `${readlinkSync('/proc/self/ns/ipc')}\n`);
+    assert.notEqual(await ipcNs([]), `${readlinkSync('/proc/self/ns/ipc')}\n`);
+    assert.equal((await docker(['run', '--rm', '--ipc', 'none', B, 'ls', '/dev/shm'])).code, 1, 'no /dev/shm');
+    await ok(['run', '-d', '--name', 'private', B, 'sleep', '300']);
+    const notShareable = await docker(['run', '--rm', '--ipc', 'container:private', B, 'true']);
+    assert.match(notShareable.err, /non-shareable IPC \(hint: use IpcMode:shareable for the donor container\)/);
+    assert.equal(await ok(['run', '--rm', '--uts', 'host', B, 'hostname']), `${hostname()}\n`);
+    assert.equal(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim(), hostname(), 'the host keeps its name');
+    assert.match((await docker(['run', '--rm', '--uts', 'host', '-h', 'x1', B, 'true'])).err, /conflicting options: hostname and the UTS mode/);
+    assert.equal(await ok(['run', '--rm', '--cgroupns', 'host', B, 'readlink', '/proc/self/ns/cgroup']), `${readlinkSync('/proc/self/ns/cgroup')}\n`);
+    assert.equal(await ok(['run', '--rm', '--group-add', '123', '--group-add', 'wheel', B, 'id', '-G']), '0 10 123\n');
+    assert.match((await docker(['run', '--rm', '--group-add', 'nosuch', B, 'id'])).err, /Unable to find group nosuch: no matching entries in group file/);
+    assert.match(await ok(['run', '--rm', '--device', '/dev/null:/dev/mynull', B, 'sh', '-c', 'ls -l /dev/mynull && echo hi > /dev/mynull && echo written']), /^crw-rw-rw- .* 1,\s+3 .*\/dev\/mynull\nwritten$/m);
+    assert.match((await docker(['run', '--rm', '--device', '/dev/nonexist', B, 'true'])).err, /error gathering device information while adding custom device "\/dev\/nonexist": no such file or directory/);
+    // The device cgroup: a node given with r only cannot be opened for writing; with rwm it can.
+    const openForWrite = (perms: string) => docker(['run', '--rm', '--device', `/dev/loop-control:/dev/z2:${perms}`, B, 'sh', '-c', ': >> /dev/z2 && echo opened']);
+    assert.equal((await openForWrite('rwm')).out, 'opened\n');
+    assert.match((await openForWrite('r')).err, /Operation not permitted/);
+    assert.equal(await ok(['run', '--rm', '--mac-address', '02:42:ac:11:00:99', B, 'cat', '/sys/class/net/eth0/address']), '02:42:ac:11:00:99\n');
+    assert.match((await docker(['run', '--rm', '--mac-address', '03:00:00:00:00:01', B, 'true'])).err, /invalid MAC address: 03:00:00:00:00:01/);
+    const env = await docker(['run', '--rm', '-e', 'NOTSET_IN_CLIENT', '-e', 'A=1', B, 'sh', '-c', 'echo $A; env | grep -c NOTSET_IN_CLIENT']);
+    assert.equal(env.out, '1\n0\n', 'a bare name is not set in the container');
+    assert.match((await docker(['run', '--rm', '--runtime', 'crun', B, 'true'])).err, /unknown or invalid runtime name: crun/);
+    assert.match((await docker(['run', '--rm', '--isolation', 'hyperv', B, 'true'])).err, /Invalid isolation: "hyperv" - linux only supports 'default'/);
+    assert.match((await docker(['run', '--rm', '--ipc', 'bogus', B, 'true'])).err, /Invalid IPC mode: bogus/);
+    assert.equal((await ok(['inspect', '-f', '{{.HostConfig.Runtime}} {{.HostConfig.IpcMode}}', 'donor'])).trim(), 'runc shareable');
+    await ok(['rm', '-f', 'donor', 'private']);
+    assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').includes(`${base}/run`) && /\/shm /.test(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(base)).join('\n')), false, 'the shareable /dev/shm is unmounted');
+  });
+
+  it('log drivers: json-file and local keep logs with rotation, none keeps nothing, an unknown one is refused', async () => {
+    await ok(['run', '-d', '--name', 'lnone', '--log-driver', 'none', B, 'echo', 'hi']);
+    await until(async () => (await ok(['inspect', '-f', '{{.State.Status}}', 'lnone'])).trim() === 'exited', 5000, 'exit');
+    const none = await docker(['logs', 'lnone']);
+    assert.equal(none.code, 1);
+    assert.match(none.err, /configured logging driver does not support reading/);
+    assert.equal(await ok(['run', '--rm', '--log-driver', 'none', B, 'echo', 'attached']), 'attached\n', 'attach still sees the output');
+    await ok(['run', '-d', '--name', 'llocal', '--log-driver', 'local', B, 'echo', 'kept']);
+    await until(async () => (await ok(['logs', 'llocal'])) === 'kept\n', 5000, 'local logs');
+    assert.equal((await ok(['inspect', '-f', '{{.HostConfig.LogConfig.Type}}', 'llocal'])).trim(), 'local');
+    await ok(['run', '-d', '--name', 'lrot', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=2', B, 'sh', '-c', 'for i in $(seq 200); do echo line-$i-xxxxxxxxxxxxxxxxxxxx; done']);
+    await until(async () => (await ok(['inspect', '-f', '{{.State.Status}}', 'lrot'])).trim() === 'exited', 5000, 'exit');
+    const kept = (await ok(['logs', 'lrot'])).trim().split('\n');
+    assert.ok(kept.length < 100 && kept.at(-1) === 'line-200-xxxxxxxxxxxxxxxxxxxx', `rotation keeps the newest lines: ${kept.length}`);
+    assert.match((await docker(['run', '--rm', '--log-driver', 'bogus', B, 'true'])).err, /error looking up logging plugin bogus: plugin "bogus" not found/);
+    assert.match((await docker(['run', '--rm', '--log-opt', 'max-size=bogus', B, 'true'])).err, /failed to initialize logging driver: invalid size: 'bogus'/);
+    assert.match((await docker(['run', '--rm', '--log-driver', 'none', '--log-opt', 'max-size=1m', B, 'true'])).err, /invalid logging opts for driver none/);
+    await ok(['rm', '-f', 'lnone', 'llocal', 'lrot']);
   });
 
   it('update changes limits of a running container at once, and refuses bad values without changing anything', async () => {

@@ -69,7 +69,7 @@ function networkSettingsView(r: ContainerRecord): ContainerInspect['NetworkSetti
   const ns = r.NetworkSettings ?? { Networks: {}, Ports: {}, SandboxKey: '' };
   const running = r.State.Running;
   const bridge = ns.Networks.bridge;
-  const networks = Object.fromEntries(Object.entries(ns.Networks));
+  const networks = Object.fromEntries(Object.entries(ns.Networks).map(([k, { ConfiguredMac: _, ...ep }]) => [k, ep]));
   const mode = r.HostConfig.NetworkMode ?? 'bridge';
   if (mode === 'host' || mode === 'none') {
     networks[mode] = {

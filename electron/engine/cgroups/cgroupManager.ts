@@ -14,6 +14,8 @@ export interface CgroupLimits {
   cpusetCpus?: string;
   cpusetMems?: string;
   pidsLimit?: number;
+  /** device cgroup rules added to the default allow-list at creation ("c 1:3 rwm") */
+  deviceRules?: string[];
 }
 
 /** The few counter files a live graph needs, by cgroup version (see stats/usageProbe.ts). */

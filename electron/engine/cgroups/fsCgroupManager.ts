@@ -67,7 +67,7 @@ export class FsCgroupManager implements CgroupManager {
         made.push(dir);
         if (dir.startsWith(this.layout.v1.get('cpuset') ?? '\0')) this.inheritCpuset(dir);
       }
-      if (this.layout.v1.has('devices')) this.restrictDevices(`${this.layout.v1.get('devices')}/${this.parent}/${name}`);
+      if (this.layout.v1.has('devices')) this.restrictDevices(`${this.layout.v1.get('devices')}/${this.parent}/${name}`, limits.deviceRules ?? []);
       cg.update(limits);
     } catch (e) {
       for (const dir of made.reverse()) rmdirSync(dir, { recursive: false });
@@ -122,10 +122,10 @@ export class FsCgroupManager implements CgroupManager {
   }
 
   /** Docker's default device allow-list (v1 only; v2 needs a BPF program). */
-  private restrictDevices(dir: string): void {
+  private restrictDevices(dir: string, extra: string[]): void {
     write(`${dir}/devices.deny`, 'a');
     for (const rule of ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm',
-      'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c 10:200 rwm']) {
+      'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c 10:200 rwm', ...extra]) {
       write(`${dir}/devices.allow`, rule);
     }
   }

@@ -2,7 +2,7 @@
 // re-adoption of running containers after an engine restart.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ContainerUpdate } from '../../../common/docker.ts';
-import type { ContainerCreateOptions, HostConfig } from '../../../common/models.ts';
+import type { ContainerCreateOptions, EndpointConfig, HostConfig } from '../../../common/models.ts';
 import type { CgroupLimits, CgroupManager } from '../cgroups/cgroupManager.ts';
 import { conflict, EngineError, invalid, isEngineError, notRunning } from '../errors.ts';
 import type { EventBus } from '../events/eventBus.ts';
@@ -21,7 +21,8 @@ import type { ContainerStore } from './containerStore.ts';
 import { mergeConfig, validateHostConfig } from './createOptions.ts';
 import { generateName, validateName } from './names.ts';
 import { parseSignal } from './signals.ts';
-import { buildSpec } from './specBuilder.ts';
+import { buildSpec, deviceRules, specDevices } from './specBuilder.ts';
+import { releaseShm, resolveNamespaces, type MountCalls } from './namespaces.ts';
 import { discardUnsupported } from '../cgroups/limitSupport.ts';
 import { remapRange, type IdFiles } from '../runtime/remap.ts';
 
@@ -44,6 +45,8 @@ export interface ServiceDeps {
   rootless?: boolean;
   /** where --userns=private's range is registered (default /etc/subuid and /etc/subgid) */
   idFiles?: IdFiles;
+  /** mount(2) in the engine's namespace, for shareable IPC's /dev/shm (absent: refused) */
+  mounts?: MountCalls;
 }
 
 interface Waiter {
@@ -59,6 +62,15 @@ export interface StartHooks {
 /** What `docker update` may change (Docker's UpdateConfig: Resources and RestartPolicy). */
 const UPDATABLE = ['Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'RestartPolicy'] as const;
 export type { ContainerUpdate };
+
+/** Config.MacAddress (clients before API 1.44, docker-py) applies to the container's first network. */
+function withLegacyMac(opts: ContainerCreateOptions): Record<string, EndpointConfig | null> | undefined {
+  const endpoints = opts.NetworkingConfig?.EndpointsConfig ?? undefined;
+  if (!opts.MacAddress) return endpoints;
+  const mode = opts.HostConfig?.NetworkMode || 'default';
+  const key = endpoints && Object.keys(endpoints).length ? Object.keys(endpoints)[0] : mode;
+  return { ...endpoints, [key]: { ...endpoints?.[key], MacAddress: endpoints?.[key]?.MacAddress || opts.MacAddress } };
+}
 
 export function limitsOf(h: ContainerRecord['HostConfig']): CgroupLimits {
   const period = h.CpuPeriod || 100000;
@@ -130,7 +142,7 @@ export class ContainerService {
     discardUnsupported(hostConfig, this.d.cgroups.supports);
     const { config, path, args } = mergeConfig(opts, image, id.slice(0, 12));
     const hasPorts = Object.keys(hostConfig.PortBindings ?? {}).length > 0 || !!hostConfig.PublishAllPorts;
-    const net = this.d.network.settingsFor(hostConfig.NetworkMode ?? 'bridge', opts.NetworkingConfig?.EndpointsConfig, hasPorts);
+    const net = this.d.network.settingsFor(hostConfig.NetworkMode ?? 'bridge', withLegacyMac(opts), hasPorts);
     hostConfig.NetworkMode = net.mode;
     const mounts = this.d.volumes.resolveMounts(hostConfig, Object.keys(config.Volumes ?? {}), (ref) => this.get(ref));
     const record: ContainerRecord = {
@@ -172,9 +184,11 @@ export class ContainerService {
       writeFileSync(`${dir}/hostname`, `${r.Config.Hostname}\n`);
       writeFileSync(`${dir}/hosts`, net.hosts);
       writeFileSync(`${dir}/resolv.conf`, net.resolvConf);
-      cgroup = this.d.cgroups.create(r.Id, limitsOf(r.HostConfig));
+      const namespaces = resolveNamespaces(r, runDir, (ref) => this.d.store.resolve(ref), this.d.mounts);
+      cgroup = this.d.cgroups.create(r.Id, { ...limitsOf(r.HostConfig), deviceRules: deviceRules(r.HostConfig, specDevices(r.HostConfig)) });
       const startNow = !hooks.beforeExec && !net.needsSetup;
       const spec = buildSpec({
+        namespaces,
         record: r, rootfs: snap.rootfs, cgroup, containerDir: dir, runDir, cgroupMode: this.d.cgroups.mode,
         seccomp: this.d.seccomp, startNow, netns: net.netns, extraEnv: net.env, fs: this.d.fs, rootless: !!this.d.rootless,
         remap: r.HostConfig.UsernsMode === 'private' ? remapRange(this.d.idFiles) : undefined,
@@ -216,6 +230,7 @@ export class ContainerService {
     } catch {
       /* reported by the next start */
     }
+    releaseShm(runDir, this.d.mounts);
     rmSync(runDir, { recursive: true, force: true });
   }
 
@@ -261,6 +276,7 @@ export class ContainerService {
       } catch {
         /* unmounted at removal */
       }
+      releaseShm(runDir, this.d.mounts);
       rmSync(runDir, { recursive: true, force: true });
     })();
     this.cleanups.set(r.Id, cleanup);

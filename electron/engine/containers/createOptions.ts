@@ -1,10 +1,11 @@
 // Validates create options and merges them with the image config, the way Docker does.
 import { availableParallelism } from 'node:os';
-import type { ContainerCreateOptions, HealthConfig, HostConfig } from '../../../common/models.ts';
+import { statSync } from 'node:fs';
+import type { ContainerCreateOptions, DeviceMapping, HealthConfig, HostConfig } from '../../../common/models.ts';
 import { invalid } from '../errors.ts';
 import type { Image } from '../images/imageStore.ts';
 import { RLIMITS } from '../runtime/rlimits.ts';
-import { checkEnv, checkMemory, checkNanoCpus, checkRestartPolicy, portKey } from '../../../common/grammar/index.ts';
+import { checkEnv, checkMemory, checkNanoCpus, checkRestartPolicy, parseSize, portKey } from '../../../common/grammar/index.ts';
 import { normalizePortBindings } from '../network/networkService.ts';
 import type { ContainerConfig } from './containerRecord.ts';
 
@@ -37,13 +38,79 @@ export function validateHostConfig(h: HostConfig): HostConfig {
   }
   for (const d of h.Dns ?? []) if (!/^[\d.]+$|^[\da-fA-F:]+$/.test(d)) throw invalid(`${d} is not an ip address`);
   if (h.ShmSize !== undefined && (!isInt(h.ShmSize) || h.ShmSize < 0)) throw invalid(`invalid shm size ${h.ShmSize}`);
+  checkNamespaceModes(h);
+  if (h.Runtime && h.Runtime !== 'runc') throw invalid(`unknown or invalid runtime name: ${h.Runtime}`);
+  if (h.Isolation && h.Isolation !== 'default') throw invalid(`Invalid isolation: "${h.Isolation}" - linux only supports 'default'`);
+  for (const r of h.DeviceCgroupRules ?? []) if (!DEVICE_RULE.test(r)) throw invalid(`invalid device cgroup format '${r}'`);
+  const devices = (h.Devices ?? []).map(checkDevice);
   return {
     ...h,
+    Runtime: 'runc',
+    Devices: devices,
+    IpcMode: h.IpcMode || 'private',
+    CgroupnsMode: h.CgroupnsMode || 'private',
+    LogConfig: checkLogConfig(h.LogConfig),
     RestartPolicy: rp,
     NetworkMode: h.NetworkMode && h.NetworkMode !== 'default' ? h.NetworkMode : 'bridge',
     PortBindings: normalizePortBindings(h.PortBindings),
-    LogConfig: { Type: 'json-file', Config: h.LogConfig?.Config ?? {} },
   };
+}
+
+const DEVICE_RULE = /^[acb] (\d+|\*):(\d+|\*) [rwm]{1,3}$/;
+
+/** Namespace modes as dockerd takes them; the containers named are checked at start. */
+function checkNamespaceModes(h: HostConfig): void {
+  const joins = (v: string) => /^container:.+/.test(v);
+  if (h.PidMode && h.PidMode !== 'host' && !joins(h.PidMode)) throw invalid(`invalid PID mode: ${h.PidMode}: use host or container:<name|id>`);
+  if (h.IpcMode && !['private', 'shareable', 'host', 'none'].includes(h.IpcMode) && !joins(h.IpcMode)) throw invalid(`Invalid IPC mode: ${h.IpcMode}`);
+  if (h.UTSMode && h.UTSMode !== 'host') throw invalid(`invalid UTS mode: ${h.UTSMode}: use host`);
+  if (h.CgroupnsMode && !['host', 'private'].includes(h.CgroupnsMode)) throw invalid(`invalid cgroup namespace mode: ${h.CgroupnsMode}: use host or private`);
+}
+
+/** A device to create in the container: it must be a device node on the host. */
+function checkDevice(d: DeviceMapping): DeviceMapping {
+  const host = d.PathOnHost;
+  let st;
+  try {
+    st = statSync(host);
+  } catch (e) {
+    throw invalid(`error gathering device information while adding custom device "${host}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+  }
+  if (!st.isCharacterDevice() && !st.isBlockDevice()) throw invalid(`error gathering device information while adding custom device "${host}": not a device node`);
+  const perms = d.CgroupPermissions || 'rwm';
+  if (!/^[rwm]{1,3}$/.test(perms)) throw invalid(`invalid device permissions "${perms}" for ${host}: use some of r, w and m`);
+  const inside = d.PathInContainer || host;
+  if (!inside.startsWith('/')) throw invalid(`invalid device path in the container "${inside}": it must be absolute`);
+  return { PathOnHost: host, PathInContainer: inside, CgroupPermissions: perms };
+}
+
+const LOG_DRIVERS: Record<string, string[]> = {
+  'json-file': ['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag'],
+  local: ['max-size', 'max-file', 'compress'],
+  none: [],
+};
+
+/** The drivers Berth writes (json-file and local keep a file the engine reads back; none keeps nothing). */
+function checkLogConfig(c: HostConfig['LogConfig']): { Type: string; Config: Record<string, string> } {
+  const type = c?.Type || 'json-file';
+  const opts = c?.Config ?? {};
+  const known = LOG_DRIVERS[type];
+  if (!known) throw invalid(`error looking up logging plugin ${type}: plugin "${type}" not found`);
+  for (const k of Object.keys(opts)) {
+    if (type === 'none') throw invalid('invalid logging opts for driver none');
+    if (!known.includes(k)) throw invalid(`unknown log opt '${k}' for ${type} log driver`);
+  }
+  if (opts['max-size'] !== undefined && opts['max-size'] !== '-1') {
+    try {
+      parseSize(opts['max-size']);
+    } catch {
+      throw invalid(`failed to initialize logging driver: invalid size: '${opts['max-size']}'`);
+    }
+  }
+  if (opts['max-file'] !== undefined && !(/^\d+$/.test(opts['max-file']) && Number(opts['max-file']) >= 1)) {
+    throw invalid(`failed to initialize logging driver: max-file cannot be less than 1: '${opts['max-file']}'`);
+  }
+  return { Type: type, Config: opts };
 }
 
 const HEALTH_TYPES = ['NONE', 'CMD', 'CMD-SHELL'];
@@ -83,7 +150,9 @@ export function mergeConfig(opts: ContainerCreateOptions, image: Image, hostname
   const env = new Map<string, string>();
   for (const e of [...(img.Env ?? []), ...(opts.Env ?? [])]) {
     if (!e) continue;
-    env.set(checkEnv(e).slice(0, e.indexOf('=')), e);
+    // A bare name unsets the variable (the CLI sends `-e NAME` so when NAME is not set where it runs).
+    if (/^[^=\s]+$/.test(e)) env.delete(e);
+    else env.set(checkEnv(e).slice(0, e.indexOf('=')), e);
   }
   if (!env.has('PATH')) env.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   const exposed: Record<string, object> = {};
@@ -93,6 +162,7 @@ export function mergeConfig(opts: ContainerCreateOptions, image: Image, hostname
     if (!v.startsWith('/')) throw invalid(`invalid volume path ${v}: it must be absolute`);
     volumes[v] = {};
   }
+  if (opts.HostConfig?.UTSMode === 'host' && opts.Hostname) throw invalid('conflicting options: hostname and the UTS mode');
   const config: ContainerConfig = {
     Hostname: opts.Hostname || hostname,
     Domainname: opts.Domainname ?? '',

@@ -1,5 +1,5 @@
 // Turns a container record into a fully resolved RuntimeSpec at start time.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { parseSize } from '../../../common/grammar/index.ts';
 import { invalid } from '../errors.ts';
@@ -7,7 +7,7 @@ import type { Cgroup } from '../cgroups/cgroupManager.ts';
 import { capNames, hostBoundingSet, resolveCaps } from '../runtime/caps.ts';
 import { MS, propagationFlag } from '../runtime/planCompiler.ts';
 import { resolveUlimits } from '../runtime/rlimits.ts';
-import type { RuntimeSpec, SpecMount } from '../runtime/runtimeSpec.ts';
+import type { NamespaceSpec, RuntimeSpec, SpecDevice, SpecMount } from '../runtime/runtimeSpec.ts';
 import type { SeccompCompiler } from '../runtime/seccomp/compiler.ts';
 import { DOCKER_DEFAULT_PROFILE } from '../runtime/seccomp/dockerDefault.ts';
 import { DOCKER_ARCH, resolveProfile } from '../runtime/seccomp/profile.ts';
@@ -55,6 +55,30 @@ export interface SpecContext {
   rootless?: boolean;
   /** host ids for --userns=private (see runtime/remap.ts) */
   remap?: { start: number; count: number };
+  namespaces?: NamespaceSpec;
+}
+
+/** --device: each node as the host has it (type, numbers, mode, owner). */
+export function specDevices(h: ContainerRecord['HostConfig']): SpecDevice[] {
+  return (h.Devices ?? []).map((d) => {
+    let st;
+    try {
+      st = statSync(d.PathOnHost);
+    } catch {
+      throw invalid(`error gathering device information while adding custom device "${d.PathOnHost}": no such file or directory`);
+    }
+    return {
+      hostPath: d.PathOnHost, path: d.PathInContainer, type: st.isBlockDevice() ? 'b' : 'c',
+      major: Number(BigInt(st.rdev) >> 8n & 0xfffn), minor: Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n)),
+      mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
+    };
+  });
+}
+
+/** The device cgroup rules a container adds to the default allow-list. */
+export function deviceRules(h: ContainerRecord['HostConfig'], devices: SpecDevice[]): string[] {
+  const perms = new Map((h.Devices ?? []).map((d) => [d.PathInContainer, d.CgroupPermissions || 'rwm']));
+  return [...devices.map((d) => `${d.type} ${d.major}:${d.minor} ${perms.get(d.path) ?? 'rwm'}`), ...(h.DeviceCgroupRules ?? [])];
 }
 
 const USER_FILE_MAX = 4 << 20;
@@ -84,7 +108,7 @@ function ownOomScore(): number {
 
 export function securityFor(record: ContainerRecord, files: UserFiles, seccomp: SeccompCompiler, rootless = false) {
   const h = record.HostConfig;
-  const user = resolveUser(files, record.Config.User);
+  const user = resolveUser(files, record.Config.User, h.GroupAdd ?? []);
   const caps = resolveCaps({ add: h.CapAdd, drop: h.CapDrop, privileged: h.Privileged, uid: user.uid, host: hostBoundingSet() });
   const opts = h.SecurityOpt ?? [];
   const unconfined = h.Privileged || opts.some((o) => /^seccomp[=:]unconfined$/.test(o));
@@ -141,7 +165,8 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
   return {
     rootfs,
     runDir: ctx.runDir,
-    logPath: `${ctx.containerDir}/container.log`,
+    // The none driver keeps nothing; attach still sees the output.
+    logPath: h.LogConfig?.Type === 'none' ? '/dev/null' : `${ctx.containerDir}/container.log`,
     logMaxSize: logOpts['max-size'] ? parseSize(logOpts['max-size']) : 0,
     logMaxFiles: logOpts['max-file'] ? Math.max(1, Number(logOpts['max-file'])) : 1,
     exitFile: `${ctx.containerDir}/exit.json`,
@@ -173,6 +198,8 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
       ? { uidMap: `0 ${ctx.remap.start} ${ctx.remap.count}\n`, gidMap: `0 ${ctx.remap.start} ${ctx.remap.count}\n` }
       : undefined,
     sysctls: h.Sysctls ?? {},
+    namespaces: ctx.namespaces,
+    devices: specDevices(h),
     shmSize: h.ShmSize || 64 * 1024 * 1024,
     netns: ctx.netns,
     startNow: ctx.startNow,

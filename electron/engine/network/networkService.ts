@@ -64,8 +64,13 @@ function macFor(ip: string): string {
   return ['02', '42', ...ip.split('.').map((n) => Number(n).toString(16).padStart(2, '0'))].join(':');
 }
 
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
 function emptyEndpoint(networkId: string, cfg?: EndpointConfig | null): EndpointSettings {
+  const mac = cfg?.MacAddress;
+  if (mac && (!MAC.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1))) throw invalid(`invalid MAC address: ${mac}: use six hex pairs such as 02:42:ac:11:00:02, not a multicast one`);
   return {
+    ...(mac ? { ConfiguredMac: mac.toLowerCase() } : {}),
     IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null,
     Links: cfg?.Links?.length ? cfg.Links : null, Aliases: cfg?.Aliases?.length ? cfg.Aliases : null,
     MacAddress: '', NetworkID: networkId, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
@@ -409,7 +414,7 @@ export class NetworkService implements ContainerNetwork {
     this.records.save(n);
     ep.IPPrefixLen = ipam.prefixLen;
     ep.Gateway = pool.Gateway;
-    ep.MacAddress = macFor(ep.IPAddress);
+    ep.MacAddress = ep.ConfiguredMac ?? macFor(ep.IPAddress);
     ep.EndpointID = randomBytes(32).toString('hex');
     ep.DNSNames = n.Name === 'bridge' ? null : [...new Set([r.Name.slice(1), ...(ep.Aliases ?? []), r.Id.slice(0, 12)])];
   }

@@ -57,13 +57,15 @@ export function defaultMounts(spec: RuntimeSpec): SpecMount[] {
     }
     if (spec.cgroup.hasUnified) mounts.push(fs('cgroup2', '/sys/fs/cgroup/unified', 'cgroup2', NSD | MS.NOEXEC | MS.RELATIME | ro));
   }
-  mounts.push(
-    fs('mqueue', '/dev/mqueue', 'mqueue', NSD | MS.NOEXEC),
-    fs('shm', '/dev/shm', 'tmpfs', NSD | MS.NOEXEC, `mode=1777,size=${spec.shmSize}`),
-  );
+  // A mqueue mount shows the queues of the IPC namespace it is made in: own, joined or the host's.
+  mounts.push(fs('mqueue', '/dev/mqueue', 'mqueue', NSD | MS.NOEXEC));
+  const shm = spec.namespaces?.shm ?? 'tmpfs';
+  if (shm === 'tmpfs') mounts.push(fs('shm', '/dev/shm', 'tmpfs', NSD | MS.NOEXEC, `mode=1777,size=${spec.shmSize}`));
+  else if (shm !== 'none') mounts.push({ kind: 'bind', source: shm.bind, target: '/dev/shm', flags: NSD | MS.NOEXEC });
   if (spec.userns || spec.insideUserns) {
     // mknod is refused inside a user namespace: bind the host's nodes instead.
     for (const [path] of DEVICES) mounts.push({ kind: 'bind', source: path, target: path, flags: MS.NOSUID | MS.NOEXEC });
+    for (const d of spec.devices ?? []) mounts.push({ kind: 'bind', source: d.hostPath, target: d.path, flags: MS.NOSUID | MS.NOEXEC });
   }
   return mounts;
 }
@@ -74,8 +76,13 @@ function mountRecord(w: PlanWriter, m: SpecMount): void {
     { str: m.target }, { str: m.fstype ?? '' }, { str: m.data ?? '' });
 }
 
-export function namespaceFlags(spec: Pick<RuntimeSpec, 'userns'> & { netns?: RuntimeSpec['netns'] }): number {
-  let flags = CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWCGROUP;
+export function namespaceFlags(spec: Pick<RuntimeSpec, 'userns' | 'namespaces'> & { netns?: RuntimeSpec['netns'] }): number {
+  const ns = spec.namespaces;
+  let flags = CLONE.NEWNS;
+  if ((ns?.pid ?? 'new') === 'new') flags |= CLONE.NEWPID;
+  if ((ns?.ipc ?? 'new') === 'new') flags |= CLONE.NEWIPC;
+  if ((ns?.uts ?? 'new') === 'new') flags |= CLONE.NEWUTS;
+  if ((ns?.cgroup ?? 'new') === 'new') flags |= CLONE.NEWCGROUP;
   if ((spec.netns ?? 'new') === 'new') flags |= CLONE.NEWNET;
   if (spec.userns) flags |= CLONE.NEWUSER;
   return flags;
@@ -100,6 +107,9 @@ export function compilePlan(spec: RuntimeSpec): Buffer {
   w.record(P.NS_FLAGS, { u32: namespaceFlags(spec) });
   if (spec.userns) w.record(P.UIDMAP, { str: spec.userns.uidMap }).record(P.GIDMAP, { str: spec.userns.gidMap });
   if (typeof spec.netns === 'object') w.record(P.NS_JOIN, { u32: CLONE.NEWNET }, { str: spec.netns.join });
+  const ns = spec.namespaces;
+  if (typeof ns?.pid === 'object') w.record(P.NS_JOIN, { u32: CLONE.NEWPID }, { str: ns.pid.join });
+  if (typeof ns?.ipc === 'object') w.record(P.NS_JOIN, { u32: CLONE.NEWIPC }, { str: ns.ipc.join });
   if (spec.netns === 'new') w.record(P.LO_UP, { u8: 1 });
   for (const f of spec.cgroup.procsFiles) w.record(P.CGROUP_PROCS, { str: f });
   if (spec.cgroup.oomFile) w.record(P.OOM_FILE, { str: spec.cgroup.oomFile });
@@ -109,6 +119,9 @@ export function compilePlan(spec: RuntimeSpec): Buffer {
   if (!spec.userns && !spec.insideUserns) {
     for (const [path, major, minor] of DEVICES) {
       w.record(P.DEV, { str: path }, { u8: 'c'.charCodeAt(0) }, { u32: major }, { u32: minor }, { u32: 0o666 }, { u32: 0 }, { u32: 0 });
+    }
+    for (const d of spec.devices ?? []) {
+      w.record(P.DEV, { str: d.path }, { u8: d.type.charCodeAt(0) }, { u32: d.major }, { u32: d.minor }, { u32: d.mode }, { u32: d.uid }, { u32: d.gid });
     }
   }
   for (const [target, link] of [['/proc/self/fd', '/dev/fd'], ['/proc/self/fd/0', '/dev/stdin'], ['/proc/self/fd/1', '/dev/stdout'],
@@ -120,8 +133,11 @@ export function compilePlan(spec: RuntimeSpec): Buffer {
     for (const p of READONLY_PATHS) w.record(P.READONLY, { str: p });
   }
   if (spec.readonlyRootfs) w.record(P.ROOT_RO, { u8: 1 });
-  w.record(P.HOSTNAME, { str: spec.hostname });
-  if (spec.domainname) w.record(P.DOMAINNAME, { str: spec.domainname });
+  // With the host's UTS namespace the host's name is left alone.
+  if (spec.namespaces?.uts !== 'host') {
+    w.record(P.HOSTNAME, { str: spec.hostname });
+    if (spec.domainname) w.record(P.DOMAINNAME, { str: spec.domainname });
+  }
   for (const [k, v] of Object.entries(spec.sysctls)) w.record(P.SYSCTL, { str: k }, { str: v });
   if (spec.terminal) {
     w.record(P.TERMINAL, { u8: 1 });

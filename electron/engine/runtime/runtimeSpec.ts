@@ -12,6 +12,28 @@ export interface SpecMount {
   propagation?: number;
 }
 
+/** pid/ipc/uts/cgroup namespaces: a new one, the host's, or another container's to join */
+export interface NamespaceSpec {
+  pid: 'new' | 'host' | { join: string };
+  ipc: 'new' | 'host' | { join: string };
+  uts: 'new' | 'host';
+  cgroup: 'new' | 'host';
+  /** /dev/shm: a tmpfs of its own, a host directory bound in, or none (--ipc none) */
+  shm: 'tmpfs' | 'none' | { bind: string };
+}
+
+/** A device node made in the container (--device), with its host identity. */
+export interface SpecDevice {
+  hostPath: string;
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
 export interface RuntimeSpec {
   rootfs: string;
   runDir: string;
@@ -45,6 +67,9 @@ export interface RuntimeSpec {
   insideUserns?: boolean;
   sysctls: Record<string, string>;
   shmSize: number;
+  /** default: all new, a tmpfs /dev/shm */
+  namespaces?: NamespaceSpec;
+  devices?: SpecDevice[];
   /** a new network namespace, the host's, or another container's */
   netns: 'new' | 'host' | { join: string };
   startNow: boolean;

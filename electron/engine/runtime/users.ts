@@ -51,7 +51,7 @@ export function resolveUser(files: UserFiles, spec: string | undefined, groupAdd
   const additional = groupPart === undefined && name ? groups.filter((g) => g.members.includes(name) && g.gid !== gid).map((g) => g.gid) : [];
   for (const g of groupAdd) {
     const found = groups.find((x) => x.name === g) ?? (isNum(g) ? { gid: Number(g) } : undefined);
-    if (!found) throw invalid(`unable to find group ${g}`);
+    if (!found) throw invalid(`Unable to find group ${g}: no matching entries in group file`);
     additional.push(found.gid);
   }
   return { uid, gid, additionalGids: [...new Set(additional)], home: entry?.home ?? '/' };
