@@ -103,7 +103,7 @@ export interface ContainerCreateOptions {
 }
 
 export interface EndpointConfig {
-  IPAMConfig?: { IPv4Address?: string } | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
   Aliases?: string[] | null;
   Links?: string[] | null;
   MacAddress?: string;
@@ -118,7 +118,7 @@ export interface PortBindingSpec {
 export type PortMap = Record<string, PortBindingSpec[] | null>;
 
 export interface EndpointSettings {
-  IPAMConfig: { IPv4Address?: string } | null;
+  IPAMConfig: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
   Links: string[] | null;
   Aliases: string[] | null;
   MacAddress: string;

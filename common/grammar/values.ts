@@ -140,3 +140,9 @@ export function parseBindSpec(text: string): BindSpec {
   }
   return { type, source, target, readOnly: words.includes('ro'), mode, propagation, nocopy: words.includes('nocopy') };
 }
+
+/** A legacy link's alias: `name:alias`, or the linked container's name. */
+export function linkAlias(link: string): string {
+  const [name, alias] = link.split(':');
+  return (alias ?? name).replace(/^\//, '').split('/').pop()!;
+}

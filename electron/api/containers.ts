@@ -251,6 +251,11 @@ export const containerRoutes: Route[] = [
   { method: 'POST', path: new RegExp(`^/containers/${ID}/pause$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.pause(ctx.params[0])) },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/unpause$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.unpause(ctx.params[0])) },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/wait$`), handler: wait },
+  // `docker rm --link PARENT/ALIAS` deletes "/containers/PARENT/ALIAS?link=1".
+  { method: 'DELETE', path: /^\/containers\/([^/]+)\/([^/]+)$/, handler: async (ctx) => {
+    if (!bool(q(ctx, 'link'))) throw new ApiError(404, 'page not found');
+    await noContent(ctx, ctx.backend.containers.removeLink(ctx.params[0], ctx.params[1]));
+  } },
   { method: 'DELETE', path: new RegExp(`^/containers/${ID}$`), handler: (ctx) => noContent(ctx, ctx.backend.containers.remove(ctx.params[0], { force: bool(q(ctx, 'force')), volumes: bool(q(ctx, 'v')) })) },
   { method: 'POST', path: new RegExp(`^/containers/${ID}/rename$`), handler: async (ctx) => {
     const name = q(ctx, 'name');

@@ -53,6 +53,8 @@ export interface ContainersBackend {
   unpause(ref: string): Promise<void>;
   remove(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
   rename(ref: string, name: string): Promise<void>;
+  /** `docker rm --link PARENT/ALIAS`: drops a legacy link; both containers stay */
+  removeLink(parent: string, alias: string): Promise<void>;
   update(ref: string, u: ContainerUpdate): Promise<{ Warnings: string[] }>;
   resize(ref: string, height: number, width: number): Promise<void>;
   wait(ref: string, condition?: WaitCondition, signal?: AbortSignal): Promise<{ StatusCode: number; Error?: { Message: string } }>;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { busyboxTarball } from '../helpers/testEngine.ts';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { until } from '../helpers/run.ts';
 
 const DOCKER = '/usr/local/bin/docker';
 const COMPOSE = '/usr/bin/docker-compose';
@@ -265,6 +266,58 @@ describe('networks and volumes through the docker CLI', { timeout: 600_000, skip
     assert.doesNotMatch(await ok(['exec', 'c1', 'ip', '-o', '-4', 'addr']), /10\.213\.0\.50/);
     await ok(['rm', '-f', 'c1']);
     await ok(['network', 'rm', 'n1']);
+  });
+
+  it('a dual-stack network: containers reach each other over IPv6 by name; --ip6, AAAA records, bad pools refused', async () => {
+    await ok(['network', 'create', '--ipv6', '--subnet', 'fd00:b7::/64', 'dual']);
+    const net = JSON.parse(await ok(['network', 'inspect', 'dual']))[0];
+    assert.equal(net.EnableIPv6, true);
+    assert.deepEqual(net.IPAM.Config.map((c: { Subnet: string }) => c.Subnet).filter((x: string) => x.includes(':')), ['fd00:b7::/64']);
+    await ok(['run', '-d', '--name', 'v6a', '--network', 'dual', 'busybox', 'sleep', '300']);
+    await ok(['run', '-d', '--name', 'v6b', '--network', 'dual', '--ip6', 'fd00:b7::99', 'busybox', 'sh', '-c',
+      'mkdir /srv && echo over-v6 > /srv/index.html && exec httpd -f -p 80 -h /srv']);
+    assert.match(await ok(['exec', 'v6a', 'ip', '-6', 'addr', 'show', 'eth0']), /inet6 fd00:b7::2\/64 scope global/);
+    assert.match(await ok(['exec', 'v6a', 'ip', '-6', 'route']), /default via fd00:b7::1 dev eth0/);
+    assert.match(await ok(['exec', 'v6a', 'nslookup', '-type=AAAA', 'v6b']), /Address: fd00:b7::99/);
+    // busybox wget crashes on an IPv6 literal: HTTP by hand over a v6 TCP connection.
+    await until(async () => /over-v6/.test((await d.docker(['exec', 'v6a', 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 fd00:b7::99 80'])).out), 10_000, 'HTTP over IPv6');
+    assert.match(await ok(['exec', 'v6a', 'ping', '-6', '-c', '1', '-W', '5', 'v6b']), /1 packets received/, 'by name over IPv6');
+    const ep = JSON.parse(await ok(['inspect', '-f', '{{json .NetworkSettings.Networks.dual}}', 'v6b']));
+    assert.deepEqual([ep.GlobalIPv6Address, ep.GlobalIPv6PrefixLen, ep.IPv6Gateway], ['fd00:b7::99', 64, 'fd00:b7::1']);
+    await fails(['run', '--rm', '--network', 'dual', '--ip6', 'fd00:b7::99', 'busybox', 'true'], /address fd00:b7::99 is already in use on network dual/);
+    await fails(['network', 'create', '--ipv6', '--subnet', 'fd00:b7::/80', 'clash6'], /Pool overlaps with other one on this address space \(network dual has fd00:b7::\/64\)/);
+    await fails(['network', 'create', '--subnet', 'fd00:b8::/64', 'noflag'], /needs IPv6 enabled on the network: add --ipv6/);
+    await fails(['run', '--rm', '--ip6', 'fd00::5', 'busybox', 'true'], /IPv6 address is supported only on networks with IPv6 enabled/);
+    await ok(['rm', '-f', 'v6a', 'v6b']);
+    await ok(['network', 'rm', 'dual']);
+    assert.doesNotMatch(await ok(['network', 'ls', '--format', '{{.Name}}']), /clash6|noflag/, 'nothing half-created');
+  });
+
+  it('an internal network has no route out; connect with alias, MAC and link-local address; forced disconnect; rm --link', async () => {
+    await ok(['network', 'create', '--internal', 'inner']);
+    await ok(['run', '-d', '--name', 'in1', '--network', 'inner', 'busybox', 'sleep', '300']);
+    assert.doesNotMatch(await ok(['exec', 'in1', 'ip', 'route']), /default/);
+    const out = await d.docker(['exec', 'in1', 'ip', 'route', 'get', '192.0.2.1']);
+    assert.match(out.err, /Network is unreachable/, 'no packet can leave');
+    await ok(['network', 'create', 'side']);
+    await ok(['network', 'connect', '--alias', 'sidekick', '--link-local-ip', '169.254.7.7', 'side', 'in1']);
+    assert.match(await ok(['exec', 'in1', 'ip', '-4', 'addr', 'show', 'eth1']), /inet 169\.254\.7\.7\/16/);
+    assert.equal(await ok(['run', '--rm', '--network', 'side', 'busybox', 'sh', '-c', 'nslookup sidekick >/dev/null && echo resolved']), 'resolved');
+    await fails(['network', 'connect', '--link-local-ip', '10.1.1.1', 'side', 'in1'], /invalid link-local IP address: 10\.1\.1\.1/);
+    await ok(['network', 'disconnect', '-f', 'side', 'in1']);
+    await ok(['network', 'disconnect', '-f', 'side', 'in1']); // forced: not connected is not an error
+    await fails(['network', 'disconnect', 'side', 'in1'], /is not connected to network side/);
+    await ok(['run', '-d', '--name', 'mac1', '--mac-address', '02:42:0a:00:00:42', 'busybox', 'sleep', '300']);
+    assert.equal(await ok(['exec', 'mac1', 'cat', '/sys/class/net/eth0/address']), '02:42:0a:00:00:42');
+    await ok(['run', '-d', '--name', 'linker', '--link', 'mac1:db', 'busybox', 'sleep', '300']);
+    await ok(['rm', '--link', 'linker/db']);
+    assert.equal(await ok(['inspect', '-f', '{{json .HostConfig.Links}}', 'linker']), 'null');
+    assert.equal(await ok(['inspect', '-f', '{{.State.Running}}', 'mac1']), 'true', 'rm --link removes no container');
+    await fails(['rm', '--link', 'linker/db'], /No such link: \/linker\/db/);
+    await fails(['network', 'create', '-d', 'host', 'h2'], /only one instance of "host" network is allowed/);
+    await fails(['network', 'create', 'inner'], /network with name inner already exists/);
+    await ok(['rm', '-f', 'in1', 'mac1', 'linker']);
+    await ok(['network', 'rm', 'inner', 'side']);
   });
 
   it('docker-compose (v1) brings up, lists, logs and tears down a web + client app', { skip: !existsSync(COMPOSE) && 'docker-compose is not installed' }, async () => {

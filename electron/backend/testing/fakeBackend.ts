@@ -9,6 +9,7 @@ import type {
   ContainerInspect, ContainerListItem, EngineEvent, ExecConfig, ExecInspect, ImageInspect, ImageSummary, LogEntry, NetworkView, VolumeView,
 } from '../../../common/docker.ts';
 import { CodedError } from '../../../common/errors.ts';
+import { linkAlias } from '../../../common/grammar/index.ts';
 import type { ContainerCreateOptions } from '../../../common/models.ts';
 import type { StatsMark, StatsSample } from '../../../common/views.ts';
 import type { Backend, StdioStream } from '../backend.ts';
@@ -198,6 +199,12 @@ export class FakeBackend implements Backend {
       if ([...this.cs.values()].some((x) => x.inspect.Name === `/${name}`)) throw fail('CONFLICT', `Conflict. The container name "/${name}" is already in use`);
       c.inspect.Name = `/${name}`;
       this.emit('container', 'rename', c.inspect.Id);
+    },
+    removeLink: async (parent, alias) => {
+      const h = this.container(parent).inspect.HostConfig;
+      const keep = (h.Links ?? []).filter((l) => linkAlias(l) !== alias);
+      if (keep.length === (h.Links ?? []).length) throw fail('NOT_FOUND', `No such link: /${parent}/${alias}`);
+      h.Links = keep.length ? keep : null;
     },
     update: async (ref, u) => {
       Object.assign(this.container(ref).inspect.HostConfig, u);

@@ -92,6 +92,9 @@ export function containersBackend(e: Engine): ContainersBackend {
     pause: (ref) => svc.pause(ref),
     unpause: (ref) => svc.unpause(ref),
     remove: (ref, opts) => svc.remove(ref, opts),
+    async removeLink(parent, alias) {
+      svc.removeLink(parent, alias);
+    },
     async rename(ref, name) {
       svc.rename(ref, name);
     },

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ContainerUpdate } from '../../../common/docker.ts';
 import type { ContainerCreateOptions, EndpointConfig, HostConfig } from '../../../common/models.ts';
 import type { CgroupLimits, CgroupManager } from '../cgroups/cgroupManager.ts';
-import { conflict, EngineError, invalid, isEngineError, notRunning } from '../errors.ts';
+import { conflict, EngineError, invalid, isEngineError, notFound, notRunning } from '../errors.ts';
 import type { EventBus } from '../events/eventBus.ts';
 import type { ImageStore } from '../images/imageStore.ts';
 import type { Snapshotter } from '../layers/snapshotter.ts';
@@ -21,6 +21,7 @@ import type { ContainerStore } from './containerStore.ts';
 import { mergeConfig, validateHostConfig } from './createOptions.ts';
 import { generateName, validateName } from './names.ts';
 import { parseSignal } from './signals.ts';
+import { linkAlias } from '../../../common/grammar/index.ts';
 import { buildSpec, deviceRules, specDevices } from './specBuilder.ts';
 import { releaseShm, resolveNamespaces, type MountCalls } from './namespaces.ts';
 import { discardUnsupported } from '../cgroups/limitSupport.ts';
@@ -467,6 +468,15 @@ export class ContainerService {
     if (anonymousVolumes) this.d.volumes.removeAnonymous(r);
     this.d.events.emit('container', 'destroy', r.Id, this.attrs(r));
     this.resolveWaiters(r.Id, ['not-running', 'next-exit', 'removed'], { StatusCode: r.State.ExitCode });
+  }
+
+  /** Drops the legacy link PARENT → ALIAS (`docker rm --link`); it is gone from /etc/hosts at the next start. */
+  removeLink(parent: string, alias: string): void {
+    const r = this.get(parent);
+    const keep = (r.HostConfig.Links ?? []).filter((l) => linkAlias(l) !== alias);
+    if (keep.length === (r.HostConfig.Links ?? []).length) throw notFound(`No such link: /${r.Name.slice(1)}/${alias}`);
+    r.HostConfig = { ...r.HostConfig, Links: keep.length ? keep : null };
+    this.d.store.save(r);
   }
 
   rename(ref: string, newName: string): void {

@@ -4,6 +4,7 @@
 // engine's on loopback, with a relay in its bridges' namespace; see networkService.ts).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { ip6ToBig } from './ipam6.ts';
 
 const TYPE_A = 1;
 const TYPE_AAAA = 28;
@@ -36,6 +37,13 @@ function readQuestion(msg: Buffer): Question | undefined {
 function encodeName(name: string): Buffer {
   const parts = name.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')]));
   return Buffer.concat([...parts, Buffer.from([0])]);
+}
+
+function v6Bytes(ip: string): Buffer {
+  const b = Buffer.alloc(16);
+  let n = ip6ToBig(ip);
+  for (let i = 15; i >= 0; i--, n >>= 8n) b[i] = Number(n & 0xffn);
+  return b;
 }
 
 /** A reply to `query` with the given answer records (already encoded after the name pointer). */
@@ -107,7 +115,8 @@ export class DnsServer {
     } else {
       const ips = this.lookup(q.name);
       if (ips.length) {
-        const answers = q.type === TYPE_A ? ips.map((ip) => ({ type: TYPE_A, data: Buffer.from(ip.split('.').map(Number)) })) : [];
+        const answers = q.type === TYPE_A ? ips.filter((ip) => !ip.includes(':')).map((ip) => ({ type: TYPE_A, data: Buffer.from(ip.split('.').map(Number)) }))
+          : q.type === TYPE_AAAA ? ips.filter((ip) => ip.includes(':')).map((ip) => ({ type: TYPE_AAAA, data: v6Bytes(ip) })) : [];
         // A known name with no address of the asked type: an empty answer, not a forward.
         if (q.type === TYPE_A || q.type === TYPE_AAAA || answers.length === 0) return void send(reply(msg, q, 0, answers));
       }

@@ -38,6 +38,8 @@ export interface BridgeSpec {
   gateway: string;
   prefixLen: number;
   mtu: number;
+  /** a dual-stack network's v6 gateway, ADDR/BITS */
+  gateway6?: string;
 }
 
 export interface VethSpec {
@@ -51,6 +53,11 @@ export interface VethSpec {
   mtu: number;
   /** set the default route through this gateway */
   gateway?: string;
+  /** a dual-stack network's address, ADDR/BITS, and its default route */
+  address6?: string;
+  gateway6?: string;
+  /** --link-local-ip addresses */
+  linkLocal?: string[];
 }
 
 export interface FirewallSpec {
@@ -121,6 +128,7 @@ export class BridgeHost {
       await this.run(ip, ['-batch', '-'], [
         `link add name ${b.dev} mtu ${b.mtu} type bridge`,
         `addr add ${b.gateway}/${b.prefixLen} dev ${b.dev}`,
+        ...(b.gateway6 ? [`addr add ${b.gateway6} dev ${b.dev} nodad`] : []),
         `link set ${b.dev} up`,
       ].join('\n') + '\n').catch(async (e) => {
         if (this.linkExists(b.dev)) await this.run(ip, ['link', 'del', b.dev]).catch(() => undefined);
@@ -129,6 +137,9 @@ export class BridgeHost {
     } else {
       const addrs = await this.run(ip, ['-o', '-4', 'addr', 'show', 'dev', b.dev]);
       if (!addrs.includes(` ${b.gateway}/${b.prefixLen} `)) await this.run(ip, ['addr', 'add', `${b.gateway}/${b.prefixLen}`, 'dev', b.dev]);
+      if (b.gateway6 && !(await this.run(ip, ['-o', '-6', 'addr', 'show', 'dev', b.dev])).includes(` ${b.gateway6} `)) {
+        await this.run(ip, ['-6', 'addr', 'add', b.gateway6, 'dev', b.dev, 'nodad']);
+      }
       await this.run(ip, ['link', 'set', b.dev, 'up']);
     }
     await this.enableForwarding();
@@ -166,8 +177,12 @@ export class BridgeHost {
       `link set ${v.hostName} master ${v.bridge} up`,
     ].join('\n') + '\n');
     try {
-      const inside = [`addr add ${v.address}/${v.prefixLen} dev ${v.ifname}`, `link set ${v.ifname} up`];
+      const inside = [`addr add ${v.address}/${v.prefixLen} dev ${v.ifname}`];
+      if (v.address6) inside.push(`addr add ${v.address6} dev ${v.ifname} nodad`);
+      for (const a of v.linkLocal ?? []) inside.push(`addr add ${a}/${a.includes(':') ? 64 : 16} dev ${v.ifname}${a.includes(':') ? ' nodad' : ''}`);
+      inside.push(`link set ${v.ifname} up`);
       if (v.gateway) inside.push(`route replace default via ${v.gateway} dev ${v.ifname}`);
+      if (v.gateway6) inside.push(`route replace ::/0 via ${v.gateway6} dev ${v.ifname}`);
       await exec(nsenter, [`--net=/proc/${v.pid}/ns/net`, ip, '-batch', '-'], inside.join('\n') + '\n', [ip, '-batch', '-']);
     } catch (e) {
       await this.deleteLink(v.hostName);

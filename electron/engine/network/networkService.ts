@@ -13,7 +13,8 @@ import { conflict, EngineError, invalid, isEngineError, notFound, notRunning } f
 import type { EventBus } from '../events/eventBus.ts';
 import { DnsServer } from './dnsServer.ts';
 import { BridgeHost } from './hostNet.ts';
-import { formatCidr, Ipam, normalizePool, overlaps, parseCidr, pickSubnet, type Cidr, type PoolConfig } from './ipam.ts';
+import { formatCidr, intToIp, ipToInt, Ipam, normalizePool, overlaps, parseCidr, pickSubnet, type Cidr, type PoolConfig } from './ipam.ts';
+import { bigToIp6, ip6ToBig, Ipam6, isV6, normalizePool6, overlaps6, parseCidr6, randomUla } from './ipam6.ts';
 import { publish, spawnProxy, type PortBinding, type Publication } from './portProxy.ts';
 import { terminate, type ProcessRef } from '../sys/proc.ts';
 import { extraHosts, linkEnv, LOCALHOST, readHostFile, resolvFor } from './etcFiles.ts';
@@ -64,6 +65,26 @@ function macFor(ip: string): string {
   return ['02', '42', ...ip.split('.').map((n) => Number(n).toString(16).padStart(2, '0'))].join(':');
 }
 
+function checkWantedAddresses(n: NetworkRecord, cfg: EndpointConfig | null | undefined): void {
+  if (cfg?.IPAMConfig?.IPv4Address && (n.Name === 'bridge' || n.Driver !== 'bridge')) throw invalid('user specified IP address is supported only when connecting to networks with user configured subnets');
+  if (cfg?.IPAMConfig?.IPv6Address && !n.ipv6) throw invalid(`user specified IPv6 address is supported only on networks with IPv6 enabled (${n.Name} has none): create it with --ipv6`);
+}
+
+/** The addresses asked for, checked: a v4 and a v6 one, and link-local ones. */
+function ipamConfig(cfg?: EndpointConfig | null): EndpointSettings['IPAMConfig'] {
+  const c = cfg?.IPAMConfig;
+  if (!c) return null;
+  const out: NonNullable<EndpointSettings['IPAMConfig']> = {};
+  if (c.IPv4Address) out.IPv4Address = intToIp(ipToInt(c.IPv4Address));
+  if (c.IPv6Address) out.IPv6Address = bigToIp6(ip6ToBig(c.IPv6Address));
+  for (const a of c.LinkLocalIPs ?? []) {
+    const ok = isV6(a) ? (ip6ToBig(a) >> 118n) === 0x3fan : (ipToInt(a) >>> 16) === 0xa9fe;
+    if (!ok) throw invalid(`invalid link-local IP address: ${a}: use one in 169.254.0.0/16 or fe80::/10`);
+  }
+  if (c.LinkLocalIPs?.length) out.LinkLocalIPs = c.LinkLocalIPs;
+  return Object.keys(out).length ? out : null;
+}
+
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 function emptyEndpoint(networkId: string, cfg?: EndpointConfig | null): EndpointSettings {
@@ -71,7 +92,7 @@ function emptyEndpoint(networkId: string, cfg?: EndpointConfig | null): Endpoint
   if (mac && (!MAC.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1))) throw invalid(`invalid MAC address: ${mac}: use six hex pairs such as 02:42:ac:11:00:02, not a multicast one`);
   return {
     ...(mac ? { ConfiguredMac: mac.toLowerCase() } : {}),
-    IPAMConfig: cfg?.IPAMConfig?.IPv4Address ? { IPv4Address: cfg.IPAMConfig.IPv4Address } : null,
+    IPAMConfig: ipamConfig(cfg),
     Links: cfg?.Links?.length ? cfg.Links : null, Aliases: cfg?.Aliases?.length ? cfg.Aliases : null,
     MacAddress: '', NetworkID: networkId, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
     IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null, DriverOpts: null,
@@ -143,8 +164,8 @@ export class NetworkService implements ContainerNetwork {
       };
     }
     return {
-      Name: n.Name, Id: n.Id, Created: n.Created, Scope: 'local', Driver: n.Driver, EnableIPv4: true, EnableIPv6: false,
-      IPAM: { Driver: 'default', Options: n.IPAM.Options, Config: n.IPAM.Config.map((c) => ({ ...c, IPRange: c.IPRange || undefined })) },
+      Name: n.Name, Id: n.Id, Created: n.Created, Scope: 'local', Driver: n.Driver, EnableIPv4: true, EnableIPv6: !!n.ipv6,
+      IPAM: { Driver: 'default', Options: n.IPAM.Options, Config: [...n.IPAM.Config, ...(n.ipv6 ? [n.ipv6] : [])].map((c) => ({ ...c, IPRange: c.IPRange || undefined })) },
       Internal: n.Internal, Attachable: n.Attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
       Containers: containers, Options: { ...n.Options, ...(n.device ? { 'com.docker.network.bridge.name': n.device } : {}) }, Labels: n.Labels,
     };
@@ -157,11 +178,23 @@ export class NetworkService implements ContainerNetwork {
     if (PREDEFINED.includes(o.Name)) throw new EngineError('PERMISSION', `operation is not permitted on predefined ${o.Name} network`);
     if (this.records.byName(o.Name)) throw conflict(`network with name ${o.Name} already exists`);
     const driver = o.Driver || 'bridge';
+    if (driver === 'host' || driver === 'null') throw new EngineError('PERMISSION', `only one instance of "${driver}" network is allowed`);
     if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found: Berth supports the bridge driver for user-defined networks`);
-    if (o.EnableIPv6) throw invalid('IPv6 networks are not supported yet');
     if (o.IPAM?.Driver && o.IPAM.Driver !== 'default') throw invalid(`IPAM driver "${o.IPAM.Driver}" is not supported`);
-    const configs = o.IPAM?.Config ?? [];
+    for (const [k, v] of Object.entries(o.Labels ?? {})) if (!k || /\s/.test(k) || typeof v !== 'string') throw invalid(`invalid label '${k}': a label needs a name without whitespace and a string value`);
+    const all = o.IPAM?.Config ?? [];
+    const configs = all.filter((c) => !(c.Subnet && isV6(c.Subnet)));
+    const configs6 = all.filter((c) => c.Subnet && isV6(c.Subnet));
     if (configs.length > 1) throw invalid('only one IPv4 pool per network is supported');
+    if (configs6.length > 1) throw invalid('only one IPv6 pool per network is supported');
+    if (configs6.length && !o.EnableIPv6) throw invalid(`IPv6 subnet ${configs6[0].Subnet} needs IPv6 enabled on the network: add --ipv6`);
+    let pool6: PoolConfig | undefined;
+    if (o.EnableIPv6) {
+      pool6 = normalizePool6(configs6[0] ?? {}, randomUla());
+      const sub6 = parseCidr6(pool6.Subnet);
+      const clash6 = this.records.all().find((x) => x.ipv6 && overlaps6(parseCidr6(x.ipv6.Subnet), sub6));
+      if (clash6) throw conflict(`invalid pool request: Pool overlaps with other one on this address space (network ${clash6.Name} has ${clash6.ipv6!.Subnet})`);
+    }
     const opts = { ...(o.Options ?? {}) };
     const mtu = Number(opts['com.docker.network.driver.mtu'] ?? this.defaultMtu);
     if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw invalid(`invalid MTU ${opts['com.docker.network.driver.mtu']}: it must be between 68 and 65535`);
@@ -179,6 +212,7 @@ export class NetworkService implements ContainerNetwork {
     }
     const rec = this.records.newRecord(o.Name, 'bridge', [pool]);
     rec.autoSubnet = !configs[0]?.Subnet;
+    if (pool6) rec.ipv6 = pool6;
     const device = opts['com.docker.network.bridge.name'] || `berth-${rec.Id.slice(0, 9)}`;
     if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(device)) throw invalid(`invalid bridge name "${device}": at most 15 letters, digits, '.', '-' or '_'`);
     if (this.records.all().some((n) => n.device === device) || this.host.linkExists(device)) throw conflict(`bridge device ${device} already exists on this host`);
@@ -263,7 +297,7 @@ export class NetworkService implements ContainerNetwork {
     const n = find(mode);
     const cfg = endpoints?.[mode] ?? endpoints?.[n.Name] ?? endpoints?.[n.Id] ?? endpoints?.default ?? null;
     if (cfg?.Aliases?.length && n.Name === 'bridge') throw invalid('network-scoped aliases are only supported for user-defined networks');
-    if (cfg?.IPAMConfig?.IPv4Address && (n.Name === 'bridge' || n.Driver !== 'bridge')) throw invalid('user specified IP address is supported only when connecting to networks with user configured subnets');
+    checkWantedAddresses(n, cfg);
     settings.Networks[n.Name] = emptyEndpoint(n.Id, cfg);
     for (const [name, extra] of Object.entries(endpoints ?? {})) {
       if (name === mode || name === n.Name || name === n.Id || name === 'default') continue;
@@ -288,7 +322,10 @@ export class NetworkService implements ContainerNetwork {
         const route = clash();
         const pool = n.IPAM.Config[0];
         if (route) throw conflict(`network ${n.Name}: its subnet ${pool.Subnet} now overlaps a route of this host (${formatCidr(route)}); remove the network that owns that route or recreate ${n.Name} with another subnet`);
-        await this.host.ensureBridge({ dev: n.device!, gateway: pool.Gateway, prefixLen: parseCidr(pool.Subnet).bits, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? this.defaultMtu) });
+        await this.host.ensureBridge({
+          dev: n.device!, gateway: pool.Gateway, prefixLen: parseCidr(pool.Subnet).bits, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? this.defaultMtu),
+          gateway6: n.ipv6 ? `${n.ipv6.Gateway}/${parseCidr6(n.ipv6.Subnet).bits}` : undefined,
+        });
         await this.host.ensureFirewall({ tag: `berth:${n.Id.slice(0, 12)}`, dev: n.device!, subnet: pool.Subnet, internal: n.Internal, masquerade: true });
         if (n.Name !== 'bridge' && !this.dns.has(n.Id)) this.dns.set(n.Id, await this.startDns(n, pool.Gateway));
       })();
@@ -337,7 +374,9 @@ export class NetworkService implements ContainerNetwork {
 
   private lookup(n: NetworkRecord, name: string): string[] {
     const q = name.replace(/\.$/, '').toLowerCase();
-    return this.endpointsOn(n).filter(({ ep }) => (ep.DNSNames ?? []).some((d) => d.toLowerCase() === q)).map(({ ep }) => ep.IPAddress);
+    // v4 and v6 addresses; the resolver answers A or AAAA from them.
+    return this.endpointsOn(n).filter(({ ep }) => (ep.DNSNames ?? []).some((d) => d.toLowerCase() === q))
+      .flatMap(({ ep }) => [ep.IPAddress, ep.GlobalIPv6Address].filter(Boolean));
   }
 
   private reverse(n: NetworkRecord, ip: string): string | undefined {
@@ -381,6 +420,7 @@ export class NetworkService implements ContainerNetwork {
         this.allocate(r, n, ep);
         if (!gateway) gateway = ep.Gateway;
         hosts += `${ep.IPAddress}\t${r.Config.Hostname}\n`;
+        if (ep.GlobalIPv6Address) hosts += `${ep.GlobalIPv6Address}\t${r.Config.Hostname}\n`;
         if (n.Name !== 'bridge' && !nameserver && this.dns.has(n.Id)) nameserver = ep.Gateway;
       }
     } catch (e) {
@@ -417,16 +457,32 @@ export class NetworkService implements ContainerNetwork {
     ep.MacAddress = ep.ConfiguredMac ?? macFor(ep.IPAddress);
     ep.EndpointID = randomBytes(32).toString('hex');
     ep.DNSNames = n.Name === 'bridge' ? null : [...new Set([r.Name.slice(1), ...(ep.Aliases ?? []), r.Id.slice(0, 12)])];
+    if (n.ipv6 && !(ep.GlobalIPv6Address && n.used[ep.GlobalIPv6Address] === r.Id)) {
+      const ipam6 = new Ipam6(n.ipv6, n.used);
+      const wanted6 = ep.IPAMConfig?.IPv6Address;
+      try {
+        ep.GlobalIPv6Address = ipam6.allocate(r.Id, wanted6);
+      } catch (e) {
+        if (n.used[ep.IPAddress] === r.Id) delete n.used[ep.IPAddress];
+        if (wanted6 && isEngineError(e, 'CONFLICT')) throw conflict(`address ${wanted6} is already in use on network ${n.Name}`);
+        throw e;
+      }
+      ep.GlobalIPv6PrefixLen = ipam6.prefixLen;
+      ep.IPv6Gateway = n.ipv6.Gateway;
+      this.records.save(n);
+    }
   }
 
   private releaseAddresses(r: ContainerRecord): void {
     for (const ep of Object.values(r.NetworkSettings?.Networks ?? {})) {
       const n = this.records.byId(ep.NetworkID);
-      if (n && ep.IPAddress && n.used[ep.IPAddress] === r.Id) {
-        delete n.used[ep.IPAddress];
-        this.records.save(n);
+      for (const ip of [ep.IPAddress, ep.GlobalIPv6Address]) {
+        if (n && ip && n.used[ip] === r.Id) {
+          delete n.used[ip];
+          this.records.save(n);
+        }
       }
-      Object.assign(ep, { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: '', DNSNames: null });
+      Object.assign(ep, { IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', EndpointID: '', DNSNames: null, GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPv6Gateway: '' });
     }
   }
 
@@ -438,6 +494,9 @@ export class NetworkService implements ContainerNetwork {
     await this.host.attachVeth({
       bridge: n.device!, hostName: this.hostVeth(r, n), pid, ifname: `eth${index}`, address: ep.IPAddress, prefixLen: ep.IPPrefixLen,
       mac: ep.MacAddress, mtu: Number(n.Options['com.docker.network.driver.mtu'] ?? this.defaultMtu), gateway: defaultRoute && !n.Internal ? ep.Gateway : undefined,
+      address6: ep.GlobalIPv6Address ? `${ep.GlobalIPv6Address}/${ep.GlobalIPv6PrefixLen}` : undefined,
+      gateway6: defaultRoute && !n.Internal && ep.IPv6Gateway ? ep.IPv6Gateway : undefined,
+      linkLocal: ep.IPAMConfig?.LinkLocalIPs ?? [],
     });
   }
 
@@ -492,10 +551,11 @@ export class NetworkService implements ContainerNetwork {
     const mode = r.HostConfig.NetworkMode ?? 'bridge';
     if (n.Driver !== 'bridge') throw new EngineError('PERMISSION', `container cannot be disconnected from host network or connected to ${n.Driver === 'host' ? 'host' : 'none'} network`);
     if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw new EngineError('PERMISSION', `container sharing network namespace with another container or host cannot be connected to any other network`);
+    if (cfg?.Aliases?.length && n.Name === 'bridge') throw invalid('network-scoped aliases are only supported for user-defined networks');
+    checkWantedAddresses(n, cfg);
+    const ep = emptyEndpoint(n.Id, cfg);
     r.NetworkSettings ??= { Networks: {}, Ports: {}, SandboxKey: '' };
     if (Object.values(r.NetworkSettings.Networks).some((e) => e.NetworkID === n.Id)) throw new EngineError('PERMISSION', `endpoint with name ${r.Name.slice(1)} already exists in network ${n.Name}`);
-    if (cfg?.Aliases?.length && n.Name === 'bridge') throw invalid('network-scoped aliases are only supported for user-defined networks');
-    const ep = emptyEndpoint(n.Id, cfg);
     if (r.State.Running && r.runtime) {
       await this.ensureUp(n);
       this.allocate(r, n, ep);

@@ -22,6 +22,8 @@ export interface NetworkRecord {
   cursor: number;
   /** the subnet was picked by the engine, so it may pick another while no address is handed out */
   autoSubnet?: boolean;
+  /** the IPv6 pool of a dual-stack network (--ipv6); its addresses share `used` */
+  ipv6?: PoolConfig;
 }
 
 export class NetworkStore {
