@@ -215,6 +215,8 @@ export interface ProgressMessage {
 export interface RegistryCredentials {
   username: string;
   password: string;
+  /** an identity token (OAuth2 refresh token) instead of a password */
+  identityToken?: string;
 }
 
 export interface ImageDeleteItem {

@@ -36,18 +36,19 @@ async function jsonStream(ctx: Ctx, job: (emit: (m: Record<string, unknown>) => 
 const progress = (emit: (m: Record<string, unknown>) => void) => (m: ProgressMessage) => emit({ ...m, progress: progressBar(m) });
 
 /**
- * X-Registry-Auth: base64url JSON with username/password (what the CLI sends after its own
- * login). Absent, empty (`{}`) or token-only: the daemon's saved credentials apply.
+ * X-Registry-Auth: base64url JSON with username/password or an identitytoken (what the CLI
+ * sends from its own store). Absent or empty (`{}`): the daemon's saved credentials apply.
  */
 export function registryAuth(header: string | string[] | undefined): RegistryCredentials | undefined {
   if (typeof header !== 'string' || !header) return undefined;
-  let v: { username?: unknown; password?: unknown };
+  let v: { username?: unknown; password?: unknown; identitytoken?: unknown };
   try {
     v = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
   } catch {
     throw new ApiError(400, 'invalid X-Registry-Auth header: it must be base64url-encoded JSON');
   }
   if (typeof v !== 'object' || v === null) throw new ApiError(400, 'invalid X-Registry-Auth header: it must be a JSON object');
+  if (typeof v.identitytoken === 'string' && v.identitytoken) return { username: '', password: '', identityToken: v.identitytoken };
   return typeof v.username === 'string' && v.username && typeof v.password === 'string' ? { username: v.username, password: v.password } : undefined;
 }
 

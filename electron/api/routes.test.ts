@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { FakeBackend } from '../backend/testing/fakeBackend.ts';
 import { startApiServer, type ApiServer } from './server.ts';
+import { registryAuth } from './images.ts';
 import { leftoverCheck } from '../testing/leftovers.ts';
 
 const DOCKER = '/usr/local/bin/docker';
@@ -107,4 +108,13 @@ describe('Docker API routers over a fake backend', () => {
     assert.equal((await ok(['ps', '-aq'])).trim(), '');
     assert.ok(fake.calls.includes('create web'));
   });
+});
+
+it('X-Registry-Auth: a user and password, an identity token, or nothing (the saved credentials apply)', () => {
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  assert.deepEqual(registryAuth(enc({ username: 'alice', password: 'pw', serveraddress: 'r.example' })), { username: 'alice', password: 'pw' });
+  assert.deepEqual(registryAuth(enc({ identitytoken: 'idtok' })), { username: '', password: '', identityToken: 'idtok' });
+  assert.equal(registryAuth(enc({})), undefined);
+  assert.equal(registryAuth(undefined), undefined);
+  assert.throws(() => registryAuth('%%%'), /invalid X-Registry-Auth header/);
 });

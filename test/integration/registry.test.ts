@@ -3,7 +3,8 @@
 // registry with htpasswd basic auth.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isEngineError } from '../../electron/engine/errors.ts';
@@ -12,6 +13,7 @@ import type { ProgressMessage } from '../../electron/engine/images/distribution/
 import { busyboxTarball, startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 import { extraLayerTar, freePort, startRegistry, uploadImage, uploadIndex, type BuiltImage, type TestRegistry } from '../helpers/registry.ts';
 import { logsOf } from '../helpers/run.ts';
+import { writeCredentialHelper } from '../../electron/engine/testing/credentialHelper.ts';
 
 describe('registry pull and push', { timeout: 180_000 }, () => {
   let t: TestEngine;
@@ -175,6 +177,35 @@ describe('registry pull and push', { timeout: 180_000 }, () => {
     await t.engine.push(`${authReg.host}/private/copy:1`);
     assert.equal(t.engine.logout(authReg.host), true);
     await assert.rejects(t.engine.pull(`${authReg.host}/private/copy:1`), /authentication required/);
+  });
+
+  it('credsStore: login stores in the credential helper, pull and push read it from there, logout erases it', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/berth-t-helper-`);
+    const path = process.env.PATH;
+    const file = t.engine.registry.credentials.path;
+    const before = existsSync(file) ? readFileSync(file) : undefined;
+    try {
+      writeCredentialHelper(`${dir}/bin`, 'vault', `${dir}/vault`, `${dir}/log`);
+      process.env.PATH = `${dir}/bin:${path}`;
+      writeFileSync(file, JSON.stringify({ credsStore: 'vault' }));
+      await t.engine.login(authReg.host, 'alice', 's3cret');
+      assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).auths, { [authReg.host]: {} }, 'no password in the file');
+      const img = await t.engine.pull(`${authReg.host}/private/bb:latest`);
+      t.engine.tagImage(img.id, `${authReg.host}/private/helper:1`);
+      await t.engine.push(`${authReg.host}/private/helper:1`);
+      assert.match(readFileSync(`${dir}/log`, 'utf8'), new RegExp(`^store .*"ServerURL":"${authReg.host}","Username":"alice"`, 'm'));
+      assert.match(readFileSync(`${dir}/log`, 'utf8'), new RegExp(`^get ${authReg.host}$`, 'm'));
+      t.engine.logout(authReg.host);
+      await assert.rejects(t.engine.pull(`${authReg.host}/private/helper:1`), /authentication required/);
+      // A Docker Desktop config on a machine without its helper: named, nothing pulled.
+      writeFileSync(file, JSON.stringify({ credsStore: 'desktop' }));
+      await assert.rejects(t.engine.pull(`${authReg.host}/private/helper:1`), /credential helper docker-credential-desktop not found \(credsStore "desktop"/);
+    } finally {
+      process.env.PATH = path;
+      if (before) writeFileSync(file, before);
+      else rmSync(file, { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('bad input: each failure names the image or registry and leaves the store as it was', async () => {

@@ -13,12 +13,24 @@ describe('registry client auth', () => {
   let host: string;
   let dir: string;
   const tokenRequests: URL[] = [];
+  const refreshForms: URLSearchParams[] = [];
   let flaky = 0;
 
   before(async () => {
     dir = mkdtempSync(`${tmpdir()}/berth-auth-`);
     server = createServer((req, res) => {
       const url = new URL(req.url!, `http://${host}`);
+      if (url.pathname === '/token' && req.method === 'POST') {
+        let body = '';
+        req.on('data', (d) => (body += d));
+        req.on('end', () => {
+          refreshForms.push(new URLSearchParams(body));
+          const ok = new URLSearchParams(body).get('refresh_token') === 'idtok-good';
+          if (!ok) res.writeHead(401).end();
+          else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'from-refresh' }));
+        });
+        return;
+      }
       if (url.pathname === '/token') {
         tokenRequests.push(url);
         const basic = req.headers.authorization;
@@ -72,6 +84,16 @@ describe('registry client auth', () => {
     assert.deepEqual(tokenRequests.at(-1)!.searchParams.getAll('scope'), ['repository:lib/app:pull,push']);
     await assert.rejects(client.login(host, { username: 'bob', password: 'nope' }), /incorrect username or password/);
     await client.login(host, { username: 'bob', password: 'pw' });
+  });
+
+  it('exchanges an identity token (X-Registry-Auth or a helper\'s <token>) for an access token, and names a refused one', async () => {
+    const client = new RegistryClient({ credentials: new CredentialStore(`${dir}/none.json`) });
+    const m = await client.session(host, 'lib/app', 'pull', undefined, [], { username: '', password: '', identityToken: 'idtok-good' }).manifest('1', 'app:1');
+    assert.ok(m.body.length > 0);
+    const form = refreshForms.at(-1)!;
+    assert.deepEqual([form.get('grant_type'), form.get('service'), form.get('scope')], ['refresh_token', 'fake.registry', 'repository:lib/app:pull']);
+    await assert.rejects(client.session(host, 'lib/app', 'pull', undefined, [], { username: '', password: '', identityToken: 'stale' }).manifest('1', 'app:1'),
+      /the identity token was refused; log in again/);
   });
 
   it('retries 5xx answers with backoff', async () => {

@@ -96,14 +96,16 @@ export class RegistrySession {
     const ch = parseChallenge(res.headers.get('www-authenticate'));
     if (!ch) return false;
     if (ch.scheme === 'basic') {
-      if (!this.creds || this.basic) return false;
+      if (!this.creds || this.creds.identityToken || this.basic) return false;
       this.basic = `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64')}`;
       return true;
     }
     if (ch.scheme !== 'bearer' || !ch.params.realm || this.token) return false;
     const u = new URL(ch.params.realm);
+    const scopes = [...(this.repo ? [`repository:${this.repo}:${this.actions}`] : []), ...this.extraScopes];
+    if (this.creds?.identityToken) return this.refreshToken(u, ch.params.service, scopes, this.creds.identityToken);
     if (ch.params.service) u.searchParams.set('service', ch.params.service);
-    for (const s of [...(this.repo ? [`repository:${this.repo}:${this.actions}`] : []), ...this.extraScopes]) u.searchParams.append('scope', s);
+    for (const s of scopes) u.searchParams.append('scope', s);
     const headers: Record<string, string> = { 'user-agent': this.client.userAgent };
     if (this.creds) headers.authorization = `Basic ${Buffer.from(`${this.creds.username}:${this.creds.password}`).toString('base64')}`;
     const r = await this.client.fetchRetry(u.toString(), { headers }, this.domain);
@@ -113,6 +115,21 @@ export class RegistrySession {
     if (!r.ok) throw new EngineError('UNAVAILABLE', `${this.domain}: token server answered ${r.status}`);
     const body = (await r.json()) as { token?: string; access_token?: string };
     this.token = body.token ?? body.access_token;
+    return !!this.token;
+  }
+
+  /** An identity token is an OAuth2 refresh token: POSTed to the realm for an access token. */
+  private async refreshToken(realm: URL, service: string | undefined, scopes: string[], token: string): Promise<boolean> {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token, client_id: 'berth' });
+    if (service) form.set('service', service);
+    if (scopes.length) form.set('scope', scopes.join(' '));
+    const r = await this.client.fetchRetry(realm.toString(), {
+      method: 'POST', headers: { 'user-agent': this.client.userAgent, 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(),
+    }, this.domain);
+    if (r.status === 401 || r.status === 403) throw new EngineError('UNAUTHORIZED', `${this.domain}: the identity token was refused; log in again`);
+    if (!r.ok) throw new EngineError('UNAVAILABLE', `${this.domain}: token server answered ${r.status} to the identity token`);
+    const body = (await r.json()) as { access_token?: string; token?: string };
+    this.token = body.access_token ?? body.token;
     return !!this.token;
   }
 
