@@ -106,4 +106,40 @@ describe('Docker SDKs against berth daemon', { timeout: 300_000 }, () => {
     assert.deepEqual(r.listed, ['py-flow']);
     assert.deepEqual(r.after, []);
   });
+
+  it('docker-py, second pass: health, init, an exec TTY inside, kill then reload, swarm 503', { skip: !hasDockerPy && 'python3-docker is not installed' }, async () => {
+    const stdout = await new Promise<string>((resolve, reject) => execFile('python3', [`${REPO}/test/integration/sdk/dockerpy_second.py`, daemon.sock, image], { timeout: 120_000 },
+      (e, out, err) => (e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out))));
+    const r = JSON.parse(stdout);
+    assert.equal(r.health, 'healthy');
+    assert.equal(r.init, true);
+    assert.equal(r.pid1, 'init');
+    assert.match(r.tty, /^\/dev\/pts\/\d+$/);
+    assert.deepEqual(r.killed, ['exited', 137], 'the state right after kill');
+    assert.deepEqual(r.nodes, [503, 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.']);
+  });
+
+  it('dockerode, second pass: an exec TTY is a raw stream from the container\'s devpts; kill then inspect; detach keys', async () => {
+    const docker = new Docker({ socketPath: daemon.sock });
+    const c = await docker.createContainer({ Image: image, Cmd: ['sleep', '300'], OpenStdin: true, Tty: true });
+    try {
+      await c.start();
+      const exec = await c.exec({ Cmd: ['sh', '-c', 'tty; printf "a\\nb\\n"'], AttachStdout: true, AttachStderr: true, Tty: true });
+      const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
+      const raw = await collect(stream as unknown as PassThrough);
+      assert.match(raw, /^\/dev\/pts\/\d+\r\na\r\nb\r\n$/, 'raw, not multiplexed');
+      // attach with a custom detach sequence: the stream ends, the container runs on.
+      const att = await c.attach({ stream: true, stdin: true, stdout: true, hijack: true, detachKeys: 'ctrl-x,y' });
+      const ended = new Promise((r) => att.on('end', r));
+      att.resume();
+      att.write(Buffer.from([0x18, 0x79]));
+      await ended;
+      assert.equal((await c.inspect()).State.Running, true);
+      await c.kill();
+      const s = (await c.inspect()).State;
+      assert.deepEqual([s.Status, s.ExitCode], ['exited', 137]);
+    } finally {
+      await c.remove({ force: true });
+    }
+  });
 });
