@@ -450,12 +450,13 @@ export class Engine {
   }
 
   /** Deletes dangling images (no name), or with `all` every image no container uses. */
-  pruneImages(opts: { all?: boolean } = {}) {
+  pruneImages(opts: { all?: boolean; matches?: (img: { created?: string; labels: Record<string, string> }) => boolean } = {}) {
     const deleted: { Untagged?: string; Deleted?: string }[] = [];
     const before = this.layerBytes();
     for (const img of this.images.list()) {
       if (this.containers.imageInUse(img.id)) continue;
       if (!opts.all && img.repoTags.length) continue;
+      if (opts.matches && !opts.matches({ created: img.config.created, labels: img.config.config.Labels ?? {} })) continue;
       const r = this.images.remove(img.id, { force: true });
       for (const name of r.untagged) deleted.push({ Untagged: name });
       for (const id of r.deleted) {

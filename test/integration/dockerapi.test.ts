@@ -398,6 +398,35 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     await ok(['rm', '-f', 'lnone', 'llocal', 'lrot']);
   });
 
+  it('prune filters: until, label and label! for containers and images; bad filters refused; image counts match info', async () => {
+    await ok(['create', '--name', 'pk1', '--label', 'keep=yes', B, 'true']);
+    await ok(['create', '--name', 'pk2', '--label', 'keep=no', B, 'true']);
+    await ok(['create', '--name', 'pk3', B, 'true']);
+    const names = async () => (await ok(['ps', '-a', '--format', '{{.Names}}'])).trim().split('\n').filter(Boolean).sort();
+    assert.match((await docker(['container', 'prune', '-f', '--filter', 'bogus=1'])).err, /Invalid filter 'bogus'/);
+    assert.match((await docker(['container', 'prune', '-f', '--filter', 'until=soon'])).err, /invalid value for filter 'until': soon/);
+    assert.deepEqual(await names(), ['pk1', 'pk2', 'pk3'], 'a refused prune removes nothing');
+    await ok(['container', 'prune', '-f', '--filter', 'label=keep=no']);
+    assert.deepEqual(await names(), ['pk1', 'pk3']);
+    await ok(['container', 'prune', '-f', '--filter', 'label!=keep=yes']);
+    assert.deepEqual(await names(), ['pk1']);
+    await ok(['container', 'prune', '-f', '--filter', 'until=1h']);
+    assert.deepEqual(await names(), ['pk1'], 'younger than an hour');
+    await ok(['container', 'prune', '-f', '--filter', 'until=0s']);
+    assert.deepEqual(await names(), []);
+    await ok(['tag', B, 'prune-me:1']);
+    const count = async () => [JSON.parse((await api('GET', '/images/json')).body).length, JSON.parse(await ok(['info', '--format', '{{json .Images}}']))];
+    const [listed, info] = await count();
+    assert.equal(listed, info, 'one entry per image, as info counts them');
+    // The test image was made in 2026-01-01: older than a date before it is false, so it stays.
+    await ok(['image', 'prune', '-a', '-f', '--filter', 'until=2025-12-31T00:00:00']);
+    assert.match(await ok(['images', '--format', '{{.Repository}}']), /prune-me/);
+    await ok(['image', 'prune', '-a', '-f', '--filter', 'label=nosuch']);
+    assert.match(await ok(['images', '--format', '{{.Repository}}']), /prune-me/, 'no image has that label');
+    assert.match((await docker(['image', 'prune', '-f', '--filter', 'bogus=1'])).err, /Invalid filter 'bogus'/);
+    await ok(['rmi', 'prune-me:1']);
+  });
+
   it('update changes limits of a running container at once, and refuses bad values without changing anything', async () => {
     await ok(['run', '-d', '--name', 'upd', '--memory', '128m', B, 'sleep', '300']);
     const cg = (v2: string, v1: string) => ok(['exec', 'upd', 'sh', '-c', `cat /sys/fs/cgroup/${v2} 2>/dev/null || cat /sys/fs/cgroup/${v1}`]);

@@ -6,6 +6,7 @@ import type { ContainersBackend, ExecBackend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
 import { EngineError, invalid } from '../errors.ts';
 import { checkFilters, inspectView, listView, matchesFilters } from './containerViews.ts';
+import { pruneMatcher } from './pruneFilters.ts';
 
 const psSafe = /^[\w -]*$/;
 
@@ -103,10 +104,11 @@ export function containersBackend(e: Engine): ContainersBackend {
     },
     resize: (ref, h, w) => svc.resize(ref, h, w),
     wait: (ref, condition, signal) => svc.wait(ref, condition, signal),
-    async prune() {
+    async prune(filters = {}) {
+      const matches = pruneMatcher(filters);
       const deleted: string[] = [];
       for (const r of svc.list(true)) {
-        if (r.State.Running || r.State.Paused) continue;
+        if (r.State.Running || r.State.Paused || !matches(r.Created, r.Config.Labels)) continue;
         await svc.remove(r.Id);
         deleted.push(r.Id);
       }

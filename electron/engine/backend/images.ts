@@ -4,6 +4,7 @@ import type { Filters, ImageSummary } from '../../../common/docker.ts';
 import type { ImagesBackend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
 import { invalid } from '../errors.ts';
+import { pruneMatcher } from './pruneFilters.ts';
 import { labelMatch } from './containerViews.ts';
 
 /** A `reference` filter value (`repo`, `repo:tag`, with `*` globs) as a test on `repo:tag` names. */
@@ -67,7 +68,8 @@ export function imagesBackend(e: Engine): ImagesBackend {
     },
     async prune(opts = {}) {
       const dangling = opts.filters?.dangling?.[0];
-      return e.pruneImages({ all: opts.all ?? (dangling !== undefined && !truthy(dangling)) });
+      const matches = pruneMatcher(opts.filters ?? {}, ['dangling']);
+      return e.pruneImages({ all: opts.all ?? (dangling !== undefined && !truthy(dangling)), matches: (img) => matches(img.created ?? 0, img.labels) });
     },
     async import(tar, opts = {}) {
       return (await e.importImage(tar, { ref: opts.ref, comment: opts.comment })).id;

@@ -3,6 +3,7 @@ import type { Filters } from '../../../common/docker.ts';
 import type { NetworksBackend, VolumesBackend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
 import { invalid } from '../errors.ts';
+import { pruneMatcher } from './pruneFilters.ts';
 import type { NetworkRecord } from '../network/networkService.ts';
 import type { VolumeRecord } from '../volumes/volumeService.ts';
 import { labelMatch } from './containerViews.ts';
@@ -33,10 +34,6 @@ function networkMatches(n: NetworkRecord, f: Filters): boolean {
 }
 
 /** until=<unix seconds | RFC 3339>: made before then */
-function before(created: string, until: string | undefined): boolean {
-  return !until || Date.parse(created) < (/^\d+$/.test(until) ? Number(until) * 1000 : Date.parse(until));
-}
-
 export function networksBackend(e: Engine): NetworksBackend {
   const n = e.networks;
   return {
@@ -53,8 +50,8 @@ export function networksBackend(e: Engine): NetworksBackend {
     connect: (net, container, endpoint) => n.connect(net, container, endpoint ?? null),
     disconnect: (net, container, force) => n.disconnect(net, container, !!force),
     async prune(filters = {}) {
-      const labels = filters.label ?? [];
-      const removed = await n.prune((x) => labels.every((l) => labelMatch(x.Labels, l)) && before(x.Created, filters.until?.[0]));
+      const matches = pruneMatcher(filters);
+      const removed = await n.prune((x) => matches(x.Created, x.Labels));
       return { NetworksDeleted: removed };
     },
   };
