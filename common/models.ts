@@ -195,6 +195,8 @@ export interface HostConfig {
   CpuPeriod?: number;
   CpusetCpus?: string;
   CpusetMems?: string;
+  CpuRealtimeRuntime?: number;
+  CpuRealtimePeriod?: number;
   PidsLimit?: number | null;
   Ulimits?: Ulimit[] | null;
   CapAdd?: string[] | null;

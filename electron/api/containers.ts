@@ -12,7 +12,7 @@ import { q, res, type Ctx, type Route } from './types.ts';
 const ID = '([^/]+)';
 
 const HOST_CONFIG_KEYS: (keyof HostConfig)[] = [
-  'Binds', 'Mounts', 'Tmpfs', 'Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems',
+  'Binds', 'Mounts', 'Tmpfs', 'Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems', 'CpuRealtimeRuntime', 'CpuRealtimePeriod',
   'PidsLimit', 'Ulimits', 'CapAdd', 'CapDrop', 'Privileged', 'ReadonlyRootfs', 'SecurityOpt', 'RestartPolicy', 'AutoRemove',
   'NetworkMode', 'UsernsMode', 'Init', 'PidMode', 'IpcMode', 'UTSMode', 'CgroupnsMode', 'GroupAdd', 'Devices', 'DeviceCgroupRules', 'Runtime', 'Isolation', 'ShmSize', 'ConsoleSize', 'OomScoreAdj', 'Sysctls', 'LogConfig',
   'PortBindings', 'PublishAllPorts', 'Links', 'Dns', 'DnsSearch', 'DnsOptions', 'ExtraHosts', 'VolumesFrom',

@@ -370,6 +370,10 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     assert.match((await docker(['run', '--rm', '--mac-address', '03:00:00:00:00:01', B, 'true'])).err, /invalid MAC address: 03:00:00:00:00:01/);
     const env = await docker(['run', '--rm', '-e', 'NOTSET_IN_CLIENT', '-e', 'A=1', B, 'sh', '-c', 'echo $A; env | grep -c NOTSET_IN_CLIENT']);
     assert.equal(env.out, '1\n0\n', 'a bare name is not set in the container');
+    // A real-time budget needs one in the cgroup above: the kernel's refusal is named with the fix.
+    if (existsSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us')) {
+      assert.match((await docker(['run', '--rm', '--cpu-rt-runtime', '1000', B, 'true'])).err, /the kernel refused a real-time budget of 1000 µs .*give \S+ a cpu\.rt_runtime_us at least that large first/);
+    }
     assert.match((await docker(['run', '--rm', '--runtime', 'crun', B, 'true'])).err, /unknown or invalid runtime name: crun/);
     assert.match((await docker(['run', '--rm', '--isolation', 'hyperv', B, 'true'])).err, /Invalid isolation: "hyperv" - linux only supports 'default'/);
     assert.match((await docker(['run', '--rm', '--ipc', 'bogus', B, 'true'])).err, /Invalid IPC mode: bogus/);

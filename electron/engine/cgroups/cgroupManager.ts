@@ -14,6 +14,9 @@ export interface CgroupLimits {
   cpusetCpus?: string;
   cpusetMems?: string;
   pidsLimit?: number;
+  /** real-time scheduling budget (v1 cpu.rt_runtime_us / cpu.rt_period_us) */
+  cpuRtRuntime?: number;
+  cpuRtPeriod?: number;
   /** device cgroup rules added to the default allow-list at creation ("c 1:3 rwm") */
   deviceRules?: string[];
 }

@@ -173,6 +173,19 @@ export class FsCgroup implements Cgroup {
     return [...byMount].map(([mount, ctrls]) => [mount.slice(mount.lastIndexOf('/') + 1), ctrls.join(',')]);
   }
 
+  /** A real-time budget needs one in every cgroup above (the kernel's rule): refused with that fix. */
+  private realtime(cpu: string | undefined, l: CgroupLimits): void {
+    if (!cpu || !existsSync(`${cpu}/cpu.rt_runtime_us`)) throw invalid('--cpu-rt-runtime and --cpu-rt-period need a kernel with CONFIG_RT_GROUP_SCHED and the v1 cpu controller');
+    try {
+      if (l.cpuRtPeriod) write(`${cpu}/cpu.rt_period_us`, l.cpuRtPeriod);
+      if (l.cpuRtRuntime) write(`${cpu}/cpu.rt_runtime_us`, l.cpuRtRuntime);
+    } catch (e) {
+      const parent = cpu.slice(0, cpu.lastIndexOf('/'));
+      throw invalid(`the kernel refused a real-time budget of ${l.cpuRtRuntime ?? 0} µs per ${l.cpuRtPeriod ?? 'default'} µs (${(e as Error).message}): `
+        + `give ${parent} a cpu.rt_runtime_us at least that large first (dockerd: --cpu-rt-runtime on the daemon)`);
+    }
+  }
+
   update(l: CgroupLimits): void {
     const period = l.cpuPeriod || 100000;
     if (this.unifiedOnly) {
@@ -208,6 +221,7 @@ export class FsCgroup implements Cgroup {
       write(`${cpu}/cpu.cfs_quota_us`, l.cpuQuota > 0 ? l.cpuQuota : -1);
     }
     if (cpu && l.cpuShares) write(`${cpu}/cpu.shares`, l.cpuShares);
+    if (l.cpuRtRuntime || l.cpuRtPeriod) this.realtime(cpu, l);
     const cpuset = this.v1('cpuset');
     if (cpuset && l.cpusetCpus) write(`${cpuset}/cpuset.cpus`, l.cpusetCpus);
     if (cpuset && l.cpusetMems) write(`${cpuset}/cpuset.mems`, l.cpusetMems);

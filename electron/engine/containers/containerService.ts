@@ -84,6 +84,8 @@ export function limitsOf(h: ContainerRecord['HostConfig']): CgroupLimits {
     cpusetCpus: h.CpusetCpus || undefined,
     cpusetMems: h.CpusetMems || undefined,
     pidsLimit: h.PidsLimit && h.PidsLimit > 0 ? h.PidsLimit : undefined,
+    cpuRtRuntime: h.CpuRealtimeRuntime || undefined,
+    cpuRtPeriod: h.CpuRealtimePeriod || undefined,
   };
 }
 
