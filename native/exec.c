@@ -1,8 +1,9 @@
 /* exec mode: join a running container's namespaces and cgroup, then run one process
  * with the container's security settings. Stdio is inherited (pipes or a pty from
  * node-pty), so the engine never needs fd passing. A terminal exec gets a pty of the
- * container's own devpts (so `tty` names a device that exists inside); this process
- * relays between it and the inherited one, which it puts in raw mode. */
+ * container's own devpts (so `tty` names a device that exists inside); this process relays
+ * between it and its stdin/stdout: pipes, with window sizes as "ROWS COLS" lines on
+ * --resize-fd, or an inherited terminal, put in raw mode, whose size it follows. */
 #include "container.h"
 
 #include <errno.h>
@@ -39,7 +40,7 @@ static void forward(int sig)
 }
 
 /* The master of a new pty in the devpts mounted at the container's /dev/pts. */
-static int open_container_pty(char *name, size_t len, struct berr *err)
+static int open_container_pty(const struct plan *p, char *name, size_t len, struct berr *err)
 {
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
@@ -49,8 +50,9 @@ static int open_container_pty(char *name, size_t len, struct berr *err)
 		close(master);
 		return -1;
 	}
-	struct winsize ws;
-	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+	/* An inherited terminal's size, else the plan's. */
+	struct winsize ws = { .ws_row = p->rows, .ws_col = p->cols };
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0 || (p->rows && p->cols))
 		ioctl(master, TIOCSWINSZ, &ws);
 	return master;
 }
@@ -86,19 +88,46 @@ static int pump(int from, int to)
 	return write_all(to, buf, (size_t)n) < 0 ? 0 : 1;
 }
 
+/* "ROWS COLS" lines from the engine: each one resizes the pty (its process gets SIGWINCH). */
+static int read_resizes(int fd, int master, char *buf, size_t *len, size_t cap)
+{
+	ssize_t n = read(fd, buf + *len, cap - *len - 1);
+	if (n <= 0)
+		return n < 0 && (errno == EINTR || errno == EAGAIN) ? 1 : 0;
+	*len += (size_t)n;
+	buf[*len] = 0;
+	char *line = buf, *nl;
+	while ((nl = strchr(line, '\n'))) {
+		unsigned rows, cols;
+		if (sscanf(line, "%u %u", &rows, &cols) == 2 && rows && cols && rows < 65536 && cols < 65536) {
+			struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+			ioctl(master, TIOCSWINSZ, &ws);
+		}
+		line = nl + 1;
+	}
+	*len -= (size_t)(line - buf);
+	memmove(buf, line, *len);
+	if (*len == cap - 1)
+		*len = 0; /* a line that long is not a size */
+	return 1;
+}
+
 /* Relays until the process exits, then drains what it wrote; returns its wait status. */
-static int relay_pty(int master, pid_t pid, int wake_r)
+static int relay_pty(int master, pid_t pid, int wake_r, int resize_fd)
 {
 	struct termios tio;
 	if (tcgetattr(0, &tio) == 0) {
 		cfmakeraw(&tio);
 		tcsetattr(0, TCSANOW, &tio);
 	}
+	char rbuf[128];
+	size_t rlen = 0;
 	int st = 0, exited = 0, in_open = 1, out_open = 1;
 	while (!exited) {
 		/* A closed side is dropped from the poll (a hung-up master would wake it forever). */
-		struct pollfd fds[3] = { { wake_r, POLLIN, 0 }, { out_open ? master : -1, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 } };
-		if (poll(fds, 3, -1) < 0) {
+		struct pollfd fds[4] = { { wake_r, POLLIN, 0 }, { out_open ? master : -1, POLLIN, 0 }, { in_open ? 0 : -1, POLLIN, 0 },
+					 { resize_fd, POLLIN, 0 } };
+		if (poll(fds, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -118,6 +147,8 @@ static int relay_pty(int master, pid_t pid, int wake_r)
 			out_open = pump(master, 1);
 		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
 			in_open = pump(0, master);
+		if (resize_fd >= 0 && (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) && !read_resizes(resize_fd, master, rbuf, &rlen, sizeof rbuf))
+			resize_fd = -1;
 	}
 	/* The process is gone: whatever it (or a child still holding the pty) wrote is read now. */
 	int fl = fcntl(master, F_GETFL);
@@ -198,12 +229,17 @@ fail:
 int exec_main(int argc, char **argv)
 {
 	const char *plan_path = NULL, *status_path = NULL;
+	int resize_fd = -1;
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--plan"))
 			plan_path = argv[i + 1];
 		else if (!strcmp(argv[i], "--status"))
 			status_path = argv[i + 1];
+		else if (!strcmp(argv[i], "--resize-fd"))
+			resize_fd = atoi(argv[i + 1]);
 	}
+	if (resize_fd >= 0)
+		fcntl(resize_fd, F_SETFD, FD_CLOEXEC); /* the process in the container never sees it */
 	struct berr err = { "", 0, "" };
 	int status_fd = status_path ? open(status_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
 	char *buf = NULL;
@@ -219,7 +255,7 @@ int exec_main(int argc, char **argv)
 	char pty_name[128];
 	int master = -1, wake[2] = { -1, -1 };
 	if (p.terminal) {
-		if ((master = open_container_pty(pty_name, sizeof pty_name, &err)) < 0)
+		if ((master = open_container_pty(&p, pty_name, sizeof pty_name, &err)) < 0)
 			goto fatal;
 		if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 			fail(&err, "exec", errno, "pipe");
@@ -243,6 +279,8 @@ int exec_main(int argc, char **argv)
 	}
 	child_pid = pid;
 	close(ep[1]);
+	/* The engine may close our stdout first: a write error then, not a death (the child keeps its own SIGPIPE). */
+	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa = { .sa_handler = forward, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
@@ -253,7 +291,7 @@ int exec_main(int argc, char **argv)
 	ssize_t got = read_all(ep[0], &child_err, sizeof child_err);
 	int st = 0;
 	if (master >= 0 && got != (ssize_t)sizeof child_err)
-		st = relay_pty(master, pid, wake[0]);
+		st = relay_pty(master, pid, wake[0], resize_fd);
 	else
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;

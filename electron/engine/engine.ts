@@ -276,7 +276,7 @@ export class Engine {
       r.HostConfig.UsernsMode === 'private' ? this.containers.remap() : undefined);
   }
 
-  /** Exec with plain pipes; interactive terminals use prepareExec with node-pty. */
+  /** Exec with plain pipes; terminals go through ExecSessions. */
   exec(ref: string, opts: ExecOptions): ChildProcess {
     const p = this.prepareExec(ref, opts);
     this.events.emit('container', 'exec_start', this.containers.get(ref).Id, { execID: opts.Cmd.join(' ') });

@@ -117,7 +117,7 @@ describe('logs, attach and exec', { timeout: 180_000 }, () => {
     await t.engine.containers.remove(c.Id, { force: true });
   });
 
-  it('execs an interactive shell through node-pty', async () => {
+  it('execs an interactive shell through node-pty (the helper follows the size of the terminal it is given)', async () => {
     const c = await t.engine.create({ Image: 'busybox', Cmd: ['sleep', '30'] });
     await t.engine.start(c.Id);
     const prep = t.engine.prepareExec(c.Id, { Cmd: ['sh'], Tty: true });

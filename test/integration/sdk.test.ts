@@ -128,6 +128,15 @@ describe('Docker SDKs against berth daemon', { timeout: 300_000 }, () => {
       const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
       const raw = await collect(stream as unknown as PassThrough);
       assert.match(raw, /^\/dev\/pts\/\d+\r\na\r\nb\r\n$/, 'raw, not multiplexed');
+      // An interactive exec shell follows a resize.
+      const sh = await c.exec({ Cmd: ['sh'], AttachStdin: true, AttachStdout: true, Tty: true });
+      const io = await sh.start({ hijack: true, stdin: true, Tty: true });
+      let seen = '';
+      io.on('data', (d: Buffer) => (seen += d.toString()));
+      await sh.resize({ h: 33, w: 111 });
+      io.write('stty size; exit\n');
+      await new Promise((r) => io.on('end', r));
+      assert.match(seen, /^33 111\r$/m);
       // attach with a custom detach sequence: the stream ends, the container runs on.
       const att = await c.attach({ stream: true, stdin: true, stdout: true, hijack: true, detachKeys: 'ctrl-x,y' });
       const ended = new Promise((r) => att.on('end', r));

@@ -1,6 +1,5 @@
 // Runs a process inside a running container through the helper's exec mode: plain pipes,
-// or a pty from node-pty for interactive terminals (relayed by the helper to a pty of the
-// container's devpts).
+// or for terminals a pty of the container's devpts that the helper relays to its pipes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,8 +48,12 @@ export function prepareExec(record: ContainerRecord, files: UserFiles, cgroup: C
   if (userns) w.record(P.UIDMAP, { str: `0 ${remap!.start} ${remap!.count}` });
   w.record(P.TARGET_PID, { u32: record.runtime.pid }, { u64: record.runtime.starttime });
   for (const f of cgroup.procsFiles) w.record(P.CGROUP_PROCS, { str: f });
-  // The helper allocates the pty in the container's own devpts and relays to node-pty's.
-  if (opts.Tty) w.record(P.TERMINAL, { u8: 1 });
+  // The helper allocates the pty in the container's own devpts and relays it to its stdio.
+  if (opts.Tty) {
+    w.record(P.TERMINAL, { u8: 1 });
+    const [rows, cols] = opts.ConsoleSize ?? [24, 80];
+    w.record(P.CONSOLE_SIZE, { u16: rows || 24 }, { u16: cols || 80 });
+  }
   writeProcess(w, {
     argv: opts.Cmd, env: withHome([...env.values()], sec.user.home), cwd: opts.WorkingDir || record.Config.WorkingDir || '/',
     user: sec.user, caps: sec.caps, noNewPrivileges: sec.noNewPrivileges, seccomp: sec.seccomp, rlimits: sec.rlimits,
