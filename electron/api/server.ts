@@ -1,11 +1,13 @@
 // The Docker Engine API on a unix socket, served from the engine. Versioned (/v1.NN/…) and
 // unversioned paths; attach and exec start take the connection over (101 UPGRADED, or a
 // close-delimited 200 for clients that do not ask for an upgrade).
-import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import type { Backend } from '../backend/backend.ts';
+import { CodedError } from '../../common/errors.ts';
 import { archiveRoutes } from './archive.ts';
 import { containerRoutes } from './containers.ts';
 import { execRoutes } from './exec.ts';
@@ -48,6 +50,18 @@ function rawError(socket: Duplex, e: unknown): void {
   socket.end(`HTTP/1.1 ${status} Error\r\n${headers}\r\n\r\n${body}`);
 }
 
+/** Whether something accepts connections on the unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
 export async function startApiServer(backend: Backend, socketPath: string): Promise<ApiServer> {
   const routes = ROUTES;
 
@@ -81,12 +95,17 @@ export async function startApiServer(backend: Backend, socketPath: string): Prom
   server.headersTimeout = 60_000;
 
   mkdirSync(dirname(socketPath), { recursive: true });
-  if (existsSync(socketPath)) rmSync(socketPath);
+  if (existsSync(socketPath)) {
+    // Another engine's live socket is never taken over; a stale one (its daemon gone) is.
+    if (await answers(socketPath)) throw new CodedError('CONFLICT', `another engine is listening on ${socketPath}: stop it, or give this daemon another --socket`);
+    rmSync(socketPath);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
   });
   chmodSync(socketPath, 0o660);
+  const ownIno = statSync(socketPath).ino;
   const open = new Set<Duplex>();
   server.on('connection', (s) => {
     open.add(s);
@@ -98,7 +117,12 @@ export async function startApiServer(backend: Backend, socketPath: string): Prom
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       for (const s of open) s.destroy();
-      rmSync(socketPath, { force: true });
+      // Only the file this server made: a later daemon may own the path by now.
+      try {
+        if (statSync(socketPath).ino === ownIno) rmSync(socketPath, { force: true });
+      } catch {
+        /* gone already */
+      }
     }),
   };
 }

@@ -20,6 +20,7 @@ import { loadLibc, MNT_DETACH } from '../engine/sys/libc.ts';
 import { claimEngine, checkStore, pauseProcess, prepareRunDir, requirePrerequisites, rootlessChecks, rootlessLayout, RootlessError, runningEngine, startInNamespace, type RootlessLayout } from '../machine/rootless.ts';
 import { ensureDockerContext } from '../machine/dockerContext.ts';
 import { dialCommand } from './dialStdio.ts';
+import { checkSocketFree, claimRoot, RootBusyError } from './rootLock.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -107,6 +108,8 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   const bip = flag(args, '--bip');
   const pause = layout ? pauseProcess(layout) : undefined;
   if (layout && !pause) throw new Error(`the rootless namespace's pause process (${layout.pauseFile}) is gone: start the engine with \`berth daemon\``);
+  await checkSocketFree(socket);
+  const releaseRoot = claimRoot(rootDir, socket);
   const engine = await createEngine({
     root: rootDir, runRoot, helperPath, helloPath: join(root, 'native/build/hello'), insecureRegistries: insecure, registryMirrors: mirrors,
     ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}), defaultBridge: layout ? 'berth0' : bridgeFor(rootDir),
@@ -128,6 +131,7 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   host.dispose();
   await api.close();
   engine.close();
+  releaseRoot();
   return 0;
 }
 
@@ -478,7 +482,8 @@ async function imageCommand(engine: AnyEngine, cmd: string, args: string[]): Pro
 }
 
 main().then((code) => process.exit(code), (e) => {
-  console.error(`berth: ${isEngineError(e) || e instanceof RootlessError ? (e as Error).message : (e as Error).stack}`);
+  const theirs = e instanceof RootlessError || e instanceof RootBusyError;
+  console.error(`berth: ${isEngineError(e) || theirs ? (e as Error).message : (e as Error).stack}`);
   // A missing prerequisite or a second engine is the user's to fix, as dockerd exits 1 for them.
-  process.exit(e instanceof RootlessError ? 1 : isEngineError(e) && e.stage === 'exec' ? 127 : 125);
+  process.exit(theirs ? 1 : isEngineError(e) && e.stage === 'exec' ? 127 : 125);
 });

@@ -37,7 +37,7 @@ export async function startDaemon(opts: { web?: boolean; args?: string[] } = {})
   };
   let proc = launch();
   const terminate = async () => {
-    if (proc.exitCode !== null) return;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGTERM');
     await exited;
@@ -57,7 +57,7 @@ export async function startDaemon(opts: { web?: boolean; args?: string[] } = {})
       if (opts.web) await until(() => log.slice(from).includes('web UI at'), 30_000, `web UI after restart (${log})`);
     },
     async stop() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         if (existsSync('/usr/local/bin/docker')) {
           const ids = (await docker(['ps', '-aq'])).out.split('\n').filter(Boolean);
           if (ids.length) await docker(['rm', '-f', ...ids]);
