@@ -1,8 +1,10 @@
 // What a container sees from inside: namespaces, mounts, capabilities, seccomp, identity.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
+import { REPO, startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
 import { sh } from '../helpers/run.ts';
 
 describe('isolation by default', { timeout: 180_000 }, () => {
@@ -38,6 +40,19 @@ describe('isolation by default', { timeout: 180_000 }, () => {
     assert.match(out, /CapInh:\s+0000000000000000/);
     assert.match(out, /Seccomp:\s+2/);
     assert.match(out, /NoNewPrivs:\s+0/);
+  });
+
+  it('seccomp refuses io_uring as Docker 25+ does (EPERM), and lets ordinary calls through', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/berth-t-sys-`);
+    try {
+      execFileSync('cc', ['-static', '-O2', '-o', `${dir}/syscalls`, `${REPO}/test/fixtures/syscalls.c`]);
+      const host = execFileSync(`${dir}/syscalls`, { encoding: 'utf8' });
+      assert.doesNotMatch(host, /io_uring_setup=(1|38)\n/, 'the host has io_uring, so the container\'s refusal is the filter\'s');
+      const { out } = await sh(t.engine, '/probe/syscalls', { HostConfig: { Binds: [`${dir}:/probe:ro`] } });
+      assert.equal(out, 'io_uring_setup=1\nio_uring_enter=1\nio_uring_register=1\ngetpid=0\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('seccomp refuses namespace creation, the capabilities refuse mounts', async () => {
