@@ -33,6 +33,11 @@ export function createOptions(body: Record<string, unknown>, name: string | null
     if ((k === 'Cmd' || k === 'Entrypoint') && typeof v === 'string') v = [v];
     const actual = Array.isArray(v) ? 'array' : typeof v;
     if (actual !== type) throw new ApiError(400, `json: cannot unmarshal ${actual} into Go struct field Config.${k} of type ${type}`);
+    // Lists of words: every element a string, or the field is named (dockerd's decoder does the same).
+    if (Array.isArray(v) && (k === 'Cmd' || k === 'Entrypoint' || k === 'Env')) {
+      const odd = v.find((x) => typeof x !== 'string');
+      if (odd !== undefined) throw new ApiError(400, `json: cannot unmarshal ${odd === null ? 'null' : Array.isArray(odd) ? 'array' : typeof odd} into Go struct field Config.${k} of type string`);
+    }
     opts[k] = v;
   }
   if (typeof opts.Image !== 'string' || !opts.Image) throw new ApiError(400, 'config.Image: an image name is required');

@@ -74,6 +74,17 @@ describe('Docker API routers over a fake backend', () => {
     assert.equal(v.ApiVersion, '1.47');
   });
 
+  it('names a bad element in Cmd, Entrypoint or Env, and a malformed path, with 400', async () => {
+    for (const [body, re] of [[{ Image: 'busybox', Cmd: [1, {}, null] }, /cannot unmarshal number into Go struct field Config\.Cmd of type string/],
+      [{ Image: 'busybox', Env: [5] }, /Config\.Env of type string/], [{ Image: 'busybox', Entrypoint: ['sh', null] }, /unmarshal null into Go struct field Config\.Entrypoint/]] as const) {
+      const r = await http('POST', '/containers/create', body);
+      assert.equal(r.status, 400);
+      assert.match(JSON.parse(r.body).message, re);
+    }
+    const bad = await http('POST', '/containers/%zz/stop');
+    assert.deepEqual([bad.status, JSON.parse(bad.body).message], [400, 'malformed percent-encoding in the path /containers/%zz/stop']);
+  });
+
   it('answers swarm endpoints 503 as a dockerd outside a swarm does, not 404', async () => {
     for (const [method, path] of [['GET', '/swarm'], ['GET', '/v1.41/services'], ['GET', '/nodes/abc'], ['DELETE', '/nodes/abc'],
       ['GET', '/tasks'], ['GET', '/secrets'], ['GET', '/configs'], ['POST', '/services/create'], ['GET', '/swarm/unlockkey']]) {

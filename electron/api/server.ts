@@ -36,7 +36,13 @@ function match(routes: Route[], method: string, path: string): { route: Route; p
   for (const r of routes) {
     if (r.method !== method && !(method === 'HEAD' && r.method === 'GET')) continue;
     const m = r.path.exec(path);
-    if (m) return { route: r, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+    if (m) {
+      try {
+        return { route: r, params: m.slice(1).map((p) => decodeURIComponent(p)) };
+      } catch {
+        throw new ApiError(400, `malformed percent-encoding in the path ${path}`);
+      }
+    }
   }
   return undefined;
 }

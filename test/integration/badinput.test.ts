@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isEngineError } from '../../electron/engine/errors.ts';
 import { startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
+import { logsOf, until } from '../helpers/run.ts';
 
 describe('bad input', { timeout: 180_000 }, () => {
   let t: TestEngine;
@@ -55,6 +56,36 @@ describe('bad input', { timeout: 180_000 }, () => {
       await assert.rejects(started, (e) => isEngineError(e) && ['INVALID_ARGUMENT', 'UNSUPPORTED'].includes(e.code) && re.test(e.message), JSON.stringify(hc));
     }
     nothingLeft();
+  });
+
+  it('create itself refuses what would break inspect, start or stop later, naming the field', async () => {
+    const cases: [object, RegExp][] = [
+      [{ HostConfig: { Memory: 1e30 } }, /invalid Memory 1e\+30: a whole number is required/],
+      [{ HostConfig: { CpuShares: 1.5 } }, /invalid CpuShares 1\.5: a whole number is required/],
+      [{ StopSignal: 'SIGFOO' }, /Invalid signal: SIGFOO/],
+      [{ StopTimeout: 2.5 }, /invalid StopTimeout 2\.5/],
+      [{ HostConfig: { CapAdd: ['CAP_BOGUS'] } }, /invalid CapAdd: unknown capability: "CAP_BOGUS"/],
+      [{ HostConfig: { CapDrop: ['NOPE'] } }, /invalid CapDrop: unknown capability: "NOPE"/],
+      [{ Hostname: 'a'.repeat(300) }, /invalid hostname "a{64}…": at most 64/],
+      [{ Hostname: 'bad host' }, /invalid hostname "bad host"/],
+      [{ HostConfig: { Ulimits: [{ Name: 'nofile', Soft: 200, Hard: 100 }] } }, /ulimit nofile: the soft limit 200 is above the hard limit 100/],
+      [{ HostConfig: { OomScoreAdj: 5000 } }, /Invalid value 5000, range for oom score adj is \[-1000, 1000\]/],
+    ];
+    const before = t.engine.containers.list(true).length;
+    for (const [opts, re] of cases) {
+      await assert.rejects(t.engine.create({ Image: 'busybox', Cmd: ['true'], ...opts }), (e) => isEngineError(e, 'INVALID_ARGUMENT') && re.test(e.message), JSON.stringify(opts).slice(0, 80));
+    }
+    assert.equal(t.engine.containers.list(true).length, before, 'nothing was created');
+    nothingLeft();
+  });
+
+  it('a stop timeout longer than a timer holds waits for the process instead of killing it at once', async () => {
+    const c = await t.engine.create({ Image: 'busybox', Cmd: ['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done'] });
+    await t.engine.start(c.Id);
+    await until(async () => (await logsOf(t.engine, c.Id)).includes('ready'), 5000, 'ready');
+    await t.engine.containers.stop(c.Id, { timeout: 99_999_999_999 });
+    assert.equal(t.engine.inspect(c.Id).State.ExitCode, 7, 'the TERM trap ran; no SIGKILL after 1 ms');
+    await t.engine.containers.remove(c.Id);
   });
 
   it('refuses to delete an image a container uses, and untags an extra name', async () => {

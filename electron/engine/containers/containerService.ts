@@ -73,6 +73,8 @@ function withLegacyMac(opts: ContainerCreateOptions): Record<string, EndpointCon
   return { ...endpoints, [key]: { ...endpoints?.[key], MacAddress: endpoints?.[key]?.MacAddress || opts.MacAddress } };
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function limitsOf(h: ContainerRecord['HostConfig']): CgroupLimits {
   const period = h.CpuPeriod || 100000;
   return {
@@ -409,7 +411,9 @@ export class ContainerService {
     const exited = this.waitExitUnlocked(r.Id);
     if (r.State.Paused) await this.d.cgroups.open(r.Id).thaw().catch(() => undefined);
     await this.signal(r, signo);
-    const done = await Promise.race([exited.then(() => true), this.d.clock.sleep(Math.max(0, timeout) * 1000).then(() => false)]);
+    // A timer holds at most 2^31-1 ms (24.8 days): a longer timeout (or -1) waits that long, not 1 ms.
+    const wait = timeout < 0 ? MAX_TIMER_MS : Math.min(timeout * 1000, MAX_TIMER_MS);
+    const done = await Promise.race([exited.then(() => true), this.d.clock.sleep(wait).then(() => false)]);
     if (!done) {
       await this.signal(r, 9);
       await Promise.race([exited, this.d.clock.sleep(10_000)]);

@@ -4,13 +4,26 @@ import { statSync } from 'node:fs';
 import type { ContainerCreateOptions, DeviceMapping, HealthConfig, HostConfig } from '../../../common/models.ts';
 import { invalid } from '../errors.ts';
 import type { Image } from '../images/imageStore.ts';
+import { CAPABILITIES } from '../runtime/caps.ts';
 import { RLIMITS } from '../runtime/rlimits.ts';
+import { parseSignal } from './signals.ts';
 import { checkEnv, checkMemory, checkNanoCpus, checkRestartPolicy, parseSize, portKey } from '../../../common/grammar/index.ts';
 import { normalizePortBindings } from '../network/networkService.ts';
 import type { ContainerConfig } from './containerRecord.ts';
 
 function isInt(n: unknown): n is number {
   return typeof n === 'number' && Number.isFinite(n);
+}
+
+const INT64_MAX = 2 ** 63 - 1;
+
+/** A whole number in range, or the field is named: values the kernel and the store can hold. */
+function checkInt(field: string, v: unknown, min = 0, max = INT64_MAX): void {
+  if (v === undefined || v === null) return;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) && !(Number.isInteger(v) && Math.abs(v) <= INT64_MAX)) {
+    throw invalid(`invalid ${field} ${JSON.stringify(v)}: a whole number is required`);
+  }
+  if (v < min || v > max) throw invalid(`invalid ${field} ${v}: it must be between ${min} and ${max}`);
 }
 
 export function validateHostConfig(h: HostConfig): HostConfig {
@@ -38,6 +51,25 @@ export function validateHostConfig(h: HostConfig): HostConfig {
   }
   for (const d of h.Dns ?? []) if (!/^[\d.]+$|^[\da-fA-F:]+$/.test(d)) throw invalid(`${d} is not an ip address`);
   if (h.ShmSize !== undefined && (!isInt(h.ShmSize) || h.ShmSize < 0)) throw invalid(`invalid shm size ${h.ShmSize}`);
+  for (const k of ['Memory', 'MemorySwap', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'ShmSize', 'CpuRealtimeRuntime', 'CpuRealtimePeriod'] as const) {
+    checkInt(k, h[k], k === 'MemorySwap' || k === 'CpuQuota' ? -1 : 0);
+  }
+  checkInt('PidsLimit', h.PidsLimit, -1);
+  if (h.OomScoreAdj !== undefined && (!Number.isInteger(h.OomScoreAdj) || h.OomScoreAdj < -1000 || h.OomScoreAdj > 1000)) {
+    throw invalid(`Invalid value ${h.OomScoreAdj}, range for oom score adj is [-1000, 1000]`);
+  }
+  for (const [field, list] of [['CapAdd', h.CapAdd], ['CapDrop', h.CapDrop]] as const) {
+    for (const c of list ?? []) {
+      if (typeof c !== 'string' || (c.toUpperCase() !== 'ALL' && !(CAPABILITIES as readonly string[]).includes(c.toUpperCase().replace(/^CAP_/, '')))) {
+        throw invalid(`invalid ${field}: unknown capability: ${JSON.stringify(c)}`);
+      }
+    }
+  }
+  for (const u of h.Ulimits ?? []) {
+    checkInt(`ulimit ${u.Name} soft limit`, u.Soft, -1);
+    checkInt(`ulimit ${u.Name} hard limit`, u.Hard, -1);
+    if (u.Soft !== -1 && u.Hard !== -1 && u.Soft > u.Hard) throw invalid(`ulimit ${u.Name}: the soft limit ${u.Soft} is above the hard limit ${u.Hard}`);
+  }
   checkNamespaceModes(h);
   if (h.Runtime && h.Runtime !== 'runc') throw invalid(`unknown or invalid runtime name: ${h.Runtime}`);
   if (h.Isolation && h.Isolation !== 'default') throw invalid(`Invalid isolation: "${h.Isolation}" - linux only supports 'default'`);
@@ -163,6 +195,11 @@ export function mergeConfig(opts: ContainerCreateOptions, image: Image, hostname
     volumes[v] = {};
   }
   if (opts.HostConfig?.UTSMode === 'host' && opts.Hostname) throw invalid('conflicting options: hostname and the UTS mode');
+  if (opts.Hostname && (opts.Hostname.length > 64 || !/^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/.test(opts.Hostname))) {
+    throw invalid(`invalid hostname "${opts.Hostname.length > 70 ? `${opts.Hostname.slice(0, 64)}…` : opts.Hostname}": at most 64 letters, digits, '-', '_' and '.'`);
+  }
+  if (opts.StopSignal) parseSignal(opts.StopSignal);
+  if (opts.StopTimeout !== undefined && opts.StopTimeout !== null && !Number.isInteger(opts.StopTimeout)) throw invalid(`invalid StopTimeout ${opts.StopTimeout}: a whole number of seconds`);
   const config: ContainerConfig = {
     Hostname: opts.Hostname || hostname,
     Domainname: opts.Domainname ?? '',
