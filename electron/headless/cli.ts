@@ -1,7 +1,6 @@
 // Headless entry points without Electron: `berth run IMAGE CMD…`, image commands (pull, push,
 // login, images, tag, rmi, save, load, import, history, inspect, image prune), `berth probe`.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { ProgressMessage } from '../engine/images/distribution/pull.ts';
@@ -13,7 +12,7 @@ import { backendOf, createEngine } from '../engine/index.ts';
 import { isEngineError } from '../engine/errors.ts';
 import { ContractHost } from '../host/contractHost.ts';
 import { inProcess, RelayConnection, serveContract, unavailable, type ConnectionFactory } from '../host/contractSocket.ts';
-import { startWebServer } from '../host/webServer.ts';
+import { ensureTokenFile, startWebServer } from '../host/webServer.ts';
 import { connect as netConnect } from 'node:net';
 import { inUserNamespace } from '../engine/sys/userns.ts';
 import { loadLibc, MNT_DETACH } from '../engine/sys/libc.ts';
@@ -42,6 +41,7 @@ async function main(): Promise<number> {
   if (cmd === 'probe') return probe(args);
   if (cmd === 'daemon') return daemon(args);
   if (cmd === 'system' && args[0] === 'reset') return systemReset(args.slice(1));
+  if (cmd === 'web' && args[0] === 'rotate-token') return rotateWebToken(args.slice(1));
   if (cmd === 'system' && args[0] === 'dial-stdio') {
     const own = process.getuid?.() === 0 ? '/run/berth/docker.sock' : rootlessLayout().dockerSocket;
     return dialCommand(args.slice(1), own);
@@ -105,6 +105,7 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   const cgroupParent = flag(args, '--cgroup-parent');
   const authFile = flag(args, '--auth-file');
   const web = flag(args, '--web');
+  const allowRemote = has(args, '--web-allow-remote');
   const bip = flag(args, '--bip');
   const pause = layout ? pauseProcess(layout) : undefined;
   if (layout && !pause) throw new Error(`the rootless namespace's pause process (${layout.pauseFile}) is gone: start the engine with \`berth daemon\``);
@@ -120,7 +121,7 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   const contract = layout ? await serveContract(host, layout.uiSocket) : undefined;
   console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir}${layout ? ', rootless' : ''})`);
   if (!layout && !socketFlag) registerContext(socket);
-  const ui = web ? await startWeb(inProcess(host), web, runRoot) : undefined;
+  const ui = web ? await startWeb(inProcess(host), web, runRoot, allowRemote) : undefined;
   await new Promise<void>((resolve) => {
     process.on('SIGTERM', () => resolve());
     process.on('SIGINT', () => resolve());
@@ -170,6 +171,7 @@ async function rootlessDaemon(args: string[]): Promise<number> {
     flag(args, f);
   }
   const web = flag(args, '--web');
+  const allowRemote = has(args, '--web-allow-remote');
   let maps: { uidMap: string; gidMap: string };
   try {
     maps = requirePrerequisites();
@@ -178,7 +180,7 @@ async function rootlessDaemon(args: string[]): Promise<number> {
     // The app is how most people start the engine: show them what is missing and how to fix it.
     console.error(`berth: ${e.message}`);
     prepareRunDir(layout);
-    const ui = await startWeb(unavailable(`Berth cannot start its engine: ${e.message}`), web, layout.runDir);
+    const ui = await startWeb(unavailable(`Berth cannot start its engine: ${e.message}`), web, layout.runDir, allowRemote);
     await untilSignal();
     await ui.close();
     return 1;
@@ -216,7 +218,7 @@ async function rootlessDaemon(args: string[]): Promise<number> {
     const { exited } = run;
     registerContext(layout.dockerSocket);
     console.log(`berth daemon: rootless engine ready; for the docker CLI: export DOCKER_HOST=unix://${layout.dockerSocket} (or docker context use berth)`);
-    const ui = web ? await startWeb((ch) => new RelayConnection(layout.uiSocket, ch), web, layout.runDir) : undefined;
+    const ui = web ? await startWeb((ch) => new RelayConnection(layout.uiSocket, ch), web, layout.runDir, allowRemote) : undefined;
     const code = await exited;
     await ui?.close();
     return code;
@@ -238,22 +240,37 @@ function untilSignal(): Promise<void> {
 }
 
 /** Web mode: the UI and its WebSocket on a loopback address, with a token kept across restarts. */
-async function startWeb(connect: ConnectionFactory, listen: string, runRoot: string): Promise<{ close(): Promise<void> }> {
+async function startWeb(connect: ConnectionFactory, listen: string, runRoot: string, allowRemote = false): Promise<{ close(): Promise<void> }> {
   const uiDir = join(root, 'dist/renderer');
   if (existsSync(join(root, 'node_modules/esbuild'))) execFileSync(process.execPath, [join(root, 'renderer/build.mjs'), '--if-stale', '--ui-only'], { stdio: 'inherit' });
   const tokenFile = join(runRoot, 'web-token');
-  const token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : randomBytes(24).toString('base64url');
-  writeFileSync(tokenFile, token, { mode: 0o600 });
+  ensureTokenFile(tokenFile);
   let server;
   try {
-    server = await startWebServer(connect, { listen, uiDir, token });
+    server = await startWebServer(connect, { listen, uiDir, tokenFile, allowRemote });
   } catch (e) {
     // The default port taken: take any free one rather than fail `npm start`.
     if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !listen.endsWith(':7380')) throw new Error(`web mode on ${listen}: ${(e as Error).message}`, { cause: e });
-    server = await startWebServer(connect, { listen: listen.replace(/:7380$/, ':0'), uiDir, token });
+    server = await startWebServer(connect, { listen: listen.replace(/:7380$/, ':0'), uiDir, tokenFile, allowRemote });
   }
+  writeFileSync(join(runRoot, 'web-url'), server.url.replace(/\?token=.*$/, ''));
+  if (allowRemote) console.log('berth daemon: web mode answers on a non-loopback address over plain HTTP: anyone who sees the URL or its traffic can drive the engine');
   console.log(`berth daemon: web UI at ${server.url}`);
   return { close: () => server.close() };
+}
+
+/** `berth web rotate-token [--run DIR]`: a new token for a running web mode; its open sessions close. */
+function rotateWebToken(args: string[]): number {
+  const runRoot = flag(args, '--run') ?? (process.getuid?.() === 0 ? process.env.BERTH_RUN ?? '/run/berth' : rootlessLayout().runDir);
+  const tokenFile = join(runRoot, 'web-token');
+  if (!existsSync(tokenFile)) {
+    console.error(`berth web rotate-token: ${tokenFile} does not exist: no web mode has run with this run directory (give --run DIR)`);
+    return 1;
+  }
+  const token = ensureTokenFile(tokenFile, true);
+  const base = existsSync(join(runRoot, 'web-url')) ? readFileSync(join(runRoot, 'web-url'), 'utf8').trim() : '';
+  console.log(base ? `${base}?token=${token}` : token);
+  return 0;
 }
 
 /**
@@ -353,6 +370,7 @@ function resetInside(layout: RootlessLayout): number {
 
 const USAGE = `usage: berth start | daemon [--root DIR] [--socket PATH] [--web ADDR:PORT] [--bip GATEWAY/PREFIX] | run [--rm] IMAGE [CMD…] | probe [--json]
        berth system reset [--force]   (a normal user's rootless store) | system dial-stdio [--host unix://PATH]
+       berth web rotate-token [--run DIR]   (a new web-mode token; open sessions close)
        berth pull [--platform OS/ARCH] IMAGE | push IMAGE | login [-u USER] [-p PASS | --password-stdin] SERVER | logout SERVER
        berth images | tag SOURCE TARGET | rmi [-f] IMAGE… | image prune [-a] | history IMAGE | inspect IMAGE
        berth save [-o FILE] IMAGE… | load [-i FILE | DIR] | import TAR [NAME]`;

@@ -1,11 +1,13 @@
 // Web mode: serves the built UI and the contract over a WebSocket on a loopback address.
-// Every request needs the random token printed in the URL; Host must name the address we
-// listen on, which keeps DNS-rebinding pages out.
+// Every request needs the random token printed in the URL; Host must name exactly the address
+// we listen on, which keeps DNS-rebinding pages out, and a browser's WebSocket must come from
+// the page we served (its Origin). The token may live in a file: rewriting it (berth web
+// rotate-token) takes effect at once and closes every open session.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize } from 'node:path';
+import { dirname, extname, join, normalize } from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { Connection, ConnectionFactory } from './contractSocket.ts';
 
@@ -23,22 +25,44 @@ export interface WebServer {
 }
 
 /** Serves the UI; each WebSocket gets a contract connection from `connect` (in process, or a relay to the engine). */
-export async function startWebServer(connect: ConnectionFactory, opts: { listen: string; uiDir: string; token?: string }): Promise<WebServer> {
+/**
+ * The web token kept in `file` (made when missing, or anew with `rotate`), readable by its
+ * owner only: a file found with another mode is repaired.
+ */
+export function ensureTokenFile(file: string, rotate = false): string {
+  mkdirSync(dirname(file), { recursive: true });
+  const old = !rotate && existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  const token = old || randomBytes(24).toString('base64url');
+  writeFileSync(file, token, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return token;
+}
+
+export function isLoopback(address: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1' || address === 'localhost';
+}
+
+export async function startWebServer(connect: ConnectionFactory, opts: { listen: string; uiDir: string; token?: string; tokenFile?: string; allowRemote?: boolean }): Promise<WebServer> {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(opts.listen);
   if (!m) throw new Error(`--web wants ADDRESS:PORT, got ${opts.listen}`);
   const address = m[1].replace(/^\[|\]$/g, '');
+  if (!isLoopback(address) && !opts.allowRemote) {
+    throw new Error(`--web ${opts.listen} is not a loopback address: web mode is plain HTTP with the token in the URL, so anyone on that network could read it; `
+      + 'use 127.0.0.1, or add --web-allow-remote to accept that risk');
+  }
   if (!existsSync(join(opts.uiDir, 'index.html'))) throw new Error(`the UI is not built (${opts.uiDir}/index.html is missing): run npm install`);
-  const token = opts.token ?? randomBytes(24).toString('base64url');
-  const want = Buffer.from(token);
+  let token = opts.token ?? (opts.tokenFile ? readFileSync(opts.tokenFile, 'utf8').trim() : randomBytes(24).toString('base64url'));
   const tokenOk = (url: URL) => {
+    const want = Buffer.from(token);
     const got = Buffer.from(url.searchParams.get('token') ?? '');
     return got.length === want.length && timingSafeEqual(got, want);
   };
   let port = 0;
-  const hostOk = (req: IncomingMessage) => {
-    const h = req.headers.host ?? '';
-    return [`${address}:${port}`, `[${address}]:${port}`, `localhost:${port}`].includes(h);
-  };
+  const shown = address.includes(':') ? `[${address}]` : address;
+  const hostOk = (req: IncomingMessage) => req.headers.host === `${shown}:${port}`;
+  // A browser always sends Origin on a WebSocket: it must be the page we served. Other clients
+  // send none and are held by the token alone.
+  const originOk = (req: IncomingMessage) => req.headers.origin === undefined || req.headers.origin === `http://${shown}:${port}`;
   const server: Server = createServer((req, res) => serve(req, res));
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 << 20 });
   const connections = new Set<Connection>();
@@ -67,6 +91,10 @@ export async function startWebServer(connect: ConnectionFactory, opts: { listen:
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nmissing or wrong token\n');
       return;
     }
+    if (!originOk(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nthe WebSocket must come from the page this server served\n');
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = connect({ send: (msg) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(msg)) });
       connections.add(conn);
@@ -90,10 +118,32 @@ export async function startWebServer(connect: ConnectionFactory, opts: { listen:
     server.listen(Number(m[2]), address, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
-  const shown = address.includes(':') ? `[${address}]` : address;
+  let watcher: FSWatcher | undefined;
+  if (opts.tokenFile) {
+    const file = opts.tokenFile;
+    watcher = watch(file, () => {
+      let now: string;
+      try {
+        now = readFileSync(file, 'utf8').trim();
+      } catch {
+        return;
+      }
+      if (!now || now === token) return;
+      token = now;
+      // A rotated token revokes the sessions opened with the old one.
+      for (const ws of wss.clients) ws.close(4001, 'the web token was rotated');
+    });
+  }
   return {
-    url: `http://${shown}:${port}/?token=${token}`, token, port,
+    get url() {
+      return `http://${shown}:${port}/?token=${token}`;
+    },
+    get token() {
+      return token;
+    },
+    port,
     close: () => new Promise<void>((resolve) => {
+      watcher?.close();
       for (const c of connections) c.dispose();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
