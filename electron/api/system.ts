@@ -105,6 +105,7 @@ export const systemRoutes: Route[] = [
   { method: 'GET', path: /^\/events$/, handler: events },
   { method: 'GET', path: /^\/system\/df$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.system.diskUsage()) },
   { method: 'POST', path: /^\/auth$/, handler: auth },
+  { method: 'POST', path: /^\/build\/prune$/, handler: async (ctx) => sendJson(res(ctx), 200, await ctx.backend.system.pruneCache()) },
   { method: 'GET', path: /^\/plugins\/([^/]+)\/json$/, handler: absent('plugin') },
   ...swarmRoutes,
 ];

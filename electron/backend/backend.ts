@@ -134,6 +134,8 @@ export interface SystemBackend {
   info(): Promise<SystemInfo>;
   version(): Promise<VersionInfo>;
   diskUsage(): Promise<DiskUsage>;
+  /** `docker builder prune` (and `system prune`): the cache entries, today the partial downloads of failed pulls */
+  pruneCache(): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>;
   /** Events as they happen; with `since`, the kept ones from then first. */
   events(listener: (e: EngineEvent) => void, opts?: { since?: number }): Disposer;
   /** The events kept, oldest first. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isEngineError } from '../../electron/engine/errors.ts';
+import { systemBackend } from '../../electron/engine/backend/system.ts';
 import { buildTar } from '../../electron/engine/images/tarWriter.ts';
 import type { ProgressMessage } from '../../electron/engine/images/distribution/pull.ts';
 import { busyboxTarball, startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
@@ -233,6 +234,12 @@ describe('registry pull and push', { timeout: 180_000 }, () => {
     const after = snapshot();
     assert.deepEqual(after.images, before.images);
     assert.ok(!t.engine.images.content.has(layer.digest));
+    // The truncated download is kept to resume, shown as cache in system df, and freed by a prune.
+    const system = systemBackend(t.engine);
+    const cache = (await system.diskUsage()).BuildCache as { Description: string; Size: number; InUse: boolean }[];
+    assert.deepEqual(cache.map((c) => [c.Description, c.Size, c.InUse]), [[`partial download of ${layer.digest}`, Math.floor(layer.size / 2), false]]);
+    assert.deepEqual(await system.pruneCache(), { CachesDeleted: [`partial-${layer.digest.slice(7, 19)}`], SpaceReclaimed: Math.floor(layer.size / 2) });
+    assert.deepEqual((await system.diskUsage()).BuildCache, []);
     // A config that does not match the manifest's digest is refused too.
     writeFileSync(data, Buffer.alloc(layer.size, 1));
     await assert.rejects(t.engine.pull(`${reg.host}/broken/bb:v1`), /digest mismatch/);

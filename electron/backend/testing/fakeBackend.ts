@@ -429,6 +429,7 @@ export class FakeBackend implements Backend {
     }),
     version: async () => ({ Version: 'fake', ApiVersion: '', MinAPIVersion: '', Os: 'linux', Arch: 'amd64', KernelVersion: '6.0.0-fake' }),
     diskUsage: async () => ({ LayersSize: 0, Images: await this.images.list(), Containers: await this.containers.list({ all: true }), Volumes: await this.volumes.list(), BuildCache: [] }),
+    pruneCache: async () => ({ CachesDeleted: null, SpaceReclaimed: 0 }),
     events: (listener, opts = {}) => {
       if (opts.since !== undefined) for (const e of this.history) if (e.timeNano >= opts.since) listener(e);
       this.eventListeners.add(listener);

@@ -93,8 +93,16 @@ export function systemBackend(e: Engine): SystemBackend {
           HostConfig: { NetworkMode: r.HostConfig.NetworkMode ?? 'bridge' }, NetworkSettings: { Networks: r.NetworkSettings?.Networks ?? {} },
         })),
         Volumes: e.volumes.list().map((v) => e.volumes.view(v, true)),
-        BuildCache: [],
+        // A failed pull's partial downloads (kept to resume) are cache: shown here, freed by a prune.
+        BuildCache: e.images.content.partials().map((p) => ({
+          ID: `partial-${p.digest.slice(7, 19)}`, Parent: '', Type: 'internal', Description: `partial download of ${p.digest}`,
+          InUse: p.inUse, Shared: false, Size: p.size, CreatedAt: new Date(p.modified).toISOString(), LastUsedAt: new Date(p.modified).toISOString(), UsageCount: 0,
+        })),
       };
+    },
+    async pruneCache() {
+      const r = e.images.content.prunePartials();
+      return { CachesDeleted: r.digests.length ? r.digests.map((d) => `partial-${d.slice(7, 19)}`) : null, SpaceReclaimed: r.bytes };
     },
     events(listener, opts = {}) {
       if (opts.since !== undefined) for (const ev of e.events.recent()) if (ev.timeNano >= opts.since) listener(ev);

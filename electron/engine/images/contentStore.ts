@@ -23,6 +23,7 @@ export function sha256(data: Buffer | string): string {
 export class ContentStore {
   readonly dir: string;
   readonly ingest: string;
+  private readonly downloading = new Map<string, number>();
 
   constructor(root: string) {
     this.dir = `${root}/blobs/sha256`;
@@ -111,6 +112,41 @@ export class ContentStore {
     if (this.has(digest)) rmSync(tmp, { force: true });
     else renameSync(tmp, this.path(digest));
     return { digest, size };
+  }
+
+  /** Marks a partial download as in use until the returned function runs. */
+  claimPartial(digest: string): () => void {
+    this.downloading.set(digest, (this.downloading.get(digest) ?? 0) + 1);
+    return () => {
+      const n = (this.downloading.get(digest) ?? 1) - 1;
+      if (n > 0) this.downloading.set(digest, n);
+      else this.downloading.delete(digest);
+    };
+  }
+
+  /** Downloads an earlier pull left unfinished (kept to resume), and whether one runs now. */
+  partials(): { digest: string; size: number; modified: number; inUse: boolean }[] {
+    return readdirSync(this.ingest).filter((f) => /^[a-f0-9]{64}\.partial$/.test(f)).flatMap((f) => {
+      const digest = `sha256:${f.slice(0, 64)}`;
+      try {
+        const st = statSync(`${this.ingest}/${f}`);
+        return [{ digest, size: st.size, modified: st.mtimeMs, inUse: this.downloading.has(digest) }];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Removes the partial downloads no pull is using; their digests and the bytes freed. */
+  prunePartials(): { digests: string[]; bytes: number } {
+    const out = { digests: [] as string[], bytes: 0 };
+    for (const p of this.partials()) {
+      if (p.inUse) continue;
+      rmSync(this.partialPath(p.digest), { force: true });
+      out.digests.push(p.digest);
+      out.bytes += p.size;
+    }
+    return out;
   }
 
   partialPath(digest: string): string {

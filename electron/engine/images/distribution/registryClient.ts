@@ -234,6 +234,16 @@ export class RegistrySession {
    */
   async fetchBlob(store: ContentStore, desc: { digest: string; size: number }, what: string, onBytes: (got: number) => void, signal?: AbortSignal, tap?: DownloadTap): Promise<void> {
     if (store.has(desc.digest)) return;
+    // While it downloads, its partial file is not reclaimable by a prune.
+    const release = store.claimPartial(desc.digest);
+    try {
+      await this.download(store, desc, what, onBytes, signal, tap);
+    } finally {
+      release();
+    }
+  }
+
+  private async download(store: ContentStore, desc: { digest: string; size: number }, what: string, onBytes: (got: number) => void, signal?: AbortSignal, tap?: DownloadTap): Promise<void> {
     const partial = store.partialPath(desc.digest);
     let failures = 0;
     for (;;) {
