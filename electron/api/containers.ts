@@ -135,7 +135,7 @@ async function wait(ctx: Ctx): Promise<void> {
   await ctx.backend.containers.inspect(ctx.params[0]);
   const out = res(ctx);
   const abort = new AbortController();
-  ctx.req.socket.on('close', () => abort.abort());
+  res(ctx).once('close', () => abort.abort()); // per request: a keep-alive socket outlives it
   const result = ctx.backend.containers.wait(ctx.params[0], cond, abort.signal);
   // The CLI blocks on these headers before it sends /start.
   out.writeHead(200, { ...commonHeaders(), 'Content-Type': 'application/json' });
@@ -160,7 +160,7 @@ async function logs(ctx: Ctx): Promise<void> {
   const timestamps = bool(q(ctx, 'timestamps'));
   const out = res(ctx);
   const abort = new AbortController();
-  ctx.req.socket.on('close', () => abort.abort());
+  res(ctx).once('close', () => abort.abort()); // per request: a keep-alive socket outlives it
   const tty = c.Config.Tty;
   // Opened before the headers go out, so a driver that keeps nothing is an error response.
   const lines = ctx.backend.containers.logs(c.Id, { stdout, stderr, tail, since, until, follow: bool(q(ctx, 'follow')), signal: abort.signal });
@@ -215,7 +215,7 @@ async function stats(ctx: Ctx): Promise<void> {
   if (!stream) return sendJson(out, 200, dockerStats(c, await ctx.backend.containers.stats(c.Id), prev));
   startStream(out);
   let open = true;
-  ctx.req.socket.on('close', () => (open = false));
+  res(ctx).once('close', () => (open = false));
   while (open) {
     let cur;
     try {

@@ -19,7 +19,7 @@ function progressBar(m: ProgressMessage): string | undefined {
 async function jsonStream(ctx: Ctx, job: (emit: (m: Record<string, unknown>) => void, signal: AbortSignal) => Promise<void>): Promise<void> {
   const out = res(ctx);
   const abort = new AbortController();
-  ctx.req.socket.on('close', () => abort.abort());
+  res(ctx).once('close', () => abort.abort()); // per request: a keep-alive socket outlives it
   startStream(out);
   const emit = (m: Record<string, unknown>) => {
     if (!out.destroyed) out.write(`${JSON.stringify(m)}\r\n`);

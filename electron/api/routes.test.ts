@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { FakeBackend } from '../backend/testing/fakeBackend.ts';
@@ -83,6 +83,36 @@ describe('Docker API routers over a fake backend', () => {
     }
     const bad = await http('POST', '/containers/%zz/stop');
     assert.deepEqual([bad.status, JSON.parse(bad.body).message], [400, 'malformed percent-encoding in the path /containers/%zz/stop']);
+  });
+
+  it('requests on one keep-alive connection leave no listener behind on it', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    const onConn = (s: import('node:net').Socket) => sockets.push(s);
+    api.server.on('connection', onConn);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const call = (path: string, method = 'GET') => new Promise<number>((resolve, reject) => {
+      const req = request({ socketPath: api.socketPath, method, path, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    try {
+      const r = await http('POST', '/containers/create?name=ka1', { Image: 'busybox', Cmd: ['true'] });
+      const id = JSON.parse(r.body).Id;
+      for (let i = 0; i < 300; i++) {
+        assert.equal(await call(`/containers/${id}/wait`, 'POST'), 200);
+        assert.equal(await call(`/containers/${id}/logs?stdout=1`), 200);
+        assert.equal(await call('/events?since=0&until=1'), 200);
+      }
+      assert.equal(sockets.length, 1, 'one connection served them all');
+      assert.ok(sockets[0].listenerCount('close') < 10, `close listeners on the socket: ${sockets[0].listenerCount('close')}`);
+      await http('DELETE', `/containers/${id}?force=1`);
+    } finally {
+      agent.destroy();
+      api.server.off('connection', onConn);
+    }
   });
 
   it('answers swarm endpoints 503 as a dockerd outside a swarm does, not 404', async () => {

@@ -67,7 +67,7 @@ async function events(ctx: Ctx): Promise<void> {
   const off = ctx.backend.system.events(send, { since });
   let timer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
-    ctx.req.socket.on('close', resolve);
+    res(ctx).once('close', resolve);
     if (until !== undefined) timer = setTimeout(resolve, until / 1e6 - Date.now());
   });
   clearTimeout(timer);
