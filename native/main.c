@@ -9,9 +9,13 @@ int proxy_main(int argc, char **argv);
 int spawner_main(int argc, char **argv);
 int rootless_init_main(int argc, char **argv);
 int rootless_join_main(int argc, char **argv);
+int run_sealed(char **argv);
 
 int main(int argc, char **argv)
 {
+	/* The modes that exec container processes run from a sealed copy (see sealed.c). */
+	if (argc >= 2 && (!strcmp(argv[1], "shim") || !strcmp(argv[1], "exec") || !strcmp(argv[1], "spawner")) && run_sealed(argv) < 0)
+		return 126;
 	if (argc >= 2 && !strcmp(argv[1], "shim"))
 		return shim_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "exec"))

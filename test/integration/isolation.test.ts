@@ -1,7 +1,7 @@
 // What a container sees from inside: namespaces, mounts, capabilities, seccomp, identity.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { REPO, startTestEngine, type TestEngine } from '../helpers/testEngine.ts';
@@ -50,6 +50,28 @@ describe('isolation by default', { timeout: 180_000 }, () => {
       assert.doesNotMatch(host, /io_uring_setup=(1|38)\n/, 'the host has io_uring, so the container\'s refusal is the filter\'s');
       const { out } = await sh(t.engine, '/probe/syscalls', { HostConfig: { Binds: [`${dir}:/probe:ro`] } });
       assert.equal(out, 'io_uring_setup=1\nio_uring_enter=1\nio_uring_register=1\ngetpid=0\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a container cannot reach the host\'s helper binary through /proc/self/exe (CVE-2019-5736)', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/berth-t-exe-`);
+    try {
+      // An entrypoint whose interpreter is /proc/self/exe runs the helper itself as the container's pid 1.
+      writeFileSync(`${dir}/evil`, '#!/proc/self/exe spawner\n', { mode: 0o755 });
+      const c = await t.engine.create({ Image: 'busybox', Cmd: ['/evil'], OpenStdin: true, HostConfig: { Binds: [`${dir}/evil:/evil:ro`] } });
+      await t.engine.start(c.Id);
+      const inside = await new Promise<string>((resolve) => {
+        const p = t.engine.exec(c.Id, { Cmd: ['readlink', '/proc/1/exe'] });
+        let out = '';
+        p.stdout!.on('data', (d) => (out += d));
+        p.on('close', () => resolve(out.trim()));
+      });
+      assert.equal(inside, '/memfd:berth-helper (deleted)', 'pid 1 runs a sealed copy, not the host file');
+      const shim = Number(readFileSync(`/proc/${t.engine.inspect(c.Id).State.Pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      assert.equal(readlinkSync(`/proc/${shim}/exe`), '/memfd:berth-helper (deleted)', 'so does the shim');
+      await t.engine.containers.remove(c.Id, { force: true });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
