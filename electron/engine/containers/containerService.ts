@@ -190,6 +190,8 @@ export class ContainerService {
       writeFileSync(`${dir}/hosts`, net.hosts);
       writeFileSync(`${dir}/resolv.conf`, net.resolvConf);
       const namespaces = resolveNamespaces(r, runDir, (ref) => this.d.store.resolve(ref), this.d.mounts);
+      // A start the engine died in may have left the cgroup (and a parked process in it).
+      await this.d.cgroups.open(r.Id).destroy().catch(() => undefined);
       cgroup = this.d.cgroups.create(r.Id, { ...limitsOf(r.HostConfig), deviceRules: deviceRules(r.HostConfig, specDevices(r.HostConfig)) });
       const startNow = !hooks.beforeExec && !net.needsSetup;
       const spec = buildSpec({
@@ -468,6 +470,9 @@ export class ContainerService {
     if (!this.d.store.all().includes(r)) return;
     this.cancelRestart(r);
     r.State = { ...r.State, Status: 'removing' };
+    // Whatever its recorded state, everything of the container goes: processes a crashed start
+    // left in its cgroup, the cgroup, its run directory and interfaces, then its layers.
+    if (!r.runtime) await this.sweep(r);
     await this.d.snapshotter.remove(r.Id);
     this.d.network.forget(r);
     this.d.store.delete(r.Id);
@@ -532,9 +537,27 @@ export class ContainerService {
   }
 
   /** Re-adopts containers whose shims outlived a previous engine. */
+  /**
+   * What a container not recorded as running may have left when the engine died mid-start: a
+   * process parked in its cgroup, the cgroup, the run directory, host interfaces.
+   */
+  private async sweep(r: ContainerRecord): Promise<void> {
+    await this.d.cgroups.open(r.Id).destroy().catch(() => undefined);
+    const runDir = `${this.d.runRoot}/${r.Id.slice(0, 16)}`;
+    releaseShm(runDir, this.d.mounts);
+    rmSync(runDir, { recursive: true, force: true });
+    await this.d.network.release(r).catch(() => undefined);
+  }
+
   async recover(): Promise<void> {
     for (const r of this.d.store.all()) {
       if (!r.runtime) {
+        await this.sweep(r);
+        if (r.State.Running || r.State.Status === 'running') {
+          // Recorded as running without a shim: it never got one, or lost it.
+          r.State = { ...r.State, Status: 'exited', Running: false, Pid: 0, ExitCode: r.State.ExitCode || 255, Error: 'the engine stopped while this container started' };
+          this.d.store.save(r);
+        }
         if (r.State.Restarting) this.maybeRestart(r, r.State.ExitCode);
         continue;
       }

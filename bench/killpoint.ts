@@ -1,0 +1,68 @@
+// The kill-point matrix: for each operation, KILLS SIGKILLs of the daemon at random points
+// (seeded), a restart, and the consistency check of test/helpers/killpoint.ts; then every
+// container is removed and what is left is counted. Prints operations × kills and orphans.
+import { startDaemon } from '../test/helpers/daemon.ts';
+import { checkConsistency, leftovers, mulberry32 } from '../test/helpers/killpoint.ts';
+import { busyboxTarball } from '../test/helpers/testEngine.ts';
+
+const KILLS = Number(process.env.KILLS ?? 20);
+const d = await startDaemon();
+const random = mulberry32(Number(process.env.SEED ?? 1));
+let n = 0;
+const ops: Record<string, (name: string) => Promise<unknown>> = {
+  run: (c) => d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '300']),
+  start: async (c) => {
+    await d.docker(['create', '--name', c, 'busybox', 'sleep', '300']);
+    return d.docker(['start', c]);
+  },
+  stop: async (c) => {
+    await d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '300']);
+    return d.docker(['stop', '-t', '0', c]);
+  },
+  restart: async (c) => {
+    await d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '300']);
+    return d.docker(['restart', '-t', '0', c]);
+  },
+  'rm -f': async (c) => {
+    await d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '300']);
+    return d.docker(['rm', '-f', c]);
+  },
+  'network create/rm': async (c) => {
+    await d.docker(['network', 'create', c]);
+    return d.docker(['network', 'rm', c]);
+  },
+  'volume create/rm': async (c) => {
+    await d.docker(['volume', 'create', c]);
+    return d.docker(['volume', 'rm', c]);
+  },
+  exec: async (c) => {
+    await d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '300']);
+    return d.docker(['exec', c, 'true']);
+  },
+};
+try {
+  await d.docker(['import', busyboxTarball(), 'busybox:latest']);
+  console.log(`kill-point matrix, ${KILLS} kills per operation:`);
+  let total = 0;
+  for (const [name, op] of Object.entries(ops)) {
+    let problems = 0;
+    for (let i = 0; i < KILLS; i++) {
+      const done = op(`kp${n++}`);
+      await new Promise((r) => setTimeout(r, Math.floor(random() * 300)));
+      process.kill(d.proc.pid!, 'SIGKILL');
+      await done;
+      await d.restart();
+      const found = await checkConsistency(d);
+      problems += found.length;
+      for (const p of found) console.log(`  ${name}: ${p}`);
+    }
+    total += problems;
+    console.log(`  ${name.padEnd(18)} ${KILLS} kills, ${problems} orphans or half objects`);
+  }
+  const ids = (await d.docker(['ps', '-aq', '--no-trunc'])).out.split('\n').filter(Boolean);
+  if (ids.length) await d.docker(['rm', '-f', ...ids]);
+  const left = leftovers(d, ids);
+  console.log(`after removing all ${ids.length} containers: ${left.length} leftovers${left.length ? `: ${left.join(', ')}` : ''}; total ${total}`);
+} finally {
+  await d.stop();
+}
