@@ -64,6 +64,13 @@ describe('networks and volumes through the docker CLI', { timeout: 600_000, skip
     assert.match(r.err, re, `docker ${args.join(' ')}`);
   };
 
+  /** docker-compose (v1) for project `project` in `dir`, against this daemon; a failure fails the test. */
+  const composeIn = (dir: string, project: string) => (args: string[]) => {
+    const r = spawnSync(COMPOSE, ['-p', project, ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST: `unix://${d.sock}` }, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, `docker-compose ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
   before(async () => {
     linksBefore = hostLinks();
     d = await startDaemon();
@@ -324,11 +331,7 @@ describe('networks and volumes through the docker CLI', { timeout: 600_000, skip
     const dir = `${d.base}/compose`;
     mkdirSync(dir);
     writeFileSync(`${dir}/docker-compose.yml`, COMPOSE_APP);
-    const compose = (args: string[]) => {
-      const r = spawnSync(COMPOSE, ['-p', 'demo', ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST: `unix://${d.sock}` }, encoding: 'utf8', timeout: 120_000 });
-      assert.equal(r.status, 0, `docker-compose ${args.join(' ')}: ${r.stderr}`);
-      return r.stdout;
-    };
+    const compose = composeIn(dir, 'demo');
     try {
       compose(['up', '-d']);
       let logs = '';
@@ -372,11 +375,7 @@ services:
         condition: service_healthy
     stop_grace_period: 1s
 `);
-    const compose = (args: string[]) => {
-      const r = spawnSync(COMPOSE, ['-p', 'hdemo', ...args], { cwd: dir, env: { ...process.env, DOCKER_HOST: `unix://${d.sock}` }, encoding: 'utf8', timeout: 120_000 });
-      assert.equal(r.status, 0, `docker-compose ${args.join(' ')}: ${r.stderr}`);
-      return r.stdout;
-    };
+    const compose = composeIn(dir, 'hdemo');
     try {
       compose(['up', '-d']);
       const db = JSON.parse(await ok(['inspect', 'hdemo_db_1']))[0];
