@@ -120,6 +120,11 @@ static void pause_main(int in, int out, const char *pidfile)
 {
 	char c = 0;
 	int err = 0;
+	/* Out of the caller's session and deaf to its terminal signals from the start: a hangup or
+	 * interrupt sent to the engine's process group must not end the namespaces' holder. */
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
 		err = errno;
 		goto report;
@@ -147,7 +152,6 @@ report:
 	write_all(out, "r", 1);
 	close(in);
 	close(out);
-	setsid();
 	if (chdir("/") < 0)
 		_exit(1);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -156,8 +160,6 @@ report:
 		dup2(null, 1);
 		dup2(null, 2);
 	}
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
 	for (;;)
 		pause();
 }
@@ -254,8 +256,9 @@ int rootless_init_main(int argc, char **argv)
 		return die("fork", 0, "the pause process did not start");
 	if (read_all(from_pause[0], &c, 1) != 1 || c != 'u') {
 		int err = 0;
-		if (c == 'e')
-			read_all(from_pause[0], &err, sizeof err);
+		if (c != 'e')
+			return die("pause", 0, "the pause process ended before it made the user namespace (killed?)");
+		read_all(from_pause[0], &err, sizeof err);
 		return die("unshare", err, "cannot create a user namespace (are unprivileged user namespaces disabled? see `berth probe`)");
 	}
 	int g = run_map_tool("newgidmap", pause_pid, gidmap);
