@@ -57,7 +57,7 @@ function rawError(socket: Duplex, e: unknown): void {
 }
 
 /** Whether something accepts connections on the unix socket at `path`. */
-function answers(path: string): Promise<boolean> {
+export function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => {
@@ -103,7 +103,7 @@ export async function startApiServer(backend: Backend, socketPath: string): Prom
   mkdirSync(dirname(socketPath), { recursive: true });
   if (existsSync(socketPath)) {
     // Another engine's live socket is never taken over; a stale one (its daemon gone) is.
-    if (await answers(socketPath)) throw new CodedError('CONFLICT', `another engine is listening on ${socketPath}: stop it, or give this daemon another --socket`);
+    if (await socketAnswers(socketPath)) throw new CodedError('CONFLICT', `another engine is listening on ${socketPath}: stop it, or give this daemon another --socket`);
     rmSync(socketPath);
   }
   await new Promise<void>((resolve, reject) => {

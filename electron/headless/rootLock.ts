@@ -2,7 +2,7 @@
 // it touches the store, created without replacing an existing one; a claim whose process is
 // gone is stale and taken over. A second daemon on the same root is refused, naming the first.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { connect } from 'node:net';
+import { socketAnswers } from '../api/server.ts';
 import { procStarttime } from '../engine/sys/proc.ts';
 
 export class RootBusyError extends Error {}
@@ -49,14 +49,5 @@ export function claimRoot(root: string, socket: string): () => void {
 
 /** Refuses a socket path another engine answers on, before anything of this one is made. */
 export async function checkSocketFree(socket: string): Promise<void> {
-  if (!existsSync(socket)) return;
-  const live = await new Promise<boolean>((resolve) => {
-    const s = connect(socket);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-  if (live) throw new RootBusyError(`another engine is listening on ${socket}: stop it, or give this daemon another --socket`);
+  if (existsSync(socket) && await socketAnswers(socket)) throw new RootBusyError(`another engine is listening on ${socket}: stop it, or give this daemon another --socket`);
 }

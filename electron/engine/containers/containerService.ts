@@ -174,7 +174,7 @@ export class ContainerService {
     if (r.State.Running) throw new EngineError('NOT_MODIFIED', `container ${r.Name.slice(1)} is already running`);
     await this.cleanups.get(r.Id);
     const dir = this.d.store.containerDir(r.Id);
-    const runDir = `${this.d.runRoot}/${r.Id.slice(0, 16)}`;
+    const runDir = this.runDirOf(r);
     let cgroup;
     let networked = false;
     try {
@@ -192,10 +192,11 @@ export class ContainerService {
       const namespaces = resolveNamespaces(r, runDir, (ref) => this.d.store.resolve(ref), this.d.mounts);
       // A start the engine died in may have left the cgroup (and a parked process in it).
       await this.d.cgroups.open(r.Id).destroy().catch(() => undefined);
-      cgroup = this.d.cgroups.create(r.Id, { ...limitsOf(r.HostConfig), deviceRules: deviceRules(r.HostConfig, specDevices(r.HostConfig)) });
+      const devices = specDevices(r.HostConfig);
+      cgroup = this.d.cgroups.create(r.Id, { ...limitsOf(r.HostConfig), deviceRules: deviceRules(r.HostConfig, devices) });
       const startNow = !hooks.beforeExec && !net.needsSetup;
       const spec = buildSpec({
-        namespaces,
+        namespaces, devices,
         record: r, rootfs: snap.rootfs, cgroup, containerDir: dir, runDir, cgroupMode: this.d.cgroups.mode,
         seccomp: this.d.seccomp, startNow, netns: net.netns, extraEnv: net.env, fs: this.d.fs, rootless: !!this.d.rootless,
         remap: r.HostConfig.UsernsMode === 'private' ? remapRange(this.d.idFiles) : undefined,
@@ -537,13 +538,17 @@ export class ContainerService {
   }
 
   /** Re-adopts containers whose shims outlived a previous engine. */
+  private runDirOf(r: ContainerRecord): string {
+    return `${this.d.runRoot}/${r.Id.slice(0, 16)}`;
+  }
+
   /**
    * What a container not recorded as running may have left when the engine died mid-start: a
    * process parked in its cgroup, the cgroup, the run directory, host interfaces.
    */
   private async sweep(r: ContainerRecord): Promise<void> {
     await this.d.cgroups.open(r.Id).destroy().catch(() => undefined);
-    const runDir = `${this.d.runRoot}/${r.Id.slice(0, 16)}`;
+    const runDir = this.runDirOf(r);
     releaseShm(runDir, this.d.mounts);
     rmSync(runDir, { recursive: true, force: true });
     await this.d.network.release(r).catch(() => undefined);

@@ -87,7 +87,7 @@ export class ExecSessions {
       child.on('close', (code) => finish(code ?? 1));
       return undefined;
     }
-    return r.cfg.Tty ? this.startTty(r, prep, opts.consoleSize, finish) : this.startPipes(r, prep, finish);
+    return r.cfg.Tty ? this.startTty(r, prep, finish) : this.startPipes(r, prep, finish);
   }
 
   /**
@@ -95,7 +95,7 @@ export class ExecSessions {
    * second pty on this side: its line discipline cost a quarter of the throughput); window
    * sizes go to it as "ROWS COLS" lines on fd 3.
    */
-  private startTty(r: ExecRecord, prep: PreparedExec, _size: [number, number] | undefined, finish: (code: number) => string | undefined) {
+  private startTty(r: ExecRecord, prep: PreparedExec, finish: (code: number) => string | undefined) {
     const child = spawn(prep.helper, [...prep.args, '--resize-fd', '3'], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     r.pid = child.pid ?? 0;
     const sizes = child.stdio[3] as Writable;

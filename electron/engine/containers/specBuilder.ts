@@ -56,6 +56,8 @@ export interface SpecContext {
   /** host ids for --userns=private (see runtime/remap.ts) */
   remap?: { start: number; count: number };
   namespaces?: NamespaceSpec;
+  /** --device nodes, as specDevices found them */
+  devices?: SpecDevice[];
 }
 
 /** --device: each node as the host has it (type, numbers, mode, owner). */
@@ -199,7 +201,7 @@ export function buildSpec(ctx: SpecContext): RuntimeSpec {
       : undefined,
     sysctls: h.Sysctls ?? {},
     namespaces: ctx.namespaces,
-    devices: specDevices(h),
+    devices: ctx.devices ?? specDevices(h),
     shmSize: h.ShmSize || 64 * 1024 * 1024,
     netns: ctx.netns,
     startNow: ctx.startNow,
