@@ -3,7 +3,6 @@
 // <seccomp.h> and <linux/audit.h>.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import koffi from 'koffi';
 import { EngineError } from '../../errors.ts';
 import type { ResolvedRule, SeccompAction, SeccompOp, SeccompProfile } from './profile.ts';
@@ -86,7 +85,9 @@ export class SeccompCompiler {
     const lib = this.load();
     const ctx = lib.init(action(profile.defaultAction, profile.defaultErrnoRet));
     if (!ctx) throw new EngineError('INTERNAL', 'seccomp: seccomp_init failed');
-    const tmp = `${tmpdir()}/berth-seccomp-${process.pid}-${Date.now()}.bpf`;
+    // In the engine's own cache directory: a daemon killed while compiling leaves nothing in /tmp.
+    mkdirSync(this.cacheDir, { recursive: true });
+    const tmp = `${this.cacheDir}/build-${process.pid}-${Date.now()}.bpf.tmp`;
     try {
       for (const arch of ARCHES[process.arch] ?? []) {
         const rc = lib.archAdd(ctx, arch);
