@@ -4,13 +4,15 @@
 // must not reach services bound only on 127.0.0.1, Berth's own web UI among them), its own
 // sandbox and seccomp filter. The process outlives an engine restart (its pid is kept in the
 // run directory) so running containers keep their connections.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAlive, procStarttime, terminate, type ProcessRef } from '../sys/proc.ts';
 import { ROOTLESS_MTU } from './networkService.ts';
 
 const SLIRP = ['/usr/bin/slirp4netns', '/usr/local/bin/slirp4netns', '/bin/slirp4netns'].find((p) => existsSync(p));
 const TAP = 'tap0';
+/** slirp4netns configures the namespace in milliseconds; a loaded machine may take seconds */
+const READY_TIMEOUT_MS = 15_000;
 
 export interface Egress {
   /** the running slirp4netns, if outbound traffic works */
@@ -51,26 +53,57 @@ export async function ensureEgress(netnsPid: number, pidFile: string): Promise<E
   }
   const problem = egressProblem();
   if (problem) return { warning: problem };
-  const child = spawn(SLIRP!, ['--configure', `--mtu=${ROOTLESS_MTU}`, '--disable-host-loopback', '--enable-sandbox', '--enable-seccomp',
-    '--netns-type=path', `/proc/${netnsPid}/ns/net`, TAP], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  // The sandbox and seccomp options are hardening that some kernels or sandboxes refuse; as
+  // rootlesskit's "auto" does, slirp4netns then runs without them rather than not at all.
+  let started = await startSlirp(netnsPid, true);
+  if ('failure' in started) {
+    const hardened = started.failure;
+    started = await startSlirp(netnsPid, false);
+    if ('failure' in started) {
+      return { warning: `slirp4netns failed, so containers have no outbound network: ${hardened} (without its sandbox: ${started.failure})` };
+    }
+  }
+  const child = started.child;
+  child.stderr!.destroy();
+  child.unref();
+  (child.stdio[3] as NodeJS.ReadableStream | null)?.removeAllListeners();
+  (child.stdio[3] as { destroy?: () => void } | null)?.destroy?.();
+  const ref = { pid: child.pid!, starttime: procStarttime(child.pid!) ?? 0 };
+  writeFileSync(pidFile, `${ref.pid} ${ref.starttime}\n`);
+  return { process: ref };
+}
+
+/** Waits for slirp4netns's ready byte on fd 3 (the namespace is configured) or its exit. */
+async function startSlirp(netnsPid: number, hardened: boolean): Promise<{ child: ChildProcess } | { failure: string }> {
+  const args = ['--configure', `--mtu=${ROOTLESS_MTU}`, '--disable-host-loopback', '--ready-fd=3'];
+  if (hardened) args.push('--enable-sandbox', '--enable-seccomp');
+  const child = spawn(SLIRP!, [...args, '--netns-type=path', `/proc/${netnsPid}/ns/net`, TAP],
+    { detached: true, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.once('error', () => undefined);
-  for (let i = 0; i < 200 && child.exitCode === null; i++) {
-    if (tapExists(netnsPid)) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  if (!tapExists(netnsPid)) {
+  const outcome = await new Promise<'ready' | 'exit' | 'timeout'>((resolve) => {
+    const timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS);
+    (child.stdio[3] as NodeJS.ReadableStream).once('data', () => {
+      clearTimeout(timer);
+      resolve('ready');
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve('exit');
+    });
+    child.once('error', () => {
+      clearTimeout(timer);
+      resolve('exit');
+    });
+  });
+  if (outcome === 'ready' && tapExists(netnsPid)) return { child };
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
-    return { warning: `slirp4netns failed, so containers have no outbound network: ${stderr.trim().split('\n').pop() ?? 'no output'}` };
   }
-  child.stderr!.destroy();
-  child.unref();
-  const ref = { pid: child.pid!, starttime: procStarttime(child.pid!) ?? 0 };
-  writeFileSync(pidFile, `${ref.pid} ${ref.starttime}\n`);
-  return { process: ref };
+  const why = outcome === 'timeout' ? `not ready after ${READY_TIMEOUT_MS / 1000} s` : stderr.trim().split('\n').pop() || `exited with ${child.exitCode ?? child.signalCode}`;
+  return { failure: why };
 }
