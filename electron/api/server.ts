@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import type { Backend } from '../backend/backend.ts';
 import { CodedError } from '../../common/errors.ts';
 import { archiveRoutes } from './archive.ts';
+import { buildRoutes } from './build.ts';
 import { containerRoutes } from './containers.ts';
 import { execRoutes } from './exec.ts';
 import { ApiError, API_VERSION, commonHeaders, errorStatus, MIN_API_VERSION, sendError } from './http.ts';
@@ -30,7 +31,7 @@ function compareVersion(a: string, b: string): number {
 }
 
 /** Fixed image routes come before the ones that match an image name with slashes in it. */
-const ROUTES: Route[] = [...systemRoutes, ...execRoutes, ...archiveRoutes, ...networkRoutes, ...containerRoutes, ...imageRoutes];
+const ROUTES: Route[] = [...systemRoutes, ...buildRoutes, ...execRoutes, ...archiveRoutes, ...networkRoutes, ...containerRoutes, ...imageRoutes];
 
 function match(routes: Route[], method: string, path: string): { route: Route; params: string[] } | undefined {
   for (const r of routes) {

@@ -14,8 +14,9 @@ import type {
 import type { EndpointConfig } from '../../common/models.ts';
 import type { StatsMark, StatsSample, VolumeListing } from '../../common/views.ts';
 import type { Disposer } from '../../common/disposable.ts';
+import type { BuildOutput, BuildRequest, CommitOptions } from '../../common/build.ts';
 
-export type { Disposer };
+export type { BuildOutput, BuildRequest, CommitOptions, Disposer };
 
 /**
  * A container's stdio as the Docker API carries it over a hijacked connection: writes are
@@ -106,6 +107,10 @@ export interface ImagesBackend {
   /** `docker load`: Docker's "Loaded image: …" lines */
   load(tar: Readable): Promise<string[]>;
   save(refs: string[]): Promise<Readable>;
+  /** POST /build: the image id; output goes to `out`, errors before its first call are the request's */
+  build(context: Readable, req: BuildRequest, out: BuildOutput, signal?: AbortSignal): Promise<string>;
+  /** POST /commit: a container's changes as a new image */
+  commit(container: string, opts: CommitOptions): Promise<{ Id: string }>;
   login(server: string, credentials: RegistryCredentials): Promise<void>;
   logout(server: string): Promise<boolean>;
 }

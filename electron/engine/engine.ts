@@ -21,18 +21,19 @@ import { readLogs, type LogOptions } from './containers/logReader.ts';
 import { readStats } from './containers/statsReader.ts';
 import { archiveOut, changes, extractInto, lookupForCopy, type Change, type PathStat } from './containers/rootfsArchive.ts';
 import { FsView } from './confined/fsView.ts';
-import { tarFromView } from './confined/tree.ts';
-import { EngineError, notRunning, unsupported } from './errors.ts';
+import { tarChunks, tarFromView } from './confined/tree.ts';
+import { applyChanges, containerRuntimeConfig, ENGINE_TARGETS, tarNames, type CommitOptions } from './build/commit.ts';
+import { conflict, EngineError, invalid, notRunning, unsupported } from './errors.ts';
 import { EventBus } from './events/eventBus.ts';
 import { ensureHelloWorld } from './images/helloWorld.ts';
-import type { Image, ImportOptions } from './images/imageStore.ts';
+import type { Image, ImageConfig, ImportOptions } from './images/imageStore.ts';
 import { loadImages, loadOciLayout, saveImages, type LoadResult } from './images/archive.ts';
 import { CredentialStore } from './images/distribution/credentials.ts';
 import { pullAllTags, pullImage, type PullOptions } from './images/distribution/pull.ts';
 import { pushImage, type PushOptions, type PushResult } from './images/distribution/push.ts';
 import { RegistryClient } from './images/distribution/registryClient.ts';
 import { imageHistory, imageInspect, imageSummaries } from './images/imageViews.ts';
-import { LocalImageStore } from './images/localImageStore.ts';
+import { LocalImageStore, normalizeName, type LayerRecord } from './images/localImageStore.ts';
 import { OverlaySnapshotter } from './layers/overlaySnapshotter.ts';
 import type { Snapshotter } from './layers/snapshotter.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -41,7 +42,7 @@ import { NativeHelperClient, type HelperClient } from './runtime/helperClient.ts
 import { VolumeService } from './volumes/volumeService.ts';
 import { SeccompCompiler } from './runtime/seccomp/compiler.ts';
 import { loadLibc, type Libc } from './sys/libc.ts';
-import { loadFsAt, type FsAt } from './sys/fsat.ts';
+import { AT, isDir, loadFsAt, O, type FsAt, type StatAt } from './sys/fsat.ts';
 import { inUserNamespace } from './sys/userns.ts';
 import { NoCgroupManager } from './cgroups/noCgroupManager.ts';
 import { adoptDelegation, findDelegation } from './cgroups/delegated.ts';
@@ -318,6 +319,87 @@ export class Engine {
     return { view, id: r.Id };
   }
 
+  /**
+   * The container's changes (its overlay upper dir) as a stored layer, or undefined when it
+   * changed nothing. The engine's own mount targets (/proc, /etc/hosts, …) stay out.
+   */
+  async commitLayer(ref: string, opts: { pause?: boolean } = {}): Promise<LayerRecord | undefined> {
+    const r = this.containers.get(ref);
+    const f = this.rootfs(ref);
+    const freeze = opts.pause !== false && r.State.Running && !r.State.Paused;
+    if (freeze) await this.cgroups.open(r.Id).freeze();
+    try {
+      const upperFd = this.fs.openat(AT.FDCWD, f.upper, O.RDONLY | O.DIRECTORY);
+      let tar: Buffer;
+      try {
+        const stat = this.fs.statat(upperFd, '', AT.EMPTY_PATH);
+        const lowerHas = (path: string) => f.lowers.some((l) => existsSync(`${l}${path}`));
+        const opaqueXattr = this.rootless ? 'user.overlay.opaque' : 'trusted.overlay.opaque';
+        // A mount target the engine made (absent from the image) is no change of the container's.
+        const skip = (path: string, st: StatAt) => ENGINE_TARGETS.has(path) && !lowerHas(path) && (isDir(st) || st.size === 0);
+        tar = Buffer.concat([...tarChunks(this.fs, null, { fd: upperFd, path: '/', stat, readOnly: false }, '', { layer: { opaqueXattr, skip } })]);
+      } finally {
+        this.fs.close(upperFd);
+      }
+      // /etc alone, copied up only because the engine's files were made in it, is no change.
+      if (!tarNames(tar).some((n) => n !== 'etc/')) return undefined;
+      return await this.images.importLayer(Readable.from([tar]), `commit of ${r.Name.slice(1)}`);
+    } finally {
+      if (freeze) await this.cgroups.open(r.Id).thaw();
+    }
+  }
+
+  /** Stores an image config on top of a parent image (a build step or a commit) and names it. */
+  async storeImage(config: ImageConfig, opts: { parent?: string; buildKey?: string; tags?: string[] } = {}): Promise<Image> {
+    const id = await this.images.content.put(Buffer.from(JSON.stringify(config)));
+    const img = this.images.register(id, { parent: opts.parent, buildKey: opts.buildKey, tags: opts.tags });
+    for (const t of opts.tags ?? []) this.events.emit('image', 'tag', id, { name: t });
+    return img;
+  }
+
+  /** `docker commit`: the container's changes as a new image on top of its image. */
+  async commit(ref: string, opts: CommitOptions = {}): Promise<string> {
+    const r = this.containers.get(ref);
+    if (r.State.Dead) throw conflict(`You cannot commit container ${r.Id} which is Dead`);
+    const base = this.images.get(r.ImageID);
+    const tag = opts.repo ? `${opts.repo}${opts.tag ? `:${opts.tag}` : ''}` : undefined;
+    if (!opts.repo && opts.tag) throw invalid('a tag needs a repository name (repo)');
+    if (tag) normalizeName(tag);
+    const changed = applyChanges(opts.config ? { ...containerRuntimeConfig(r), ...opts.config } : containerRuntimeConfig(r), opts.changes ?? []);
+    const layer = await this.commitLayer(ref, { pause: opts.pause });
+    const created = new Date().toISOString();
+    const config: ImageConfig = {
+      ...base.config,
+      created,
+      ...(opts.author ? { author: opts.author } : {}),
+      config: changed,
+      rootfs: { type: 'layers', diff_ids: [...base.config.rootfs.diff_ids, ...(layer ? [layer.diffId] : [])] },
+      history: [...(base.config.history ?? []), {
+        created, created_by: [r.Path, ...r.Args].join(' '), ...(opts.author ? { author: opts.author } : {}),
+        ...(opts.comment ? { comment: opts.comment } : {}), ...(layer ? {} : { empty_layer: true }),
+      }],
+    };
+    delete (config as { container_config?: unknown }).container_config;
+    const img = await this.storeImage(config, { parent: base.id, tags: tag ? [tag] : [] });
+    this.events.emit('container', 'commit', r.Id, { comment: opts.comment ?? '', imageID: img.id, imageRef: tag ?? '', name: r.Name.slice(1) });
+    return img.id;
+  }
+
+  /** A container's own rootfs (no volumes or engine files), for the builder's file steps. */
+  rootfsView(ref: string): FsView {
+    const f = this.rootfs(ref);
+    return FsView.open(this.fs, f.rootfs, `container ${f.id.slice(0, 12)}`);
+  }
+
+  /** A directory of the engine's (a build context) as a view: symlinks in it stay inside it. */
+  dirView(dir: string, what: string): FsView {
+    return FsView.open(this.fs, dir, what);
+  }
+
+  get fsAt(): FsAt {
+    return this.fs;
+  }
+
   /** `docker diff`: what the container changed against its image. */
   changes(ref: string): Change[] {
     const f = this.rootfs(ref);
@@ -429,7 +511,11 @@ export class Engine {
   listImages(opts: { all?: boolean; sharedSize?: boolean } = {}) {
     const counts = new Map<string, number>();
     for (const c of this.containers.list(true)) counts.set(c.ImageID, (counts.get(c.ImageID) ?? 0) + 1);
-    return imageSummaries(this.images.list(), (id) => counts.get(id) ?? 0, opts.sharedSize ?? true);
+    const all = this.images.list();
+    // Untagged build steps under another image are listed only with all=1, as Docker does.
+    const parents = new Set(all.map((i) => i.parent).filter(Boolean));
+    const shown = opts.all ? all : all.filter((i) => i.repoTags.length || i.repoDigests.length || !parents.has(i.id));
+    return imageSummaries(shown, (id) => counts.get(id) ?? 0, opts.sharedSize ?? true);
   }
 
   inspectImage(ref: string) {
@@ -437,7 +523,14 @@ export class Engine {
   }
 
   imageHistory(ref: string) {
-    return imageHistory(this.images.get(ref));
+    const img = this.images.get(ref);
+    const chain: Image[] = [];
+    for (let p = img.parent; p && chain.length < 1000; ) {
+      const parent = this.images.get(p);
+      chain.push(parent);
+      p = parent.parent;
+    }
+    return imageHistory(img, chain);
   }
 
   /** Unpacked size of every layer some image uses, by diff id. */
@@ -453,11 +546,15 @@ export class Engine {
   pruneImages(opts: { all?: boolean; matches?: (img: { created?: string; labels: Record<string, string> }) => boolean } = {}) {
     const deleted: { Untagged?: string; Deleted?: string }[] = [];
     const before = this.layerBytes();
-    for (const img of this.images.list()) {
+    const all = this.images.list();
+    const parents = new Set(all.map((i) => i.parent).filter(Boolean));
+    // Leaves first: a build step goes with the image on top of it (remove deletes the chain).
+    for (const img of all) {
+      if (parents.has(img.id) || !this.images.record(img.id)) continue;
       if (this.containers.imageInUse(img.id)) continue;
       if (!opts.all && img.repoTags.length) continue;
       if (opts.matches && !opts.matches({ created: img.config.created, labels: img.config.config.Labels ?? {} })) continue;
-      const r = this.images.remove(img.id, { force: true });
+      const r = this.images.remove(img.id, { force: true, inUse: (id) => this.containers.imageInUse(id) });
       for (const name of r.untagged) deleted.push({ Untagged: name });
       for (const id of r.deleted) {
         deleted.push({ Deleted: id });

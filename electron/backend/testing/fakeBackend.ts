@@ -364,6 +364,13 @@ export class FakeBackend implements Backend {
     prune: async () => ({ ImagesDeleted: null, SpaceReclaimed: 0 }),
     import: async (_tar, opts = {}) => this.addImage(opts.ref ?? `imported-${randomBytes(3).toString('hex')}`).Id,
     load: async () => [],
+    build: async () => {
+      throw fail('UNSUPPORTED', 'the fake engine has no builder');
+    },
+    commit: async (container, opts) => {
+      this.container(container);
+      return { Id: this.addImage(opts.repo ? `${opts.repo}:${opts.tag || 'latest'}` : `committed-${randomBytes(3).toString('hex')}`).Id };
+    },
     save: async (refs) => (refs.forEach((r) => this.image(r)), Readable.from([Buffer.alloc(1024)])),
     login: async () => undefined,
     logout: async () => false,

@@ -1,7 +1,8 @@
 // The engine's ImagesBackend: the image store, registry and archives in the Docker API's shapes,
 // with `docker images --filter`.
 import type { Filters, ImageSummary } from '../../../common/docker.ts';
-import type { ImagesBackend } from '../../backend/backend.ts';
+import type { ContainersBackend, ImagesBackend } from '../../backend/backend.ts';
+import { buildFromArchive } from '../build/index.ts';
 import type { Engine } from '../engine.ts';
 import { invalid } from '../errors.ts';
 import { pruneMatcher } from './pruneFilters.ts';
@@ -42,11 +43,17 @@ function matchImage(e: Engine, img: ImageSummary, f: Filters): boolean {
   return true;
 }
 
-export function imagesBackend(e: Engine): ImagesBackend {
+export function imagesBackend(e: Engine, containers: ContainersBackend): ImagesBackend {
   return {
+    async build(context, req, out, signal) {
+      return buildFromArchive(e, containers, context, req, out, signal);
+    },
+    async commit(container, opts) {
+      return { Id: await e.commit(container, opts) };
+    },
     async list(opts = {}) {
       const f = opts.filters ?? {};
-      return e.listImages({ sharedSize: !!opts.sharedSize }).filter((i) => matchImage(e, i, f)).map((i) => onlyMatchingNames(i, f.reference));
+      return e.listImages({ all: !!opts.all, sharedSize: !!opts.sharedSize }).filter((i) => matchImage(e, i, f)).map((i) => onlyMatchingNames(i, f.reference));
     },
     async inspect(ref) {
       return e.inspectImage(ref);

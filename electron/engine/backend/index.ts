@@ -15,10 +15,11 @@ export function backendOf(e: Engine): Backend {
   if (!b) {
     const stats = new EngineStats(e);
     e.onClose(() => stats.dispose());
+    const containers = containersBackend(e);
     b = {
-      containers: containersBackend(e),
+      containers,
       exec: execBackend(e),
-      images: imagesBackend(e),
+      images: imagesBackend(e, containers),
       networks: networksBackend(e),
       volumes: volumesBackend(e),
       system: systemBackend(e),

@@ -68,8 +68,34 @@ export function tarFromView(fs: FsAt, view: FsView | null, entry: ViewEntry, pre
   return Readable.from(tarChunks(fs, view, entry, prefix), { objectMode: false });
 }
 
+/**
+ * How an overlay upper directory becomes an image layer: whiteouts (char 0:0) are written as
+ * `.wh.<name>` files, opaque directories get a `.wh..wh..opq` entry, and paths the engine
+ * itself put there (mount targets) are left out.
+ */
+export interface LayerDiffOptions {
+  /** the xattr overlay marks opaque directories with (trusted.overlay.opaque, or user.* with userxattr) */
+  opaqueXattr: string;
+  /** paths ('/etc/hosts') to leave out, with what they hold */
+  skip: (path: string, st: StatAt) => boolean;
+}
+
+export interface TarChunkOptions {
+  /** as an image layer diff */
+  layer?: LayerDiffOptions;
+  /** every entry owned by these ids (COPY --chown, or 0:0) */
+  owner?: { uid: number; gid: number };
+  /** every entry's permission bits (COPY --chmod) */
+  chmod?: number;
+  /** every entry's mtime (0 to hash a tree by content) */
+  mtime?: number;
+  /** leave out the two zero blocks that end an archive (to append another tree) */
+  noEnd?: boolean;
+}
+
 /** tarFromView as a synchronous generator of tar bytes. */
-export function* tarChunks(fs: FsAt, view: FsView | null, entry: ViewEntry, prefix: string): Generator<Buffer> {
+export function* tarChunks(fs: FsAt, view: FsView | null, entry: ViewEntry, prefix: string, opts: TarChunkOptions = {}): Generator<Buffer> {
+  const layer = opts.layer;
   const inodes = new Map<string, string>();
   const chunk = Buffer.allocUnsafe(1 << 16);
 
@@ -80,8 +106,16 @@ export function* tarChunks(fs: FsAt, view: FsView | null, entry: ViewEntry, pref
     if (!opened) return;
     const { fd, st } = opened;
     try {
-      const base: Omit<TarEntry, 'type'> = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtimeMs / 1000 };
+      const base: Omit<TarEntry, 'type'> = {
+        name, mode: opts.chmod ?? st.mode & 0o7777, uid: opts.owner?.uid ?? st.uid, gid: opts.owner?.gid ?? st.gid, mtime: opts.mtime ?? st.mtimeMs / 1000,
+      };
       const kind = st.mode & S.IFMT;
+      if (layer && name && layer.skip(path, st)) return;
+      if (layer && kind === S.IFCHR && st.rdevMajor === 0 && st.rdevMinor === 0) {
+        const cut = name.lastIndexOf('/') + 1;
+        yield tarHeader({ ...base, name: `${name.slice(0, cut)}.wh.${name.slice(cut)}`, mode: 0o600, type: 'file', size: 0 });
+        return;
+      }
       const key = `${st.dev}:${st.ino}`;
       if (kind !== S.IFDIR && st.nlink > 1) {
         const first = inodes.get(key);
@@ -93,6 +127,9 @@ export function* tarChunks(fs: FsAt, view: FsView | null, entry: ViewEntry, pref
       }
       if (kind === S.IFDIR) {
         if (name) yield tarHeader({ ...base, name: `${name}/`, type: 'dir' });
+        if (layer && name && fs.fgetxattr(fd, layer.opaqueXattr)?.toString() === 'y') {
+          yield tarHeader({ ...base, name: `${name}/.wh..wh..opq`, mode: 0o600, type: 'file', size: 0 });
+        }
         const children = fs.readdir(fd);
         for (const m of view?.mountNamesIn(path) ?? []) if (!children.some((c) => c.name === m)) children.push({ name: m, type: DT.UNKNOWN });
         children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -122,7 +159,7 @@ export function* tarChunks(fs: FsAt, view: FsView | null, entry: ViewEntry, pref
   }
 
   yield* node({ dirfd: entry.fd, name: '' }, DT.UNKNOWN, prefix, entry.path);
-  yield TAR_END;
+  if (!opts.noEnd) yield TAR_END;
 }
 
 /**

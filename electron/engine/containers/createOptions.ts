@@ -203,7 +203,7 @@ export function mergeConfig(opts: ContainerCreateOptions, image: Image, hostname
   const config: ContainerConfig = {
     Hostname: opts.Hostname || hostname,
     Domainname: opts.Domainname ?? '',
-    User: opts.User ?? img.User ?? '',
+    User: opts.User || img.User || '',
     AttachStdin: false,
     AttachStdout: false,
     AttachStderr: false,

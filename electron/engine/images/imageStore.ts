@@ -4,6 +4,9 @@ import type { Readable } from 'node:stream';
 import type { HealthConfig } from '../../../common/models.ts';
 
 export interface ImageRuntimeConfig {
+  OnBuild?: string[] | null;
+  Shell?: string[] | null;
+  ArgsEscaped?: boolean;
   Cmd?: string[] | null;
   Entrypoint?: string[] | null;
   Env?: string[] | null;
@@ -42,6 +45,8 @@ export interface Image {
   created: string;
   /** when a name was last put on it (ISO), if ever */
   lastTagTime?: string;
+  /** the image it was built or committed on */
+  parent?: string;
 }
 
 export interface ImportOptions {

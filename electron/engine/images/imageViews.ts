@@ -20,7 +20,7 @@ export function imageSummaries(images: Image[], containersOf: (id: string) => nu
   return images
     .map((img) => ({
       Id: img.id,
-      ParentId: '',
+      ParentId: img.parent ?? '',
       RepoTags: img.repoTags,
       RepoDigests: img.repoDigests,
       Created: unix(img.created),
@@ -39,7 +39,7 @@ export function imageInspect(store: LocalImageStore, img: Image) {
     Id: img.id,
     RepoTags: img.repoTags,
     RepoDigests: img.repoDigests,
-    Parent: '',
+    Parent: img.parent ?? '',
     Comment: c.history?.at(-1)?.comment ?? '',
     Created: img.created,
     DockerVersion: '',
@@ -48,9 +48,11 @@ export function imageInspect(store: LocalImageStore, img: Image) {
       Hostname: '', Domainname: '', User: c.config.User ?? '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
       ExposedPorts: c.config.ExposedPorts ?? null, Tty: false, OpenStdin: false, StdinOnce: false,
       Env: c.config.Env ?? null, Cmd: c.config.Cmd ?? null, Image: '', Volumes: c.config.Volumes ?? null,
-      WorkingDir: c.config.WorkingDir ?? '', Entrypoint: c.config.Entrypoint ?? null, OnBuild: null,
+      WorkingDir: c.config.WorkingDir ?? '', Entrypoint: c.config.Entrypoint ?? null, OnBuild: c.config.OnBuild ?? null,
       Labels: c.config.Labels ?? null, ...(c.config.StopSignal ? { StopSignal: c.config.StopSignal } : {}),
       ...(c.config.Healthcheck ? { Healthcheck: c.config.Healthcheck } : {}),
+      ...(c.config.Shell ? { Shell: c.config.Shell } : {}),
+      ...(c.config.ArgsEscaped ? { ArgsEscaped: true } : {}),
     },
     Architecture: c.architecture,
     ...((c as { variant?: string }).variant ? { Variant: (c as { variant?: string }).variant } : {}),
@@ -72,8 +74,12 @@ export function imageInspect(store: LocalImageStore, img: Image) {
   };
 }
 
-/** Newest first; the top entry carries the image id and tags, older ones "<missing>" as Docker shows for pulled images. */
-export function imageHistory(img: Image): HistoryEntry[] {
+/**
+ * Newest first; the top entry carries the image id and tags. Older ones are "<missing>" as
+ * Docker shows for pulled images, or the local build step that made them (`chain`: the image's
+ * parents, nearest first).
+ */
+export function imageHistory(img: Image, chain: Image[] = []): HistoryEntry[] {
   const history = img.config.history?.length
     ? img.config.history
     : img.layers.map(() => ({ created: img.created, created_by: '', comment: '', empty_layer: false }));
@@ -86,6 +92,15 @@ export function imageHistory(img: Image): HistoryEntry[] {
   if (rows.length) {
     rows[0].Id = img.id;
     rows[0].Tags = img.repoTags.length ? img.repoTags : null;
+  }
+  // A parent with one history entry fewer made the row below; it must agree on what came before.
+  let row = 1;
+  for (const p of chain) {
+    const n = p.config.history?.length ?? 0;
+    if (n !== history.length - row || row >= rows.length) break;
+    rows[row].Id = p.id;
+    rows[row].Tags = p.repoTags.length ? p.repoTags : null;
+    row++;
   }
   return rows;
 }

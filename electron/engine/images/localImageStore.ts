@@ -44,6 +44,10 @@ export interface ImageRecord {
   manifest?: BlobRef;
   loadedAt: string;
   lastTagTime?: string;
+  /** the image it was built or committed on (Docker's Parent), for local builds only */
+  parent?: string;
+  /** what the build step that made it was, for the build cache to find it (build/cache.ts) */
+  buildKey?: string;
 }
 
 interface Index {
@@ -331,10 +335,13 @@ export class LocalImageStore implements ImageStore {
   }
 
   /** Registers an image whose config and layers are stored, then names it. */
-  register(id: string, opts: { manifest?: BlobRef; tags?: string[]; digests?: string[] } = {}): Image {
+  register(id: string, opts: { manifest?: BlobRef; tags?: string[]; digests?: string[]; parent?: string; buildKey?: string } = {}): Image {
     if (!this.complete(id)) throw new EngineError('INTERNAL', `image ${id} is missing content`);
     const prev = this.record(id);
-    const rec: ImageRecord = { id, manifest: opts.manifest ?? prev?.manifest, loadedAt: prev?.loadedAt ?? new Date().toISOString(), lastTagTime: prev?.lastTagTime };
+    const rec: ImageRecord = {
+      id, manifest: opts.manifest ?? prev?.manifest, loadedAt: prev?.loadedAt ?? new Date().toISOString(), lastTagTime: prev?.lastTagTime,
+      parent: prev?.parent ?? opts.parent, buildKey: prev?.buildKey ?? opts.buildKey,
+    };
     if (opts.tags?.length) rec.lastTagTime = new Date().toISOString();
     writeJsonAtomic(this.recordPath(id), rec);
     for (const t of opts.tags ?? []) this.index.tags[normalizeName(t)] = id;
@@ -360,6 +367,7 @@ export class LocalImageStore implements ImageStore {
       size: layers.reduce((s, l) => s + l.size, 0),
       created: config.created ?? new Date(0).toISOString(),
       lastTagTime: rec?.lastTagTime,
+      parent: rec?.parent && existsSync(this.recordPath(rec.parent)) ? rec.parent : undefined,
     };
   }
 
@@ -395,6 +403,17 @@ export class LocalImageStore implements ImageStore {
 
   list(): Image[] {
     return this.ids().map((id) => this.load(id));
+  }
+
+  /** Unpacks an archive file (plain, gzip or zstd tar) into a directory, as a copy (a build context). */
+  async unpackTree(src: string, dest: string, what: string): Promise<void> {
+    try {
+      await this.pool.run({ src, dest, mode: 'copy', chown: process.getuid?.() === 0, unpaddedEnd: true });
+    } catch (e) {
+      const f = e as UnpackFailure;
+      if (f.kind === 'path' || f.kind === 'format' || f.kind === 'unpack') throw invalid(`${what}: ${f.message}`);
+      throw new EngineError('INTERNAL', `${what}: unpack failed: ${f.message}`);
+    }
   }
 
   /** Stores a stream as a blob and unpacks it into a layer. */
@@ -486,6 +505,9 @@ export class LocalImageStore implements ImageStore {
     if (options.inUse?.(id) && !options.force) {
       throw conflict(`conflict: unable to delete ${id.slice(7, 19)} (must be forced) - image is being used by a container`);
     }
+    if (this.children(id).length) {
+      throw conflict(`conflict: unable to delete ${id.slice(7, 19)} (cannot be forced) - image has dependent child images`);
+    }
     const untagged: string[] = [];
     for (const n of names) {
       delete this.index.tags[n];
@@ -497,9 +519,25 @@ export class LocalImageStore implements ImageStore {
       untagged.push(familiarName(parseReference(n)));
     }
     this.saveIndex();
+    const parent = this.record(id)?.parent;
     rmSync(this.recordPath(id), { force: true });
+    // As dockerd does, the untagged build steps below it go too, up to one that is named,
+    // used by a container, or the parent of another image.
+    const deleted = [id];
+    for (let p = parent; p && existsSync(this.recordPath(p)); ) {
+      if (this.namesOf(p).length || options.inUse?.(p) || this.children(p).length) break;
+      const next = this.record(p)?.parent;
+      rmSync(this.recordPath(p), { force: true });
+      deleted.push(p);
+      p = next;
+    }
     this.gc();
-    return { untagged, deleted: [id] };
+    return { untagged, deleted };
+  }
+
+  /** Images built or committed on this one. */
+  children(id: string): string[] {
+    return this.ids().filter((c) => this.record(c)?.parent === id);
   }
 
   pin(digests: string[]): void {

@@ -30,6 +30,11 @@ export class OverlaySnapshotter implements Snapshotter {
     const d = this.dir(id);
     for (const p of [d.upper, d.work, d.rootfs]) mkdirSync(p, { recursive: true });
     if (this.isMounted(id)) return { rootfs: d.rootfs, upper: d.upper };
+    // overlay needs one lower at least: an image without layers (a build's FROM scratch) gets an empty one.
+    if (!lowers.length) {
+      lowers = [`${this.root}/.empty`];
+      mkdirSync(lowers[0], { recursive: true });
+    }
     // overlay takes the top-most lower first; mount(2)'s option string must fit in one page.
     const top = [...lowers].reverse();
     const options = `lowerdir=${top.join(':')},upperdir=${d.upper},workdir=${d.work},index=off${this.opts.userxattr ? ',userxattr' : ''}`;

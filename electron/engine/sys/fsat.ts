@@ -73,6 +73,8 @@ export interface FsAt {
   /** utimensat (seconds, fractions allowed) */
   utimensat(dirfd: number, name: string, atime: number, mtime: number, flags: number): void;
   fsetxattr(fd: number, name: string, value: Buffer): void;
+  /** an attribute of an open file, or undefined when it has none (ENODATA) or the file system keeps none */
+  fgetxattr(fd: number, name: string): Buffer | undefined;
   /** setxattr on the entry `name` of dirfd, never following it (through /proc/self/fd, which names exactly dirfd) */
   lsetxattrat(dirfd: number, name: string, attr: string, value: Buffer): void;
 }
@@ -118,6 +120,7 @@ export function loadFsAt(): FsAt {
   const utimensat = lib.func('int utimensat(int dirfd, const char *path, int64_t *times, int flags)');
   const fsetxattr = lib.func('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)');
   const lsetxattr = lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)');
+  const fgetxattr = lib.func('intptr_t fgetxattr(int fd, const char *name, _Inout_ uint8_t *value, size_t size)');
 
   const fail = (syscall: string, what: string): never => {
     throw new FsAtError(koffi.errno(), syscall, what);
@@ -126,6 +129,7 @@ export function loadFsAt(): FsAt {
   const stx = Buffer.alloc(256);
   const dents = Buffer.allocUnsafe(64 * 1024);
   const link = Buffer.allocUnsafe(4097);
+  const xattrBuf = Buffer.allocUnsafe(64 * 1024);
   const times = new BigInt64Array(4);
   const STATX_BASIC = 0x7ff;
   let procFds: number | undefined;
@@ -233,6 +237,13 @@ export function loadFsAt(): FsAt {
     },
     fsetxattr(fd, name, value) {
       if (fsetxattr(fd, name, value, value.length, 0) !== 0) fail('fsetxattr', name);
+    },
+    fgetxattr(fd, name) {
+      const n = Number(fgetxattr(fd, name, xattrBuf, xattrBuf.length));
+      if (n >= 0) return Buffer.from(xattrBuf.subarray(0, n));
+      const code = koffi.errno();
+      if (code === os.errno.ENODATA || code === os.errno.ENOTSUP || code === os.errno.EOPNOTSUPP) return undefined;
+      return fail('fgetxattr', name);
     },
     lsetxattrat(dirfd, name, attr, value) {
       if (lsetxattr(`/proc/self/fd/${dirfd}/${name}`, attr, value, value.length, 0) !== 0) fail('lsetxattr', `${attr} on ${name}`);

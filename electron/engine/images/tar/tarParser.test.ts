@@ -58,4 +58,14 @@ describe('tar parser', () => {
     assert.throws(() => parse(tar.subarray(0, 1600)), /truncated/);
     assert.throws(() => parse(Buffer.alloc(0)), /not a tar archive/);
   });
+
+  it('takes a last entry without its padding only when asked (a docker CLI build context)', () => {
+    const one = buildTar([{ name: 'f', type: 'file', mode: 0o644, data: Buffer.from('abc') }]).subarray(0, 512 + 3);
+    assert.throws(() => parse(one), /truncated/);
+    const got: string[] = [];
+    const p = new TarParser({ entry: (h) => got.push(h.name), data: () => undefined, entryEnd: () => undefined }, { unpaddedEnd: true });
+    p.push(one);
+    p.end();
+    assert.deepEqual(got, ['f']);
+  });
 });

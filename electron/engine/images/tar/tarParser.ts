@@ -95,7 +95,7 @@ export class TarParser {
   private entries = 0;
   done = false;
 
-  constructor(private readonly sink: TarSink) {}
+  constructor(private readonly sink: TarSink, private readonly opts: { unpaddedEnd?: boolean } = {}) {}
 
   push(chunk: Buffer): void {
     let off = 0;
@@ -134,10 +134,14 @@ export class TarParser {
     }
   }
 
-  /** Call at end of input: a tar must end on a block boundary after its last entry. */
+  /**
+   * Call at end of input: a tar must end on a block boundary after its last entry. With
+   * `unpaddedEnd`, the padding after the last entry's data may be missing: the docker CLI sends
+   * a build context like that with `-f -`, and dockerd takes it.
+   */
   end(): void {
     if (this.done) return;
-    if (this.remaining > 0 || this.padding > 0 || this.meta || this.buffered > 0 || this.inEntry) {
+    if (this.remaining > 0 || (this.padding > 0 && !this.opts.unpaddedEnd) || this.meta || this.buffered > 0 || this.inEntry) {
       throw new TarFormatError('unexpected end of tar archive (truncated)');
     }
     if (this.entries === 0 && this.zeroBlocks === 0) throw new TarFormatError('empty input: not a tar archive');

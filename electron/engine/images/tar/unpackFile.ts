@@ -21,6 +21,8 @@ export interface UnpackJob extends LayerWriterOptions {
   followFd?: number;
   /** the zstd program to decompress with when Node has no zstd (default: zstd on PATH; '' for none) */
   zstd?: string;
+  /** accept a last entry without its padding (a docker CLI build context) */
+  unpaddedEnd?: boolean;
 }
 
 /** What a followed file holds so far, as the job's owner reports it. */
@@ -162,7 +164,7 @@ export async function unpackFile(job: UnpackJob, follow?: FollowReader): Promise
   // The layer directory is the engine's own; everything inside it is written beneath this descriptor.
   const root = fs.openat(AT.FDCWD, job.dest, O.RDONLY | O.DIRECTORY);
   const writer = new LayerWriter(root, fs, job);
-  const parser = new TarParser(writer);
+  const parser = new TarParser(writer, { unpaddedEnd: job.unpaddedEnd });
   const hash = createHash('sha256');
   let tarSize = 0;
   const sink = new Writable({

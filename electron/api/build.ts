@@ -1,0 +1,138 @@
+// POST /build (the classic builder's protocol, `version=1`) and POST /commit. The build stream is
+// dockerd's: one JSON object and "\r\n" per message, the 200 held back until the first output so
+// that errors found before it (a parse error, an empty Dockerfile, an unknown target) are HTTP
+// errors, and a failed RUN ends the stream with its exit code in errorDetail.code.
+import type { ProgressMessage } from '../../common/docker.ts';
+import { ApiError, bool, readBody, sendJson, startStream } from './http.ts';
+import { q, res, type Ctx, type Route } from './types.ts';
+
+function jsonParam<T>(ctx: Ctx, name: string, check: (v: unknown) => boolean, what: string): T | undefined {
+  const raw = q(ctx, name);
+  if (raw === null || raw === '' || raw === 'null') return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new ApiError(400, `invalid ${name} parameter: ${what}`);
+  }
+  if (v === null) return undefined;
+  if (!check(v)) throw new ApiError(400, `invalid ${name} parameter: ${what}`);
+  return v as T;
+}
+
+const isMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (ctx: Ctx, name: string) => {
+  const v = q(ctx, name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new ApiError(400, `invalid ${name} parameter: ${v} is not a number`);
+  return n;
+};
+
+async function build(ctx: Ctx): Promise<void> {
+  const version = q(ctx, 'version');
+  if (version === '2' || q(ctx, 'remote') === 'client-session' || q(ctx, 'session')) {
+    throw new ApiError(400, "BuildKit builds (version=2) are not supported: Berth builds with the classic protocol; set DOCKER_BUILDKIT=0 (docker build, compose) or use a client without buildx");
+  }
+  if (q(ctx, 'remote')) throw new ApiError(400, 'building from a remote URL is not supported: send the context as the request body');
+  if (bool(q(ctx, 'squash'))) throw new ApiError(400, 'squash is only supported with experimental mode');
+  const isolation = q(ctx, 'isolation');
+  if (isolation && isolation !== 'default') throw new ApiError(400, `invalid isolation "${isolation}": Linux only supports default`);
+  const tags = [...new Set(ctx.url.searchParams.getAll('t').filter(Boolean))];
+  const buildArgs = jsonParam<Record<string, string | null>>(ctx, 'buildargs', (v) => isMap(v) && Object.values(v as object).every((x) => x === null || typeof x === 'string'), 'a JSON object of strings');
+  const labels = jsonParam<Record<string, string>>(ctx, 'labels', (v) => isMap(v) && Object.values(v as object).every((x) => typeof x === 'string'), 'a JSON object of strings');
+  const cacheFrom = jsonParam<string[]>(ctx, 'cachefrom', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'a JSON array of image names');
+  const platform = q(ctx, 'platform') || undefined;
+  const quiet = bool(q(ctx, 'q'));
+  const out = res(ctx);
+  let started = false;
+  const held: Record<string, unknown>[] = [];
+  const write = (m: Record<string, unknown>) => {
+    if (quiet && !('error' in m)) {
+      held.push(m);
+      return;
+    }
+    if (!started) {
+      startStream(out);
+      started = true;
+    }
+    if (!out.destroyed) out.write(`${JSON.stringify(m)}\r\n`);
+  };
+  const abort = new AbortController();
+  // A client that goes away cancels the build: its connection closes (keep-alive reuses it otherwise).
+  const socket = ctx.req.socket;
+  const onGone = () => abort.abort();
+  socket.once('close', onGone);
+  out.once('finish', () => socket.off('close', onGone));
+  const fail = (e: unknown) => {
+    const message = (e as Error).message;
+    const code = (e as { exitCode?: number }).exitCode;
+    if (quiet) {
+      for (const m of held.splice(0)) writeNow(m);
+    }
+    write({ errorDetail: { message, ...(code !== undefined ? { code } : {}) }, error: message });
+  };
+  const writeNow = (m: Record<string, unknown>) => {
+    if (!started) {
+      startStream(out);
+      started = true;
+    }
+    if (!out.destroyed) out.write(`${JSON.stringify(m)}\r\n`);
+  };
+  let id: string;
+  try {
+    id = await ctx.backend.images.build(ctx.req, {
+      dockerfile: ctx.url.searchParams.getAll('dockerfile')[0] || undefined,
+      tags, buildArgs, labels, target: q(ctx, 'target') || undefined, nocache: bool(q(ctx, 'nocache')), pull: bool(q(ctx, 'pull')),
+      rm: q(ctx, 'rm') === null ? true : bool(q(ctx, 'rm')), forcerm: bool(q(ctx, 'forcerm')), cacheFrom,
+      networkMode: q(ctx, 'networkmode') || undefined, extraHosts: ctx.url.searchParams.getAll('extrahosts').filter(Boolean),
+      shmSize: num(ctx, 'shmsize'), memory: num(ctx, 'memory'), memswap: num(ctx, 'memswap'), cpuShares: num(ctx, 'cpushares'),
+      cpusetCpus: q(ctx, 'cpusetcpus') || undefined, cpuQuota: num(ctx, 'cpuquota'), cpuPeriod: num(ctx, 'cpuperiod'), platform,
+    }, {
+      stream: (text) => write({ stream: text }),
+      aux: (v) => write({ aux: v }),
+      progress: (m: ProgressMessage) => write({ ...m }),
+    }, abort.signal);
+  } catch (e) {
+    if (!started && !quiet) throw e;
+    if (!started && quiet && !held.length) throw e;
+    fail(e);
+    out.end();
+    return;
+  }
+  if (quiet) {
+    writeNow({ stream: `${id}\n` });
+  } else {
+    write({ stream: `Successfully built ${id.slice(7, 19)}\n` });
+    for (const t of tags) write({ stream: `Successfully tagged ${t.includes(':') || t.includes('@') ? t : `${t}:latest`}\n` });
+  }
+  out.end();
+}
+
+async function commit(ctx: Ctx): Promise<void> {
+  const container = q(ctx, 'container');
+  if (!container) throw new ApiError(400, 'container is required: the name or id of the container to commit');
+  const body = await readBody(ctx.req);
+  let config: Record<string, unknown> | undefined;
+  if (body.length) {
+    try {
+      const v: unknown = JSON.parse(body.toString('utf8'));
+      if (v !== null && (typeof v !== 'object' || Array.isArray(v))) throw new Error('not an object');
+      config = v && Object.keys(v).length ? (v as Record<string, unknown>) : undefined;
+    } catch (e) {
+      throw new ApiError(400, `malformed JSON in request body: ${(e as Error).message}`);
+    }
+  }
+  const pause = q(ctx, 'pause');
+  const r = await ctx.backend.images.commit(container, {
+    repo: q(ctx, 'repo') || undefined, tag: q(ctx, 'tag') || undefined, comment: q(ctx, 'comment') || undefined, author: q(ctx, 'author') || undefined,
+    changes: ctx.url.searchParams.getAll('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim()),
+    pause: pause === null ? true : bool(pause), config,
+  });
+  sendJson(res(ctx), 201, r);
+}
+
+export const buildRoutes: Route[] = [
+  { method: 'POST', path: /^\/build$/, handler: build },
+  { method: 'POST', path: /^\/commit$/, handler: commit },
+];

@@ -1,0 +1,520 @@
+// Berth's image builder: a Dockerfile's stages run on the engine's own containers and layers,
+// speaking dockerd's classic build stream (Step lines, `---> Using cache`, aux IDs) so the
+// docker CLI, compose v1 and docker-py work unchanged. Every step makes an image whose parent
+// is the step before (Docker's intermediate images), and the step's key on it is the cache:
+// a later build with the same parent and key reuses it. COPY keys hash file contents and
+// modes, never mtimes. Only the stages the target needs are built.
+import { createHash } from 'node:crypto';
+import { invalid, EngineError } from '../errors.ts';
+import type { Engine } from '../engine.ts';
+import type { ImageConfig, ImageRuntimeConfig } from '../images/imageStore.ts';
+import { hostArch } from '../images/localImageStore.ts';
+import { resolveUser } from '../runtime/users.ts';
+import { userFiles } from '../containers/specBuilder.ts';
+import { parseDockerfile, type Dockerfile, type Instruction, type Stage } from './dockerfile.ts';
+import { applyMeta, commandOf, DEFAULT_SHELL, envVars } from './metadata.ts';
+import { expandWord, expandWords, type Vars } from './shellWords.ts';
+import { CopyJob, type CopyPlan } from './copy.ts';
+import { isDir } from '../sys/fsat.ts';
+import type { ContainersBackend } from '../../backend/backend.ts';
+import type { BuildOptions, BuildOutput } from './types.ts';
+
+/** Build args Docker passes to RUN without an ARG, and keeps out of history unless declared. */
+const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+interface StageState {
+  stage: Stage;
+  /** the current image: id ('' for scratch before any step) and config */
+  imageId: string;
+  config: ImageConfig;
+  /** ARGs declared in the stage, with their values */
+  args: Map<string, string>;
+  cmdSet: boolean;
+}
+
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
+function emptyConfig(): ImageConfig {
+  return { architecture: hostArch(), os: 'linux', created: new Date().toISOString(), config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+}
+
+export class Builder {
+  private step = 0;
+  private total = 0;
+  private readonly used = new Set<string>();
+  private readonly results = new Map<number, string>();
+  private readonly df: Dockerfile;
+  private readonly metaArgs = new Map<string, string>();
+  private readonly containers: string[] = [];
+
+  constructor(private readonly e: Engine, private readonly containersApi: ContainersBackend, private readonly opts: BuildOptions, private readonly out: BuildOutput, private readonly signal?: AbortSignal) {
+    this.df = parseDockerfile(opts.dockerfileText, opts.dockerfileName);
+  }
+
+  /** The stages to build, in order: the target and what it needs (FROM or COPY --from). */
+  plan(): Stage[] {
+    const stages = this.df.stages;
+    let target = stages.at(-1)!;
+    if (this.opts.target) {
+      const t = stages.find((s) => s.name === this.opts.target!.toLowerCase());
+      if (!t) throw invalid(`target stage "${this.opts.target}" could not be found`);
+      target = t;
+    }
+    const need = new Set<number>();
+    const visit = (s: Stage) => {
+      if (need.has(s.index)) return;
+      need.add(s.index);
+      const refs = [s.base, ...s.instructions.flatMap((i) => i.flags.filter((f) => f.name === 'from').map((f) => f.value ?? ''))];
+      for (const r of refs) {
+        const dep = this.stageRef(r, s.index);
+        if (dep) visit(dep);
+      }
+    };
+    visit(target);
+    return stages.filter((s) => need.has(s.index) && s.index <= target.index);
+  }
+
+  /** A stage named (or numbered) by `ref` that comes before stage `before`. */
+  private stageRef(ref: string, before: number): Stage | undefined {
+    const stages = this.df.stages;
+    if (/^\d+$/.test(ref)) return stages[Number(ref)] && Number(ref) < before ? stages[Number(ref)] : undefined;
+    return stages.find((s) => s.name === ref.toLowerCase() && s.index < before);
+  }
+
+  /** Runs the build; the final image's id. */
+  async run(): Promise<string> {
+    const stages = this.plan();
+    const labels = Object.entries(this.opts.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    this.total = this.df.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0) + labels.length;
+    const vars = this.argVars(this.metaArgs);
+    for (const ins of this.df.metaArgs) {
+      this.stepLine(ins);
+      this.declareArg(ins, this.metaArgs, vars);
+    }
+    let last = '';
+    for (const stage of stages) {
+      const st = await this.from(stage);
+      const instructions = [...stage.instructions];
+      if (stage === stages.at(-1)) {
+        for (const [k, v] of labels) {
+          instructions.push({ cmd: 'LABEL', flags: [], rest: `${JSON.stringify(k)}=${JSON.stringify(v)}`, heredocs: [], line: 0, original: `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}` });
+        }
+      }
+      for (const ins of instructions) {
+        this.checkCancel();
+        this.stepLine(ins);
+        await this.exec(st, ins);
+        this.out.stream(` ---> ${short(st.imageId)}\n`);
+      }
+      // A stage of only metadata on scratch still needs an image.
+      if (!st.imageId) await this.scratch(st);
+      this.results.set(stage.index, st.imageId);
+      this.out.aux({ ID: st.imageId });
+      last = st.imageId;
+    }
+    const unused = Object.keys(this.opts.buildArgs ?? {}).filter((k) => !this.used.has(k) && !PROXY_ARGS.includes(k));
+    if (unused.length) this.out.stream(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
+    return last;
+  }
+
+  /** Removes the containers left by steps (all when the build failed and forcerm is set). */
+  async cleanup(failed: boolean): Promise<void> {
+    // dockerd keeps a failed step's container (not a cancelled one's) unless forcerm.
+    if (failed && !this.opts.forcerm && !this.signal?.aborted) this.containers.pop();
+    for (const id of this.containers) await this.e.containers.remove(id, { force: true }).catch(() => undefined);
+  }
+
+  private checkCancel(): void {
+    if (this.signal?.aborted) throw new EngineError('UNAVAILABLE', 'Build cancelled');
+  }
+
+  private stepLine(ins: Instruction): void {
+    this.step++;
+    this.out.stream(`Step ${this.step}/${this.total} : ${ins.original.replace(/\s+/g, ' ')}\n`);
+  }
+
+  private argVars(args: Map<string, string>, env?: string[] | null): Vars {
+    const fromEnv = envVars(env);
+    return (n) => fromEnv(n) ?? args.get(n);
+  }
+
+  private declareArg(ins: Instruction, into: Map<string, string>, vars: Vars): void {
+    const [, name, def] = /^([^=\s]+)(?:=([\s\S]*))?$/.exec(ins.rest.trim()) ?? [];
+    if (!name) throw invalid(`dockerfile parse error line ${ins.line}: ARG requires exactly one argument`);
+    const given = this.opts.buildArgs?.[name];
+    if (given !== undefined) this.used.add(name);
+    let value: string | undefined;
+    if (given !== undefined && given !== null) value = given;
+    else if (def !== undefined) value = expandWord(def, vars, this.df.escape);
+    else if (this.metaArgs.has(name) && into !== this.metaArgs) value = this.metaArgs.get(name);
+    if (value !== undefined) into.set(name, value);
+    else into.delete(name);
+  }
+
+  private async from(stage: Stage): Promise<StageState> {
+    this.stepLine(stage.from);
+    const base = expandWord(stage.base, (n) => this.metaArgs.get(n), this.df.escape);
+    if (!base) throw invalid(`base name (${stage.base}) should not be blank`);
+    const st: StageState = { stage, imageId: '', config: emptyConfig(), args: new Map(), cmdSet: false };
+    const dep = this.stageRef(base, stage.index);
+    if (dep) {
+      st.imageId = this.results.get(dep.index)!;
+    } else if (base.toLowerCase() !== 'scratch') {
+      st.imageId = await this.image(base);
+    }
+    if (st.imageId) st.config = structuredClone(this.e.images.get(st.imageId).config);
+    this.out.stream(` ---> ${short(st.imageId)}\n`);
+    const triggers = st.config.config.OnBuild ?? [];
+    if (triggers.length) {
+      this.out.stream(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
+      st.config.config.OnBuild = null;
+      const parsed = parseDockerfile(`FROM scratch\n${triggers.join('\n')}`).stages[0].instructions;
+      for (const ins of parsed) await this.exec(st, ins);
+      if (triggers.length) this.out.stream(` ---> ${short(st.imageId)}\n`);
+    }
+    return st;
+  }
+
+  /** A base image by name: the local one, or pulled (always with pull=1). */
+  private async image(ref: string): Promise<string> {
+    if (!this.opts.pull) {
+      try {
+        return this.e.images.resolveId(ref);
+      } catch {
+        /* pull it */
+      }
+    }
+    const img = await this.e.pull(ref, { onProgress: (m) => this.out.progress(m), signal: this.signal });
+    return img.id;
+  }
+
+  private async exec(st: StageState, ins: Instruction): Promise<void> {
+    const c = st.config.config;
+    const vars = this.argVars(st.args, c.Env);
+    switch (ins.cmd) {
+      case 'ARG': {
+        this.declareArg(ins, st.args, vars);
+        return this.commitMeta(st, ins.original, `ARG ${ins.rest.trim()}`);
+      }
+      case 'RUN': return this.runStep(st, ins);
+      case 'COPY': case 'ADD': return this.copyStep(st, ins);
+      case 'MAINTAINER': {
+        st.config.author = ins.rest.trim();
+        return this.commitMeta(st, ins.original, `MAINTAINER ${ins.rest.trim()}`);
+      }
+      case 'WORKDIR': {
+        applyMeta(c, ins, { vars, escape: this.df.escape, cmdSet: st.cmdSet });
+        return this.workdirStep(st, `WORKDIR ${c.WorkingDir}`);
+      }
+      default: {
+        const ctx = { vars, escape: this.df.escape, cmdSet: st.cmdSet };
+        if (!applyMeta(c, ins, ctx)) throw invalid(`dockerfile parse error line ${ins.line}: unknown instruction: ${ins.cmd}`);
+        st.cmdSet = !!ctx.cmdSet;
+        return this.commitMeta(st, ins.original, `${ins.cmd} ${ins.cmd === 'ONBUILD' ? ins.rest.trim() : JSON.stringify(c)}`);
+      }
+    }
+  }
+
+  private shell(st: StageState): string[] {
+    return st.config.config.Shell?.length ? st.config.config.Shell : DEFAULT_SHELL;
+  }
+
+  /** The cached image for this parent and key, if the cache may be used. */
+  private cached(parent: string, key: string): string | undefined {
+    if (this.opts.nocache) return undefined;
+    const buildKey = keyOf(parent, key);
+    const hit = this.e.images.ids().map((id) => ({ id, rec: this.e.images.record(id) }))
+      .filter((x) => x.rec?.buildKey === buildKey && (x.rec.parent ?? '') === parent)
+      .sort((a, b) => (b.rec!.loadedAt < a.rec!.loadedAt ? -1 : 1))[0];
+    if (!hit) return undefined;
+    const from = this.opts.cacheFrom;
+    if (from !== undefined && from.length) {
+      // Only steps in the chains of the listed images count (dockerd's ImageCache).
+      const chain = new Set<string>();
+      for (const ref of from) {
+        let id: string | undefined;
+        try {
+          id = this.e.images.resolveId(ref);
+        } catch {
+          continue; // a missing image is skipped
+        }
+        for (let p: string | undefined = id; p && !chain.has(p); p = this.e.images.record(p)?.parent) chain.add(p);
+      }
+      if (!chain.has(hit.id)) return undefined;
+    }
+    return hit.id;
+  }
+
+  private useCache(st: StageState, key: string): boolean {
+    const hit = this.cached(st.imageId, key);
+    if (!hit) return false;
+    this.out.stream(' ---> Using cache\n');
+    st.imageId = hit;
+    st.config = structuredClone(this.e.images.get(hit).config);
+    return true;
+  }
+
+  private history(st: StageState, createdBy: string, emptyLayer: boolean): void {
+    const created = this.created();
+    st.config.created = created;
+    st.config.history = [...(st.config.history ?? []), { created, created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) }];
+  }
+
+  private created(): string {
+    const epoch = this.opts.buildArgs?.SOURCE_DATE_EPOCH;
+    return epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000).toISOString() : new Date().toISOString();
+  }
+
+  /** FROM scratch as an image, the same one each build (the cache keys on it). */
+  private async scratch(st: StageState): Promise<void> {
+    const hit = this.cached('', 'scratch');
+    if (hit) {
+      st.imageId = hit;
+      st.config = structuredClone(this.e.images.get(hit).config);
+      return;
+    }
+    await this.save(st, 'scratch');
+  }
+
+  private async save(st: StageState, key: string): Promise<void> {
+    const parent = st.imageId;
+    const img = await this.e.storeImage(st.config, { parent: parent || undefined, buildKey: keyOf(parent, key) });
+    st.imageId = img.id;
+  }
+
+  /** A step that changes only the config: an image with the same layers, no container. */
+  private async commitMeta(st: StageState, original: string, key: string): Promise<void> {
+    const pending = structuredClone(st.config);
+    if (this.useCache(st, key)) return;
+    st.config = pending;
+    this.history(st, `${this.shell(st).join(' ')} #(nop)  ${original.replace(/^\S+/, (w) => w.toUpperCase())}`, true);
+    await this.save(st, key);
+  }
+
+  /** Env for a step's process: the image's, then the build args in scope (not kept in the image). */
+  private stepEnv(st: StageState): { env: string[]; argText: string } {
+    const args = new Map(st.args);
+    for (const p of PROXY_ARGS) {
+      const v = this.opts.buildArgs?.[p];
+      if (v !== undefined && v !== null && !args.has(p)) args.set(p, v);
+    }
+    const env = [...(st.config.config.Env ?? [])];
+    const names = new Set(env.map((e) => e.split('=')[0]));
+    const extra = [...args].filter(([k]) => !names.has(k)).map(([k, v]) => `${k}=${v}`);
+    const declared = [...st.args].map(([k, v]) => `${k}=${v}`).sort();
+    return { env: [...env, ...extra], argText: declared.length ? `|${declared.length} ${declared.join(' ')} ` : '' };
+  }
+
+  /** A container of the current image for a step; removed at the end of the build. */
+  private async stepContainer(st: StageState, cmd: string[], env: string[]): Promise<string> {
+    if (!st.imageId) await this.scratch(st);
+    const o = this.opts;
+    const { Id } = await this.containersApi.create({
+      Image: st.imageId, Cmd: cmd, Entrypoint: [], Env: env, User: st.config.config.User ?? '', WorkingDir: st.config.config.WorkingDir ?? '',
+      Healthcheck: { Test: ['NONE'] }, Labels: {},
+      HostConfig: {
+        NetworkMode: o.networkMode && o.networkMode !== 'default' ? o.networkMode : undefined,
+        ExtraHosts: o.extraHosts?.length ? o.extraHosts : undefined,
+        ShmSize: o.shmSize || undefined, Memory: o.memory || undefined, MemorySwap: o.memswap || undefined,
+        CpuShares: o.cpuShares || undefined, CpusetCpus: o.cpusetCpus || undefined, CpuQuota: o.cpuQuota || undefined, CpuPeriod: o.cpuPeriod || undefined,
+      },
+    });
+    this.containers.push(Id);
+    return Id;
+  }
+
+  private async finishContainer(st: StageState, id: string, createdBy: string, key: string): Promise<void> {
+    const layer = await this.e.commitLayer(id, { pause: false });
+    if (layer) st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
+    this.history(st, createdBy, !layer);
+    await this.save(st, key);
+    if (this.opts.rm !== false) {
+      await this.e.containers.remove(id, { force: true });
+      this.containers.splice(this.containers.indexOf(id), 1);
+      this.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
+    }
+  }
+
+  private async runStep(st: StageState, ins: Instruction): Promise<void> {
+    for (const f of ins.flags) {
+      throw invalid(`the --${f.name} option of RUN is not supported yet by Berth's builder`);
+    }
+    let cmd = commandOf(ins, st.config.config.Shell);
+    if (ins.heredocs.length && !ins.json && new RegExp(`^<<-?["']?${ins.heredocs[0].name}["']?\\s*$`).test(ins.rest.trim())) {
+      // `RUN <<EOF` alone: the body is the script (BuildKit's dispatchRun).
+      cmd = [...this.shell(st), ins.heredocs[0].body];
+    } else if (ins.heredocs.length && !ins.json) {
+      // The heredocs go to the shell as written.
+      cmd = [...this.shell(st), `${ins.rest}\n${ins.heredocs.map((h) => `${h.body}${h.name}`).join('\n')}`];
+    }
+    const { env, argText } = this.stepEnv(st);
+    const createdBy = `${argText}${cmd.join(' ')}`;
+    if (this.useCache(st, `RUN ${createdBy}`)) return;
+    const id = await this.stepContainer(st, cmd, env);
+    this.out.stream(` ---> Running in ${short(id)}\n`);
+    const b = this.containersApi;
+    // Attached before the start, as `docker run` is: no output can be missed.
+    const stdio = await b.attach(id, { stdin: false, stdout: true, stderr: true, stream: true });
+    // A cancel kills the step once its start is through (the process may print before that).
+    let started: Promise<void> = Promise.resolve();
+    const onAbort = () => void started.then(() => this.e.containers.kill(id, 'SIGKILL')).catch(() => undefined);
+    this.signal?.addEventListener('abort', onAbort);
+    try {
+      const output = this.relay(stdio.stream);
+      started = b.start(id);
+      await started;
+      await output;
+      const { StatusCode } = await b.wait(id);
+      this.checkCancel();
+      if (StatusCode !== 0) {
+        throw Object.assign(invalid(`The command '${cmd.join(' ')}' returned a non-zero code: ${StatusCode}`), { exitCode: StatusCode });
+      }
+    } finally {
+      stdio.stream.destroy();
+      this.signal?.removeEventListener('abort', onAbort);
+    }
+    await this.finishContainer(st, id, createdBy, `RUN ${createdBy}`);
+  }
+
+  /** Docker's multiplexed frames (8-byte headers) to the build stream; stderr in red, as dockerd marks it. */
+  private relay(stream: NodeJS.ReadableStream): Promise<void> {
+    let pending: Buffer = Buffer.alloc(0);
+    return new Promise((resolve) => {
+      stream.on('data', (d: Buffer) => {
+        pending = pending.length ? Buffer.concat([pending, d]) : d;
+        while (pending.length >= 8) {
+          const size = pending.readUInt32BE(4);
+          if (pending.length < 8 + size) break;
+          const text = pending.toString('utf8', 8, 8 + size);
+          this.out.stream(pending[0] === 2 ? `\x1b[91m${text}\x1b[0m` : text);
+          pending = pending.subarray(8 + size);
+        }
+      });
+      stream.once('end', () => resolve());
+      stream.once('close', () => resolve());
+      stream.once('error', () => resolve());
+    });
+  }
+
+  private async workdirStep(st: StageState, key: string): Promise<void> {
+    if (this.useCache(st, key)) return;
+    const dir = st.config.config.WorkingDir ?? '/';
+    const id = await this.stepContainer(st, ['/bin/sh'], []);
+    const view = this.e.rootfsView(id);
+    try {
+      let at = '';
+      for (const part of dir.split('/').filter(Boolean)) {
+        at += `/${part}`;
+        view.ensureDir(at, 0o755);
+      }
+    } finally {
+      view.close();
+    }
+    await this.finishContainer(st, id, `${this.shell(st).join(' ')} #(nop) WORKDIR ${dir}`, key);
+  }
+
+  private async copyStep(st: StageState, ins: Instruction): Promise<void> {
+    const vars = this.argVars(st.args, st.config.config.Env);
+    const plan: CopyPlan = { add: ins.cmd === 'ADD', sources: [], dest: '', heredocs: [], chown: undefined, chmod: undefined };
+    for (const f of ins.flags) {
+      const v = expandWord(f.value ?? '', vars, this.df.escape);
+      if (f.name === 'from') plan.from = v;
+      else if (f.name === 'chown') plan.chown = v;
+      else if (f.name === 'chmod') {
+        if (!/^[0-7]{1,4}$/.test(v)) throw invalid(`invalid chmod parameter: ${v}: use an octal mode such as 0755`);
+        plan.chmod = parseInt(v, 8);
+      } else if (f.name === 'link') continue;
+      else throw invalid(`dockerfile parse error line ${ins.line}: unknown flag: --${f.name}`);
+    }
+    const words = ins.json ?? expandWords(ins.rest, vars, this.df.escape);
+    if (words.length < 2 && !ins.heredocs.length) throw invalid(`dockerfile parse error line ${ins.line}: ${ins.cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
+    plan.dest = words.at(-1)!;
+    for (const w of words.slice(0, -1)) {
+      const h = ins.heredocs.find((d) => new RegExp(`^<<-?["']?${d.name}["']?$`).test(w));
+      if (h) plan.heredocs.push({ name: h.name, body: h.quoted ? h.body : expandWord(h.body.replace(/(["'])/g, '\\$1'), vars, this.df.escape) });
+      else plan.sources.push(w);
+    }
+    if (plan.from) {
+      const dep = this.stageRef(plan.from, st.stage.index);
+      plan.fromImage = dep ? this.results.get(dep.index) : await this.image(plan.from);
+    }
+    if (!plan.dest.startsWith('/')) {
+      const wd = st.config.config.WorkingDir || '/';
+      plan.dest = `${wd.replace(/\/$/, '')}/${plan.dest}`;
+    }
+    if (!st.imageId) await this.scratch(st);
+    const owner = plan.chown ? await this.resolveChown(st, plan.chown) : undefined;
+    const srcContainer = plan.fromImage ? await this.tempContainer(plan.fromImage) : undefined;
+    const sourceView = srcContainer ? this.e.rootfsView(srcContainer) : this.e.dirView(this.opts.contextDir, 'the build context');
+    let target: string | undefined;
+    let job: CopyJob | undefined;
+    try {
+      // Whether the destination is an existing directory matters only for one file without a trailing /.
+      let destIsDir = false;
+      if (!plan.dest.endsWith('/') && plan.sources.length + plan.heredocs.length === 1) {
+        target = await this.stepContainer(st, ['/bin/sh'], []);
+        const view = this.e.rootfsView(target);
+        try {
+          const entry = view.lookup(plan.dest, true);
+          destIsDir = isDir(entry.stat);
+          this.e.fsAt.close(entry.fd);
+        } catch {
+          destIsDir = false;
+        } finally {
+          view.close();
+        }
+      }
+      job = new CopyJob({ fs: this.e.fsAt, sourceView, put: (id, tar) => this.containersApi.archivePut(id, '/', tar) }, plan, owner, destIsDir);
+      const key = `${ins.cmd} ${job.digest()} ${JSON.stringify({ dest: plan.dest, owner, chmod: plan.chmod })}`;
+      if (this.useCache(st, key)) return;
+      target ??= await this.stepContainer(st, ['/bin/sh'], []);
+      await job.into(target);
+      const created = `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${job.summary()} in ${plan.dest} `;
+      const id = target;
+      target = undefined;
+      await this.finishContainer(st, id, created, key);
+    } finally {
+      job?.close();
+      sourceView.close();
+      if (srcContainer) await this.dropContainer(srcContainer);
+      if (target) await this.dropContainer(target);
+    }
+  }
+
+  /** A container of an image that never starts: its rootfs to read files from. */
+  private async tempContainer(imageId: string): Promise<string> {
+    const { Id } = await this.containersApi.create({ Image: imageId, Cmd: ['/bin/sh'], Entrypoint: [], Labels: {} });
+    this.containers.push(Id);
+    return Id;
+  }
+
+  private async dropContainer(id: string): Promise<void> {
+    await this.e.containers.remove(id, { force: true }).catch(() => undefined);
+    const at = this.containers.indexOf(id);
+    if (at >= 0) this.containers.splice(at, 1);
+  }
+
+  private async resolveChown(st: StageState, spec: string): Promise<{ uid: number; gid: number }> {
+    const [u, g] = spec.split(':');
+    if (/^\d+$/.test(u) && (g === undefined || /^\d+$/.test(g))) return { uid: Number(u), gid: Number(g ?? u) };
+    let files = { passwd: '', group: '' };
+    if (st.imageId) {
+      const id = await this.tempContainer(st.imageId);
+      const view = this.e.rootfsView(id);
+      try {
+        files = userFiles(view);
+      } finally {
+        view.close();
+        await this.dropContainer(id);
+      }
+    }
+    const user = resolveUser(files, g === undefined ? u : `${u}:${g}`);
+    return { uid: user.uid, gid: user.gid };
+  }
+}
+
+export function keyOf(parent: string, key: string): string {
+  return createHash('sha256').update(JSON.stringify([parent, key])).digest('hex');
+}
+
+export type { ImageRuntimeConfig };

@@ -1,0 +1,273 @@
+// COPY and ADD: sources from the build context (or a stage's or image's rootfs) found through a
+// view, so a symlink in them resolves inside their root; wildcards matched per path segment;
+// the files streamed as tar into the step's container through the confined extractor. The
+// digest that keys the cache covers names, modes, owners, link targets and contents, never
+// mtimes (a `touch` keeps the cache).
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { invalid, notFound } from '../errors.ts';
+import type { FsView, ViewEntry } from '../confined/fsView.ts';
+import { tarChunks } from '../confined/tree.ts';
+import { tarHeader, tarPadding, TAR_END } from '../images/tarWriter.ts';
+import { isDir, isFile, O, type FsAt } from '../sys/fsat.ts';
+import { readSync } from 'node:fs';
+
+export interface CopyPlan {
+  add: boolean;
+  sources: string[];
+  heredocs: { name: string; body: string }[];
+  dest: string;
+  from?: string;
+  fromImage?: string;
+  chown?: string;
+  chmod?: number;
+}
+
+export interface CopyHost {
+  fs: FsAt;
+  /** the source root as a view (the context dir, or a container of the --from image) */
+  sourceView: FsView;
+  put: (containerId: string, tar: AsyncIterable<Buffer>) => Promise<void>;
+}
+
+const GLOB = /[*?[]/;
+
+/** Go's filepath.Match for one segment. */
+function segmentRegExp(pat: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pat.length; i++) {
+    const c = pat[i];
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pat.indexOf(']', i + 1);
+      if (end < 0) throw invalid(`syntax error in pattern: ${pat}`);
+      re += `[${pat.slice(i + 1, end).replace(/^\^|^!/, '^').replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else if (c === '\\' && i + 1 < pat.length) re += pat[++i].replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function listDir(fs: FsAt, view: FsView, path: string): string[] {
+  let entry: ViewEntry;
+  try {
+    entry = view.lookup(path, true);
+  } catch {
+    return [];
+  }
+  try {
+    if (!isDir(entry.stat)) return [];
+    const fd = fs.reopen(entry.fd, O.RDONLY | O.DIRECTORY);
+    try {
+      return fs.readdir(fd).map((d) => d.name).sort();
+    } finally {
+      fs.close(fd);
+    }
+  } finally {
+    fs.close(entry.fd);
+  }
+}
+
+/** The paths a source pattern names, relative to the root ('' for the root itself). */
+export function expandSource(fs: FsAt, view: FsView, pattern: string): string[] {
+  const parts = pattern.split('/').filter((p) => p && p !== '.');
+  if (parts.some((p) => p === '..')) {
+    // The context root is the top: `..` cannot leave it (BuildKit strips it, as here).
+    const kept: string[] = [];
+    for (const p of parts) if (p === '..') kept.pop(); else kept.push(p);
+    parts.splice(0, parts.length, ...kept);
+  }
+  let found = [''];
+  for (const part of parts) {
+    const next: string[] = [];
+    for (const base of found) {
+      if (!GLOB.test(part)) {
+        next.push(base ? `${base}/${part}` : part);
+        continue;
+      }
+      const re = segmentRegExp(part);
+      for (const name of listDir(fs, view, `/${base}`)) if (re.test(name)) next.push(base ? `${base}/${name}` : name);
+    }
+    found = next;
+  }
+  return found;
+}
+
+function isArchive(head: Buffer): 'gzip' | 'tar' | undefined {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar') return 'tar';
+  return undefined;
+}
+
+interface Item {
+  /** path in the source root */
+  src: string;
+  entry: ViewEntry;
+  /** the tar name it lands at, relative to / of the target */
+  name: string;
+  /** ADD of a local archive: extracted at `name` */
+  extract?: 'gzip' | 'tar';
+}
+
+export class CopyJob {
+  private readonly items: Item[] = [];
+  private readonly owner: { uid: number; gid: number };
+
+  constructor(private readonly host: CopyHost, private readonly plan: CopyPlan, owner: { uid: number; gid: number } | undefined, destIsDir: boolean) {
+    this.owner = owner ?? { uid: 0, gid: 0 };
+    const { fs, sourceView } = host;
+    const paths: string[] = [];
+    for (const s of plan.sources) {
+      if (/^[a-z]+:\/\//i.test(s)) {
+        if (!plan.add) throw invalid(`source can't be a URL for COPY`);
+        throw invalid(`ADD ${s}: URL sources are not supported yet by Berth's builder; download the file into the build context`);
+      }
+      const found = expandSource(fs, sourceView, s);
+      if (!found.length || (found.length === 1 && !GLOB.test(s) && !this.exists(found[0]))) {
+        const where = plan.from ? `in ${plan.from}` : 'in build context or excluded by .dockerignore';
+        throw notFound(`COPY failed: file not found ${where}: stat ${s}: file does not exist`);
+      }
+      paths.push(...found);
+    }
+    const many = paths.length + plan.heredocs.length > 1;
+    const intoDir = plan.dest.endsWith('/') || destIsDir;
+    if (many && !intoDir) {
+      throw invalid(`When using ${plan.add ? 'ADD' : 'COPY'} with more than one source file, the destination must be a directory and end with a /`);
+    }
+    const dest = plan.dest.replace(/^\/+/, '').replace(/\/+$/, '');
+    const join = (a: string, b: string) => (a && b ? `${a}/${b}` : a || b);
+    for (const p of paths) {
+      const entry = sourceView.lookup(`/${p}`, true);
+      if (isDir(entry.stat)) {
+        this.items.push({ src: p, entry, name: dest });
+      } else {
+        const base = p.split('/').pop()!;
+        const name = intoDir ? join(dest, base) : dest;
+        let extract: Item['extract'];
+        if (plan.add && isFile(entry.stat) && !plan.from) {
+          const head = Buffer.alloc(262);
+          const fd = fs.reopen(entry.fd, O.RDONLY | O.NONBLOCK);
+          try {
+            extract = isArchive(head.subarray(0, readSync(fd, head, 0, 262, 0)));
+          } finally {
+            fs.close(fd);
+          }
+        }
+        this.items.push({ src: p, entry, name: extract ? dest : name, extract });
+      }
+    }
+    for (const h of plan.heredocs) this.heredocItems.push({ name: intoDir ? join(dest, h.name) : dest, body: Buffer.from(h.body) });
+  }
+
+  private readonly heredocItems: { name: string; body: Buffer }[] = [];
+
+  private exists(p: string): boolean {
+    try {
+      this.host.fs.close(this.host.sourceView.lookup(`/${p}`, true).fd);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private *chunks(forDigest: boolean): Generator<Buffer> {
+    const { fs } = this.host;
+    const mode = this.plan.chmod;
+    for (const it of this.items) {
+      if (it.extract) {
+        // The archive's own entries land under the destination (read whole: build contexts are local files).
+        const fd = fs.reopen(it.entry.fd, O.RDONLY | O.NONBLOCK);
+        let data: Buffer;
+        try {
+          data = Buffer.alloc(it.entry.stat.size);
+          readSync(fd, data, 0, data.length, 0);
+        } finally {
+          fs.close(fd);
+        }
+        if (forDigest) {
+          yield Buffer.from(`archive ${it.name} ${createHash('sha256').update(data).digest('hex')}\n`);
+          continue;
+        }
+        yield* prefixed(it.extract === 'gzip' ? gunzipSync(data) : data, it.name);
+        continue;
+      }
+      const opts = { owner: this.plan.from && !this.plan.chown ? undefined : this.owner, chmod: mode, noEnd: true };
+      const all = tarChunks(fs, null, it.entry, it.name, opts);
+      if (!forDigest) {
+        yield* all;
+        continue;
+      }
+      yield Buffer.from(`tree ${it.name}\n`);
+      for (const c of tarChunks(fs, null, it.entry, it.name, { ...opts, mtime: 0 })) yield c;
+    }
+    for (const h of this.heredocItems) {
+      yield tarHeader({ name: h.name, type: 'file', mode: mode ?? 0o644, uid: this.owner.uid, gid: this.owner.gid, size: h.body.length, mtime: forDigest ? 0 : Date.now() / 1000 });
+      yield h.body;
+      yield tarPadding(h.body.length);
+    }
+  }
+
+  /** What the sources hold, without mtimes. */
+  digest(): string {
+    const h = createHash('sha256');
+    for (const c of this.chunks(true)) h.update(c);
+    return `sha256:${h.digest('hex')}`;
+  }
+
+  /** dockerd's history words: file:<hash>, dir:<hash> or multi:<hash>. */
+  summary(): string {
+    const kind = this.items.length + this.heredocItems.length > 1 ? 'multi' : this.items[0] && isDir(this.items[0].entry.stat) ? 'dir' : 'file';
+    return `${kind}:${this.digest().slice(7)}`;
+  }
+
+  async into(containerId: string): Promise<void> {
+    const chunks = this.chunks(false);
+    async function* tar(): AsyncGenerator<Buffer> {
+      yield* chunks;
+      yield TAR_END;
+    }
+    await this.host.put(containerId, tar());
+  }
+
+  close(): void {
+    for (const it of this.items) this.host.fs.close(it.entry.fd);
+    this.items.length = 0;
+  }
+}
+
+/** A tar's entries renamed under `dir` (ADD of a local archive). */
+function* prefixed(tar: Buffer, dir: string): Generator<Buffer> {
+  let pos = 0;
+  while (pos + 512 <= tar.length) {
+    const h = Buffer.from(tar.subarray(pos, pos + 512));
+    if (h.every((b) => b === 0)) return;
+    const size = parseInt(h.toString('latin1', 124, 136).replace(/\0.*$/, '').trim() || '0', 8);
+    const type = String.fromCharCode(h[156]);
+    const padded = Math.ceil(size / 512) * 512;
+    const body = tar.subarray(pos + 512, pos + 512 + padded);
+    pos += 512 + padded;
+    if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+      throw invalid(`ADD: archives with long names or PAX headers are not supported yet by Berth's builder`);
+    }
+    const prefix = h.toString('utf8', 345, 500).replace(/\0.*$/, '');
+    const name = h.toString('utf8', 0, 100).replace(/\0.*$/, '');
+    const full = (prefix ? `${prefix}/${name}` : name).replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+    if (!full || full === '.') continue;
+    const linkname = h.toString('utf8', 157, 257).replace(/\0.*$/, '');
+    const mode = parseInt(h.toString('latin1', 100, 108).replace(/\0.*$/, '').trim() || '0', 8);
+    const uid = parseInt(h.toString('latin1', 108, 116).replace(/\0.*$/, '').trim() || '0', 8);
+    const gid = parseInt(h.toString('latin1', 116, 124).replace(/\0.*$/, '').trim() || '0', 8);
+    const mtime = parseInt(h.toString('latin1', 136, 148).replace(/\0.*$/, '').trim() || '0', 8);
+    const kinds: Record<string, 'file' | 'dir' | 'symlink' | 'hardlink'> = { '0': 'file', '\0': 'file', '5': 'dir', '2': 'symlink', '1': 'hardlink' };
+    const kind = kinds[type];
+    if (!kind) continue;
+    const renamed = dir ? `${dir}/${full}` : full;
+    yield tarHeader({
+      name: kind === 'dir' ? `${renamed.replace(/\/$/, '')}/` : renamed, type: kind, mode, uid, gid, mtime,
+      linkname: kind === 'hardlink' ? (dir ? `${dir}/${linkname.replace(/^(\.\/)+|^\/+/, '')}` : linkname) : linkname, size: kind === 'file' ? size : 0,
+    });
+    if (kind === 'file') yield Buffer.from(body);
+  }
+}

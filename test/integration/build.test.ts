@@ -1,0 +1,336 @@
+// Berth's builder over the Docker API, driven by the docker CLI (classic protocol), docker-py,
+// compose v1 and raw requests: the stream dockerd's clients read, Dockerfile semantics checked
+// with run and inspect, the layers a build writes, the cache (edit, touch, no change,
+// cachefrom), errors before and after the first step, cancel on disconnect, and commit.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { startRegistry, uploadImage, type TestRegistry } from '../helpers/registry.ts';
+import { busyboxTarball } from '../helpers/testEngine.ts';
+import { until } from '../helpers/run.ts';
+
+const hasDockerPy = await new Promise<boolean>((r) => execFile('python3', ['-c', 'import docker'], (e) => r(!e)));
+const hasCompose = await new Promise<boolean>((r) => execFile('docker-compose', ['version'], (e) => r(!e)));
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+describe('image builds: docker build and docker commit', { timeout: 600_000 }, () => {
+  let daemon: TestDaemon;
+  let reg: TestRegistry;
+  let work: string;
+  let base: string;
+
+  const docker = (args: string[], opts: { cwd?: string; input?: string; env?: Record<string, string> } = {}): Promise<Run> =>
+    new Promise((resolve) => {
+      const child = execFile('docker', args, { cwd: opts.cwd, env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}`, ...opts.env }, maxBuffer: 64 << 20 },
+        (e, out, err) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out, err }));
+      child.stdin!.end(opts.input ?? '');
+    });
+
+  /** A context directory with these files. */
+  const context = (name: string, files: Record<string, string>) => {
+    const dir = `${work}/${name}`;
+    rmSync(dir, { recursive: true, force: true });
+    for (const [f, text] of Object.entries(files)) {
+      mkdirSync(`${dir}/${f}`.replace(/\/[^/]*$/, ''), { recursive: true });
+      writeFileSync(`${dir}/${f}`, text);
+    }
+    return dir;
+  };
+
+  const build = (dir: string, args: string[] = []) => docker(['build', '--build-arg', `BASE=${base}`, ...args, '.'], { cwd: dir });
+
+  before(async () => {
+    reg = await startRegistry();
+    base = `${reg.host}/busybox:latest`;
+    await uploadImage(reg, 'busybox', 'latest', [readFileSync(busyboxTarball())], { cmd: ['sh'] });
+    daemon = await startDaemon();
+    work = mkdtempSync(`${tmpdir()}/berth-build-`);
+    const pull = await docker(['pull', base]);
+    assert.equal(pull.code, 0, pull.err);
+  });
+  after(async () => {
+    await daemon?.stop();
+    await reg?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  const APP = {
+    Dockerfile: [
+      'ARG BASE',
+      'FROM ${BASE} AS first',
+      'ARG V=3',
+      'ENV A=1 B="two words"',
+      'RUN echo "V=$V A=$A" > /v.txt && echo to-stderr >&2 && echo to-stdout',
+      'WORKDIR /app/sub',
+      'COPY hello.txt ./',
+      'COPY dir/ /data/',
+      'LABEL x=y',
+      'EXPOSE 80/tcp 53/udp',
+      'USER nobody',
+      'CMD ["cat", "/v.txt"]',
+      '',
+    ].join('\n'),
+    'hello.txt': 'hello\n',
+    'dir/a': 'a\n',
+    'dir/inner/b': 'b\n',
+  };
+
+  it('builds with the classic stream: steps, output, tags; the image runs and inspects as written', async () => {
+    const dir = context('app', APP);
+    const r = await build(dir, ['-t', 'app:1', '-t', 'app:2']);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /^Step 1\/12 : ARG BASE$/m);
+    assert.match(r.out, /^Step 2\/12 : FROM \$\{BASE\} AS first$/m);
+    assert.match(r.out, /^ ---> Running in [0-9a-f]{12}$/m);
+    // dockerd's framing: stderr chunks in red, stdout as it came.
+    assert.ok(r.out.includes('\x1b[91mto-stderr\n\x1b[0mto-stdout\n'), r.out);
+    assert.match(r.out, /^Successfully built [0-9a-f]{12}$/m);
+    assert.match(r.out, /^Successfully tagged app:1$/m);
+    assert.match(r.out, /^Successfully tagged app:2$/m);
+    assert.equal((await docker(['run', '--rm', 'app:1'])).out, 'V=3 A=1\n');
+    const inside = await docker(['run', '--rm', 'app:1', 'sh', '-c', 'cat hello.txt; pwd; id -u; cat /data/a /data/inner/b; echo "$B"']);
+    assert.equal(inside.out, 'hello\n/app/sub\n65534\na\nb\ntwo words\n');
+    const cfg = JSON.parse((await docker(['image', 'inspect', 'app:1', '--format', '{{json .Config}}'])).out);
+    assert.equal(cfg.User, 'nobody');
+    assert.equal(cfg.WorkingDir, '/app/sub');
+    assert.deepEqual(cfg.Labels, { x: 'y' });
+    assert.deepEqual(Object.keys(cfg.ExposedPorts).sort(), ['53/udp', '80/tcp']);
+    assert.deepEqual(cfg.Cmd, ['cat', '/v.txt']);
+    assert.ok(cfg.Env.includes('A=1') && cfg.Env.includes('B=two words') && !cfg.Env.some((e: string) => e.startsWith('V=')));
+    // Intermediate images: the final one's parent, listed with -a only; history names them.
+    const parent = (await docker(['image', 'inspect', 'app:1', '--format', '{{.Parent}}'])).out.trim();
+    assert.match(parent, /^sha256:[0-9a-f]{64}$/);
+    const shown = (await docker(['images', '-q', '--no-trunc'])).out;
+    const all = (await docker(['images', '-a', '-q', '--no-trunc'])).out;
+    assert.ok(!shown.includes(parent) && all.includes(parent));
+    const history = (await docker(['history', '-q', 'app:1'])).out.trim().split('\n');
+    assert.ok(history.slice(0, 10).every((id) => /^[0-9a-f]{12}$/.test(id)), history.join(','));
+    // No container is left behind by a successful build.
+    assert.equal((await docker(['ps', '-aq'])).out, '');
+  });
+
+  it('keys the cache by content: no change and touch hit every step, an edit busts from its COPY on, --no-cache none', async () => {
+    const dir = `${work}/app`;
+    const hits = async (args: string[] = []) => {
+      const r = await build(dir, ['-t', 'app:1', ...args]);
+      assert.equal(r.code, 0, r.out + r.err);
+      return (r.out.match(/^ ---> Using cache$/gm) ?? []).length;
+    };
+    assert.equal(await hits(), 10);
+    utimesSync(`${dir}/dir/a`, new Date(), new Date(Date.now() + 60_000));
+    assert.equal(await hits(), 10);
+    writeFileSync(`${dir}/dir/a`, 'changed\n');
+    // ARG, ENV, RUN, WORKDIR and the first COPY hit; COPY dir/ and the four after it run.
+    assert.equal(await hits(), 5);
+    assert.equal((await docker(['run', '--rm', 'app:1', 'cat', '/data/a'])).out, 'changed\n');
+    assert.equal(await hits(['--no-cache']), 0);
+    // cachefrom: only steps in the listed images' chains; a missing image gives none.
+    assert.equal(await hits(['--cache-from', 'nosuchimage']), 0);
+    assert.equal(await hits(['--cache-from', 'app:1']), 10);
+  });
+
+  it('multi-stage: --target, unused stages skipped, scratch, COPY --from with --chown/--chmod, heredocs, whiteouts in layers', async () => {
+    const dir = context('multi', {
+      Dockerfile: [
+        'ARG BASE',
+        'FROM ${BASE} AS base',
+        'RUN echo base > /base.txt',
+        'FROM base AS unused',
+        'RUN exit 9',
+        'FROM scratch AS files',
+        'COPY --chown=1000:1000 --chmod=0640 f.txt /f.txt',
+        'FROM base',
+        'COPY --from=files /f.txt /copied.txt',
+        'COPY --from=0 /base.txt /b2',
+        'RUN <<EOF',
+        'echo heredoc-one > /h1',
+        'echo "two" >> /h1',
+        'EOF',
+        'COPY <<EOT /etc/greeting',
+        'Hello ${UNSET:-default} world',
+        'EOT',
+        'RUN rm /bin/vi && mkdir -p /opq && touch /opq/x && rm -rf /home && mkdir /home && touch /home/new',
+        'ENTRYPOINT ["/bin/sh", "-c"]',
+        'CMD ["cat /h1 /etc/greeting /copied.txt /b2; stat -c %u:%g:%a /copied.txt"]',
+        '',
+      ].join('\n'),
+      'f.txt': 'filedata\n',
+      '.dockerignore': 'Dockerfile\n',
+    });
+    const r = await build(dir, ['-t', 'multi']);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.doesNotMatch(r.out, /exit 9/, 'the unused stage is not built');
+    assert.match(r.out, /^Step 1\/13 : ARG BASE$/m);
+    assert.equal((await docker(['run', '--rm', 'multi'])).out, 'heredoc-one\ntwo\nHello default world\nfiledata\nbase\n1000:1000:640\n');
+    const gone = await docker(['run', '--rm', 'multi', 'ls /bin/vi /Dockerfile 2>&1; ls /home']);
+    assert.match(gone.out, /\/bin\/vi: No such file/);
+    assert.match(gone.out, /\/Dockerfile: No such file/);
+    assert.match(gone.out, /^new$/m);
+    const target = await build(dir, ['--target', 'files', '-t', 'onlyfiles']);
+    assert.equal(target.code, 0, target.out + target.err);
+    assert.equal((target.out.match(/^Step /gm) ?? []).length, 3, 'ARG BASE, FROM scratch, COPY');
+    // The layers: whiteouts and opaque dirs as .wh. entries, none of the engine's mount targets.
+    const saved = `${work}/saved`;
+    mkdirSync(saved, { recursive: true });
+    execFileSync('sh', ['-c', `docker save multi | tar -x -C ${saved}`], { env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` } });
+    const manifest = JSON.parse(readFileSync(`${saved}/manifest.json`, 'utf8'));
+    const entries = (manifest[0].Layers as string[]).slice(1).map((l) => execFileSync('tar', ['-tf', `${saved}/${l}`], { encoding: 'utf8' }));
+    const all = entries.join('\n');
+    assert.match(all, /^bin\/\.wh\.vi$/m);
+    assert.match(all, /^home\/\.wh\.\.wh\.\.opq$/m);
+    for (const own of ['proc/', 'sys/', 'dev/', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', '.dockerenv']) {
+      assert.ok(!entries.some((e) => e.split('\n').includes(own)), `${own} in a layer`);
+    }
+  });
+
+  it('gives dockerd\'s errors: HTTP before the first step, in-band after, a RUN\'s exit code as the CLI\'s', async () => {
+    const stdin = (text: string, args: string[] = []) => docker(['build', ...args, '-'], { input: text });
+    const run3 = await stdin(`FROM ${base}\nRUN exit 3\n`);
+    assert.equal(run3.code, 3);
+    assert.match(run3.err, /The command '\/bin\/sh -c exit 3' returned a non-zero code: 3/);
+    const parse = await stdin(`FROM ${base}\nFOO bar\n`);
+    assert.equal(parse.code, 1);
+    assert.match(parse.err, /Error response from daemon: dockerfile parse error line 2: unknown instruction: FOO/);
+    assert.match((await stdin('')).err, /Error response from daemon: the Dockerfile \(Dockerfile\) cannot be empty/);
+    const missing = await stdin(`FROM ${base}\nCOPY nope.txt /x\n`);
+    assert.match(missing.out, /^Step 2\/2 : COPY nope.txt \/x$/m);
+    assert.match(missing.err, /COPY failed: file not found in build context or excluded by .dockerignore: stat nope.txt: file does not exist/);
+    assert.match((await stdin(`FROM ${base}\nRUN true\n`, ['--target', 'nosuch'])).err, /target stage "nosuch" could not be found/);
+    const unused = await stdin(`FROM ${base}\nRUN true\n`, ['--build-arg', 'FOO=1']);
+    assert.equal(unused.code, 0);
+    assert.match(unused.out, /\[Warning\] One or more build-args \[FOO\] were not consumed/);
+    assert.match((await stdin(`FROM ${base}\nEXPOSE 99999\n`)).err, /Invalid containerPort: 99999/);
+    assert.match((await stdin(`FROM ${base}\nSTOPSIGNAL SIGFOO\n`)).err, /Invalid signal: SIGFOO/);
+    assert.match((await stdin('ARG X\nFROM $X\n')).err, /base name \(\$X\) should not be blank/);
+    // The failed RUN's container stays, as with dockerd (rm=1, forcerm=0); --force-rm removes it.
+    const left = (await docker(['ps', '-aq'])).out.trim().split('\n').filter(Boolean);
+    assert.equal(left.length, 1);
+    await docker(['rm', '-f', ...left]);
+    assert.equal((await stdin(`FROM ${base}\nRUN exit 4\n`, ['--force-rm'])).code, 4);
+    assert.equal((await docker(['ps', '-aq'])).out, '');
+    // A BuildKit client is told what to do; a body that is not a tar is refused.
+    const bk = await rawBuild('/build?version=2', Buffer.alloc(0));
+    assert.equal(bk.status, 400);
+    assert.match(bk.body, /DOCKER_BUILDKIT=0/);
+    const notTar = await rawBuild('/build', Buffer.from('this is not a tar archive'.repeat(40)));
+    assert.equal(notTar.status, 400);
+    assert.match(notTar.body, /invalid tar header/);
+  });
+
+  function rawBuild(path: string, body: Buffer, onData?: (s: string, destroy: () => void) => void): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: daemon.sock, path, method: 'POST', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
+        let text = '';
+        res.on('data', (d) => {
+          text += d;
+          onData?.(text, () => req.destroy());
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+        res.on('close', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.on('error', (e) => (onData ? resolve({ status: 0, body: String(e) }) : reject(e)));
+      req.end(body);
+    });
+  }
+
+  it('-q, --iidfile and -f - (a Dockerfile from stdin with a context)', async () => {
+    const dir = `${work}/app`;
+    const q = await build(dir, ['-q']);
+    assert.equal(q.code, 0, q.err);
+    assert.match(q.out.trim(), /^sha256:[0-9a-f]{64}$/);
+    const iid = `${work}/iid`;
+    assert.equal((await build(dir, ['--iidfile', iid])).code, 0);
+    assert.equal(readFileSync(iid, 'utf8'), q.out.trim());
+    const f = await docker(['build', '-f', '-', '-t', 'fromstdin', '.'], { cwd: dir, input: `FROM ${base}\nCOPY hello.txt /h\nCMD ["cat", "/h"]\n` });
+    assert.equal(f.code, 0, f.out + f.err);
+    assert.equal((await docker(['run', '--rm', 'fromstdin'])).out, 'hello\n');
+    const ls = await docker(['run', '--rm', 'fromstdin', 'ls', '-a', '/']);
+    assert.doesNotMatch(ls.out, /\.dockerfile/);
+  });
+
+  it('cancels a build when the client goes away: the RUN is killed and its container removed', async () => {
+    const dir = context('slow', { Dockerfile: `FROM ${base}\nRUN echo started && sleep 60\n` });
+    const tar = execFileSync('tar', ['-c', '-C', dir, '.']);
+    let destroyedAt = 0;
+    await rawBuild('/build', tar, (text, destroy) => {
+      if (!destroyedAt && text.includes('started')) {
+        destroyedAt = Date.now();
+        destroy();
+      }
+    });
+    assert.ok(destroyedAt, 'the RUN started');
+    await until(async () => (await docker(['ps', '-aq'])).out === '', 5_000, 'the step container to go');
+    assert.ok(Date.now() - destroyedAt < 5_000);
+    const build = readdirSync(`${daemon.base}/root/build`);
+    assert.deepEqual(build, [], 'no build directory left');
+  });
+
+  it('commit: changes, author, message, parent; a running container is frozen meanwhile; bad changes refused', async () => {
+    assert.equal((await docker(['run', '-d', '--name', 'cm', base, 'sh', '-c', 'echo hi > /committed; rm /bin/vi; exec sleep 300'])).code, 0);
+    await until(async () => (await docker(['exec', 'cm', 'cat', '/committed'])).out === 'hi\n', 5_000, 'the file');
+    const c = await docker(['commit', '-c', 'EXPOSE 8000', '-c', 'CMD ["cat","/committed"]', '-c', 'ENV X=1', '-m', 'msg', '-a', 'me', 'cm', 'snap:1']);
+    assert.equal(c.code, 0, c.err);
+    assert.equal((await docker(['run', '--rm', 'snap:1'])).out, 'hi\n');
+    assert.match((await docker(['run', '--rm', 'snap:1', 'sh', '-c', 'ls /bin/vi 2>&1; echo $X'])).out, /No such file[\s\S]*\n1\n$/);
+    const inspect = JSON.parse((await docker(['image', 'inspect', 'snap:1'])).out)[0];
+    assert.deepEqual(Object.keys(inspect.Config.ExposedPorts), ['8000/tcp']);
+    assert.deepEqual(inspect.Config.Cmd, ['cat', '/committed']);
+    assert.equal(inspect.Author, 'me');
+    assert.equal(inspect.Comment, 'msg');
+    assert.equal(inspect.Parent, (await docker(['image', 'inspect', base, '--format', '{{.Id}}'])).out.trim());
+    assert.equal((await docker(['inspect', 'cm', '--format', '{{.State.Status}}'])).out.trim(), 'running');
+    const bad = await docker(['commit', '-c', 'FROM x', 'cm', 'snap:2']);
+    assert.match(bad.err, /FROM is not a valid change command/);
+    assert.match((await docker(['commit', 'nosuch', 'snap:3'])).err, /No such container: nosuch/);
+    await docker(['rm', '-f', 'cm']);
+    // Removing the image deletes it; its parent (a pulled image) stays.
+    assert.equal((await docker(['rmi', 'snap:1'])).code, 0);
+    assert.equal((await docker(['image', 'inspect', base])).code, 0);
+  });
+
+  it('docker-py builds and reads the image id from the stream', { skip: !hasDockerPy && 'python3-docker is not installed' }, async () => {
+    const dir = context('py', { Dockerfile: `FROM ${base}\nRUN echo py-build\nCMD ["echo", "hello world"]\n` });
+    const script = [
+      'import docker, sys',
+      `c = docker.DockerClient(base_url="unix://${daemon.sock}")`,
+      `img, logs = c.images.build(path="${dir}", tag="pybuilt", rm=True)`,
+      'print(img.id)',
+      'print(c.containers.run("pybuilt", remove=True).decode(), end="")',
+      'try:',
+      `    c.images.build(fileobj=__import__("io").BytesIO(b"FROM ${base}\\nRUN exit 1\\n"))`,
+      'except docker.errors.BuildError as e:',
+      '    print("error:", e.msg)',
+    ].join('\n');
+    const out = await new Promise<string>((resolve, reject) => execFile('python3', ['-c', script], (e, o, err) => (e ? reject(new Error(err)) : resolve(o))));
+    const [id, hello, err] = out.split('\n');
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(hello, 'hello world');
+    assert.match(err, /The command '\/bin\/sh -c exit 1' returned a non-zero code: 1/);
+    await docker(['container', 'prune', '-f']);
+  });
+
+  it('compose v1: build: then up', { skip: !hasCompose && 'docker-compose is not installed' }, async () => {
+    const dir = context('compose', {
+      'docker-compose.yml': 'version: "3"\nservices:\n  web:\n    build:\n      context: ./web\n      args:\n        MSG: from-compose\n    image: composed:dev\n    command: ["sh", "-c", "cat /msg; sleep 300"]\n',
+      'web/Dockerfile': `FROM ${base}\nARG MSG\nRUN echo "$MSG" > /msg\n`,
+    });
+    const env = { DOCKER_HOST: `unix://${daemon.sock}` };
+    const compose = (args: string[]) => new Promise<Run>((resolve) => execFile('docker-compose', ['-p', 'bt', ...args], { cwd: dir, env: { ...process.env, ...env } },
+      (e, out, err) => resolve({ code: e ? 1 : 0, out, err })));
+    const b = await compose(['build']);
+    assert.equal(b.code, 0, b.out + b.err);
+    const up = await compose(['up', '-d']);
+    assert.equal(up.code, 0, up.out + up.err);
+    await until(async () => (await docker(['logs', 'bt_web_1'])).out === 'from-compose\n', 10_000, 'the service output');
+    assert.equal((await compose(['down'])).code, 0);
+  });
+});
