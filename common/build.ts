@@ -28,6 +28,8 @@ export interface BuildRequest {
   cpuPeriod?: number;
   /** os/arch[/variant] */
   platform?: string;
+  /** where the context came from, for the history (the app's folder) */
+  context?: string;
 }
 
 /** dockerd's build stream: text for the client's terminal, aux IDs, pull progress. */
@@ -48,4 +50,62 @@ export interface CommitOptions {
   pause?: boolean;
   /** a config to commit instead of the container's (the request body) */
   config?: Record<string, unknown>;
+}
+
+/** One step of a build as the app shows it. */
+export interface BuildStep {
+  /** the Step N of the stream */
+  n: number;
+  instruction: string;
+  /** 1-based Dockerfile line (0 for steps the request added, such as labels) */
+  line: number;
+  /** the stage's name or index */
+  stage: string;
+  state: 'running' | 'cached' | 'done' | 'failed';
+  startedAt: number;
+  ms?: number;
+  /** the step's output (capped) */
+  output: string;
+  exitCode?: number;
+}
+
+/** A build, from the docker CLI, compose or the app, kept in the engine's history. */
+export interface BuildRecord {
+  id: string;
+  /** the first tag, or "untagged" */
+  name: string;
+  tags: string[];
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  startedAt: number;
+  finishedAt?: number;
+  dockerfile: string;
+  dockerfileName: string;
+  target?: string;
+  buildArgs?: Record<string, string | null>;
+  /** the folder the app built, so it can build it again */
+  context?: string;
+  imageId?: string;
+  error?: string;
+  /** the Dockerfile line the failure is on */
+  errorLine?: number;
+  total: number;
+  steps: BuildStep[];
+}
+
+/** A build without its steps' output, for lists. */
+export type BuildSummary = Omit<BuildRecord, 'steps' | 'dockerfile'> & { cached: number; done: number };
+
+export function summarizeBuild(r: BuildRecord): BuildSummary {
+  const { steps, dockerfile: _dockerfile, ...rest } = r;
+  return { ...rest, cached: steps.filter((s) => s.state === 'cached').length, done: steps.filter((s) => s.state !== 'running').length };
+}
+
+/** The stage names of a Dockerfile (`FROM image AS name`), in order: the app's target choices. */
+export function dockerfileStages(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
+    const m = /^\s*FROM\s+(?:--\S+\s+)*\S+\s+AS\s+(\S+)\s*$/i.exec(line);
+    if (m) out.push(m[1].toLowerCase());
+  }
+  return out;
 }

@@ -5,6 +5,7 @@
 import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, LogLine, NetworkSummary, StatsMark, StatsSample, VolumeListing, VolumeSummary } from './views.ts';
 import { checkContainerName, checkEnv, checkVolumeName, checkMemory, checkNetworkName, checkPortBinding, formatBind, parseBindSpec } from './grammar/index.ts';
 import { parseReference } from './reference.ts';
+import type { BuildRecord, BuildSummary } from './build.ts';
 import { arr, as, bool, checked, dict, num, obj, oneOf, optional, str, type Infer, type Validator } from './validate.ts';
 
 const id = str({ min: 1, max: 256 });
@@ -45,6 +46,9 @@ export type RunArgs = Infer<typeof runArgs>;
 
 const method = <A, R>(args: Validator<A>, result: Validator<R>) => ({ args, result });
 
+/** A folder to build (on the machine the app's host runs on) and its Dockerfile (default: Dockerfile in it). */
+const buildSource = obj({ folder: str({ min: 1, max: 4096 }), dockerfile: optional(str({ max: 4096 })) });
+
 export const methods = {
   'system.info': method(none, as<EngineInfo>()),
   'containers.list': method(none, as<ContainerSummary[]>()),
@@ -65,6 +69,20 @@ export const methods = {
   'images.tag': method(obj({ id, target: str({ min: 1, max: 512 }) }), as<null>()),
   'images.remove': method(obj({ id, force: optional(bool()) }), as<{ untagged: string[]; deleted: string[] }>()),
   'images.prune': method(obj({ all: optional(bool()) }), as<{ jobId: string }>()),
+  'images.commit': method(obj({ id, repo: optional(checked(str({ min: 1, max: 512 }), parseReference)), comment: optional(str({ max: 4096 })) }), as<{ id: string }>()),
+  'builds.list': method(none, as<BuildSummary[]>()),
+  'builds.get': method(ref, as<BuildRecord>()),
+  'builds.remove': method(ref, as<null>()),
+  'builds.inspectFolder': method(buildSource, as<{ stages: string[]; files: number; bytes: number; dockerfile: string }>()),
+  'builds.start': method(obj({
+    folder: str({ min: 1, max: 4096 }),
+    dockerfile: optional(str({ max: 4096 })),
+    tags: optional(arr(checked(str({ min: 1, max: 512 }), parseReference), 20)),
+    buildArgs: optional(dict(str({ max: 65536 }))),
+    target: optional(str({ max: 128 })),
+    nocache: optional(bool()),
+    pull: optional(bool()),
+  }), as<{ jobId: string }>()),
   'jobs.list': method(none, as<JobView[]>()),
   'jobs.cancel': method(obj({ jobId: id }), as<null>()),
   'events.recent': method(none, as<EngineEventView[]>()),
@@ -87,6 +105,8 @@ export interface EventMap {
   'container': { id: string; summary: ContainerSummary | null };
   'images': ImageView[];
   'job': JobView;
+  /** A build started or changed (its record: builds.get) */
+  'build': BuildSummary;
   'stats': StatsSample[];
   'mark': StatsMark;
   'engine': EngineEventView;

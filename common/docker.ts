@@ -225,7 +225,7 @@ export interface ImageDeleteItem {
 }
 
 export interface EngineEvent {
-  Type: 'container' | 'image' | 'volume' | 'network' | 'daemon';
+  Type: 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'builder';
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: 'local';

@@ -75,7 +75,7 @@ export interface LayerProgress {
 
 export interface JobView {
   id: string;
-  kind: 'pull' | 'push' | 'prune';
+  kind: 'pull' | 'push' | 'prune' | 'build';
   title: string;
   state: 'running' | 'done' | 'failed' | 'cancelled';
   startedAt: number;

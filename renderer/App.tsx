@@ -7,11 +7,12 @@ import { ActivityView } from './features/activity/ActivityView.tsx';
 import { ContainersView } from './features/containers/ContainersView.tsx';
 import { CreateForm } from './features/containers/CreateForm.tsx';
 import { ImagesView } from './features/images/ImagesView.tsx';
+import { BuildsView } from './features/builds/BuildsView.tsx';
 import { NetworksView, VolumesView } from './features/resources/ResourcesView.tsx';
 import { useApp, useAppStore } from './store/context.tsx';
 import type { View } from './store/appStore.ts';
 
-const VIEWS: View[] = ['containers', 'images', 'volumes', 'networks', 'activity'];
+const VIEWS: View[] = ['containers', 'images', 'builds', 'volumes', 'networks', 'activity'];
 
 export function App() {
   const view = useApp((s) => s.view);
@@ -22,7 +23,7 @@ export function App() {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
         e.preventDefault();
         s.setPalette(!s.paletteOpen);
-      } else if (e.altKey && /^[1-5]$/.test(e.key)) {
+      } else if (e.altKey && /^[1-6]$/.test(e.key)) {
         s.setView(VIEWS[Number(e.key) - 1]);
       }
     };
@@ -37,6 +38,7 @@ export function App() {
         <LimitsBanner />
         {view === 'containers' && <ContainersView />}
         {view === 'images' && <ImagesView />}
+        {view === 'builds' && <BuildsView />}
         {view === 'volumes' && <VolumesView />}
         {view === 'networks' && <NetworksView />}
         {view === 'activity' && <ActivityView />}

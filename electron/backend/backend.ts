@@ -14,7 +14,7 @@ import type {
 import type { EndpointConfig } from '../../common/models.ts';
 import type { StatsMark, StatsSample, VolumeListing } from '../../common/views.ts';
 import type { Disposer } from '../../common/disposable.ts';
-import type { BuildOutput, BuildRequest, CommitOptions } from '../../common/build.ts';
+import type { BuildOutput, BuildRecord, BuildRequest, CommitOptions } from '../../common/build.ts';
 
 export type { BuildOutput, BuildRequest, CommitOptions, Disposer };
 
@@ -111,6 +111,12 @@ export interface ImagesBackend {
   build(context: Readable, req: BuildRequest, out: BuildOutput, signal?: AbortSignal): Promise<string>;
   /** POST /commit: a container's changes as a new image */
   commit(container: string, opts: CommitOptions): Promise<{ Id: string }>;
+  /** the engine's builds, newest first (whoever started them) */
+  builds(): Promise<BuildRecord[]>;
+  buildRecord(id: string): Promise<BuildRecord>;
+  removeBuildRecord(id: string): Promise<void>;
+  /** every change of a build's record, as it runs and when it ends */
+  onBuild(listener: (r: BuildRecord) => void): Disposer;
   login(server: string, credentials: RegistryCredentials): Promise<void>;
   logout(server: string): Promise<boolean>;
 }

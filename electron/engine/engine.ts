@@ -22,6 +22,8 @@ import { readStats } from './containers/statsReader.ts';
 import { archiveOut, changes, extractInto, lookupForCopy, type Change, type PathStat } from './containers/rootfsArchive.ts';
 import { FsView } from './confined/fsView.ts';
 import { tarChunks, tarFromView } from './confined/tree.ts';
+import { CacheMounts, removeStubs } from './build/runMounts.ts';
+import { BuildHistory } from './build/history.ts';
 import { applyChanges, containerRuntimeConfig, ENGINE_TARGETS, tarNames, type CommitOptions } from './build/commit.ts';
 import { conflict, EngineError, invalid, notRunning, unsupported } from './errors.ts';
 import { EventBus } from './events/eventBus.ts';
@@ -124,6 +126,10 @@ function rootlessCgroups(store: ContainerStore): CgroupManager {
 export class Engine {
   readonly events = new EventBus();
   readonly images: LocalImageStore;
+  /** RUN --mount=type=cache directories */
+  readonly cacheMounts: CacheMounts;
+  /** the builds this engine ran, for the app's Builds view */
+  readonly builds: BuildHistory;
   readonly containers: ContainerService;
   readonly networks: NetworkService;
   readonly volumes: VolumeService;
@@ -172,6 +178,8 @@ export class Engine {
     this.cgroups = seams.cgroups ?? (this.rootless ? rootlessCgroups(store) : new FsCgroupManager(opts.cgroupParent ?? 'berth'));
     this.helper = seams.helper ?? new NativeHelperClient(opts.helperPath);
     this.seccomp = new SeccompCompiler(`${opts.root}/cache/seccomp`);
+    this.cacheMounts = new CacheMounts(`${opts.root}/build-cache`);
+    this.builds = new BuildHistory(`${opts.root}/build-history`);
     this.libc = loadLibc();
     this.fs = loadFsAt();
     this.snapshotter = seams.snapshotter ?? new OverlaySnapshotter(`${opts.root}/overlay`, this.libc, { userxattr: this.rootless });
@@ -389,6 +397,22 @@ export class Engine {
   rootfsView(ref: string): FsView {
     const f = this.rootfs(ref);
     return FsView.open(this.fs, f.rootfs, `container ${f.id.slice(0, 12)}`);
+  }
+
+  /** Extracts a tar into a directory of the engine's (a build's bind source copy), confined to it. */
+  async extractIntoDir(dir: string, tar: AsyncIterable<Buffer>): Promise<void> {
+    const view = FsView.open(this.fs, dir, 'a build mount');
+    try {
+      await extractInto(this.fs, view, '/', tar);
+    } finally {
+      view.close();
+    }
+  }
+
+  /** Removes the empty mount points a build step's mounts left in its container's upper dir. */
+  removeMountStubs(ref: string, targets: string[]): void {
+    const f = this.rootfs(ref);
+    for (const t of targets) removeStubs(this.fs, f.upper, f.lowers, t);
   }
 
   /** A directory of the engine's (a build context) as a view: symlinks in it stay inside it. */

@@ -10,6 +10,8 @@ import { ValidationError } from '../../common/validate.ts';
 import { Disposables, type Disposer } from '../../common/disposable.ts';
 import type { Backend } from '../backend/backend.ts';
 import { JobManager } from './jobs.ts';
+import { packFolder, scanFolder } from './buildContext.ts';
+import { dockerfileStages, summarizeBuild } from '../../common/build.ts';
 import { openTerminal, type StreamHandle, type StreamSink } from './terminalSession.ts';
 import { containerSummary, eventView, imageView, networkSummary, volumeSummary } from './views.ts';
 
@@ -34,6 +36,7 @@ export class ContractHost {
     this.owned.add(() => clearTimeout(this.imagesTimer));
     this.owned.add(backend.stats.subscribe((s) => this.broadcast('stats', s)));
     this.owned.add(backend.stats.onMark((m) => this.broadcast('mark', m)));
+    this.owned.add(backend.images.onBuild((r) => this.broadcast('build', summarizeBuild(r))));
     this.owned.add(backend.system.events((e) => {
       this.broadcast('engine', eventView(e));
       if (e.Type === 'image' || (e.Type === 'container' && (e.Action === 'create' || e.Action === 'destroy'))) this.imagesChanged();
@@ -188,6 +191,37 @@ export class ContractHost {
         return `removed ${r.ImagesDeleted?.filter((d) => d.Deleted).length ?? 0} images, reclaimed ${r.SpaceReclaimed} bytes`;
       }),
     }),
+    'images.commit': async ({ id, repo, comment }) => {
+      const [name, tag] = repo ? splitTag(repo) : [undefined, undefined];
+      return { id: (await this.backend.images.commit(id, { repo: name, tag, comment })).Id };
+    },
+    'builds.list': async () => (await this.backend.images.builds()).map(summarizeBuild),
+    'builds.get': ({ id }) => this.backend.images.buildRecord(id),
+    'builds.remove': ({ id }) => nil(this.backend.images.removeBuildRecord(id)),
+    'builds.inspectFolder': ({ folder, dockerfile }) => {
+      const ctx = scanFolder(folder, dockerfile || undefined);
+      return { stages: dockerfileStages(ctx.dockerfileText), files: ctx.files, bytes: ctx.bytes, dockerfile: ctx.dockerfileText };
+    },
+    'builds.start': (a) => {
+      const ctx = scanFolder(a.folder, a.dockerfile || undefined);
+      const title = a.tags?.[0] ?? a.folder.split('/').filter(Boolean).pop() ?? a.folder;
+      return {
+        jobId: this.jobs.start('build', title, async (j) => {
+          const id = await this.backend.images.build(packFolder(ctx), {
+            dockerfile: ctx.dockerfile, tags: a.tags, buildArgs: a.buildArgs, target: a.target || undefined, nocache: a.nocache, pull: a.pull, context: a.folder,
+            forcerm: true, // the app leaves no step containers behind, failed or not
+          }, {
+            stream: (text) => {
+              if (text.startsWith('Step ')) j.progress({ status: text.trim() });
+            },
+            aux: () => undefined,
+            progress: j.progress,
+          }, j.signal);
+          this.imagesChanged();
+          return `built ${a.tags?.join(', ') || id.slice(7, 19)}`;
+        }),
+      };
+    },
     'jobs.list': () => this.jobs.list(),
     'jobs.cancel': ({ jobId }) => {
       if (!this.jobs.cancel(jobId)) throw new CodedError('NOT_FOUND', `job ${jobId} is not running`);
@@ -210,6 +244,12 @@ export class ContractHost {
     'volumes.browse': ({ id, path }) => this.backend.volumes.browse(id, path),
     'volumes.remove': ({ id, force }) => nil(this.backend.volumes.remove(id, force)),
   };
+}
+
+/** `repo:tag` → [repo, tag]; a registry port is not a tag. */
+function splitTag(ref: string): [string, string | undefined] {
+  const at = ref.lastIndexOf(':');
+  return at > ref.lastIndexOf('/') ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, undefined];
 }
 
 const nil = async (p: Promise<unknown>): Promise<null> => {

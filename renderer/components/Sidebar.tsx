@@ -4,7 +4,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../store/context.tsx';
 import type { View } from '../store/appStore.ts';
 
-const ITEMS: [View, string][] = [['containers', 'Containers'], ['images', 'Images'], ['volumes', 'Volumes'], ['networks', 'Networks'], ['activity', 'Activity']];
+const ITEMS: [View, string][] = [['containers', 'Containers'], ['images', 'Images'], ['builds', 'Builds'], ['volumes', 'Volumes'], ['networks', 'Networks'], ['activity', 'Activity']];
 
 export function Sidebar() {
   const view = useApp((s) => s.view);
@@ -12,6 +12,7 @@ export function Sidebar() {
   const counts = useApp(useShallow((s) => ({ containers: Object.keys(s.containers).length, images: s.images.length })));
   const running = useApp((s) => Object.values(s.containers).filter((c) => c.state === 'running').length);
   const busy = useApp((s) => Object.values(s.jobs).some((j) => j.state === 'running'));
+  const building = useApp((s) => s.builds.some((b) => b.status === 'running'));
   const conn = useApp((s) => s.connection.state);
   const info = useApp((s) => s.info);
   return (
@@ -21,7 +22,7 @@ export function Sidebar() {
         <button key={v} className={view === v ? 'active' : ''} aria-current={view === v} onClick={() => setView(v)} title={`${label} (Alt+${i + 1})`}>
           {label}
           <span className="count">
-            {v === 'containers' ? `${running}/${counts.containers}` : v === 'images' ? counts.images : v === 'activity' && busy ? <span className="pulse" aria-label="jobs running" /> : ''}
+            {v === 'containers' ? `${running}/${counts.containers}` : v === 'images' ? counts.images : v === 'activity' && busy ? <span className="pulse" aria-label="jobs running" /> : v === 'builds' && building ? <span className="pulse" aria-label="a build is running" /> : ''}
           </span>
         </button>
       ))}

@@ -3,7 +3,8 @@
 // code that calls the bridge; components call actions. Every action reports back through a
 // toast so each click gives feedback.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { MethodResult, RunArgs } from '../../common/contract.ts';
+import type { MethodArgs, MethodResult, RunArgs } from '../../common/contract.ts';
+import type { BuildSummary } from '../../common/build.ts';
 import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, NetworkSummary, VolumeSummary } from '../../common/views.ts';
 import type { Bridge, BridgeError, BridgeResult, ConnectionState, StreamControl, StreamHandlers } from '../bridge.ts';
 import type { ContainerSort, ListFilter } from './containerList.ts';
@@ -11,13 +12,14 @@ import { activitySlice } from './slices/activity.ts';
 import { containersSlice } from './slices/containers.ts';
 import type { SliceContext } from './slices/context.ts';
 import { imagesSlice } from './slices/images.ts';
+import { buildsSlice } from './slices/builds.ts';
 import { resourcesSlice } from './slices/resources.ts';
 import { uiSlice } from './slices/ui.ts';
 import { StatsBuffers } from './statsBuffers.ts';
 
 export { listItems, visibleContainers, type ContainerSort, type ListItem } from './containerList.ts';
 
-export type View = 'containers' | 'images' | 'volumes' | 'networks' | 'activity';
+export type View = 'containers' | 'images' | 'builds' | 'volumes' | 'networks' | 'activity';
 export type DetailTab = 'overview' | 'logs' | 'terminal' | 'stats' | 'inspect';
 
 export interface Toast {
@@ -55,6 +57,9 @@ export interface AppState {
   createForm?: { image?: string };
   selectedImage?: string;
   paletteOpen: boolean;
+  builds: BuildSummary[];
+  buildsLoaded: boolean;
+  selectedBuild?: string;
   /** undefined until first read */
   networks?: NetworkSummary[];
   volumes?: VolumeSummary[];
@@ -101,6 +106,14 @@ export interface Actions {
   createVolume(name?: string): Promise<boolean>;
   removeVolume(v: VolumeSummary): void;
   browseVolume(name: string, path: string): Promise<BridgeResult<MethodResult<'volumes.browse'>>>;
+  loadBuilds(): Promise<void>;
+  startBuild(args: MethodArgs<'builds.start'>): Promise<boolean>;
+  selectBuild(id: string | undefined): void;
+  removeBuild(id: string): void;
+  inspectFolder(folder: string, dockerfile?: string): Promise<BridgeResult<MethodResult<'builds.inspectFolder'>>>;
+  buildRecord(id: string): Promise<BridgeResult<MethodResult<'builds.get'>>>;
+  /** the new image's id, or undefined after an error toast */
+  commitContainer(id: string, repo?: string): Promise<string | undefined>;
 }
 
 export type AppStore = StoreApi<AppState & Actions> & { stats: StatsBuffers; bridge: Bridge; dispose(): void };
@@ -128,6 +141,7 @@ export function createAppStore(bridge: Bridge): AppStore {
       ...uiSlice(ctx),
       ...containersSlice(ctx),
       ...imagesSlice(ctx),
+      ...buildsSlice(ctx),
       ...activitySlice(ctx),
       ...resourcesSlice(ctx),
       async refresh() {
@@ -176,6 +190,7 @@ export function createAppStore(bridge: Bridge): AppStore {
     })),
     bridge.on('images', (images) => store.setState({ images, imagesLoaded: true })),
     bridge.on('job', (j) => store.setState((s) => ({ jobs: { ...s.jobs, [j.id]: j } }))),
+    bridge.on('build', (b) => store.setState((s) => ({ builds: [b, ...s.builds.filter((x) => x.id !== b.id)].sort((x, y) => y.startedAt - x.startedAt) }))),
     bridge.on('engine', (e) => {
       store.setState((s) => ({ events: [...s.events.slice(-199), e] }));
       resourcesChanged(e);

@@ -4,7 +4,8 @@
 // view go to test-artifacts/ui/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
@@ -287,6 +288,60 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
       assert.deepEqual(states, ['exited', 'exited']);
     } finally {
       compose(['down', '--timeout', '1']);
+    }
+  });
+
+  it('builds a folder: steps live, the cache on a rebuild, the image opened; a failing line marked; CLI builds listed', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/berth-e2e-build-`);
+    try {
+      writeFileSync(`${dir}/Dockerfile`, `FROM ${image}\nRUN echo built-in-ui > /ui.txt\nCOPY hello.txt /hello.txt\nCMD ["cat", "/ui.txt"]\n`);
+      writeFileSync(`${dir}/Dockerfile.bad`, `FROM ${image}\nRUN echo about to fail && exit 7\n`);
+      writeFileSync(`${dir}/hello.txt`, 'hello\n');
+      writeFileSync(`${dir}/ignored.bin`, Buffer.alloc(4096));
+      writeFileSync(`${dir}/.dockerignore`, 'ignored.bin\n');
+      await page.click('.sidebar button:has-text("Builds")');
+      await page.locator('.empty', { hasText: 'No builds yet' }).waitFor();
+      await page.fill('input[aria-label="build folder"]', dir);
+      await page.fill('input[aria-label="tags"]', 'uibuilt:1');
+      await page.locator('input[aria-label="dockerfile"]').focus(); // the folder's blur checks it
+      await page.locator('[data-testid=context-size]', { hasText: '4 files' }).waitFor();
+      await page.click('.build-form button:has-text("Build")');
+      const done = page.locator('.row.build-row[data-build="uibuilt:1"][data-status=done]');
+      await done.first().waitFor({ timeout: 60_000 });
+      await done.first().click();
+      await page.locator('.step[data-step="4"][data-state=done]').waitFor();
+      assert.equal(await page.locator('.step[data-state=cached]').count(), 0);
+      await shot('build-done');
+      // Rebuild: every step after FROM comes from the cache.
+      await page.click('.detail-pane button:has-text("Rebuild")');
+      await page.waitForFunction(() => document.querySelectorAll('.row.build-row[data-build="uibuilt:1"][data-status=done]').length === 2, undefined, { timeout: 60_000 });
+      await done.first().click();
+      await page.waitForFunction(() => document.querySelectorAll('.step[data-state=cached]').length === 3);
+      await page.click('.detail-pane button:has-text("Open image")');
+      await page.locator('.detail-pane[aria-label="image uibuilt:1"]').waitFor();
+      // A failing build: the step's exit code, and its line marked in the Dockerfile.
+      await page.click('.sidebar button:has-text("Builds")');
+      await page.fill('input[aria-label="build folder"]', dir);
+      await page.fill('input[aria-label="dockerfile"]', 'Dockerfile.bad');
+      await page.fill('input[aria-label="tags"]', 'uibad');
+      await page.click('.build-form button:has-text("Build")');
+      const failed = page.locator('.row.build-row[data-build="uibad"][data-status=failed]');
+      await failed.waitFor({ timeout: 60_000 });
+      await failed.click();
+      await page.locator('.step[data-step="2"][data-state=failed]', { hasText: 'exit 7' }).waitFor().catch(async (e) => {
+        await shot('build-failed-debug');
+        writeFileSync(`${SHOTS}/build-failed-debug.html`, await page.content());
+        throw e;
+      });
+      await page.locator('.step[data-step="2"] .step-output', { hasText: 'about to fail' }).waitFor();
+      await page.locator('.dockerfile .failing[data-line="2"]', { hasText: 'returned a non-zero code: 7' }).waitFor();
+      await shot('build-failed');
+      // A build the docker CLI started shows up too.
+      const cli = spawnSync('docker', ['build', '-q', '-t', 'clibuilt', dir], { env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` }, encoding: 'utf8' });
+      assert.equal(cli.status, 0, cli.stderr);
+      await page.locator('.row.build-row[data-build="clibuilt"][data-status=done]').waitFor();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

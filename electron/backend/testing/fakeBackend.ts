@@ -367,6 +367,14 @@ export class FakeBackend implements Backend {
     build: async () => {
       throw fail('UNSUPPORTED', 'the fake engine has no builder');
     },
+    builds: async () => [],
+    buildRecord: async (id) => {
+      throw fail('NOT_FOUND', `No such build: ${id}`);
+    },
+    removeBuildRecord: async (id) => {
+      throw fail('NOT_FOUND', `No such build: ${id}`);
+    },
+    onBuild: () => () => undefined,
     commit: async (container, opts) => {
       this.container(container);
       return { Id: this.addImage(opts.repo ? `${opts.repo}:${opts.tag || 'latest'}` : `committed-${randomBytes(3).toString('hex')}`).Id };

@@ -51,6 +51,18 @@ export function imagesBackend(e: Engine, containers: ContainersBackend): ImagesB
     async commit(container, opts) {
       return { Id: await e.commit(container, opts) };
     },
+    async builds() {
+      return e.builds.list();
+    },
+    async buildRecord(id) {
+      return e.builds.get(id);
+    },
+    async removeBuildRecord(id) {
+      e.builds.remove(id);
+    },
+    onBuild(listener) {
+      return e.builds.on(listener);
+    },
     async list(opts = {}) {
       const f = opts.filters ?? {};
       return e.listImages({ all: !!opts.all, sharedSize: !!opts.sharedSize }).filter((i) => matchImage(e, i, f)).map((i) => onlyMatchingNames(i, f.reference));

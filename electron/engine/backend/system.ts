@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import type { SystemBackend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
+import { cacheInUse } from '../build/runMounts.ts';
 
 export const ENGINE_VERSION = '27.5.0-berth';
 
@@ -94,15 +95,24 @@ export function systemBackend(e: Engine): SystemBackend {
         })),
         Volumes: e.volumes.list().map((v) => e.volumes.view(v, true)),
         // A failed pull's partial downloads (kept to resume) are cache: shown here, freed by a prune.
-        BuildCache: e.images.content.partials().map((p) => ({
-          ID: `partial-${p.digest.slice(7, 19)}`, Parent: '', Type: 'internal', Description: `partial download of ${p.digest}`,
-          InUse: p.inUse, Shared: false, Size: p.size, CreatedAt: new Date(p.modified).toISOString(), LastUsedAt: new Date(p.modified).toISOString(), UsageCount: 0,
-        })),
+        BuildCache: [
+          ...e.images.content.partials().map((p) => ({
+            ID: `partial-${p.digest.slice(7, 19)}`, Parent: '', Type: 'internal', Description: `partial download of ${p.digest}`,
+            InUse: p.inUse, Shared: false, Size: p.size, CreatedAt: new Date(p.modified).toISOString(), LastUsedAt: new Date(p.modified).toISOString(), UsageCount: 0,
+          })),
+          ...e.cacheMounts.list().map((c) => ({
+            ID: c.dir.split('/').at(-2)!, Parent: '', Type: 'exec.cachemount', Description: `cached mount ${c.target} (id ${c.id}) from RUN --mount=type=cache`,
+            InUse: cacheInUse(c.dir.slice(0, -'/data'.length)), Shared: true, Size: c.size, CreatedAt: c.createdAt, LastUsedAt: c.lastUsedAt, UsageCount: c.usageCount,
+          })),
+        ],
       };
     },
     async pruneCache() {
       const r = e.images.content.prunePartials();
-      return { CachesDeleted: r.digests.length ? r.digests.map((d) => `partial-${d.slice(7, 19)}`) : null, SpaceReclaimed: r.bytes };
+      const mounts = e.cacheMounts.prune(cacheInUse);
+      const deleted = [...r.digests.map((d) => `partial-${d.slice(7, 19)}`), ...mounts.ids];
+      if (deleted.length) e.events.emit('builder', 'prune', '', { reclaimed: String(r.bytes + mounts.bytes) });
+      return { CachesDeleted: deleted.length ? deleted : null, SpaceReclaimed: r.bytes + mounts.bytes };
     },
     events(listener, opts = {}) {
       if (opts.since !== undefined) for (const ev of e.events.recent()) if (ev.timeNano >= opts.since) listener(ev);

@@ -5,7 +5,7 @@
 // a later build with the same parent and key reuses it. COPY keys hash file contents and
 // modes, never mtimes. Only the stages the target needs are built.
 import { createHash } from 'node:crypto';
-import { invalid, EngineError } from '../errors.ts';
+import { invalid, notFound, EngineError } from '../errors.ts';
 import type { Engine } from '../engine.ts';
 import type { ImageConfig, ImageRuntimeConfig } from '../images/imageStore.ts';
 import { hostArch } from '../images/localImageStore.ts';
@@ -14,10 +14,14 @@ import { userFiles } from '../containers/specBuilder.ts';
 import { parseDockerfile, type Dockerfile, type Instruction, type Stage } from './dockerfile.ts';
 import { applyMeta, commandOf, DEFAULT_SHELL, envVars } from './metadata.ts';
 import { expandWord, expandWords, type Vars } from './shellWords.ts';
-import { CopyJob, type CopyPlan } from './copy.ts';
+import { contextSource, CopyJob, viewSource, type CopyPlan } from './copy.ts';
+import { lockCache, mountSpecs, parseRunMount, type RunMount } from './runMounts.ts';
+import type { MountSpec } from '../../../common/models.ts';
+import { mkdirSync } from 'node:fs';
 import { isDir } from '../sys/fsat.ts';
 import type { ContainersBackend } from '../../backend/backend.ts';
 import type { BuildOptions, BuildOutput } from './types.ts';
+import type { BuildRecorder } from './history.ts';
 
 /** Build args Docker passes to RUN without an ARG, and keeps out of history unless declared. */
 const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
@@ -30,6 +34,8 @@ interface StageState {
   /** ARGs declared in the stage, with their values */
   args: Map<string, string>;
   cmdSet: boolean;
+  /** the step number running in this stage */
+  step: number;
 }
 
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
@@ -39,7 +45,13 @@ function emptyConfig(): ImageConfig {
 }
 
 export class Builder {
-  private step = 0;
+  private readonly numbers = new Map<Instruction, number>();
+  /** where the steps are recorded for the app's Builds view */
+  recorder?: BuildRecorder;
+  /** aborted by the client, or by a failure in a stage running beside */
+  private readonly abort = new AbortController();
+  private failure?: Error;
+  private failedContainer?: string;
   private total = 0;
   private readonly used = new Set<string>();
   private readonly results = new Map<number, string>();
@@ -47,8 +59,11 @@ export class Builder {
   private readonly metaArgs = new Map<string, string>();
   private readonly containers: string[] = [];
 
-  constructor(private readonly e: Engine, private readonly containersApi: ContainersBackend, private readonly opts: BuildOptions, private readonly out: BuildOutput, private readonly signal?: AbortSignal) {
+  constructor(private readonly e: Engine, private readonly containersApi: ContainersBackend, private readonly opts: BuildOptions, private readonly out: BuildOutput,
+    private readonly signal?: AbortSignal) {
     this.df = parseDockerfile(opts.dockerfileText, opts.dockerfileName);
+    if (signal?.aborted) this.abort.abort();
+    signal?.addEventListener('abort', () => this.abort.abort(), { once: true });
   }
 
   /** The stages to build, in order: the target and what it needs (FROM or COPY --from). */
@@ -85,52 +100,103 @@ export class Builder {
   async run(): Promise<string> {
     const stages = this.plan();
     const labels = Object.entries(this.opts.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
-    this.total = this.df.metaArgs.length + stages.reduce((n, s) => n + 1 + s.instructions.length, 0) + labels.length;
-    const vars = this.argVars(this.metaArgs);
-    for (const ins of this.df.metaArgs) {
-      this.stepLine(ins);
-      this.declareArg(ins, this.metaArgs, vars);
-    }
-    let last = '';
+    // Step numbers are fixed up front: stages that run side by side print theirs as they go.
+    let n = 0;
+    for (const ins of this.df.metaArgs) this.numbers.set(ins, ++n);
+    const lists = new Map<number, Instruction[]>();
     for (const stage of stages) {
-      const st = await this.from(stage);
-      const instructions = [...stage.instructions];
+      const list = [...stage.instructions];
       if (stage === stages.at(-1)) {
         for (const [k, v] of labels) {
-          instructions.push({ cmd: 'LABEL', flags: [], rest: `${JSON.stringify(k)}=${JSON.stringify(v)}`, heredocs: [], line: 0, original: `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}` });
+          list.push({ cmd: 'LABEL', flags: [], rest: `${JSON.stringify(k)}=${JSON.stringify(v)}`, heredocs: [], line: 0, original: `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}` });
         }
       }
-      for (const ins of instructions) {
-        this.checkCancel();
-        this.stepLine(ins);
-        await this.exec(st, ins);
-        this.out.stream(` ---> ${short(st.imageId)}\n`);
-      }
-      // A stage of only metadata on scratch still needs an image.
-      if (!st.imageId) await this.scratch(st);
-      this.results.set(stage.index, st.imageId);
-      this.out.aux({ ID: st.imageId });
-      last = st.imageId;
+      lists.set(stage.index, list);
+      for (const ins of [stage.from, ...list]) this.numbers.set(ins, ++n);
     }
+    this.total = n;
+    this.recorder?.total(n);
+    const vars = this.argVars(this.metaArgs);
+    for (const ins of this.df.metaArgs) {
+      this.stepLine(ins, 'global');
+      this.declareArg(ins, this.metaArgs, vars);
+      this.recorder?.end(this.numbers.get(ins)!, 'done');
+    }
+    // Each stage starts once the stages it names are built; independent ones run in parallel.
+    // The first failure stops the others.
+    const done = new Map<number, Promise<string>>();
+    for (const stage of stages) {
+      const deps = [...this.dependencies(stage)].filter((d) => done.has(d)).map((d) => done.get(d)!);
+      const p = Promise.all(deps).then(() => this.runStage(stage, lists.get(stage.index)!));
+      p.catch((e) => {
+        this.failure ??= e as Error;
+        this.abort.abort();
+      });
+      done.set(stage.index, p);
+    }
+    const settled = await Promise.allSettled(done.values());
+    if (this.failure) throw this.failure;
+    const bad = settled.find((r) => r.status === 'rejected');
+    if (bad) throw (bad as PromiseRejectedResult).reason;
     const unused = Object.keys(this.opts.buildArgs ?? {}).filter((k) => !this.used.has(k) && !PROXY_ARGS.includes(k));
     if (unused.length) this.out.stream(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
-    return last;
+    return this.results.get(stages.at(-1)!.index)!;
   }
 
-  /** Removes the containers left by steps (all when the build failed and forcerm is set). */
+  /** The stages a stage names: its base, COPY --from and RUN --mount from=. */
+  private dependencies(stage: Stage): Set<number> {
+    const refs = [stage.base];
+    for (const ins of stage.instructions) {
+      for (const f of ins.flags) {
+        if (f.name === 'from') refs.push(f.value ?? '');
+        if (f.name === 'mount') refs.push(/(?:^|,)from=([^,]+)/.exec(f.value ?? '')?.[1] ?? '');
+      }
+    }
+    const out = new Set<number>();
+    for (const r of refs) {
+      const dep = r && this.stageRef(r, stage.index);
+      if (dep) out.add(dep.index);
+    }
+    return out;
+  }
+
+  private async runStage(stage: Stage, instructions: Instruction[]): Promise<string> {
+    const st = await this.from(stage);
+    for (const ins of instructions) {
+      this.checkCancel();
+      st.step = this.numbers.get(ins) ?? 0;
+      this.stepLine(ins, stage.name ?? String(stage.index));
+      try {
+        await this.exec(st, ins);
+      } catch (e) {
+        this.recorder?.end(st.step, 'failed', (e as { exitCode?: number }).exitCode);
+        throw e;
+      }
+      this.recorder?.end(st.step, 'done');
+      this.out.stream(` ---> ${short(st.imageId)}\n`);
+    }
+    // A stage of only metadata on scratch still needs an image.
+    if (!st.imageId) await this.scratch(st);
+    this.results.set(stage.index, st.imageId);
+    this.out.aux({ ID: st.imageId });
+    return st.imageId;
+  }
+
+  /** Removes the containers left by steps, but for a failed RUN's (dockerd keeps it) unless forcerm or cancelled. */
   async cleanup(failed: boolean): Promise<void> {
-    // dockerd keeps a failed step's container (not a cancelled one's) unless forcerm.
-    if (failed && !this.opts.forcerm && !this.signal?.aborted) this.containers.pop();
-    for (const id of this.containers) await this.e.containers.remove(id, { force: true }).catch(() => undefined);
+    const keep = failed && !this.opts.forcerm && !this.signal?.aborted ? this.failedContainer : undefined;
+    for (const id of this.containers) if (id !== keep) await this.e.containers.remove(id, { force: true }).catch(() => undefined);
   }
 
   private checkCancel(): void {
-    if (this.signal?.aborted) throw new EngineError('UNAVAILABLE', 'Build cancelled');
+    if (this.abort.signal.aborted) throw this.failure ?? new EngineError('UNAVAILABLE', 'Build cancelled');
   }
 
-  private stepLine(ins: Instruction): void {
-    this.step++;
-    this.out.stream(`Step ${this.step}/${this.total} : ${ins.original.replace(/\s+/g, ' ')}\n`);
+  private stepLine(ins: Instruction, stage: string): void {
+    const n = this.numbers.get(ins) ?? 0;
+    const text = ins.original.replace(/\s+/g, ' ');
+    this.recorder?.begin(n, text, ins.line, stage);
+    this.out.stream(`Step ${n}/${this.total} : ${text}\n`);
   }
 
   private argVars(args: Map<string, string>, env?: string[] | null): Vars {
@@ -152,10 +218,10 @@ export class Builder {
   }
 
   private async from(stage: Stage): Promise<StageState> {
-    this.stepLine(stage.from);
+    this.stepLine(stage.from, stage.name ?? String(stage.index));
     const base = expandWord(stage.base, (n) => this.metaArgs.get(n), this.df.escape);
     if (!base) throw invalid(`base name (${stage.base}) should not be blank`);
-    const st: StageState = { stage, imageId: '', config: emptyConfig(), args: new Map(), cmdSet: false };
+    const st: StageState = { stage, imageId: '', config: emptyConfig(), args: new Map(), cmdSet: false, step: this.numbers.get(stage.from) ?? 0 };
     const dep = this.stageRef(base, stage.index);
     if (dep) {
       st.imageId = this.results.get(dep.index)!;
@@ -164,6 +230,7 @@ export class Builder {
     }
     if (st.imageId) st.config = structuredClone(this.e.images.get(st.imageId).config);
     this.out.stream(` ---> ${short(st.imageId)}\n`);
+    this.recorder?.end(st.step, 'done');
     const triggers = st.config.config.OnBuild ?? [];
     if (triggers.length) {
       this.out.stream(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
@@ -184,7 +251,7 @@ export class Builder {
         /* pull it */
       }
     }
-    const img = await this.e.pull(ref, { onProgress: (m) => this.out.progress(m), signal: this.signal });
+    const img = await this.e.pull(ref, { onProgress: (m) => this.out.progress(m), signal: this.abort.signal });
     return img.id;
   }
 
@@ -249,6 +316,7 @@ export class Builder {
     const hit = this.cached(st.imageId, key);
     if (!hit) return false;
     this.out.stream(' ---> Using cache\n');
+    this.recorder?.end(st.step, 'cached');
     st.imageId = hit;
     st.config = structuredClone(this.e.images.get(hit).config);
     return true;
@@ -306,14 +374,15 @@ export class Builder {
   }
 
   /** A container of the current image for a step; removed at the end of the build. */
-  private async stepContainer(st: StageState, cmd: string[], env: string[]): Promise<string> {
+  private async stepContainer(st: StageState, cmd: string[], env: string[], run: { mounts?: MountSpec[]; network?: string } = {}): Promise<string> {
     if (!st.imageId) await this.scratch(st);
     const o = this.opts;
+    const network = run.network && run.network !== 'default' ? run.network : o.networkMode && o.networkMode !== 'default' ? o.networkMode : undefined;
     const { Id } = await this.containersApi.create({
       Image: st.imageId, Cmd: cmd, Entrypoint: [], Env: env, User: st.config.config.User ?? '', WorkingDir: st.config.config.WorkingDir ?? '',
       Healthcheck: { Test: ['NONE'] }, Labels: {},
       HostConfig: {
-        NetworkMode: o.networkMode && o.networkMode !== 'default' ? o.networkMode : undefined,
+        NetworkMode: network, Mounts: run.mounts?.length ? run.mounts : undefined,
         ExtraHosts: o.extraHosts?.length ? o.extraHosts : undefined,
         ShmSize: o.shmSize || undefined, Memory: o.memory || undefined, MemorySwap: o.memswap || undefined,
         CpuShares: o.cpuShares || undefined, CpusetCpus: o.cpusetCpus || undefined, CpuQuota: o.cpuQuota || undefined, CpuPeriod: o.cpuPeriod || undefined,
@@ -336,8 +405,20 @@ export class Builder {
   }
 
   private async runStep(st: StageState, ins: Instruction): Promise<void> {
+    const vars = this.argVars(st.args, st.config.config.Env);
+    const mounts: RunMount[] = [];
+    let network: string | undefined;
     for (const f of ins.flags) {
-      throw invalid(`the --${f.name} option of RUN is not supported yet by Berth's builder`);
+      const v = expandWord(f.value ?? '', vars, this.df.escape);
+      if (f.name === 'mount') mounts.push(parseRunMount(v));
+      else if (f.name === 'network') {
+        if (!['default', 'none', 'host'].includes(v)) throw invalid(`RUN --network=${v}: use default, none or host`);
+        network = v;
+      } else if (f.name === 'security') {
+        if (v !== 'sandbox') throw invalid(`RUN --security=${v} needs an entitlement Berth does not grant: only sandbox is allowed`);
+      } else {
+        throw invalid(`dockerfile parse error line ${ins.line}: unknown flag: --${f.name}`);
+      }
     }
     let cmd = commandOf(ins, st.config.config.Shell);
     if (ins.heredocs.length && !ins.json && new RegExp(`^<<-?["']?${ins.heredocs[0].name}["']?\\s*$`).test(ins.rest.trim())) {
@@ -349,8 +430,79 @@ export class Builder {
     }
     const { env, argText } = this.stepEnv(st);
     const createdBy = `${argText}${cmd.join(' ')}`;
-    if (this.useCache(st, `RUN ${createdBy}`)) return;
-    const id = await this.stepContainer(st, cmd, env);
+    const prepared = await this.prepareMounts(st, mounts);
+    try {
+      const key = `RUN ${createdBy}${mounts.length || network ? ` ${JSON.stringify({ mounts: prepared.keys, network })}` : ''}`;
+      if (this.useCache(st, key)) return;
+      await this.runContainer(st, cmd, env, createdBy, key, { mounts: prepared.specs, network, targets: mounts.map((m) => m.target) });
+    } finally {
+      prepared.release();
+    }
+  }
+
+  /** The mounts a RUN asked for: cache dirs (locked while used), tmpfs, and binds copied out of their source. */
+  private async prepareMounts(st: StageState, mounts: RunMount[]): Promise<{ specs: MountSpec[]; keys: unknown[]; release: () => void }> {
+    const releases: (() => void)[] = [];
+    const specs: { m: RunMount; source?: string }[] = [];
+    const keys: unknown[] = [];
+    try {
+      for (const m of mounts) {
+        if (m.type === 'cache') {
+          const { dir, lockKey } = this.e.cacheMounts.prepare(m);
+          releases.push(await lockCache(lockKey));
+          specs.push({ m, source: dir });
+          keys.push({ type: 'cache', target: m.target }); // its content never keys the cache
+        } else if (m.type === 'tmpfs') {
+          specs.push({ m });
+          keys.push({ type: 'tmpfs', target: m.target, size: m.size });
+        } else if (m.type === 'bind') {
+          const copied = await this.bindCopy(st, m, specs.length);
+          specs.push({ m, source: copied.path });
+          keys.push({ type: 'bind', target: m.target, from: m.from, source: m.source, rw: !m.readOnly, digest: copied.digest });
+        } else if (m.type === 'secret') {
+          if (m.required) throw invalid(`secret ${m.id ?? m.target} is required, but the classic build protocol Berth speaks has no way to send secrets`);
+          keys.push({ type: 'secret', target: m.target });
+        } else {
+          throw invalid(`RUN --mount=type=${m.type} is not supported by Berth's builder`);
+        }
+      }
+    } catch (e) {
+      for (const r of releases) r();
+      throw e;
+    }
+    return { specs: mountSpecs(specs), keys, release: () => releases.forEach((r) => r()) };
+  }
+
+  /** A bind source (context, stage or image), copied into the build's own directory, read-only unless rw (whose writes are dropped). */
+  private async bindCopy(st: StageState, m: RunMount, n: number): Promise<{ path: string; digest: string }> {
+    let fromImage: string | undefined;
+    if (m.from) {
+      const dep = this.stageRef(m.from, st.stage.index);
+      fromImage = dep ? this.results.get(dep.index) : await this.image(m.from);
+    }
+    const srcContainer = fromImage ? await this.tempContainer(fromImage) : undefined;
+    const source = srcContainer ? viewSource(this.e.fsAt, this.e.rootfsView(srcContainer)) : contextSource(this.opts.context);
+    const dir = `${this.opts.workDir}/binds/${n}-${Date.now()}`;
+    mkdirSync(dir, { recursive: true });
+    let job: CopyJob | undefined;
+    try {
+      const path = m.source ?? '/';
+      const st = source.stat(path);
+      if (!st) throw notFound(`RUN --mount: ${path} not found in ${m.from ?? 'the build context'}`);
+      const file = !st.isDir;
+      const plan: CopyPlan = { add: false, sources: [path], heredocs: [], dest: file ? '/f' : '/d', from: m.from };
+      job = new CopyJob({ source, put: async (_id, tar) => this.e.extractIntoDir(dir, tar) }, plan, undefined, false);
+      const digest = job.digest();
+      await job.into('');
+      return { path: `${dir}/${file ? 'f' : 'd'}`, digest };
+    } finally {
+      source.close();
+      if (srcContainer) await this.dropContainer(srcContainer);
+    }
+  }
+
+  private async runContainer(st: StageState, cmd: string[], env: string[], createdBy: string, key: string, run: { mounts: MountSpec[]; network?: string; targets: string[] }): Promise<void> {
+    const id = await this.stepContainer(st, cmd, env, run);
     this.out.stream(` ---> Running in ${short(id)}\n`);
     const b = this.containersApi;
     // Attached before the start, as `docker run` is: no output can be missed.
@@ -358,26 +510,28 @@ export class Builder {
     // A cancel kills the step once its start is through (the process may print before that).
     let started: Promise<void> = Promise.resolve();
     const onAbort = () => void started.then(() => this.e.containers.kill(id, 'SIGKILL')).catch(() => undefined);
-    this.signal?.addEventListener('abort', onAbort);
+    this.abort.signal.addEventListener('abort', onAbort);
     try {
-      const output = this.relay(stdio.stream);
+      const output = this.relay(stdio.stream, st.step);
       started = b.start(id);
       await started;
       await output;
       const { StatusCode } = await b.wait(id);
       this.checkCancel();
       if (StatusCode !== 0) {
+        this.failedContainer = id;
         throw Object.assign(invalid(`The command '${cmd.join(' ')}' returned a non-zero code: ${StatusCode}`), { exitCode: StatusCode });
       }
     } finally {
       stdio.stream.destroy();
-      this.signal?.removeEventListener('abort', onAbort);
+      this.abort.signal.removeEventListener('abort', onAbort);
     }
-    await this.finishContainer(st, id, createdBy, `RUN ${createdBy}`);
+    if (run.targets.length) this.e.removeMountStubs(id, run.targets);
+    await this.finishContainer(st, id, createdBy, key);
   }
 
   /** Docker's multiplexed frames (8-byte headers) to the build stream; stderr in red, as dockerd marks it. */
-  private relay(stream: NodeJS.ReadableStream): Promise<void> {
+  private relay(stream: NodeJS.ReadableStream, step: number): Promise<void> {
     let pending: Buffer = Buffer.alloc(0);
     return new Promise((resolve) => {
       stream.on('data', (d: Buffer) => {
@@ -387,6 +541,7 @@ export class Builder {
           if (pending.length < 8 + size) break;
           const text = pending.toString('utf8', 8, 8 + size);
           this.out.stream(pending[0] === 2 ? `\x1b[91m${text}\x1b[0m` : text);
+          this.recorder?.output(step, text);
           pending = pending.subarray(8 + size);
         }
       });
@@ -445,7 +600,7 @@ export class Builder {
     if (!st.imageId) await this.scratch(st);
     const owner = plan.chown ? await this.resolveChown(st, plan.chown) : undefined;
     const srcContainer = plan.fromImage ? await this.tempContainer(plan.fromImage) : undefined;
-    const sourceView = srcContainer ? this.e.rootfsView(srcContainer) : this.e.dirView(this.opts.contextDir, 'the build context');
+    const source = srcContainer ? viewSource(this.e.fsAt, this.e.rootfsView(srcContainer)) : contextSource(this.opts.context);
     let target: string | undefined;
     let job: CopyJob | undefined;
     try {
@@ -464,7 +619,7 @@ export class Builder {
           view.close();
         }
       }
-      job = new CopyJob({ fs: this.e.fsAt, sourceView, put: (id, tar) => this.containersApi.archivePut(id, '/', tar) }, plan, owner, destIsDir);
+      job = new CopyJob({ source, put: (id, tar) => this.containersApi.archivePut(id, '/', tar) }, plan, owner, destIsDir);
       const key = `${ins.cmd} ${job.digest()} ${JSON.stringify({ dest: plan.dest, owner, chmod: plan.chmod })}`;
       if (this.useCache(st, key)) return;
       target ??= await this.stepContainer(st, ['/bin/sh'], []);
@@ -474,8 +629,7 @@ export class Builder {
       target = undefined;
       await this.finishContainer(st, id, created, key);
     } finally {
-      job?.close();
-      sourceView.close();
+      source.close();
       if (srcContainer) await this.dropContainer(srcContainer);
       if (target) await this.dropContainer(target);
     }

@@ -10,6 +10,7 @@ import type { FsView, ViewEntry } from '../confined/fsView.ts';
 import { tarChunks } from '../confined/tree.ts';
 import { tarHeader, tarPadding, TAR_END } from '../images/tarWriter.ts';
 import { isDir, isFile, O, type FsAt } from '../sys/fsat.ts';
+import type { ContextTree, CtxNode } from './contextTree.ts';
 import { readSync } from 'node:fs';
 
 export interface CopyPlan {
@@ -23,10 +24,101 @@ export interface CopyPlan {
   chmod?: number;
 }
 
+/** Where COPY reads from: the build context (an indexed tar) or a rootfs view (--from). */
+export interface SourceTree {
+  /** what is at a path, symlinks followed inside the tree */
+  stat(path: string): { isDir: boolean; isFile: boolean; size: number } | undefined;
+  /** names in a directory, sorted ([] when it is none) */
+  list(path: string): string[];
+  /** the first bytes of a file */
+  head(path: string, n: number): Buffer;
+  read(path: string): Buffer;
+  /** the tree at path as tar entries named under `name` (no end blocks) */
+  tar(path: string, name: string, opts: { owner?: { uid: number; gid: number }; chmod?: number; mtime?: number }): Generator<Buffer>;
+  close(): void;
+}
+
+/** A rootfs (a stage's or an image's) through a view: the kernel keeps every step inside it. */
+export function viewSource(fs: FsAt, view: FsView): SourceTree {
+  const withEntry = <T>(path: string, f: (e: ViewEntry) => T): T => {
+    const entry = view.lookup(path, true);
+    try {
+      return f(entry);
+    } finally {
+      fs.close(entry.fd);
+    }
+  };
+  const readN = (path: string, n?: number) => withEntry(path, (e) => {
+    const fd = fs.reopen(e.fd, O.RDONLY | O.NONBLOCK);
+    try {
+      const buf = Buffer.alloc(Math.min(n ?? e.stat.size, e.stat.size));
+      return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0));
+    } finally {
+      fs.close(fd);
+    }
+  });
+  return {
+    stat(path) {
+      try {
+        return withEntry(path, (e) => ({ isDir: isDir(e.stat), isFile: isFile(e.stat), size: e.stat.size }));
+      } catch {
+        return undefined;
+      }
+    },
+    list: (path) => listDir(fs, view, path),
+    head: (path, n) => readN(path, n),
+    read: (path) => readN(path),
+    *tar(path, name, opts) {
+      const entry = view.lookup(path, true);
+      try {
+        yield* tarChunks(fs, null, entry, name, { ...opts, noEnd: true });
+      } finally {
+        fs.close(entry.fd);
+      }
+    },
+    close: () => view.close(),
+  };
+}
+
+/** The build context as it arrived (contextTree.ts). */
+export function contextSource(tree: ContextTree): SourceTree {
+  const node = (path: string) => tree.lookup(path, true);
+  const must = (path: string) => {
+    const n = node(path);
+    if (!n) throw notFound(`${path}: file does not exist`);
+    return n;
+  };
+  function* walk(n: CtxNode, name: string, opts: { owner?: { uid: number; gid: number }; chmod?: number; mtime?: number }): Generator<Buffer> {
+    const base = { mode: opts.chmod ?? n.mode, uid: opts.owner?.uid ?? n.uid, gid: opts.owner?.gid ?? n.gid, mtime: opts.mtime ?? n.mtime };
+    if (n.type === 'dir') {
+      if (name) yield tarHeader({ ...base, name: `${name}/`, type: 'dir' });
+      for (const c of tree.list(n)) yield* walk(n.children!.get(c)!, name ? `${name}/${c}` : c, opts);
+    } else if (n.type === 'symlink') {
+      yield tarHeader({ ...base, name, type: 'symlink', linkname: n.linkname });
+    } else {
+      yield tarHeader({ ...base, name, type: 'file', size: n.size });
+      yield* tree.chunks(n);
+      yield tarPadding(n.size);
+    }
+  }
+  return {
+    stat(path) {
+      const n = node(path);
+      return n && { isDir: n.type === 'dir', isFile: n.type === 'file', size: n.size };
+    },
+    list(path) {
+      const n = node(path);
+      return n?.type === 'dir' ? tree.list(n) : [];
+    },
+    head: (path, n) => tree.read(must(path), n),
+    read: (path) => tree.read(must(path)),
+    tar: (path, name, opts) => walk(must(path), name, opts),
+    close: () => undefined,
+  };
+}
+
 export interface CopyHost {
-  fs: FsAt;
-  /** the source root as a view (the context dir, or a container of the --from image) */
-  sourceView: FsView;
+  source: SourceTree;
   put: (containerId: string, tar: AsyncIterable<Buffer>) => Promise<void>;
 }
 
@@ -71,16 +163,12 @@ function listDir(fs: FsAt, view: FsView, path: string): string[] {
 }
 
 /** The paths a source pattern names, relative to the root ('' for the root itself). */
-export function expandSource(fs: FsAt, view: FsView, pattern: string): string[] {
-  const parts = pattern.split('/').filter((p) => p && p !== '.');
-  if (parts.some((p) => p === '..')) {
-    // The context root is the top: `..` cannot leave it (BuildKit strips it, as here).
-    const kept: string[] = [];
-    for (const p of parts) if (p === '..') kept.pop(); else kept.push(p);
-    parts.splice(0, parts.length, ...kept);
-  }
+export function expandSource(source: SourceTree, pattern: string): string[] {
+  const kept: string[] = [];
+  // The root is the top: `..` cannot leave it (BuildKit strips it, as here).
+  for (const p of pattern.split('/').filter((x) => x && x !== '.')) if (p === '..') kept.pop(); else kept.push(p);
   let found = [''];
-  for (const part of parts) {
+  for (const part of kept) {
     const next: string[] = [];
     for (const base of found) {
       if (!GLOB.test(part)) {
@@ -88,7 +176,7 @@ export function expandSource(fs: FsAt, view: FsView, pattern: string): string[] 
         continue;
       }
       const re = segmentRegExp(part);
-      for (const name of listDir(fs, view, `/${base}`)) if (re.test(name)) next.push(base ? `${base}/${name}` : name);
+      for (const name of source.list(`/${base}`)) if (re.test(name)) next.push(base ? `${base}/${name}` : name);
     }
     found = next;
   }
@@ -104,7 +192,7 @@ function isArchive(head: Buffer): 'gzip' | 'tar' | undefined {
 interface Item {
   /** path in the source root */
   src: string;
-  entry: ViewEntry;
+  dir: boolean;
   /** the tar name it lands at, relative to / of the target */
   name: string;
   /** ADD of a local archive: extracted at `name` */
@@ -113,19 +201,20 @@ interface Item {
 
 export class CopyJob {
   private readonly items: Item[] = [];
+  private readonly heredocItems: { name: string; body: Buffer }[] = [];
   private readonly owner: { uid: number; gid: number };
 
   constructor(private readonly host: CopyHost, private readonly plan: CopyPlan, owner: { uid: number; gid: number } | undefined, destIsDir: boolean) {
     this.owner = owner ?? { uid: 0, gid: 0 };
-    const { fs, sourceView } = host;
+    const { source } = host;
     const paths: string[] = [];
     for (const s of plan.sources) {
       if (/^[a-z]+:\/\//i.test(s)) {
         if (!plan.add) throw invalid(`source can't be a URL for COPY`);
         throw invalid(`ADD ${s}: URL sources are not supported yet by Berth's builder; download the file into the build context`);
       }
-      const found = expandSource(fs, sourceView, s);
-      if (!found.length || (found.length === 1 && !GLOB.test(s) && !this.exists(found[0]))) {
+      const found = expandSource(source, s).filter((p) => source.stat(`/${p}`));
+      if (!found.length) {
         const where = plan.from ? `in ${plan.from}` : 'in build context or excluded by .dockerignore';
         throw notFound(`COPY failed: file not found ${where}: stat ${s}: file does not exist`);
       }
@@ -139,53 +228,25 @@ export class CopyJob {
     const dest = plan.dest.replace(/^\/+/, '').replace(/\/+$/, '');
     const join = (a: string, b: string) => (a && b ? `${a}/${b}` : a || b);
     for (const p of paths) {
-      const entry = sourceView.lookup(`/${p}`, true);
-      if (isDir(entry.stat)) {
-        this.items.push({ src: p, entry, name: dest });
-      } else {
-        const base = p.split('/').pop()!;
-        const name = intoDir ? join(dest, base) : dest;
-        let extract: Item['extract'];
-        if (plan.add && isFile(entry.stat) && !plan.from) {
-          const head = Buffer.alloc(262);
-          const fd = fs.reopen(entry.fd, O.RDONLY | O.NONBLOCK);
-          try {
-            extract = isArchive(head.subarray(0, readSync(fd, head, 0, 262, 0)));
-          } finally {
-            fs.close(fd);
-          }
-        }
-        this.items.push({ src: p, entry, name: extract ? dest : name, extract });
+      const st = source.stat(`/${p}`)!;
+      if (st.isDir) {
+        this.items.push({ src: p, dir: true, name: dest });
+        continue;
       }
+      const name = intoDir ? join(dest, p.split('/').pop()!) : dest;
+      const extract = plan.add && st.isFile && !plan.from ? isArchive(source.head(`/${p}`, 262)) : undefined;
+      this.items.push({ src: p, dir: false, name: extract ? dest : name, extract });
     }
     for (const h of plan.heredocs) this.heredocItems.push({ name: intoDir ? join(dest, h.name) : dest, body: Buffer.from(h.body) });
   }
 
-  private readonly heredocItems: { name: string; body: Buffer }[] = [];
-
-  private exists(p: string): boolean {
-    try {
-      this.host.fs.close(this.host.sourceView.lookup(`/${p}`, true).fd);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   private *chunks(forDigest: boolean): Generator<Buffer> {
-    const { fs } = this.host;
+    const { source } = this.host;
     const mode = this.plan.chmod;
     for (const it of this.items) {
       if (it.extract) {
         // The archive's own entries land under the destination (read whole: build contexts are local files).
-        const fd = fs.reopen(it.entry.fd, O.RDONLY | O.NONBLOCK);
-        let data: Buffer;
-        try {
-          data = Buffer.alloc(it.entry.stat.size);
-          readSync(fd, data, 0, data.length, 0);
-        } finally {
-          fs.close(fd);
-        }
+        const data = source.read(`/${it.src}`);
         if (forDigest) {
           yield Buffer.from(`archive ${it.name} ${createHash('sha256').update(data).digest('hex')}\n`);
           continue;
@@ -193,14 +254,9 @@ export class CopyJob {
         yield* prefixed(it.extract === 'gzip' ? gunzipSync(data) : data, it.name);
         continue;
       }
-      const opts = { owner: this.plan.from && !this.plan.chown ? undefined : this.owner, chmod: mode, noEnd: true };
-      const all = tarChunks(fs, null, it.entry, it.name, opts);
-      if (!forDigest) {
-        yield* all;
-        continue;
-      }
-      yield Buffer.from(`tree ${it.name}\n`);
-      for (const c of tarChunks(fs, null, it.entry, it.name, { ...opts, mtime: 0 })) yield c;
+      const opts = { owner: this.plan.from && !this.plan.chown ? undefined : this.owner, chmod: mode, ...(forDigest ? { mtime: 0 } : {}) };
+      if (forDigest) yield Buffer.from(`tree ${it.name}\n`);
+      yield* source.tar(`/${it.src}`, it.name, opts);
     }
     for (const h of this.heredocItems) {
       yield tarHeader({ name: h.name, type: 'file', mode: mode ?? 0o644, uid: this.owner.uid, gid: this.owner.gid, size: h.body.length, mtime: forDigest ? 0 : Date.now() / 1000 });
@@ -218,7 +274,7 @@ export class CopyJob {
 
   /** dockerd's history words: file:<hash>, dir:<hash> or multi:<hash>. */
   summary(): string {
-    const kind = this.items.length + this.heredocItems.length > 1 ? 'multi' : this.items[0] && isDir(this.items[0].entry.stat) ? 'dir' : 'file';
+    const kind = this.items.length + this.heredocItems.length > 1 ? 'multi' : this.items[0]?.dir ? 'dir' : 'file';
     return `${kind}:${this.digest().slice(7)}`;
   }
 
@@ -229,11 +285,6 @@ export class CopyJob {
       yield TAR_END;
     }
     await this.host.put(containerId, tar());
-  }
-
-  close(): void {
-    for (const it of this.items) this.host.fs.close(it.entry.fd);
-    this.items.length = 0;
   }
 }
 

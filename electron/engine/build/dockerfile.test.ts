@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDockerfile } from './dockerfile.ts';
-import { ignoreMatcher } from './dockerignore.ts';
+import { ignoreMatcher } from '../../../common/dockerignore.ts';
 import { applyMeta, envVars } from './metadata.ts';
 import { applyChanges, tarNames } from './commit.ts';
 import { expandWord, expandWords } from './shellWords.ts';

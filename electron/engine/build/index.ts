@@ -4,54 +4,69 @@
 // names them (dockerd's rule; clients filter everything else themselves).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { ContextTree } from './contextTree.ts';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
 import type { ContainersBackend } from '../../backend/backend.ts';
-import { removeAt } from '../confined/tree.ts';
 import type { Engine } from '../engine.ts';
 import { invalid } from '../errors.ts';
-import { AT, O } from '../sys/fsat.ts';
 import { normalizeName } from '../images/localImageStore.ts';
 import { Builder } from './builder.ts';
-import { ignoreMatcher } from './dockerignore.ts';
+import type { BuildRecorder } from './history.ts';
+import { ignoreMatcher } from '../../../common/dockerignore.ts';
 import type { BuildRequest } from '../../../common/build.ts';
 import type { BuildOutput } from './types.ts';
 
 
 const DOCKERFILE_MAX = 8 << 20;
 
+/**
+ * Writes the request body to `file` as a plain tar: compression is sniffed by content (gzip and
+ * zstd by Node, bzip2 and xz by the system's tools, as dockerd does).
+ */
 async function receive(body: Readable, file: string): Promise<void> {
+  const raw = `${file}.raw`;
   // Neither stream.pipeline nor a plain for-await: both destroy the request when done, and an
   // HTTP server then reports the response closed (the build would count as cancelled).
-  const ws = createWriteStream(file);
+  const ws = createWriteStream(raw);
   try {
     for await (const chunk of body.iterator({ destroyOnReturn: false })) if (!ws.write(chunk)) await once(ws, 'drain');
   } finally {
     ws.end();
     await once(ws, 'close');
   }
-  const fh = await open(file, 'r');
+  const fh = await open(raw, 'r');
   const head = Buffer.alloc(6);
   try {
     await fh.read(head, 0, 6, 0);
   } finally {
     await fh.close();
   }
-  const tool = head.toString('latin1', 0, 3) === 'BZh' ? 'bzip2' : head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) ? 'xz' : undefined;
-  if (!tool) return;
-  // Node has neither: the system's decompressor, as dockerd uses for these two.
-  const plain = `${file}.tar`;
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(tool, ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.stdout.pipe(createWriteStream(plain));
-    child.once('error', (e) => reject(invalid(`the build context is ${tool}-compressed and ${tool} cannot run here: ${e.message}`)));
-    child.once('close', (code) => (code === 0 ? resolve() : reject(invalid(`the build context is not a valid ${tool} stream: ${err.trim()}`))));
-  });
-  renameSync(plain, file);
+  const kind = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : head.readUInt32LE(0) === 0xfd2fb528 ? 'zstd'
+    : head.toString('latin1', 0, 3) === 'BZh' ? 'bzip2' : head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) ? 'xz' : undefined;
+  if (!kind) {
+    renameSync(raw, file);
+    return;
+  }
+  if (kind === 'gzip') {
+    await pipeline(createReadStream(raw), createGunzip(), createWriteStream(file)).catch((e: Error) => {
+      throw invalid(`the build context is not a valid gzip stream: ${e.message}`);
+    });
+  } else {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(kind === 'zstd' ? 'zstd' : kind, ['-dc', raw], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.stdout.pipe(createWriteStream(file));
+      child.once('error', (e) => reject(invalid(`the build context is ${kind}-compressed and ${kind} cannot run here: ${e.message}`)));
+      child.once('close', (code) => (code === 0 ? resolve() : reject(invalid(`the build context is not a valid ${kind} stream: ${err.trim()}`))));
+    });
+  }
+  rmSync(raw, { force: true });
 }
 
 /** Validates names before any work: tags, platform. */
@@ -73,55 +88,52 @@ export function checkBuildRequest(tags: string[], platform: string | undefined):
  */
 export async function buildFromArchive(e: Engine, containers: ContainersBackend, body: Readable, req: BuildRequest, out: BuildOutput, signal?: AbortSignal): Promise<string> {
   const dir = `${e.root}/build/${randomBytes(8).toString('hex')}`;
-  mkdirSync(`${dir}/context`, { recursive: true });
+  mkdirSync(dir, { recursive: true });
   checkBuildRequest(req.tags ?? [], req.platform);
   let builder: Builder | undefined;
+  let tree: ContextTree | undefined;
+  let recorder: BuildRecorder | undefined;
   let failed = true;
   try {
     await receive(body, `${dir}/context.tar`);
-    try {
-      await e.images.unpackTree(`${dir}/context.tar`, `${dir}/context`, 'build context');
-    } catch (err) {
-      throw invalid(`archive/tar: invalid tar header: the build context must be a tar archive (plain, gzip, bzip2, xz or zstd): ${(err as Error).message}`);
-    }
-    rmSync(`${dir}/context.tar`, { force: true });
-    const view = e.dirView(`${dir}/context`, 'the build context');
-    let text: string | undefined;
+    tree = ContextTree.open(`${dir}/context.tar`);
     let name = req.dockerfile || 'Dockerfile';
-    try {
-      const clean = name.replace(/^\.\//, '');
-      if (clean.split('/').includes('..') || clean.startsWith('/')) throw invalid(`forbidden path outside the build context: ${name} ()`);
-      text = view.readFile(`/${clean}`, DOCKERFILE_MAX);
-      if (text === undefined && !req.dockerfile) {
-        name = 'dockerfile';
-        text = view.readFile('/dockerfile', DOCKERFILE_MAX);
-      }
-      if (text === undefined) throw invalid(`Cannot locate specified Dockerfile: ${name}`);
-      if (!text.trim()) throw invalid(`the Dockerfile (${name}) cannot be empty`);
-      const ignore = view.readFile('/.dockerignore', 1 << 20);
-      if (ignore !== undefined) {
-        const ignored = ignoreMatcher(ignore);
-        const root = e.fsAt.openat(AT.FDCWD, `${dir}/context`, O.RDONLY | O.DIRECTORY);
-        try {
-          for (const f of [clean, '.dockerignore']) if (ignored(f) && !f.includes('/')) removeAt(e.fsAt, root, f);
-        } finally {
-          e.fsAt.close(root);
-        }
-      }
-    } finally {
-      view.close();
+    const clean = name.replace(/^\.\//, '');
+    if (clean.split('/').includes('..') || clean.startsWith('/')) throw invalid(`forbidden path outside the build context: ${name} ()`);
+    let node = tree.lookup(clean);
+    if (!node && !req.dockerfile) {
+      name = 'dockerfile';
+      node = tree.lookup(name);
     }
-    builder = new Builder(e, containers, { ...req, contextDir: `${dir}/context`, dockerfileText: text, dockerfileName: name }, out, signal);
+    if (!node || node.type !== 'file') throw invalid(`Cannot locate specified Dockerfile: ${name}`);
+    if (node.size > DOCKERFILE_MAX) throw invalid(`the Dockerfile (${name}) is larger than ${DOCKERFILE_MAX} bytes`);
+    const text = tree.read(node).toString('utf8');
+    if (!text.trim()) throw invalid(`the Dockerfile (${name}) cannot be empty`);
+    const ignoreNode = tree.lookup('.dockerignore');
+    if (ignoreNode?.type === 'file') {
+      const ignored = ignoreMatcher(tree.read(ignoreNode, 1 << 20).toString('utf8'));
+      for (const f of [clean, '.dockerignore']) if (ignored(f)) tree.remove(f);
+    }
+    builder = new Builder(e, containers, { ...req, context: tree, workDir: dir, dockerfileText: text, dockerfileName: name }, out, signal);
     builder.plan();
+    recorder = e.builds.start({
+      name: req.tags?.[0] ?? 'untagged', tags: req.tags ?? [], dockerfile: text, dockerfileName: name, target: req.target, buildArgs: req.buildArgs, context: req.context,
+    });
+    builder.recorder = recorder;
     const id = await builder.run();
     for (const t of req.tags ?? []) {
       e.images.tag(id, t);
       e.events.emit('image', 'tag', id, { name: normalizeName(t) });
     }
     failed = false;
+    recorder.finish({ status: 'done', imageId: id });
     return id;
+  } catch (err) {
+    recorder?.finish({ status: signal?.aborted ? 'cancelled' : 'failed', error: (err as Error).message });
+    throw err;
   } finally {
     await builder?.cleanup(failed);
+    tree?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

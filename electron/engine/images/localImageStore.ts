@@ -405,17 +405,6 @@ export class LocalImageStore implements ImageStore {
     return this.ids().map((id) => this.load(id));
   }
 
-  /** Unpacks an archive file (plain, gzip or zstd tar) into a directory, as a copy (a build context). */
-  async unpackTree(src: string, dest: string, what: string): Promise<void> {
-    try {
-      await this.pool.run({ src, dest, mode: 'copy', chown: process.getuid?.() === 0, unpaddedEnd: true });
-    } catch (e) {
-      const f = e as UnpackFailure;
-      if (f.kind === 'path' || f.kind === 'format' || f.kind === 'unpack') throw invalid(`${what}: ${f.message}`);
-      throw new EngineError('INTERNAL', `${what}: unpack failed: ${f.message}`);
-    }
-  }
-
   /** Stores a stream as a blob and unpacks it into a layer. */
   async importLayer(input: Readable, what: string): Promise<LayerRecord> {
     let blob;

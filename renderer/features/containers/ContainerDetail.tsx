@@ -67,9 +67,27 @@ function Overview({ id }: { id: string }) {
     ['Ports', c.ports.length ? <span className="port-list">{c.ports.map((p) => <PortLink key={`${p.ip}:${p.publicPort}:${p.privatePort}/${p.type}`} port={p} />)}</span> : '—'],
   ];
   return (
-    <dl className="facts">
-      {rows.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}
-    </dl>
+    <>
+      <dl className="facts">
+        {rows.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}
+      </dl>
+      <CommitForm id={id} />
+    </>
+  );
+}
+
+/** `docker commit`: the container's changes as a new image, named or not. */
+function CommitForm({ id }: { id: string }) {
+  const commit = useApp((s) => s.commitContainer);
+  const [repo, setRepo] = useState('');
+  return (
+    <form className="inline commit-form" aria-label="commit to an image" onSubmit={async (e) => {
+      e.preventDefault();
+      if (await commit(id, repo.trim())) setRepo('');
+    }}>
+      <input aria-label="image name for the commit" placeholder="new image name, e.g. myapp:snapshot (optional)" value={repo} onChange={(e) => setRepo(e.target.value)} />
+      <button type="submit">Commit to image</button>
+    </form>
   );
 }
 

@@ -1,0 +1,186 @@
+// Builds: a form to build an image from a folder (Dockerfile, tags, build args, a target from
+// the Dockerfile's stages, no-cache, pull) with the context's size after .dockerignore; the
+// history of the engine's builds, the docker CLI's and compose's included; and a build's detail:
+// its steps live (running with a timer, cached, done with a duration, failed with an exit code),
+// each step's output folded under it, the Dockerfile with the failing line marked, and actions.
+import { useEffect, useState, type CSSProperties } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import type { BuildRecord, BuildStep, BuildSummary } from '../../../common/build.ts';
+import { ago, humanSize, shortId } from '../../format.ts';
+import { useApp, useAppStore } from '../../store/context.tsx';
+import { SplitDivider, useListShare } from '../../components/SplitDivider.tsx';
+import { TrashIcon } from '../../components/icons.tsx';
+
+const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+function duration(b: { startedAt: number; finishedAt?: number }, now: number): string {
+  return seconds((b.finishedAt ?? now) - b.startedAt);
+}
+
+/** Ticks once a second while something runs, for timers. */
+function useNow(running: boolean): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!running) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [running]);
+  return running ? now : Date.now();
+}
+
+export function BuildsView() {
+  const builds = useApp((s) => s.builds);
+  const loaded = useApp((s) => s.buildsLoaded);
+  const selected = useApp((s) => s.selectedBuild);
+  const a = useApp(useShallow((s) => ({ load: s.loadBuilds, select: s.selectBuild })));
+  useEffect(() => {
+    void a.load();
+  }, [a]);
+  const sel = builds.find((b) => b.id === selected);
+  const share = useListShare();
+  const now = useNow(builds.some((b) => b.status === 'running'));
+  return (
+    <div className={`split${sel ? ' with-detail' : ''}`} style={{ '--list': `${share}%` } as CSSProperties}>
+      <section className="list-pane" aria-label="builds">
+        <header className="toolbar"><h1>Builds</h1></header>
+        <BuildForm />
+        <div className="row head build-row" role="row">
+          <span className="cell">Build</span><span className="cell">Status</span><span className="cell wide">Started</span><span className="cell">Took</span><span className="cell">Cached</span><span className="cell actions" />
+        </div>
+        {!loaded ? <div className="skeleton">{[0, 1].map((i) => <div key={i} className="row skeleton-row" />)}</div>
+          : builds.length === 0 ? <div className="empty"><p>No builds yet — build a folder above, or run <code>docker build</code> against this engine.</p></div>
+            : <div className="vlist">{builds.map((b) => <BuildRow key={b.id} b={b} now={now} selected={b.id === selected} onSelect={() => a.select(b.id)} />)}</div>}
+      </section>
+      {sel && <SplitDivider label="resize the builds list" />}
+      {sel && <BuildDetail summary={sel} now={now} />}
+    </div>
+  );
+}
+
+function BuildForm() {
+  const a = useApp(useShallow((s) => ({ start: s.startBuild, inspect: s.inspectFolder })));
+  const [folder, setFolder] = useState('');
+  const [dockerfile, setDockerfile] = useState('');
+  const [tags, setTags] = useState('');
+  const [args, setArgs] = useState('');
+  const [target, setTarget] = useState('');
+  const [nocache, setNocache] = useState(false);
+  const [pull, setPull] = useState(false);
+  const [scan, setScan] = useState<{ stages: string[]; files: number; bytes: number } | { error: string } | undefined>();
+  const check = async () => {
+    if (!folder.trim()) return setScan(undefined);
+    const r = await a.inspect(folder.trim(), dockerfile.trim() || undefined);
+    setScan(r.ok ? r.value : { error: r.error.message });
+    if (r.ok && target && !r.value.stages.includes(target)) setTarget('');
+  };
+  const buildArgs = Object.fromEntries(args.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+    const eq = l.indexOf('=');
+    return eq < 0 ? [l, ''] : [l.slice(0, eq), l.slice(eq + 1)];
+  }));
+  const badArg = Object.keys(buildArgs).find((k) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k));
+  const tagList = tags.split(/[\s,]+/).filter(Boolean);
+  return (
+    <form className="build-form" aria-label="build an image" onSubmit={async (e) => {
+      e.preventDefault();
+      if (!folder.trim() || badArg) return;
+      await a.start({ folder: folder.trim(), dockerfile: dockerfile.trim() || undefined, tags: tagList.length ? tagList : undefined,
+        buildArgs: Object.keys(buildArgs).length ? buildArgs : undefined, target: target || undefined, nocache, pull });
+    }}>
+      <label>Folder<input aria-label="build folder" placeholder="/path/to/project" value={folder} onChange={(e) => setFolder(e.target.value)} onBlur={() => void check()} /></label>
+      <label>Dockerfile<input aria-label="dockerfile" placeholder="Dockerfile" value={dockerfile} onChange={(e) => setDockerfile(e.target.value)} onBlur={() => void check()} /></label>
+      <label>Tags<input aria-label="tags" placeholder="myapp:dev (several: spaces or commas)" value={tags} onChange={(e) => setTags(e.target.value)} /></label>
+      <label>Build args<textarea aria-label="build args" placeholder={'NAME=value, one per line'} rows={2} value={args} onChange={(e) => setArgs(e.target.value)} /></label>
+      {badArg !== undefined && <p className="error-text">build arg "{badArg}": a name is letters, digits and _, not starting with a digit</p>}
+      <div className="inline">
+        <label>Target
+          <select aria-label="target stage" value={target} onChange={(e) => setTarget(e.target.value)} disabled={!scan || 'error' in scan || !scan.stages.length}>
+            <option value="">last stage</option>
+            {scan && !('error' in scan) && scan.stages.map((s) => <option key={s} value={s}>{s}</option>)}
+          </select>
+        </label>
+        <label className="check"><input type="checkbox" checked={nocache} onChange={(e) => setNocache(e.target.checked)} /> No cache</label>
+        <label className="check"><input type="checkbox" checked={pull} onChange={(e) => setPull(e.target.checked)} /> Pull base images</label>
+        <span className="spacer" />
+        <button className="primary" type="submit" disabled={!folder.trim() || badArg !== undefined || (!!scan && 'error' in scan)}>Build</button>
+      </div>
+      {scan && ('error' in scan ? <p className="error-text" role="alert">{scan.error}</p>
+        : <p className="muted" data-testid="context-size">Context: {scan.files} files, {humanSize(scan.bytes)} after .dockerignore{scan.bytes > 100 * 1024 * 1024 ? ' — large: add a .dockerignore?' : ''}</p>)}
+    </form>
+  );
+}
+
+function BuildRow({ b, now, selected, onSelect }: { b: BuildSummary; now: number; selected: boolean; onSelect: () => void }) {
+  return (
+    <div className={`row build-row${selected ? ' selected' : ''}`} role="row" onClick={onSelect} data-build={b.name} data-status={b.status}>
+      <span className="cell name"><strong>{b.name}</strong></span>
+      <span className="cell"><span className={`chip status-${b.status}`}>{b.status}</span></span>
+      <span className="cell wide">{ago(new Date(b.startedAt).toISOString())}</span>
+      <span className="cell">{duration(b, now)}</span>
+      <span className="cell" title="steps from the cache / steps">{b.cached}/{b.total}</span>
+      <span className="cell actions" />
+    </div>
+  );
+}
+
+function StepRow({ s, now }: { s: BuildStep; now: number }) {
+  const label = s.state === 'running' ? `running ${seconds(now - s.startedAt)}` : s.state === 'cached' ? 'cached'
+    : s.state === 'failed' ? `failed${s.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}` : `done ${seconds(s.ms ?? 0)}`;
+  return (
+    <li className={`step step-${s.state}`} data-step={s.n} data-state={s.state}>
+      <details open={s.state === 'failed'}>
+        <summary>
+          <span className="step-n">{s.n}</span>
+          <code className="step-ins">{s.instruction}</code>
+          <span className="spacer" />
+          <span className={`chip status-${s.state}`}>{label}</span>
+          {s.stage !== 'global' && s.stage !== '0' && <small className="muted" title="stage"> {s.stage}</small>}
+        </summary>
+        {s.output ? <pre className="step-output">{s.output}</pre> : <p className="muted">no output</p>}
+      </details>
+    </li>
+  );
+}
+
+function BuildDetail({ summary, now }: { summary: BuildSummary; now: number }) {
+  const store = useAppStore();
+  const a = useApp(useShallow((s) => ({ select: s.selectBuild, remove: s.removeBuild, start: s.startBuild, setView: s.setView, selectImage: s.selectImage })));
+  const [rec, setRec] = useState<{ record: BuildRecord } | { failure: string } | undefined>();
+  // Re-read on every change of the summary (events while it runs).
+  useEffect(() => {
+    void store.getState().buildRecord(summary.id).then((r) => setRec(r.ok ? { record: r.value } : { failure: r.error.message }));
+  }, [store, summary]);
+  const r = rec && 'record' in rec && rec.record.id === summary.id ? rec.record : undefined;
+  const lines = r?.dockerfile.replace(/\n$/, '').split('\n') ?? [];
+  return (
+    <section className="detail-pane" aria-label={`build ${summary.name}`}>
+      <header className="detail-head">
+        <div>
+          <h2>{summary.name}</h2>
+          <span className="muted">{summary.status} · {duration(summary, now)} · {summary.cached}/{summary.total} cached{summary.imageId ? ` · ${shortId(summary.imageId)}` : ''}</span>
+        </div>
+        <span className="spacer" />
+        {summary.imageId && <button onClick={() => { a.selectImage(summary.imageId); a.setView('images'); }}>Open image</button>}
+        {summary.context && summary.status !== 'running' && (
+          <button onClick={() => void a.start({ folder: summary.context!, tags: summary.tags.length ? summary.tags : undefined, target: summary.target,
+            buildArgs: summary.buildArgs ? Object.fromEntries(Object.entries(summary.buildArgs).map(([k, v]) => [k, v ?? ''])) : undefined,
+            dockerfile: summary.dockerfileName.startsWith('.dockerfile.') ? undefined : summary.dockerfileName })}>Rebuild</button>
+        )}
+        {summary.status !== 'running' && <button className="danger" aria-label="delete build" onClick={() => a.remove(summary.id)}><TrashIcon /></button>}
+        <button className="ghost" aria-label="close detail" onClick={() => a.select(undefined)}>✕</button>
+      </header>
+      <div className="tab-body">
+        {rec && 'failure' in rec && <p className="error-text">{rec.failure}</p>}
+        {summary.error && <p className="error-text" role="alert" data-testid="build-error">{summary.error}</p>}
+        <h3>Steps</h3>
+        <ol className="steps">{r?.steps.map((s) => <StepRow key={s.n} s={s} now={now} />)}</ol>
+        <h3>{r?.dockerfileName ?? 'Dockerfile'}</h3>
+        <pre className="dockerfile" aria-label="dockerfile source">{lines.map((l, i) => (
+          <div key={i} className={i + 1 === r?.errorLine ? 'failing' : undefined} data-line={i + 1}>
+            <span className="ln">{i + 1}</span>{l || ' '}
+            {i + 1 === r?.errorLine && <span className="failing-note"> ← {summary.error}</span>}
+          </div>
+        ))}</pre>
+      </div>
+    </section>
+  );
+}
