@@ -192,6 +192,60 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     }
   });
 
+  it('RUN --mount: a cache persists across builds and stays out of layers; tmpfs; a read-only bind of the context; --network=none', async () => {
+    const dir = context('mounts', {
+      Dockerfile: [
+        'ARG BASE',
+        'FROM ${BASE}',
+        'ARG N=1',
+        'RUN --mount=type=cache,target=/cache,id=counter echo "run $N" >> /cache/log && cat /cache/log > /seen && mkdir -p /work',
+        'RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && grep -q " /scratch tmpfs" /proc/mounts && echo tmpfs-ok > /tmpfs-ok',
+        'RUN --mount=type=bind,source=data,target=/data cat /data/in.txt > /copied && (touch /data/new 2>/dev/null && echo writable || echo read-only) > /bind-mode',
+        'RUN --network=none sh -c "ls /sys/class/net" > /nets',
+        '',
+      ].join('\n'),
+      'data/in.txt': 'from-context\n',
+    });
+    const first = await build(dir, ['-t', 'mounts:1']);
+    assert.equal(first.code, 0, first.out + first.err);
+    const second = await build(dir, ['-t', 'mounts:2', '--build-arg', 'N=2']);
+    assert.equal(second.code, 0, second.out + second.err);
+    const read = async (img: string, f: string) => (await docker(['run', '--rm', img, 'cat', f])).out;
+    assert.equal(await read('mounts:1', '/seen'), 'run 1\n');
+    assert.equal(await read('mounts:2', '/seen'), 'run 1\nrun 2\n', 'the cache mount kept the first build\'s file');
+    assert.equal(await read('mounts:2', '/tmpfs-ok'), 'tmpfs-ok\n');
+    assert.equal(await read('mounts:2', '/copied'), 'from-context\n');
+    assert.equal(await read('mounts:2', '/bind-mode'), 'read-only\n');
+    assert.equal(await read('mounts:2', '/nets'), 'lo\n');
+    // Neither the cache's files nor the mount points are in the image.
+    const ls = await docker(['run', '--rm', 'mounts:2', 'sh', '-c', 'ls -d /cache /scratch /data 2>&1; true']);
+    assert.equal((ls.out.match(/No such file or directory/g) ?? []).length, 3, ls.out);
+    // The cache shows as build cache, and a prune deletes it.
+    const df = await docker(['system', 'df', '-v', '--format', '{{json .BuildCache}}']);
+    assert.match(df.out, /exec\.cachemount/);
+    const prune = await docker(['builder', 'prune', '-f']);
+    assert.equal(prune.code, 0, prune.err);
+    assert.match(prune.out, /Total reclaimed space: \d/);
+    assert.doesNotMatch((await docker(['system', 'df', '-v', '--format', '{{json .BuildCache}}'])).out, /exec\.cachemount/);
+    const bad = await docker(['build', '-'], { input: `FROM ${base}\nRUN --mount=type=secret,id=token,required cat /run/secrets/token\n` });
+    assert.match(bad.err, /secret token is required/);
+  });
+
+  it('runs independent stages side by side: both RUNs start before either ends', async () => {
+    const dir = context('parallel', {
+      Dockerfile: `FROM ${base} AS a\nRUN sleep 2 && echo a > /a\nFROM ${base} AS b\nRUN sleep 2 && echo b > /b\nFROM ${base}\nCOPY --from=a /a /a\nCOPY --from=b /b /b\nCMD ["cat", "/a", "/b"]\n`,
+    });
+    const r = await build(dir, ['-t', 'parallel', '--no-cache']);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.equal((await docker(['run', '--rm', 'parallel'])).out, 'a\nb\n');
+    // Sequential stages would finish one RUN before the other's Step line.
+    const lines = r.out.split('\n');
+    const firstEnd = lines.findIndex((l) => l.startsWith(' ---> Removed intermediate container'));
+    const runA = lines.findIndex((l) => l.startsWith('Step 2/8 : RUN sleep 2 && echo a'));
+    const runB = lines.findIndex((l) => l.startsWith('Step 4/8 : RUN sleep 2 && echo b'));
+    assert.ok(runA >= 0 && runB >= 0 && runA < firstEnd && runB < firstEnd, r.out);
+  });
+
   it('gives dockerd\'s errors: HTTP before the first step, in-band after, a RUN\'s exit code as the CLI\'s', async () => {
     const stdin = (text: string, args: string[] = []) => docker(['build', ...args, '-'], { input: text });
     const run3 = await stdin(`FROM ${base}\nRUN exit 3\n`);
