@@ -22,9 +22,9 @@ import { readStats } from './containers/statsReader.ts';
 import { archiveOut, changes, extractInto, lookupForCopy, type Change, type PathStat } from './containers/rootfsArchive.ts';
 import { FsView } from './confined/fsView.ts';
 import { tarChunks, tarFromView } from './confined/tree.ts';
-import { CacheMounts, removeStubs } from './build/runMounts.ts';
+import { CacheMounts, inLowers, removeStubs } from './build/runMounts.ts';
 import { BuildHistory } from './build/history.ts';
-import { applyChanges, containerRuntimeConfig, ENGINE_TARGETS, tarNames, type CommitOptions } from './build/commit.ts';
+import { applyChanges, coalesce, containerRuntimeConfig, ENGINE_TARGETS, type CommitOptions } from './build/commit.ts';
 import { conflict, EngineError, invalid, notRunning, unsupported } from './errors.ts';
 import { EventBus } from './events/eventBus.ts';
 import { ensureHelloWorld } from './images/helloWorld.ts';
@@ -331,30 +331,58 @@ export class Engine {
    * The container's changes (its overlay upper dir) as a stored layer, or undefined when it
    * changed nothing. The engine's own mount targets (/proc, /etc/hosts, …) stay out.
    */
-  async commitLayer(ref: string, opts: { pause?: boolean } = {}): Promise<LayerRecord | undefined> {
+  async commitLayer(ref: string, opts: { pause?: boolean; adopt?: boolean } = {}): Promise<LayerRecord | undefined> {
     const r = this.containers.get(ref);
     const f = this.rootfs(ref);
     const freeze = opts.pause !== false && r.State.Running && !r.State.Paused;
+    // A stopped step container's upper dir can become the layer as it is (no copy), once unmounted.
+    const adopt = !!opts.adopt && !r.State.Running;
+    if (adopt) this.snapshotter.unmount(r.Id);
     if (freeze) await this.cgroups.open(r.Id).freeze();
+    const skipped: string[] = [];
+    const names: string[] = [];
+    let fileBytes = 0;
+    let blob: { digest: string; size: number };
     try {
       const upperFd = this.fs.openat(AT.FDCWD, f.upper, O.RDONLY | O.DIRECTORY);
-      let tar: Buffer;
       try {
         const stat = this.fs.statat(upperFd, '', AT.EMPTY_PATH);
-        const lowerHas = (path: string) => f.lowers.some((l) => existsSync(`${l}${path}`));
         const opaqueXattr = this.rootless ? 'user.overlay.opaque' : 'trusted.overlay.opaque';
         // A mount target the engine made (absent from the image) is no change of the container's.
-        const skip = (path: string, st: StatAt) => ENGINE_TARGETS.has(path) && !lowerHas(path) && (isDir(st) || st.size === 0);
-        tar = Buffer.concat([...tarChunks(this.fs, null, { fd: upperFd, path: '/', stat, readOnly: false }, '', { layer: { opaqueXattr, skip } })]);
+        const skip = (path: string, st: StatAt) => {
+          const own = ENGINE_TARGETS.has(path) && !inLowers(this.fs, f.lowers, path.slice(1)) && (isDir(st) || st.size === 0);
+          if (own) skipped.push(path);
+          return own;
+        };
+        const onEntry = (name: string, size: number) => {
+          if (names.length < 2) names.push(name);
+          fileBytes += size;
+        };
+        const chunks = tarChunks(this.fs, null, { fd: upperFd, path: '/', stat, readOnly: false }, '', { layer: { opaqueXattr, skip, onEntry } });
+        blob = await this.images.content.write(Readable.from(coalesce(chunks, 1 << 20)));
       } finally {
         this.fs.close(upperFd);
       }
-      // /etc alone, copied up only because the engine's files were made in it, is no change.
-      if (!tarNames(tar).some((n) => n !== 'etc/')) return undefined;
-      return await this.images.importLayer(Readable.from([tar]), `commit of ${r.Name.slice(1)}`);
     } finally {
       if (freeze) await this.cgroups.open(r.Id).thaw();
     }
+    // /etc alone, copied up only because the engine's files were made in it, is no change.
+    if (!names.some((n) => n !== 'etc/')) {
+      if (!this.images.layerForBlob(blob.digest)) this.images.content.delete(blob.digest);
+      return undefined;
+    }
+    if (!adopt) {
+      const mediaType = this.images.mediaTypeOf(blob.digest);
+      this.images.pin([blob.digest]);
+      try {
+        return await this.images.unpackBlob({ ...blob, mediaType }, blob.digest, `commit of ${r.Name.slice(1)}`);
+      } finally {
+        this.images.unpin([blob.digest]);
+      }
+    }
+    // The upper dir must hold exactly what the tar does: the engine's mount stubs go first.
+    for (const p of skipped) removeStubs(this.fs, f.upper, f.lowers, p);
+    return this.images.adoptLayer(f.upper, blob, fileBytes);
   }
 
   /** Stores an image config on top of a parent image (a build step or a commit) and names it. */

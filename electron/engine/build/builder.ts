@@ -393,7 +393,7 @@ export class Builder {
   }
 
   private async finishContainer(st: StageState, id: string, createdBy: string, key: string): Promise<void> {
-    const layer = await this.e.commitLayer(id, { pause: false });
+    const layer = await this.e.commitLayer(id, { pause: false, adopt: this.opts.rm !== false });
     if (layer) st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
     this.history(st, createdBy, !layer);
     await this.save(st, key);

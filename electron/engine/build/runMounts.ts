@@ -164,14 +164,9 @@ export function mountSpecs(mounts: { m: RunMount; source?: string }[]): MountSpe
   });
 }
 
-/**
- * Removes the empty directories (or empty files) the runtime made in the upper dir as mount
- * points for `target`, and its parents it made, walking by descriptors that never follow a
- * symlink; anything the RUN itself put there, and anything the image has, stays.
- */
-export function removeStubs(fs: FsAt, upper: string, lowers: string[], target: string): void {
-  const parts = target.split('/').filter(Boolean);
-  const inLowers = (rel: string) => lowers.some((l) => {
+/** Whether an image layer has this path (relative), looked up without following any symlink in it. */
+export function inLowers(fs: FsAt, lowers: string[], rel: string): boolean {
+  return lowers.some((l) => {
     let fd = -1;
     try {
       fd = fs.openat(AT.FDCWD, l, O.PATH | O.DIRECTORY);
@@ -183,11 +178,20 @@ export function removeStubs(fs: FsAt, upper: string, lowers: string[], target: s
       if (fd >= 0) fs.close(fd);
     }
   });
+}
+
+/**
+ * Removes the empty directories (or empty files) the runtime made in the upper dir as mount
+ * points for `target`, and its parents it made, walking by descriptors that never follow a
+ * symlink; anything the RUN itself put there, and anything the image has, stays.
+ */
+export function removeStubs(fs: FsAt, upper: string, lowers: string[], target: string): void {
+  const parts = target.split('/').filter(Boolean);
   const upperFd = fs.openat(AT.FDCWD, upper, O.PATH | O.DIRECTORY);
   try {
     for (let n = parts.length; n > 0; n--) {
       const rel = parts.slice(0, n).join('/');
-      if (inLowers(rel)) return;
+      if (inLowers(fs, lowers, rel)) return;
       const parent = parts.slice(0, n - 1).join('/');
       let dirfd: number;
       try {

@@ -78,6 +78,8 @@ export interface LayerDiffOptions {
   opaqueXattr: string;
   /** paths ('/etc/hosts') to leave out, with what they hold */
   skip: (path: string, st: StatAt) => boolean;
+  /** told each entry written (whiteouts included) and its data size */
+  onEntry?: (name: string, size: number) => void;
 }
 
 export interface TarChunkOptions {
@@ -114,8 +116,10 @@ export function* tarChunks(fs: FsAt, view: FsView | null, entry: ViewEntry, pref
       if (layer && kind === S.IFCHR && st.rdevMajor === 0 && st.rdevMinor === 0) {
         const cut = name.lastIndexOf('/') + 1;
         yield tarHeader({ ...base, name: `${name.slice(0, cut)}.wh.${name.slice(cut)}`, mode: 0o600, type: 'file', size: 0 });
+        layer.onEntry?.(`${name.slice(0, cut)}.wh.${name.slice(cut)}`, 0);
         return;
       }
+      if (layer && name) layer.onEntry?.(kind === S.IFDIR ? `${name}/` : name, kind === S.IFREG ? st.size : 0);
       const key = `${st.dev}:${st.ino}`;
       if (kind !== S.IFDIR && st.nlink > 1) {
         const first = inodes.get(key);

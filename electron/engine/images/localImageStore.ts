@@ -405,6 +405,28 @@ export class LocalImageStore implements ImageStore {
     return this.ids().map((id) => this.load(id));
   }
 
+  /**
+   * Takes a directory that holds exactly what an uncompressed layer blob (already stored) does
+   * (a build step's overlay upper dir) as that layer, by renaming it: no unpacking. When the
+   * layer exists already the directory is left where it is.
+   */
+  adoptLayer(dir: string, blob: { digest: string; size: number }, fileBytes: number): LayerRecord {
+    const ref: BlobRef = { digest: blob.digest, size: blob.size, mediaType: MEDIA.ociLayer };
+    const existing = this.layer(blob.digest);
+    if (existing) {
+      if (!existing.blobs.some((b) => b.digest === blob.digest)) {
+        existing.blobs.push(ref);
+        this.saveLayer(existing);
+      }
+      return existing;
+    }
+    rmSync(this.layerDir(blob.digest), { recursive: true, force: true });
+    renameSync(dir, this.layerDir(blob.digest));
+    const rec: LayerRecord = { diffId: blob.digest, size: fileBytes, tarSize: blob.size, blobs: [ref] };
+    this.saveLayer(rec);
+    return rec;
+  }
+
   /** Stores a stream as a blob and unpacks it into a layer. */
   async importLayer(input: Readable, what: string): Promise<LayerRecord> {
     let blob;
