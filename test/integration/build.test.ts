@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
@@ -229,6 +229,28 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     assert.doesNotMatch((await docker(['system', 'df', '-v', '--format', '{{json .BuildCache}}'])).out, /exec\.cachemount/);
     const bad = await docker(['build', '-'], { input: `FROM ${base}\nRUN --mount=type=secret,id=token,required cat /run/secrets/token\n` });
     assert.match(bad.err, /secret token is required/);
+  });
+
+  it('ADD of a URL (on 127.0.0.1): mode 0600, mtime from Last-Modified; an unreachable one fails in-band and fast', async () => {
+    const server = createServer((req, res) => {
+      if (req.url !== '/files/data.txt') return void res.writeHead(404).end();
+      res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end('downloaded\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const ok = await docker(['build', '-t', 'addurl', '-'], { input: `FROM ${base}\nADD http://127.0.0.1:${port}/files/data.txt /dl/\nCMD ["stat", "-c", "%a %Y %n", "/dl/data.txt"]\n` });
+      assert.equal(ok.code, 0, ok.out + ok.err);
+      assert.equal((await docker(['run', '--rm', 'addurl'])).out, '600 1445412480 /dl/data.txt\n');
+      assert.equal((await docker(['run', '--rm', 'addurl', 'cat', '/dl/data.txt'])).out, 'downloaded\n');
+      const missing = await docker(['build', '-'], { input: `FROM ${base}\nADD http://127.0.0.1:${port}/nope /x\n` });
+      assert.match(missing.err, /ADD failed: GET http:\/\/127\.0\.0\.1:\d+\/nope: 404 Not Found/);
+      const refused = await docker(['build', '-'], { input: `FROM ${base}\nADD http://127.0.0.1:9/x /x\n` });
+      assert.match(refused.err, /ADD failed: GET http:\/\/127\.0\.0\.1:9\/x: connect ECONNREFUSED/);
+      assert.match((await docker(['build', '-'], { input: `FROM ${base}\nCOPY http://127.0.0.1:${port}/files/data.txt /x\n` })).err, /source can't be a URL for COPY/);
+    } finally {
+      server.close();
+    }
   });
 
   it('runs independent stages side by side: both RUNs start before either ends', async () => {

@@ -18,6 +18,8 @@ import { contextSource, CopyJob, viewSource, type CopyPlan } from './copy.ts';
 import { lockCache, mountSpecs, parseRunMount, type RunMount } from './runMounts.ts';
 import type { MountSpec } from '../../../common/models.ts';
 import { mkdirSync } from 'node:fs';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { isDir } from '../sys/fsat.ts';
 import type { ContainersBackend } from '../../backend/backend.ts';
 import type { BuildOptions, BuildOutput } from './types.ts';
@@ -290,9 +292,7 @@ export class Builder {
   private cached(parent: string, key: string): string | undefined {
     if (this.opts.nocache) return undefined;
     const buildKey = keyOf(parent, key);
-    const hit = this.e.images.ids().map((id) => ({ id, rec: this.e.images.record(id) }))
-      .filter((x) => x.rec?.buildKey === buildKey && (x.rec.parent ?? '') === parent)
-      .sort((a, b) => (b.rec!.loadedAt < a.rec!.loadedAt ? -1 : 1))[0];
+    const hit = this.e.images.byBuildKey(buildKey).map((id) => ({ id, rec: this.e.images.record(id) })).find((x) => (x.rec?.parent ?? '') === parent);
     if (!hit) return undefined;
     const from = this.opts.cacheFrom;
     if (from !== undefined && from.length) {
@@ -589,6 +589,12 @@ export class Builder {
       if (h) plan.heredocs.push({ name: h.name, body: h.quoted ? h.body : expandWord(h.body.replace(/(["'])/g, '\\$1'), vars, this.df.escape) });
       else plan.sources.push(w);
     }
+    const isUrl = (w: string) => /^https?:\/\//i.test(w);
+    if (plan.add && plan.sources.some(isUrl)) {
+      plan.downloads = [];
+      for (const url of plan.sources.filter(isUrl)) plan.downloads.push(await download(url, this.abort.signal));
+      plan.sources = plan.sources.filter((w) => !isUrl(w));
+    }
     if (plan.from) {
       const dep = this.stageRef(plan.from, st.stage.index);
       plan.fromImage = dep ? this.results.get(dep.index) : await this.image(plan.from);
@@ -665,6 +671,44 @@ export class Builder {
     const user = resolveUser(files, g === undefined ? u : `${u}:${g}`);
     return { uid: user.uid, gid: user.gid };
   }
+}
+
+const DOWNLOAD_MAX = 512 << 20;
+
+/**
+ * ADD <url>: the file, named by the URL's last path segment, with its Last-Modified time.
+ * node:http rather than fetch, which refuses some ports outright (fetch's "bad ports").
+ */
+async function download(url: string, signal: AbortSignal, hops = 0): Promise<{ name: string; body: Buffer; mtime: number }> {
+  const fail = (why: string) => invalid(`ADD failed: GET ${url}: ${why}`);
+  const u = new URL(url);
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const req = (u.protocol === 'https:' ? httpsGet : httpGet)(u, { signal, timeout: 60_000 }, resolve);
+    req.once('timeout', () => req.destroy(new Error('timed out after 60 s')));
+    req.once('error', (e: NodeJS.ErrnoException) => reject(fail(e.code && !e.message.includes(e.code) ? `${e.code} ${e.message}` : e.message)));
+  });
+  const status = res.statusCode ?? 0;
+  if (status >= 300 && status < 400 && res.headers.location && hops < 10) {
+    res.resume();
+    return download(new URL(res.headers.location, u).href, signal, hops + 1);
+  }
+  if (status >= 400) {
+    res.resume();
+    throw fail(`${status} ${res.statusMessage ?? ''}`.trim());
+  }
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res) {
+    n += (chunk as Buffer).length;
+    if (n > DOWNLOAD_MAX) {
+      res.destroy();
+      throw fail(`larger than ${DOWNLOAD_MAX >> 20} MiB`);
+    }
+    parts.push(chunk as Buffer);
+  }
+  const last = decodeURIComponent(u.pathname.split('/').filter(Boolean).pop() ?? '');
+  const modified = Date.parse(String(res.headers['last-modified'] ?? ''));
+  return { name: last || 'index.html', body: Buffer.concat(parts, n), mtime: Number.isFinite(modified) ? modified / 1000 : Date.now() / 1000 };
 }
 
 export function keyOf(parent: string, key: string): string {

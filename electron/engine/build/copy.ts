@@ -22,6 +22,8 @@ export interface CopyPlan {
   fromImage?: string;
   chown?: string;
   chmod?: number;
+  /** ADD of URLs: the files already downloaded (mode 0600 unless --chmod, mtime from Last-Modified) */
+  downloads?: { name: string; body: Buffer; mtime: number }[];
 }
 
 /** Where COPY reads from: the build context (an indexed tar) or a rootfs view (--from). */
@@ -201,7 +203,8 @@ interface Item {
 
 export class CopyJob {
   private readonly items: Item[] = [];
-  private readonly heredocItems: { name: string; body: Buffer }[] = [];
+  /** heredocs and downloads: files made from bytes in hand */
+  private readonly heredocItems: { name: string; body: Buffer; mode: number; mtime?: number }[] = [];
   private readonly owner: { uid: number; gid: number };
 
   constructor(private readonly host: CopyHost, private readonly plan: CopyPlan, owner: { uid: number; gid: number } | undefined, destIsDir: boolean) {
@@ -209,10 +212,7 @@ export class CopyJob {
     const { source } = host;
     const paths: string[] = [];
     for (const s of plan.sources) {
-      if (/^[a-z]+:\/\//i.test(s)) {
-        if (!plan.add) throw invalid(`source can't be a URL for COPY`);
-        throw invalid(`ADD ${s}: URL sources are not supported yet by Berth's builder; download the file into the build context`);
-      }
+      if (/^[a-z]+:\/\//i.test(s)) throw invalid(`source can't be a URL for COPY`);
       const found = expandSource(source, s).filter((p) => source.stat(`/${p}`));
       if (!found.length) {
         const where = plan.from ? `in ${plan.from}` : 'in build context or excluded by .dockerignore';
@@ -220,7 +220,7 @@ export class CopyJob {
       }
       paths.push(...found);
     }
-    const many = paths.length + plan.heredocs.length > 1;
+    const many = paths.length + plan.heredocs.length + (plan.downloads?.length ?? 0) > 1;
     const intoDir = plan.dest.endsWith('/') || destIsDir;
     if (many && !intoDir) {
       throw invalid(`When using ${plan.add ? 'ADD' : 'COPY'} with more than one source file, the destination must be a directory and end with a /`);
@@ -237,7 +237,8 @@ export class CopyJob {
       const extract = plan.add && st.isFile && !plan.from ? isArchive(source.head(`/${p}`, 262)) : undefined;
       this.items.push({ src: p, dir: false, name: extract ? dest : name, extract });
     }
-    for (const h of plan.heredocs) this.heredocItems.push({ name: intoDir ? join(dest, h.name) : dest, body: Buffer.from(h.body) });
+    for (const h of plan.heredocs) this.heredocItems.push({ name: intoDir ? join(dest, h.name) : dest, body: Buffer.from(h.body), mode: 0o644 });
+    for (const d of plan.downloads ?? []) this.heredocItems.push({ name: intoDir ? join(dest, d.name) : dest, body: d.body, mode: 0o600, mtime: d.mtime });
   }
 
   private *chunks(forDigest: boolean): Generator<Buffer> {
@@ -259,7 +260,7 @@ export class CopyJob {
       yield* source.tar(`/${it.src}`, it.name, opts);
     }
     for (const h of this.heredocItems) {
-      yield tarHeader({ name: h.name, type: 'file', mode: mode ?? 0o644, uid: this.owner.uid, gid: this.owner.gid, size: h.body.length, mtime: forDigest ? 0 : Date.now() / 1000 });
+      yield tarHeader({ name: h.name, type: 'file', mode: mode ?? h.mode, uid: this.owner.uid, gid: this.owner.gid, size: h.body.length, mtime: forDigest ? 0 : h.mtime ?? Date.now() / 1000 });
       yield h.body;
       yield tarPadding(h.body.length);
     }

@@ -344,6 +344,7 @@ export class LocalImageStore implements ImageStore {
     };
     if (opts.tags?.length) rec.lastTagTime = new Date().toISOString();
     writeJsonAtomic(this.recordPath(id), rec);
+    if (rec.buildKey) this.buildKeys?.set(rec.buildKey, (this.buildKeys.get(rec.buildKey) ?? new Set()).add(id));
     for (const t of opts.tags ?? []) this.index.tags[normalizeName(t)] = id;
     for (const d of opts.digests ?? []) this.index.digests[d] = id;
     if (opts.tags?.length || opts.digests?.length) this.saveIndex();
@@ -549,6 +550,22 @@ export class LocalImageStore implements ImageStore {
   /** Images built or committed on this one. */
   children(id: string): string[] {
     return this.ids().filter((c) => this.record(c)?.parent === id);
+  }
+
+  /** build key → image ids, read from the records once and kept up to date by register and remove */
+  private buildKeys?: Map<string, Set<string>>;
+
+  /** The images a build step with this key made (build/builder.ts), newest first. */
+  byBuildKey(key: string): string[] {
+    if (!this.buildKeys) {
+      this.buildKeys = new Map();
+      for (const id of this.ids()) {
+        const k = this.record(id)?.buildKey;
+        if (k) this.buildKeys.set(k, (this.buildKeys.get(k) ?? new Set()).add(id));
+      }
+    }
+    const ids = [...(this.buildKeys.get(key) ?? [])].filter((id) => existsSync(this.recordPath(id)));
+    return ids.map((id) => ({ id, at: this.record(id)?.loadedAt ?? '' })).sort((a, b) => (a.at < b.at ? 1 : -1)).map((x) => x.id);
   }
 
   pin(digests: string[]): void {
