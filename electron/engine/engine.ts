@@ -331,12 +331,13 @@ export class Engine {
    * The container's changes (its overlay upper dir) as a stored layer, or undefined when it
    * changed nothing. The engine's own mount targets (/proc, /etc/hosts, …) stay out.
    */
-  async commitLayer(ref: string, opts: { pause?: boolean; adopt?: boolean } = {}): Promise<LayerRecord | undefined> {
+  async commitLayer(ref: string, opts: { pause?: boolean; adopt?: boolean; clampMtime?: number } = {}): Promise<LayerRecord | undefined> {
     const r = this.containers.get(ref);
     const f = this.rootfs(ref);
     const freeze = opts.pause !== false && r.State.Running && !r.State.Paused;
-    // A stopped step container's upper dir can become the layer as it is (no copy), once unmounted.
-    const adopt = !!opts.adopt && !r.State.Running;
+    // A stopped step container's upper dir can become the layer as it is (no copy), once unmounted;
+    // not when the tar's mtimes are clamped, which the directory's are not.
+    const adopt = !!opts.adopt && !r.State.Running && opts.clampMtime === undefined;
     if (adopt) this.snapshotter.unmount(r.Id);
     if (freeze) await this.cgroups.open(r.Id).freeze();
     const skipped: string[] = [];
@@ -358,7 +359,7 @@ export class Engine {
           if (names.length < 2) names.push(name);
           fileBytes += size;
         };
-        const chunks = tarChunks(this.fs, null, { fd: upperFd, path: '/', stat, readOnly: false }, '', { layer: { opaqueXattr, skip, onEntry } });
+        const chunks = tarChunks(this.fs, null, { fd: upperFd, path: '/', stat, readOnly: false }, '', { layer: { opaqueXattr, skip, onEntry }, clampMtime: opts.clampMtime });
         blob = await this.images.content.write(Readable.from(coalesce(chunks, 1 << 20)));
       } finally {
         this.fs.close(upperFd);

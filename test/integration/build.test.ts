@@ -253,6 +253,23 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     }
   });
 
+  it('is reproducible with SOURCE_DATE_EPOCH: the same inputs give the same image id, without the cache', async () => {
+    const noDate = context('repro', {
+      Dockerfile: 'ARG BASE\nFROM ${BASE}\nARG TARGETARCH\nRUN echo "$TARGETARCH" > /arch && mkdir -p /out/sub\nCOPY f.txt /out/\nCOPY <<EOF /out/doc\nhello\nEOF\n',
+      'f.txt': 'f\n',
+    });
+    // Two builds a second apart, without the cache: wall-clock mtimes and created times would differ.
+    const same: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await build(noDate, ['-q', '--no-cache', '--build-arg', 'SOURCE_DATE_EPOCH=1700000000']);
+      same.push(r.out.trim());
+      if (i === 0) await new Promise((res) => setTimeout(res, 1100));
+    }
+    assert.equal(same[0], same[1]);
+    assert.match((await docker(['image', 'inspect', same[0], '--format', '{{.Created}}'])).out, /^2023-11-14T22:13:20/);
+    assert.match((await docker(['run', '--rm', same[0], 'cat', '/arch'])).out, /^(amd64|arm64|arm|386|ppc64le|s390x)\n$/);
+  });
+
   it('runs independent stages side by side: both RUNs start before either ends', async () => {
     const dir = context('parallel', {
       Dockerfile: `FROM ${base} AS a\nRUN sleep 2 && echo a > /a\nFROM ${base} AS b\nRUN sleep 2 && echo b > /b\nFROM ${base}\nCOPY --from=a /a /a\nCOPY --from=b /b /b\nCMD ["cat", "/a", "/b"]\n`,

@@ -26,6 +26,16 @@ import type { BuildOptions, BuildOutput } from './types.ts';
 import type { BuildRecorder } from './history.ts';
 
 /** Build args Docker passes to RUN without an ARG, and keeps out of history unless declared. */
+/** BuildKit's predefined platform args (this engine builds for its own platform). */
+function platformArgs(): Record<string, string> {
+  const arch = hostArch();
+  const variant = arch === 'arm' ? 'v7' : '';
+  const platform = `linux/${arch}${variant ? `/${variant}` : ''}`;
+  const out: Record<string, string> = {};
+  for (const side of ['BUILD', 'TARGET']) Object.assign(out, { [`${side}PLATFORM`]: platform, [`${side}OS`]: 'linux', [`${side}ARCH`]: arch, [`${side}VARIANT`]: variant });
+  return out;
+}
+
 const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
 interface StageState {
@@ -58,7 +68,8 @@ export class Builder {
   private readonly used = new Set<string>();
   private readonly results = new Map<number, string>();
   private readonly df: Dockerfile;
-  private readonly metaArgs = new Map<string, string>();
+  /** ARGs before the first FROM, with BuildKit's predefined platform args among them */
+  private readonly metaArgs = new Map<string, string>(Object.entries(platformArgs()));
   private readonly containers: string[] = [];
 
   constructor(private readonly e: Engine, private readonly containersApi: ContainersBackend, private readonly opts: BuildOptions, private readonly out: BuildOutput,
@@ -140,7 +151,7 @@ export class Builder {
     if (this.failure) throw this.failure;
     const bad = settled.find((r) => r.status === 'rejected');
     if (bad) throw (bad as PromiseRejectedResult).reason;
-    const unused = Object.keys(this.opts.buildArgs ?? {}).filter((k) => !this.used.has(k) && !PROXY_ARGS.includes(k));
+    const unused = Object.keys(this.opts.buildArgs ?? {}).filter((k) => !this.used.has(k) && !PROXY_ARGS.includes(k) && k !== 'SOURCE_DATE_EPOCH');
     if (unused.length) this.out.stream(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
     return this.results.get(stages.at(-1)!.index)!;
   }
@@ -224,6 +235,7 @@ export class Builder {
     const base = expandWord(stage.base, (n) => this.metaArgs.get(n), this.df.escape);
     if (!base) throw invalid(`base name (${stage.base}) should not be blank`);
     const st: StageState = { stage, imageId: '', config: emptyConfig(), args: new Map(), cmdSet: false, step: this.numbers.get(stage.from) ?? 0 };
+    st.config.created = this.created();
     const dep = this.stageRef(base, stage.index);
     if (dep) {
       st.imageId = this.results.get(dep.index)!;
@@ -325,12 +337,19 @@ export class Builder {
   private history(st: StageState, createdBy: string, emptyLayer: boolean): void {
     const created = this.created();
     st.config.created = created;
+    delete (st.config as { container_config?: unknown }).container_config;
     st.config.history = [...(st.config.history ?? []), { created, created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) }];
   }
 
+  /** SOURCE_DATE_EPOCH, when the build is asked to be reproducible: every `created` and no file newer */
+  private epoch(): number | undefined {
+    const v = this.opts.buildArgs?.SOURCE_DATE_EPOCH;
+    return v && /^\d+$/.test(v) ? Number(v) : undefined;
+  }
+
   private created(): string {
-    const epoch = this.opts.buildArgs?.SOURCE_DATE_EPOCH;
-    return epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000).toISOString() : new Date().toISOString();
+    const epoch = this.epoch();
+    return epoch !== undefined ? new Date(epoch * 1000).toISOString() : new Date().toISOString();
   }
 
   /** FROM scratch as an image, the same one each build (the cache keys on it). */
@@ -393,7 +412,7 @@ export class Builder {
   }
 
   private async finishContainer(st: StageState, id: string, createdBy: string, key: string): Promise<void> {
-    const layer = await this.e.commitLayer(id, { pause: false, adopt: this.opts.rm !== false });
+    const layer = await this.e.commitLayer(id, { pause: false, adopt: this.opts.rm !== false, clampMtime: this.epoch() });
     if (layer) st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
     this.history(st, createdBy, !layer);
     await this.save(st, key);

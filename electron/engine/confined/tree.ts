@@ -91,6 +91,8 @@ export interface TarChunkOptions {
   chmod?: number;
   /** every entry's mtime (0 to hash a tree by content) */
   mtime?: number;
+  /** no mtime later than this (SOURCE_DATE_EPOCH, for reproducible layers) */
+  clampMtime?: number;
   /** leave out the two zero blocks that end an archive (to append another tree) */
   noEnd?: boolean;
 }
@@ -109,7 +111,7 @@ export function* tarChunks(fs: FsAt, view: FsView | null, entry: ViewEntry, pref
     const { fd, st } = opened;
     try {
       const base: Omit<TarEntry, 'type'> = {
-        name, mode: opts.chmod ?? st.mode & 0o7777, uid: opts.owner?.uid ?? st.uid, gid: opts.owner?.gid ?? st.gid, mtime: opts.mtime ?? st.mtimeMs / 1000,
+        name, mode: opts.chmod ?? st.mode & 0o7777, uid: opts.owner?.uid ?? st.uid, gid: opts.owner?.gid ?? st.gid, mtime: opts.mtime ?? Math.min(st.mtimeMs / 1000, opts.clampMtime ?? Infinity),
       };
       const kind = st.mode & S.IFMT;
       if (layer && name && layer.skip(path, st)) return;
