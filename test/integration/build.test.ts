@@ -4,7 +4,7 @@
 // cachefrom), errors before and after the first step, cancel on disconnect, and commit.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
@@ -334,6 +334,31 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
       req.end(body);
     });
   }
+
+  it('keeps a hostile context inside itself: links resolve in the context, `..` and absolute names go nowhere', async () => {
+    // A context tar made by hand: links to host paths, a name with `..`, an absolute name.
+    const { buildTar } = await import('../../electron/engine/images/tarWriter.ts');
+    const body = buildTar([
+      { name: 'Dockerfile', type: 'file', mode: 0o644, data: Buffer.from(`FROM ${base}\nCOPY etc/ /ctx-etc/\nCOPY inside.txt /\nCOPY abs.txt /\n`) },
+      { name: 'pw', type: 'symlink', mode: 0o777, linkname: '/etc/passwd' },
+      { name: 'etcl', type: 'symlink', mode: 0o777, linkname: '../../../../etc' },
+      { name: 'etc/own.txt', type: 'file', mode: 0o644, data: Buffer.from('the context\'s own etc\n') },
+      { name: '../escape.txt', type: 'file', mode: 0o644, data: Buffer.from('escaped\n') },
+      { name: '/abs.txt', type: 'file', mode: 0o644, data: Buffer.from('absolute name, kept inside\n') },
+      { name: 'inside.txt', type: 'symlink', mode: 0o777, linkname: '/etc/own.txt' },
+    ]);
+    const ok = await rawBuild('/build?t=hostile', body);
+    assert.equal(ok.status, 200);
+    assert.match(ok.body, /Successfully tagged hostile:latest/, ok.body);
+    const ls = await docker(['run', '--rm', 'hostile', 'sh', '-c', 'ls /ctx-etc; cat /inside.txt /abs.txt; ls /escape.txt 2>&1']);
+    assert.equal(ls.out, 'own.txt\nthe context\'s own etc\nabsolute name, kept inside\nls: /escape.txt: No such file or directory\n');
+    assert.ok(!existsSync(`${daemon.base}/escape.txt`) && !existsSync(`${daemon.base}/root/escape.txt`));
+    for (const src of ['pw', 'etcl/passwd', 'etcl/shadow']) {
+      const r = await rawBuild('/build', buildTar([{ name: 'Dockerfile', type: 'file', mode: 0o644, data: Buffer.from(`FROM ${base}\nCOPY ${src} /x\n`) },
+        { name: 'pw', type: 'symlink', mode: 0o777, linkname: '/etc/passwd' }, { name: 'etcl', type: 'symlink', mode: 0o777, linkname: '../../../../etc' }]));
+      assert.match(r.body, /file not found in build context/, `${src}: ${r.body}`);
+    }
+  });
 
   it('-q, --iidfile and -f - (a Dockerfile from stdin with a context)', async () => {
     const dir = `${work}/app`;
