@@ -321,7 +321,7 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
 
   function rawBuild(path: string, body: Buffer, onData?: (s: string, destroy: () => void) => void): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: daemon.sock, path, method: 'POST', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
+      const req = request({ socketPath: daemon.sock, path, method: 'POST', agent: false, headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
         let text = '';
         res.on('data', (d) => {
           text += d;

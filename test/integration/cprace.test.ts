@@ -50,7 +50,8 @@ let lastError = '';
 
 function http(sock: string, method: string, path: string, body?: Buffer, type = 'application/x-tar'): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': type } : {} }, (res) => {
+    // A fresh connection each time: a kept-alive one can be closed by the server's idle timeout just as it is reused.
+    const req = request({ socketPath: sock, method, path, agent: false, headers: body ? { 'content-type': type } : {} }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (d) => parts.push(d));
       res.on('end', () => {

@@ -34,7 +34,7 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     return r.out;
   };
   const api = (method: string, path: string, body?: string, type = 'application/json') => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': type } : {} }, (res) => {
+    const req = request({ socketPath: sock, method, path, agent: false, headers: body ? { 'content-type': type } : {} }, (res) => {
       let data = '';
       res.on('data', (d) => (data += d));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: data }));
@@ -105,7 +105,7 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
     const waiter = JSON.parse((await api('POST', '/containers/create', JSON.stringify({ Image: B, Cmd: ['sleep', '1'], Labels: { pit: 'fall' } }))).body).Id;
     const headersAt = await new Promise<number>((resolve, reject) => {
       const t0 = Date.now();
-      request({ socketPath: sock, method: 'POST', path: `/containers/${waiter}/wait?condition=next-exit` }, (r) => {
+      request({ socketPath: sock, agent: false, method: 'POST', path: `/containers/${waiter}/wait?condition=next-exit` }, (r) => {
         resolve(Date.now() - t0);
         r.resume();
       }).on('error', reject).end();
@@ -118,7 +118,7 @@ describe('docker CLI against berth daemon', { timeout: 300_000, skip: !existsSyn
   it('a client that vanishes mid-stream or half-opens a request leaves the daemon serving', async () => {
     const id = (await ok(['run', '-d', '--name', 'streamer', B, 'sh', '-c', 'while true; do echo tick; sleep 0.05; done'])).trim();
     const cut = (path: string, method = 'GET') => new Promise<void>((resolve, reject) => {
-      const req = request({ socketPath: sock, method, path }, (r) => {
+      const req = request({ socketPath: sock, method, path, agent: false }, (r) => {
         const drop = () => {
           req.destroy();
           resolve();

@@ -20,7 +20,7 @@ const skip = rootlessSkip();
 function api(sock: string, method: string, path: string, body?: object): Promise<{ status: number; json: unknown; text: string }> {
   return new Promise((resolve, reject) => {
     const data = body ? JSON.stringify(body) : undefined;
-    const req = request({ socketPath: sock, method, path, headers: data ? { 'content-type': 'application/json' } : {} }, (res) => {
+    const req = request({ socketPath: sock, method, path, agent: false, headers: data ? { 'content-type': 'application/json' } : {} }, (res) => {
       let text = '';
       res.setEncoding('latin1').on('data', (c: string) => (text += c)).on('end', () => {
         let json: unknown;
