@@ -253,6 +253,16 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     }
   });
 
+  it('COPY --parents keeps the source paths; --exclude leaves matches out', async () => {
+    const dir = context('copyflags', {
+      Dockerfile: 'ARG BASE\nFROM ${BASE}\nCOPY --parents a/x.txt b/c/y.txt /p/\nCOPY --exclude=*.log --exclude=**/skip tree /t\nCMD ["sh", "-c", "cd / && find p t -type f | sort"]\n',
+      'a/x.txt': 'x', 'b/c/y.txt': 'y', 'tree/keep.txt': 'k', 'tree/drop.log': 'd', 'tree/sub/deep.log': 'd', 'tree/sub/ok': 'o', 'tree/sub/skip/z': 'z',
+    });
+    const r = await build(dir, ['-t', 'copyflags']);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.equal((await docker(['run', '--rm', 'copyflags'])).out, 'p/a/x.txt\np/b/c/y.txt\nt/keep.txt\nt/sub/deep.log\nt/sub/ok\n');
+  });
+
   it('is reproducible with SOURCE_DATE_EPOCH: the same inputs give the same image id, without the cache', async () => {
     const noDate = context('repro', {
       Dockerfile: 'ARG BASE\nFROM ${BASE}\nARG TARGETARCH\nRUN echo "$TARGETARCH" > /arch && mkdir -p /out/sub\nCOPY f.txt /out/\nCOPY <<EOF /out/doc\nhello\nEOF\n',

@@ -597,7 +597,9 @@ export class Builder {
       else if (f.name === 'chmod') {
         if (!/^[0-7]{1,4}$/.test(v)) throw invalid(`invalid chmod parameter: ${v}: use an octal mode such as 0755`);
         plan.chmod = parseInt(v, 8);
-      } else if (f.name === 'link') continue;
+      } else if (f.name === 'parents') plan.parents = f.value === undefined || f.value === 'true';
+      else if (f.name === 'exclude') (plan.exclude ??= []).push(v);
+      else if (f.name === 'link') continue; // a layer of its own changes nothing here: layers are diffs already
       else throw invalid(`dockerfile parse error line ${ins.line}: unknown flag: --${f.name}`);
     }
     const words = ins.json ?? expandWords(ins.rest, vars, this.df.escape);

@@ -20,6 +20,8 @@ export interface CtxNode {
 }
 
 const MAX_HOPS = 40;
+const WINDOW = 4 << 20;
+const ZERO_BLOCK = Buffer.alloc(512);
 
 function octal(h: Buffer, at: number, len: number): number {
   if (h[at] & 0x80) {
@@ -45,6 +47,8 @@ export class ContextTree {
   readonly root: CtxNode = { type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, offset: 0, children: new Map() };
   private readonly fd: number;
   entries = 0;
+  /** a window of the file: headers and small files are read out of it, not one syscall each */
+  private window = { start: 0, buf: Buffer.alloc(0) };
 
   private constructor(readonly file: string) {
     this.fd = openSync(file, 'r');
@@ -66,6 +70,21 @@ export class ContextTree {
     closeSync(this.fd);
   }
 
+  /** `len` bytes at `pos` into `out` (fewer only at the end of the file), through the window. */
+  private pread(out: Buffer, off: number, len: number, pos: number): number {
+    if (len > WINDOW / 4) return readSync(this.fd, out, off, len, pos);
+    const w = this.window;
+    if (pos < w.start || pos + len > w.start + w.buf.length) {
+      const buf = w.buf.length === WINDOW ? w.buf : Buffer.allocUnsafe(WINDOW);
+      const n = readSync(this.fd, buf, 0, WINDOW, pos);
+      this.window = { start: pos, buf: buf.subarray(0, n) };
+    }
+    const from = pos - this.window.start;
+    const n = Math.max(0, Math.min(len, this.window.buf.length - from));
+    this.window.buf.copy(out, off, from, from + n);
+    return n;
+  }
+
   private index(): void {
     const h = Buffer.alloc(512);
     let pos = 0;
@@ -74,10 +93,10 @@ export class ContextTree {
     let longLink: string | undefined;
     const hardlinks: [string[], string][] = [];
     for (;;) {
-      const n = readSync(this.fd, h, 0, 512, pos);
+      const n = this.pread(h, 0, 512, pos);
       if (n === 0) break; // no end blocks: accepted, as dockerd does
       if (n < 512) throw invalid('archive/tar: unexpected end of the build context (truncated header)');
-      if (h.every((b) => b === 0)) break;
+      if (h.equals(ZERO_BLOCK)) break;
       let sum = 0;
       for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
       if (sum !== octal(h, 148, 8)) throw invalid(`archive/tar: invalid tar header${this.entries ? ' (corrupt build context)' : ': the build context must be a tar archive (plain, gzip, bzip2, xz or zstd)'}`);
@@ -88,7 +107,7 @@ export class ContextTree {
       pos = dataAt + Math.ceil(size / 512) * 512;
       if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
         const body = Buffer.alloc(size);
-        readSync(this.fd, body, 0, size, dataAt);
+        this.pread(body, 0, size, dataAt);
         if (flag === 'L') longName = body.toString('utf8').replace(/\0.*$/s, '');
         else if (flag === 'K') longLink = body.toString('utf8').replace(/\0.*$/s, '');
         else if (flag === 'x') {
@@ -192,6 +211,7 @@ export class ContextTree {
     const buf = Buffer.alloc(n);
     let got = 0;
     while (got < n) {
+      // File data is read where it lies (one syscall): the order COPY wants need not be the tar's.
       const r = readSync(this.fd, buf, got, n - got, node.offset + from + got);
       if (r <= 0) throw invalid('archive/tar: the build context ends inside a file (truncated)');
       got += r;

@@ -11,6 +11,7 @@ import { tarChunks } from '../confined/tree.ts';
 import { tarHeader, tarPadding, TAR_END } from '../images/tarWriter.ts';
 import { isDir, isFile, O, type FsAt } from '../sys/fsat.ts';
 import type { ContextTree, CtxNode } from './contextTree.ts';
+import { ignoreMatcher } from '../../../common/dockerignore.ts';
 import { readSync } from 'node:fs';
 
 export interface CopyPlan {
@@ -22,8 +23,20 @@ export interface CopyPlan {
   fromImage?: string;
   chown?: string;
   chmod?: number;
+  /** COPY --parents: sources keep their path under the destination */
+  parents?: boolean;
+  /** COPY --exclude patterns (.dockerignore syntax, relative to each source) */
+  exclude?: string[];
   /** ADD of URLs: the files already downloaded (mode 0600 unless --chmod, mtime from Last-Modified) */
   downloads?: { name: string; body: Buffer; mtime: number }[];
+}
+
+export interface TreeTarOptions {
+  owner?: { uid: number; gid: number };
+  chmod?: number;
+  mtime?: number;
+  /** COPY --exclude: paths (relative to the source) left out, with what is under them */
+  exclude?: (rel: string) => boolean;
 }
 
 /** Where COPY reads from: the build context (an indexed tar) or a rootfs view (--from). */
@@ -36,7 +49,7 @@ export interface SourceTree {
   head(path: string, n: number): Buffer;
   read(path: string): Buffer;
   /** the tree at path as tar entries named under `name` (no end blocks) */
-  tar(path: string, name: string, opts: { owner?: { uid: number; gid: number }; chmod?: number; mtime?: number }): Generator<Buffer>;
+  tar(path: string, name: string, opts: TreeTarOptions): Generator<Buffer>;
   close(): void;
 }
 
@@ -73,7 +86,9 @@ export function viewSource(fs: FsAt, view: FsView): SourceTree {
     *tar(path, name, opts) {
       const entry = view.lookup(path, true);
       try {
-        yield* tarChunks(fs, null, entry, name, { ...opts, noEnd: true });
+        const cut = name ? name.length + 1 : 0;
+        const exclude = opts.exclude && ((n: string) => n.length > cut && opts.exclude!(n.slice(cut)));
+        yield* tarChunks(fs, null, entry, name, { ...opts, exclude, noEnd: true });
       } finally {
         fs.close(entry.fd);
       }
@@ -90,11 +105,12 @@ export function contextSource(tree: ContextTree): SourceTree {
     if (!n) throw notFound(`${path}: file does not exist`);
     return n;
   };
-  function* walk(n: CtxNode, name: string, opts: { owner?: { uid: number; gid: number }; chmod?: number; mtime?: number }): Generator<Buffer> {
+  function* walk(n: CtxNode, name: string, opts: TreeTarOptions, rel = ''): Generator<Buffer> {
+    if (rel && opts.exclude?.(rel)) return;
     const base = { mode: opts.chmod ?? n.mode, uid: opts.owner?.uid ?? n.uid, gid: opts.owner?.gid ?? n.gid, mtime: opts.mtime ?? n.mtime };
     if (n.type === 'dir') {
       if (name) yield tarHeader({ ...base, name: `${name}/`, type: 'dir' });
-      for (const c of tree.list(n)) yield* walk(n.children!.get(c)!, name ? `${name}/${c}` : c, opts);
+      for (const c of tree.list(n)) yield* walk(n.children!.get(c)!, name ? `${name}/${c}` : c, opts, rel ? `${rel}/${c}` : c);
     } else if (n.type === 'symlink') {
       yield tarHeader({ ...base, name, type: 'symlink', linkname: n.linkname });
     } else {
@@ -206,6 +222,7 @@ export class CopyJob {
   /** heredocs and downloads: files made from bytes in hand */
   private readonly heredocItems: { name: string; body: Buffer; mode: number; mtime?: number }[] = [];
   private readonly owner: { uid: number; gid: number };
+  private readonly exclude?: (rel: string) => boolean;
 
   constructor(private readonly host: CopyHost, private readonly plan: CopyPlan, owner: { uid: number; gid: number } | undefined, destIsDir: boolean) {
     this.owner = owner ?? { uid: 0, gid: 0 };
@@ -227,13 +244,15 @@ export class CopyJob {
     }
     const dest = plan.dest.replace(/^\/+/, '').replace(/\/+$/, '');
     const join = (a: string, b: string) => (a && b ? `${a}/${b}` : a || b);
+    this.exclude = plan.exclude?.length ? ignoreMatcher(plan.exclude.join('\n')) : undefined;
     for (const p of paths) {
       const st = source.stat(`/${p}`)!;
       if (st.isDir) {
-        this.items.push({ src: p, dir: true, name: dest });
+        this.items.push({ src: p, dir: true, name: plan.parents ? join(dest, p) : dest });
         continue;
       }
-      const name = intoDir ? join(dest, p.split('/').pop()!) : dest;
+      if (this.exclude?.(p.split('/').pop()!)) continue;
+      const name = plan.parents ? join(dest, p) : intoDir ? join(dest, p.split('/').pop()!) : dest;
       const extract = plan.add && st.isFile && !plan.from ? isArchive(source.head(`/${p}`, 262)) : undefined;
       this.items.push({ src: p, dir: false, name: extract ? dest : name, extract });
     }
@@ -255,7 +274,7 @@ export class CopyJob {
         yield* prefixed(it.extract === 'gzip' ? gunzipSync(data) : data, it.name);
         continue;
       }
-      const opts = { owner: this.plan.from && !this.plan.chown ? undefined : this.owner, chmod: mode, ...(forDigest ? { mtime: 0 } : {}) };
+      const opts = { owner: this.plan.from && !this.plan.chown ? undefined : this.owner, chmod: mode, exclude: this.exclude, ...(forDigest ? { mtime: 0 } : {}) };
       if (forDigest) yield Buffer.from(`tree ${it.name}\n`);
       yield* source.tar(`/${it.src}`, it.name, opts);
     }

@@ -95,6 +95,8 @@ export interface TarChunkOptions {
   clampMtime?: number;
   /** leave out the two zero blocks that end an archive (to append another tree) */
   noEnd?: boolean;
+  /** entries (by tar name) left out, with what is under them */
+  exclude?: (name: string) => boolean;
 }
 
 /** tarFromView as a synchronous generator of tar bytes. */
@@ -104,6 +106,7 @@ export function* tarChunks(fs: FsAt, view: FsView | null, entry: ViewEntry, pref
   const chunk = Buffer.allocUnsafe(1 << 16);
 
   function* node(at: At, hint: number, name: string, path: string): Generator<Buffer> {
+    if (name && opts.exclude?.(name)) return;
     const mount = view && at.name !== '' ? view.mountAt(path) : undefined;
     if (mount) at = { dirfd: mount.fd, name: '' };
     const opened = openEntry(fs, at, hint);
