@@ -253,14 +253,17 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     }
   });
 
-  it('COPY --parents keeps the source paths; --exclude leaves matches out', async () => {
+  it('COPY --parents keeps the source paths; --exclude leaves matches out; destinations resolve in the rootfs', async () => {
     const dir = context('copyflags', {
-      Dockerfile: 'ARG BASE\nFROM ${BASE}\nCOPY --parents a/x.txt b/c/y.txt /p/\nCOPY --exclude=*.log --exclude=**/skip tree /t\nCMD ["sh", "-c", "cd / && find p t -type f | sort"]\n',
+      Dockerfile: 'ARG BASE\nFROM ${BASE}\nCOPY --parents a/x.txt b/c/y.txt /p/\nCOPY --exclude=*.log --exclude=**/skip tree /t\n'
+        + 'RUN mkdir -p /opt/real && ln -s /opt/real /linked && mkdir -m 0700 /secret && chown 1000:1000 /secret\nCOPY a/x.txt /linked/\nCOPY a/x.txt /secret/\n'
+        + 'CMD ["sh", "-c", "cd / && find p t -type f | sort && readlink /linked && ls /opt/real && stat -c %a:%u /secret"]\n',
       'a/x.txt': 'x', 'b/c/y.txt': 'y', 'tree/keep.txt': 'k', 'tree/drop.log': 'd', 'tree/sub/deep.log': 'd', 'tree/sub/ok': 'o', 'tree/sub/skip/z': 'z',
     });
     const r = await build(dir, ['-t', 'copyflags']);
     assert.equal(r.code, 0, r.out + r.err);
-    assert.equal((await docker(['run', '--rm', 'copyflags'])).out, 'p/a/x.txt\np/b/c/y.txt\nt/keep.txt\nt/sub/deep.log\nt/sub/ok\n');
+    // A destination through a symlink lands where the link points; an existing parent keeps its mode and owner.
+    assert.equal((await docker(['run', '--rm', 'copyflags'])).out, 'p/a/x.txt\np/b/c/y.txt\nt/keep.txt\nt/sub/deep.log\nt/sub/ok\n/opt/real\nx.txt\n700:1000\n');
   });
 
   it('is reproducible with SOURCE_DATE_EPOCH: the same inputs give the same image id, without the cache', async () => {

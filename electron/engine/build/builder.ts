@@ -20,7 +20,11 @@ import type { MountSpec } from '../../../common/models.ts';
 import { mkdirSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { isDir } from '../sys/fsat.ts';
+import { isDir, type FsAt } from '../sys/fsat.ts';
+import type { FsView } from '../confined/fsView.ts';
+import { tarHeader, TAR_END } from '../images/tarWriter.ts';
+import { coalesce } from './commit.ts';
+import { Readable } from 'node:stream';
 import type { ContainersBackend } from '../../backend/backend.ts';
 import type { BuildOptions, BuildOutput } from './types.ts';
 import type { BuildRecorder } from './history.ts';
@@ -649,12 +653,31 @@ export class Builder {
       job = new CopyJob({ source, put: (id, tar) => this.containersApi.archivePut(id, '/', tar) }, plan, owner, destIsDir);
       const key = `${ins.cmd} ${job.digest()} ${JSON.stringify({ dest: plan.dest, owner, chmod: plan.chmod })}`;
       if (this.useCache(st, key)) return;
+      // The layer is written straight from the sources (no container upper dir to fill and read
+      // back): the destination resolved in the rootfs as the container sees it, its existing
+      // parent directories with their own metadata (what a copy-up keeps), then the files.
       target ??= await this.stepContainer(st, ['/bin/sh'], []);
-      await job.into(target);
-      const created = `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${job.summary()} in ${plan.dest} `;
+      const view = this.e.rootfsView(target);
+      let resolved: { dest: string; parents: Buffer[] };
+      try {
+        resolved = resolveDest(this.e.fsAt, view, plan.dest, this.epoch());
+      } finally {
+        view.close();
+      }
+      const layerJob = new CopyJob({ source, put: async () => undefined }, { ...plan, dest: resolved.dest, clampMtime: this.epoch() }, owner, destIsDir);
+      function* tar(): Generator<Buffer> {
+        yield* resolved.parents;
+        yield* layerJob.entries();
+        yield TAR_END;
+      }
+      const layer = await this.e.images.importLayer(Readable.from(coalesce(tar(), 1 << 20)), `${ins.cmd} at step ${st.step}`);
+      st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
+      this.history(st, `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${job.summary()} in ${plan.dest} `, false);
+      await this.save(st, key);
       const id = target;
       target = undefined;
-      await this.finishContainer(st, id, created, key);
+      await this.dropContainer(id);
+      this.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
     } finally {
       source.close();
       if (srcContainer) await this.dropContainer(srcContainer);
@@ -730,6 +753,37 @@ async function download(url: string, signal: AbortSignal, hops = 0): Promise<{ n
   const last = decodeURIComponent(u.pathname.split('/').filter(Boolean).pop() ?? '');
   const modified = Date.parse(String(res.headers['last-modified'] ?? ''));
   return { name: last || 'index.html', body: Buffer.concat(parts, n), mtime: Number.isFinite(modified) ? modified / 1000 : Date.now() / 1000 };
+}
+
+/**
+ * Where a COPY destination lands in a rootfs: symlinks on the way resolved inside it (as the
+ * container would see the path), and a directory entry for each existing directory on the way,
+ * with its metadata, so the new layer changes nothing of them.
+ */
+function resolveDest(fs: FsAt, view: FsView, dest: string, clampMtime = Infinity): { dest: string; parents: Buffer[] } {
+  const parts = dest.split('/').filter((p) => p && p !== '.');
+  const parents: Buffer[] = [];
+  let resolved = '';
+  let i = 0;
+  for (; i < parts.length; i++) {
+    let entry;
+    try {
+      entry = view.lookup(`${resolved}/${parts[i]}`, true, { resolvedPath: true });
+    } catch {
+      break;
+    }
+    try {
+      if (!isDir(entry.stat)) break;
+      resolved = entry.path === '/' ? '' : entry.path;
+      const st = entry.stat;
+      if (resolved) parents.push(tarHeader({ name: `${resolved.slice(1)}/`, type: 'dir', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.min(st.mtimeMs / 1000, clampMtime) }));
+    } finally {
+      fs.close(entry.fd);
+    }
+  }
+  const rest = parts.slice(i).join('/');
+  const out = `${resolved}/${rest}`.replace(/\/+$/, '') || '/';
+  return { dest: dest.endsWith('/') && out !== '/' ? `${out}/` : out, parents };
 }
 
 export function keyOf(parent: string, key: string): string {

@@ -27,6 +27,8 @@ export interface CopyPlan {
   parents?: boolean;
   /** COPY --exclude patterns (.dockerignore syntax, relative to each source) */
   exclude?: string[];
+  /** SOURCE_DATE_EPOCH: no entry newer */
+  clampMtime?: number;
   /** ADD of URLs: the files already downloaded (mode 0600 unless --chmod, mtime from Last-Modified) */
   downloads?: { name: string; body: Buffer; mtime: number }[];
 }
@@ -37,6 +39,8 @@ export interface TreeTarOptions {
   mtime?: number;
   /** COPY --exclude: paths (relative to the source) left out, with what is under them */
   exclude?: (rel: string) => boolean;
+  /** no mtime later than this (SOURCE_DATE_EPOCH) */
+  clampMtime?: number;
 }
 
 /** Where COPY reads from: the build context (an indexed tar) or a rootfs view (--from). */
@@ -107,7 +111,7 @@ export function contextSource(tree: ContextTree): SourceTree {
   };
   function* walk(n: CtxNode, name: string, opts: TreeTarOptions, rel = ''): Generator<Buffer> {
     if (rel && opts.exclude?.(rel)) return;
-    const base = { mode: opts.chmod ?? n.mode, uid: opts.owner?.uid ?? n.uid, gid: opts.owner?.gid ?? n.gid, mtime: opts.mtime ?? n.mtime };
+    const base = { mode: opts.chmod ?? n.mode, uid: opts.owner?.uid ?? n.uid, gid: opts.owner?.gid ?? n.gid, mtime: opts.mtime ?? Math.min(n.mtime, opts.clampMtime ?? Infinity) };
     if (n.type === 'dir') {
       if (name) yield tarHeader({ ...base, name: `${name}/`, type: 'dir' });
       for (const c of tree.list(n)) yield* walk(n.children!.get(c)!, name ? `${name}/${c}` : c, opts, rel ? `${rel}/${c}` : c);
@@ -274,15 +278,20 @@ export class CopyJob {
         yield* prefixed(it.extract === 'gzip' ? gunzipSync(data) : data, it.name);
         continue;
       }
-      const opts = { owner: this.plan.from && !this.plan.chown ? undefined : this.owner, chmod: mode, exclude: this.exclude, ...(forDigest ? { mtime: 0 } : {}) };
+      const opts = { owner: this.plan.from && !this.plan.chown ? undefined : this.owner, chmod: mode, exclude: this.exclude, clampMtime: this.plan.clampMtime, ...(forDigest ? { mtime: 0 } : {}) };
       if (forDigest) yield Buffer.from(`tree ${it.name}\n`);
       yield* source.tar(`/${it.src}`, it.name, opts);
     }
     for (const h of this.heredocItems) {
-      yield tarHeader({ name: h.name, type: 'file', mode: mode ?? h.mode, uid: this.owner.uid, gid: this.owner.gid, size: h.body.length, mtime: forDigest ? 0 : h.mtime ?? Date.now() / 1000 });
+      yield tarHeader({ name: h.name, type: 'file', mode: mode ?? h.mode, uid: this.owner.uid, gid: this.owner.gid, size: h.body.length, mtime: forDigest ? 0 : Math.min(h.mtime ?? Date.now() / 1000, this.plan.clampMtime ?? Infinity) });
       yield h.body;
       yield tarPadding(h.body.length);
     }
+  }
+
+  /** The tar entries the copy writes (no end blocks). */
+  entries(): Generator<Buffer> {
+    return this.chunks(false);
   }
 
   /** What the sources hold, without mtimes. */
