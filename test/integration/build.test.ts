@@ -348,6 +348,21 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     });
   }
 
+  it('takes contexts as tar, gzip, bzip2, xz or zstd (by content), and refuses an unknown platform', async () => {
+    const dir = context('compressed', { Dockerfile: `FROM ${base}\nCOPY f.txt /f.txt\n`, 'f.txt': 'packed\n' });
+    const tar = execFileSync('tar', ['-c', '-C', dir, '.']);
+    for (const [tool, args] of [['cat', []], ['gzip', ['-c']], ['bzip2', ['-c']], ['xz', ['-c']], ['zstd', ['-c', '-q']]] as const) {
+      const body = execFileSync(tool, [...args], { input: tar });
+      const r = await rawBuild(`/build?t=packed-${tool}`, body);
+      assert.equal(r.status, 200, `${tool}: ${r.body}`);
+      assert.match(r.body, /Successfully built/, `${tool}: ${r.body}`);
+    }
+    assert.equal((await docker(['run', '--rm', 'packed-zstd', 'cat', '/f.txt'])).out, 'packed\n');
+    const plat = await rawBuild('/build?platform=foobar', tar);
+    assert.equal(plat.status, 400);
+    assert.equal(JSON.parse(plat.body).message, '"foobar": unknown operating system or architecture: invalid argument');
+  });
+
   it('keeps a hostile context inside itself: links resolve in the context, `..` and absolute names go nowhere', async () => {
     // A context tar made by hand: links to host paths, a name with `..`, an absolute name.
     const { buildTar } = await import('../../electron/engine/images/tarWriter.ts');
