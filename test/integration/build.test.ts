@@ -136,6 +136,11 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     // cachefrom: only steps in the listed images' chains; a missing image gives none.
     assert.equal(await hits(['--cache-from', 'nosuchimage']), 0);
     assert.equal(await hits(['--cache-from', 'app:1']), 10);
+    // The cache, and the build history, survive the engine's restart.
+    const before = JSON.parse(readFileSync(`${daemon.base}/root/build-history/${readdirSync(`${daemon.base}/root/build-history`)[0]}`, 'utf8')).id as string;
+    await daemon.restart();
+    assert.equal(await hits(), 10);
+    assert.ok(readdirSync(`${daemon.base}/root/build-history`).includes(`${before}.json`));
   });
 
   it('multi-stage: --target, unused stages skipped, scratch, COPY --from with --chown/--chmod, heredocs, whiteouts in layers', async () => {
