@@ -74,6 +74,8 @@ export const methods = {
   'builds.get': method(ref, as<BuildRecord>()),
   'builds.remove': method(ref, as<null>()),
   'builds.inspectFolder': method(buildSource, as<{ stages: string[]; files: number; bytes: number; dockerfile: string }>()),
+  /** the build cache (cache mounts, partial downloads): its size, or with prune, what a prune freed */
+  'builds.cache': method(obj({ prune: optional(bool()) }), as<{ entries: number; bytes: number; reclaimed?: number }>()),
   'builds.start': method(obj({
     folder: str({ min: 1, max: 4096 }),
     dockerfile: optional(str({ max: 4096 })),

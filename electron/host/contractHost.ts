@@ -202,6 +202,11 @@ export class ContractHost {
       const ctx = scanFolder(folder, dockerfile || undefined);
       return { stages: dockerfileStages(ctx.dockerfileText), files: ctx.files, bytes: ctx.bytes, dockerfile: ctx.dockerfileText };
     },
+    'builds.cache': async ({ prune }) => {
+      const reclaimed = prune ? (await this.backend.system.pruneCache()).SpaceReclaimed : undefined;
+      const cache = (await this.backend.system.diskUsage()).BuildCache as { Size?: number }[];
+      return { entries: cache.length, bytes: cache.reduce((n, c) => n + (c.Size ?? 0), 0), reclaimed };
+    },
     'builds.start': (a) => {
       const ctx = scanFolder(a.folder, a.dockerfile || undefined);
       const title = a.tags?.[0] ?? a.folder.split('/').filter(Boolean).pop() ?? a.folder;

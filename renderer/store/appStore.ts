@@ -114,6 +114,8 @@ export interface Actions {
   buildRecord(id: string): Promise<BridgeResult<MethodResult<'builds.get'>>>;
   /** the new image's id, or undefined after an error toast */
   commitContainer(id: string, repo?: string): Promise<string | undefined>;
+  /** the build cache's size; with prune, after pruning it */
+  buildCache(prune?: boolean): Promise<MethodResult<'builds.cache'> | undefined>;
 }
 
 export type AppStore = StoreApi<AppState & Actions> & { stats: StatsBuffers; bridge: Bridge; dispose(): void };

@@ -340,6 +340,9 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
       const cli = spawnSync('docker', ['build', '-q', '-t', 'clibuilt', dir], { env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` }, encoding: 'utf8' });
       assert.equal(cli.status, 0, cli.stderr);
       await page.locator('.row.build-row[data-build="clibuilt"][data-status=done]').waitFor();
+      await page.locator('[data-testid=build-cache]', { hasText: 'Build cache:' }).waitFor();
+      await page.click('button:has-text("Prune build cache")');
+      await page.locator('.toast', { hasText: 'build cache pruned' }).waitFor();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -729,7 +729,7 @@ async function download(url: string, signal: AbortSignal, hops = 0): Promise<{ n
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = (u.protocol === 'https:' ? httpsGet : httpGet)(u, { signal, timeout: 60_000 }, resolve);
     req.once('timeout', () => req.destroy(new Error('timed out after 60 s')));
-    req.once('error', (e: NodeJS.ErrnoException) => reject(fail(e.code && !e.message.includes(e.code) ? `${e.code} ${e.message}` : e.message)));
+    req.once('error', (e) => reject(fail(e.message)));
   });
   const status = res.statusCode ?? 0;
   if (status >= 300 && status < 400 && res.headers.location && hops < 10) {

@@ -57,14 +57,16 @@ async function receive(body: Readable, file: string): Promise<void> {
       throw invalid(`the build context is not a valid gzip stream: ${e.message}`);
     });
   } else {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(kind === 'zstd' ? 'zstd' : kind, ['-dc', raw], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d) => (err += d));
-      child.stdout.pipe(createWriteStream(file));
+    const child = spawn(kind === 'zstd' ? 'zstd' : kind, ['-dc', raw], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve, reject) => {
       child.once('error', (e) => reject(invalid(`the build context is ${kind}-compressed and ${kind} cannot run here: ${e.message}`)));
-      child.once('close', (code) => (code === 0 ? resolve() : reject(invalid(`the build context is not a valid ${kind} stream: ${err.trim()}`))));
+      child.once('close', (code) => resolve(code));
     });
+    // Done when the output file is written through, not merely when the program exits.
+    const [, code] = await Promise.all([pipeline(child.stdout, createWriteStream(file)), exited]);
+    if (code !== 0) throw invalid(`the build context is not a valid ${kind} stream: ${err.trim()}`);
   }
   rmSync(raw, { force: true });
 }

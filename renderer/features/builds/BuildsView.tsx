@@ -42,7 +42,7 @@ export function BuildsView() {
   return (
     <div className={`split${sel ? ' with-detail' : ''}`} style={{ '--list': `${share}%` } as CSSProperties}>
       <section className="list-pane" aria-label="builds">
-        <header className="toolbar"><h1>Builds</h1></header>
+        <header className="toolbar"><h1>Builds</h1><span className="spacer" /><BuildCache /></header>
         <BuildForm />
         <div className="row head build-row" role="row">
           <span className="cell">Build</span><span className="cell">Status</span><span className="cell wide">Started</span><span className="cell">Took</span><span className="cell">Cached</span><span className="cell actions" />
@@ -54,6 +54,22 @@ export function BuildsView() {
       {sel && <SplitDivider label="resize the builds list" />}
       {sel && <BuildDetail summary={sel} now={now} />}
     </div>
+  );
+}
+
+/** The build cache's size, and a prune (cache mounts and partial downloads; images stay). */
+function BuildCache() {
+  const cache = useApp((s) => s.buildCache);
+  const [usage, setUsage] = useState<{ entries: number; bytes: number }>();
+  const builds = useApp((s) => s.builds.length);
+  useEffect(() => {
+    void cache().then((r) => r && setUsage(r));
+  }, [cache, builds]);
+  return (
+    <span className="inline build-cache">
+      <span className="muted" data-testid="build-cache">{usage ? `Build cache: ${humanSize(usage.bytes)} in ${usage.entries} entries` : ''}</span>
+      <button onClick={() => void cache(true).then((r) => r && setUsage(r))} title="delete cache mounts and partial downloads">Prune build cache</button>
+    </span>
   );
 }
 
@@ -133,11 +149,29 @@ function StepRow({ s, now }: { s: BuildStep; now: number }) {
           <code className="step-ins">{s.instruction}</code>
           <span className="spacer" />
           <span className={`chip status-${s.state}`}>{label}</span>
-          {s.stage !== 'global' && s.stage !== '0' && <small className="muted" title="stage"> {s.stage}</small>}
         </summary>
         {s.output ? <pre className="step-output">{s.output}</pre> : <p className="muted">no output</p>}
       </details>
     </li>
+  );
+}
+
+/** The steps, a lane per stage when there are several (stages that ran in parallel side by side). */
+function StepLanes({ steps, now }: { steps: BuildStep[]; now: number }) {
+  const stages = [...new Set(steps.filter((s) => s.stage !== 'global').map((s) => s.stage))];
+  if (stages.length < 2) return <ol className="steps">{steps.map((s) => <StepRow key={s.n} s={s} now={now} />)}</ol>;
+  return (
+    <>
+      {steps.some((s) => s.stage === 'global') && <ol className="steps">{steps.filter((s) => s.stage === 'global').map((s) => <StepRow key={s.n} s={s} now={now} />)}</ol>}
+      <div className="lanes">
+        {stages.map((stage) => (
+          <div className="lane" key={stage} data-stage={stage}>
+            <h4>{/^\d+$/.test(stage) ? `stage ${stage}` : stage}</h4>
+            <ol className="steps">{steps.filter((s) => s.stage === stage).map((s) => <StepRow key={s.n} s={s} now={now} />)}</ol>
+          </div>
+        ))}
+      </div>
+    </>
   );
 }
 
@@ -172,7 +206,7 @@ function BuildDetail({ summary, now }: { summary: BuildSummary; now: number }) {
         {rec && 'failure' in rec && <p className="error-text">{rec.failure}</p>}
         {summary.error && <p className="error-text" role="alert" data-testid="build-error">{summary.error}</p>}
         <h3>Steps</h3>
-        <ol className="steps">{r?.steps.map((s) => <StepRow key={s.n} s={s} now={now} />)}</ol>
+        <StepLanes steps={r?.steps ?? []} now={now} />
         <h3>{r?.dockerfileName ?? 'Dockerfile'}</h3>
         <pre className="dockerfile" aria-label="dockerfile source">{lines.map((l, i) => (
           <div key={i} className={i + 1 === r?.errorLine ? 'failing' : undefined} data-line={i + 1}>

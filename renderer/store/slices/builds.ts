@@ -4,7 +4,7 @@ import type { AppState, Actions } from '../appStore.ts';
 import type { SliceContext } from './context.ts';
 
 type BuildsState = Pick<AppState, 'builds' | 'buildsLoaded' | 'selectedBuild'>;
-type BuildsActions = Pick<Actions, 'loadBuilds' | 'startBuild' | 'selectBuild' | 'removeBuild' | 'inspectFolder' | 'buildRecord' | 'commitContainer'>;
+type BuildsActions = Pick<Actions, 'loadBuilds' | 'startBuild' | 'selectBuild' | 'removeBuild' | 'inspectFolder' | 'buildRecord' | 'commitContainer' | 'buildCache'>;
 
 export function buildsSlice({ set, get, bridge, call }: SliceContext): BuildsState & BuildsActions {
   return {
@@ -29,6 +29,11 @@ export function buildsSlice({ set, get, bridge, call }: SliceContext): BuildsSta
           if (ok !== undefined) set((s) => ({ builds: s.builds.filter((b) => b.id !== id), selectedBuild: s.selectedBuild === id ? undefined : s.selectedBuild }));
         }),
       });
+    },
+    async buildCache(prune) {
+      const r = await call('builds.cache', { prune });
+      if (r && prune) get().toast('ok', `build cache pruned: ${r.reclaimed ?? 0} bytes freed`);
+      return r;
     },
     inspectFolder: (folder, dockerfile) => bridge.call('builds.inspectFolder', { folder, dockerfile }),
     buildRecord: (id) => bridge.call('builds.get', { id }),
