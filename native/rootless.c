@@ -228,38 +228,49 @@ int rootless_init_main(int argc, char **argv)
 		fprintf(stderr, "usage: berth-helper rootless-init --pidfile FILE --uidmap MAP --gidmap MAP -- CMD ARG...\n");
 		return 2;
 	}
-	if (pipe2(to_pause, O_CLOEXEC) < 0 || pipe2(from_pause, O_CLOEXEC) < 0)
-		return die("pipe", errno, "sync pipes");
-	/* Fork twice so the pause process is not the engine's child: init adopts it at once. */
-	pid_t mid = fork();
-	if (mid < 0)
-		return die("fork", errno, "pause process");
-	if (mid == 0) {
-		pid_t p = fork();
-		if (p < 0)
-			_exit(1);
-		if (p == 0) {
-			close(to_pause[1]);
-			close(from_pause[0]);
-			pause_main(to_pause[0], from_pause[1], pidfile);
-		}
-		if (write_all(from_pause[1], &p, sizeof p) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(to_pause[0]);
-	close(from_pause[1]);
-	waitpid(mid, &status, 0);
 	pid_t pause_pid = 0;
 	char c = 0;
-	if (read_all(from_pause[0], &pause_pid, sizeof pause_pid) != sizeof pause_pid || pause_pid <= 0)
-		return die("fork", 0, "the pause process did not start");
-	if (read_all(from_pause[0], &c, 1) != 1 || c != 'u') {
-		int err = 0;
-		if (c != 'e')
-			return die("pause", 0, "the pause process ended before it made the user namespace (killed?)");
-		read_all(from_pause[0], &err, sizeof err);
-		return die("unshare", err, "cannot create a user namespace (are unprivileged user namespaces disabled? see `berth probe`)");
+	/* A pause process that vanishes before it made the namespace (seen rarely on loaded CI
+	 * machines, cause unknown: nothing of ours signals it) is made again, twice at most. */
+	for (int attempt = 1;; attempt++) {
+		if (pipe2(to_pause, O_CLOEXEC) < 0 || pipe2(from_pause, O_CLOEXEC) < 0)
+			return die("pipe", errno, "sync pipes");
+		/* Fork twice so the pause process is not the engine's child: init adopts it at once. */
+		pid_t mid = fork();
+		if (mid < 0)
+			return die("fork", errno, "pause process");
+		if (mid == 0) {
+			pid_t p = fork();
+			if (p < 0)
+				_exit(1);
+			if (p == 0) {
+				close(to_pause[1]);
+				close(from_pause[0]);
+				pause_main(to_pause[0], from_pause[1], pidfile);
+			}
+			if (write_all(from_pause[1], &p, sizeof p) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		close(to_pause[0]);
+		close(from_pause[1]);
+		waitpid(mid, &status, 0);
+		pause_pid = 0;
+		c = 0;
+		if (read_all(from_pause[0], &pause_pid, sizeof pause_pid) != sizeof pause_pid || pause_pid <= 0)
+			return die("fork", 0, "the pause process did not start");
+		if (read_all(from_pause[0], &c, 1) == 1 && c == 'u')
+			break;
+		if (c == 'e') {
+			int err = 0;
+			read_all(from_pause[0], &err, sizeof err);
+			return die("unshare", err, "cannot create a user namespace (are unprivileged user namespaces disabled? see `berth probe`)");
+		}
+		close(to_pause[1]);
+		close(from_pause[0]);
+		if (attempt == 3)
+			return die("pause", 0, "the pause process ended before it made the user namespace, three times (killed?)");
+		fprintf(stderr, "berth-helper: rootless: the pause process %d ended before it made the user namespace; starting another\n", (int)pause_pid);
 	}
 	int g = run_map_tool("newgidmap", pause_pid, gidmap);
 	int u = g ? g : run_map_tool("newuidmap", pause_pid, uidmap);
