@@ -90,8 +90,8 @@ export function checkBuildRequest(tags: string[], platform: string | undefined):
  */
 export async function buildFromArchive(e: Engine, containers: ContainersBackend, body: Readable, req: BuildRequest, out: BuildOutput, signal?: AbortSignal): Promise<string> {
   const dir = `${e.root}/build/${randomBytes(8).toString('hex')}`;
-  mkdirSync(dir, { recursive: true });
   checkBuildRequest(req.tags ?? [], req.platform);
+  mkdirSync(dir, { recursive: true });
   let builder: Builder | undefined;
   let tree: ContextTree | undefined;
   let recorder: BuildRecorder | undefined;
