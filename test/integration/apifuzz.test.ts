@@ -8,21 +8,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { mulberry32 } from '../helpers/killpoint.ts';
 
 const SEED = 0x5eed;
 const REQUESTS = 600;
-
-/** mulberry32: the same sequence on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('Docker API fuzz (fixed seed)', { timeout: 300_000 }, () => {
   let daemon: TestDaemon;
@@ -55,7 +44,7 @@ describe('Docker API fuzz (fixed seed)', { timeout: 300_000 }, () => {
   });
 
   it('answers every request with an HTTP status and a message, never a JavaScript error, and keeps working', async (t) => {
-    const rand = rng(SEED);
+    const rand = mulberry32(SEED);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     const words = ['', 'fuzz-target', () => container, () => container.slice(0, 12), 'nosuch', '..', '%2e%2e', '%00', '%zz', 'a'.repeat(5000), '\u00e9t\u00e9', 'hello-world',
       'hello-world:latest', 'sha256:', 'bridge', 'host', 'none', '-1', '0', '1e309', 'null', '[]', '{}', 'true'] as const;
