@@ -47,38 +47,22 @@ async function build(ctx: Ctx): Promise<void> {
   const out = res(ctx);
   let started = false;
   const held: Record<string, unknown>[] = [];
-  const write = (m: Record<string, unknown>) => {
-    if (quiet && !('error' in m)) {
-      held.push(m);
-      return;
-    }
+  /** The 200 goes with the first message: errors before it are the request's (HTTP errors). */
+  const send = (m: Record<string, unknown>) => {
     if (!started) {
       startStream(out);
       started = true;
     }
     if (!out.destroyed) out.write(`${JSON.stringify(m)}\r\n`);
   };
+  // With q=1 the log is held back: only the image id on success, all of it before an error.
+  const emit = (m: Record<string, unknown>) => (quiet ? held.push(m) : send(m));
   const abort = new AbortController();
   // A client that goes away cancels the build: its connection closes (keep-alive reuses it otherwise).
   const socket = ctx.req.socket;
   const onGone = () => abort.abort();
   socket.once('close', onGone);
   out.once('finish', () => socket.off('close', onGone));
-  const fail = (e: unknown) => {
-    const message = (e as Error).message;
-    const code = (e as { exitCode?: number }).exitCode;
-    if (quiet) {
-      for (const m of held.splice(0)) writeNow(m);
-    }
-    write({ errorDetail: { message, ...(code !== undefined ? { code } : {}) }, error: message });
-  };
-  const writeNow = (m: Record<string, unknown>) => {
-    if (!started) {
-      startStream(out);
-      started = true;
-    }
-    if (!out.destroyed) out.write(`${JSON.stringify(m)}\r\n`);
-  };
   let id: string;
   try {
     id = await ctx.backend.images.build(ctx.req, {
@@ -89,22 +73,24 @@ async function build(ctx: Ctx): Promise<void> {
       shmSize: num(ctx, 'shmsize'), memory: num(ctx, 'memory'), memswap: num(ctx, 'memswap'), cpuShares: num(ctx, 'cpushares'),
       cpusetCpus: q(ctx, 'cpusetcpus') || undefined, cpuQuota: num(ctx, 'cpuquota'), cpuPeriod: num(ctx, 'cpuperiod'), platform,
     }, {
-      stream: (text) => write({ stream: text }),
-      aux: (v) => write({ aux: v }),
-      progress: (m: ProgressMessage) => write({ ...m }),
+      stream: (text) => emit({ stream: text }),
+      aux: (v) => emit({ aux: v }),
+      progress: (m: ProgressMessage) => emit({ ...m }),
     }, abort.signal);
   } catch (e) {
-    if (!started && !quiet) throw e;
-    if (!started && quiet && !held.length) throw e;
-    fail(e);
+    if (!started && !held.length) throw e;
+    for (const m of held.splice(0)) send(m);
+    const message = (e as Error).message;
+    const code = (e as { exitCode?: number }).exitCode;
+    send({ errorDetail: { message, ...(code !== undefined ? { code } : {}) }, error: message });
     out.end();
     return;
   }
   if (quiet) {
-    writeNow({ stream: `${id}\n` });
+    send({ stream: `${id}\n` });
   } else {
-    write({ stream: `Successfully built ${id.slice(7, 19)}\n` });
-    for (const t of tags) write({ stream: `Successfully tagged ${t.includes(':') || t.includes('@') ? t : `${t}:latest`}\n` });
+    emit({ stream: `Successfully built ${id.slice(7, 19)}\n` });
+    for (const t of tags) emit({ stream: `Successfully tagged ${t.includes(':') || t.includes('@') ? t : `${t}:latest`}\n` });
   }
   out.end();
 }

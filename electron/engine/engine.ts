@@ -24,7 +24,8 @@ import { FsView } from './confined/fsView.ts';
 import { tarChunks, tarFromView } from './confined/tree.ts';
 import { CacheMounts, inLowers, removeStubs } from './build/runMounts.ts';
 import { BuildHistory } from './build/history.ts';
-import { applyChanges, coalesce, containerRuntimeConfig, ENGINE_TARGETS, type CommitOptions } from './build/commit.ts';
+import { applyChanges, containerRuntimeConfig, ENGINE_TARGETS, type CommitOptions } from './build/commit.ts';
+import { coalesce } from './images/tarWriter.ts';
 import { conflict, EngineError, invalid, notRunning, unsupported } from './errors.ts';
 import { EventBus } from './events/eventBus.ts';
 import { ensureHelloWorld } from './images/helloWorld.ts';
@@ -442,11 +443,6 @@ export class Engine {
   removeMountStubs(ref: string, targets: string[]): void {
     const f = this.rootfs(ref);
     for (const t of targets) removeStubs(this.fs, f.upper, f.lowers, t);
-  }
-
-  /** A directory of the engine's (a build context) as a view: symlinks in it stay inside it. */
-  dirView(dir: string, what: string): FsView {
-    return FsView.open(this.fs, dir, what);
   }
 
   get fsAt(): FsAt {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { invalid, notFound, EngineError } from '../errors.ts';
 import type { Engine } from '../engine.ts';
-import type { ImageConfig, ImageRuntimeConfig } from '../images/imageStore.ts';
+import type { ImageConfig } from '../images/imageStore.ts';
 import { hostArch } from '../images/localImageStore.ts';
 import { resolveUser } from '../runtime/users.ts';
 import { userFiles } from '../containers/specBuilder.ts';
@@ -22,8 +22,7 @@ import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { isDir, type FsAt } from '../sys/fsat.ts';
 import type { FsView } from '../confined/fsView.ts';
-import { tarHeader, TAR_END } from '../images/tarWriter.ts';
-import { coalesce } from './commit.ts';
+import { coalesce, tarHeader, TAR_END } from '../images/tarWriter.ts';
 import { Readable } from 'node:stream';
 import type { ContainersBackend } from '../../backend/backend.ts';
 import type { BuildOptions, BuildOutput } from './types.ts';
@@ -507,16 +506,15 @@ export class Builder {
     const source = srcContainer ? viewSource(this.e.fsAt, this.e.rootfsView(srcContainer)) : contextSource(this.opts.context);
     const dir = `${this.opts.workDir}/binds/${n}-${Date.now()}`;
     mkdirSync(dir, { recursive: true });
-    let job: CopyJob | undefined;
     try {
       const path = m.source ?? '/';
       const st = source.stat(path);
       if (!st) throw notFound(`RUN --mount: ${path} not found in ${m.from ?? 'the build context'}`);
       const file = !st.isDir;
       const plan: CopyPlan = { add: false, sources: [path], heredocs: [], dest: file ? '/f' : '/d', from: m.from };
-      job = new CopyJob({ source, put: async (_id, tar) => this.e.extractIntoDir(dir, tar) }, plan, undefined, false);
+      const job = new CopyJob(source, plan, undefined, false);
       const digest = job.digest();
-      await job.into('');
+      await this.e.extractIntoDir(dir, Readable.from(job.tar()));
       return { path: `${dir}/${file ? 'f' : 'd'}`, digest };
     } finally {
       source.close();
@@ -633,7 +631,6 @@ export class Builder {
     const srcContainer = plan.fromImage ? await this.tempContainer(plan.fromImage) : undefined;
     const source = srcContainer ? viewSource(this.e.fsAt, this.e.rootfsView(srcContainer)) : contextSource(this.opts.context);
     let target: string | undefined;
-    let job: CopyJob | undefined;
     try {
       // Whether the destination is an existing directory matters only for one file without a trailing /.
       let destIsDir = false;
@@ -650,7 +647,7 @@ export class Builder {
           view.close();
         }
       }
-      job = new CopyJob({ source, put: (id, tar) => this.containersApi.archivePut(id, '/', tar) }, plan, owner, destIsDir);
+      const job = new CopyJob(source, plan, owner, destIsDir);
       const key = `${ins.cmd} ${job.digest()} ${JSON.stringify({ dest: plan.dest, owner, chmod: plan.chmod })}`;
       if (this.useCache(st, key)) return;
       // The layer is written straight from the sources (no container upper dir to fill and read
@@ -664,7 +661,7 @@ export class Builder {
       } finally {
         view.close();
       }
-      const layerJob = new CopyJob({ source, put: async () => undefined }, { ...plan, dest: resolved.dest, clampMtime: this.epoch() }, owner, destIsDir);
+      const layerJob = new CopyJob(source, { ...plan, dest: resolved.dest, clampMtime: this.epoch() }, owner, destIsDir);
       function* tar(): Generator<Buffer> {
         yield* resolved.parents;
         yield* layerJob.entries();
@@ -786,8 +783,6 @@ function resolveDest(fs: FsAt, view: FsView, dest: string, clampMtime = Infinity
   return { dest: dest.endsWith('/') && out !== '/' ? `${out}/` : out, parents };
 }
 
-export function keyOf(parent: string, key: string): string {
+function keyOf(parent: string, key: string): string {
   return createHash('sha256').update(JSON.stringify([parent, key])).digest('hex');
 }
-
-export type { ImageRuntimeConfig };

@@ -36,19 +36,3 @@ export function applyChanges(config: ImageRuntimeConfig, changes: string[]): Ima
   }
   return out;
 }
-
-/** Small chunks joined into ones of about `size` bytes (fewer writes for a tar of many small files). */
-export function* coalesce(chunks: Iterable<Buffer>, size: number): Generator<Buffer> {
-  let parts: Buffer[] = [];
-  let n = 0;
-  for (const c of chunks) {
-    parts.push(c);
-    n += c.length;
-    if (n >= size) {
-      yield Buffer.concat(parts, n);
-      parts = [];
-      n = 0;
-    }
-  }
-  if (n) yield Buffer.concat(parts, n);
-}

@@ -139,11 +139,6 @@ export function contextSource(tree: ContextTree): SourceTree {
   };
 }
 
-export interface CopyHost {
-  source: SourceTree;
-  put: (containerId: string, tar: AsyncIterable<Buffer>) => Promise<void>;
-}
-
 const GLOB = /[*?[]/;
 
 /** Go's filepath.Match for one segment. */
@@ -185,7 +180,7 @@ function listDir(fs: FsAt, view: FsView, path: string): string[] {
 }
 
 /** The paths a source pattern names, relative to the root ('' for the root itself). */
-export function expandSource(source: SourceTree, pattern: string): string[] {
+function expandSource(source: SourceTree, pattern: string): string[] {
   const kept: string[] = [];
   // The root is the top: `..` cannot leave it (BuildKit strips it, as here).
   for (const p of pattern.split('/').filter((x) => x && x !== '.')) if (p === '..') kept.pop(); else kept.push(p);
@@ -228,9 +223,10 @@ export class CopyJob {
   private readonly owner: { uid: number; gid: number };
   private readonly exclude?: (rel: string) => boolean;
 
-  constructor(private readonly host: CopyHost, private readonly plan: CopyPlan, owner: { uid: number; gid: number } | undefined, destIsDir: boolean) {
+  private digested?: string;
+
+  constructor(private readonly source: SourceTree, private readonly plan: CopyPlan, owner: { uid: number; gid: number } | undefined, destIsDir: boolean) {
     this.owner = owner ?? { uid: 0, gid: 0 };
-    const { source } = host;
     const paths: string[] = [];
     for (const s of plan.sources) {
       if (/^[a-z]+:\/\//i.test(s)) throw invalid(`source can't be a URL for COPY`);
@@ -265,7 +261,7 @@ export class CopyJob {
   }
 
   private *chunks(forDigest: boolean): Generator<Buffer> {
-    const { source } = this.host;
+    const { source } = this;
     const mode = this.plan.chmod;
     for (const it of this.items) {
       if (it.extract) {
@@ -294,11 +290,14 @@ export class CopyJob {
     return this.chunks(false);
   }
 
-  /** What the sources hold, without mtimes. */
+  /** What the sources hold, without mtimes (read once). */
   digest(): string {
-    const h = createHash('sha256');
-    for (const c of this.chunks(true)) h.update(c);
-    return `sha256:${h.digest('hex')}`;
+    if (!this.digested) {
+      const h = createHash('sha256');
+      for (const c of this.chunks(true)) h.update(c);
+      this.digested = `sha256:${h.digest('hex')}`;
+    }
+    return this.digested;
   }
 
   /** dockerd's history words: file:<hash>, dir:<hash> or multi:<hash>. */
@@ -307,13 +306,10 @@ export class CopyJob {
     return `${kind}:${this.digest().slice(7)}`;
   }
 
-  async into(containerId: string): Promise<void> {
-    const chunks = this.chunks(false);
-    async function* tar(): AsyncGenerator<Buffer> {
-      yield* chunks;
-      yield TAR_END;
-    }
-    await this.host.put(containerId, tar());
+  /** The copy as a whole archive. */
+  *tar(): Generator<Buffer> {
+    yield* this.chunks(false);
+    yield TAR_END;
   }
 }
 

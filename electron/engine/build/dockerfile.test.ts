@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import { parseDockerfile } from './dockerfile.ts';
 import { ignoreMatcher } from '../../../common/dockerignore.ts';
 import { applyMeta, envVars } from './metadata.ts';
-import { applyChanges, coalesce } from './commit.ts';
+import { applyChanges } from './commit.ts';
 import { expandWord, expandWords } from './shellWords.ts';
 import type { ImageRuntimeConfig } from '../images/imageStore.ts';
-import { buildTar } from '../images/tarWriter.ts';
+import { buildTar, coalesce } from '../images/tarWriter.ts';
 
 describe('Dockerfile parser', () => {
   it('reads directives, continuations, comments inside continuations, JSON and shell forms', () => {

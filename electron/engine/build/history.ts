@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import type { BuildRecord, BuildStep } from '../../../common/build.ts';
-import { notFound } from '../errors.ts';
+import { conflict, notFound } from '../errors.ts';
 
 const KEEP = 50;
 const OUTPUT_MAX = 64 * 1024;
@@ -52,7 +52,7 @@ export class BuildHistory {
   }
 
   remove(id: string): void {
-    if (this.live.has(id)) throw notFound(`build ${id} is running: cancel it first`);
+    if (this.live.has(id)) throw conflict(`build ${id} is running: cancel it first`);
     this.get(id);
     rmSync(`${this.dir}/${id}.json`, { force: true });
   }

@@ -72,7 +72,7 @@ async function receive(body: Readable, file: string): Promise<void> {
 }
 
 /** Validates names before any work: tags, platform. */
-export function checkBuildRequest(tags: string[], platform: string | undefined): void {
+function checkBuildRequest(tags: string[], platform: string | undefined): void {
   for (const t of tags) {
     if (t.includes('@')) throw invalid('build tag cannot contain a digest');
     normalizeName(t);

@@ -344,7 +344,7 @@ export class LocalImageStore implements ImageStore {
     };
     if (opts.tags?.length) rec.lastTagTime = new Date().toISOString();
     writeJsonAtomic(this.recordPath(id), rec);
-    if (rec.buildKey) this.buildKeys?.set(rec.buildKey, (this.buildKeys.get(rec.buildKey) ?? new Set()).add(id));
+    this.lineageCache?.set(id, { parent: rec.parent, buildKey: rec.buildKey, loadedAt: rec.loadedAt });
     for (const t of opts.tags ?? []) this.index.tags[normalizeName(t)] = id;
     for (const d of opts.digests ?? []) this.index.digests[d] = id;
     if (opts.tags?.length || opts.digests?.length) this.saveIndex();
@@ -533,6 +533,7 @@ export class LocalImageStore implements ImageStore {
     this.saveIndex();
     const parent = this.record(id)?.parent;
     rmSync(this.recordPath(id), { force: true });
+    this.lineageCache?.delete(id);
     // As dockerd does, the untagged build steps below it go too, up to one that is named,
     // used by a container, or the parent of another image.
     const deleted = [id];
@@ -540,6 +541,7 @@ export class LocalImageStore implements ImageStore {
       if (this.namesOf(p).length || options.inUse?.(p) || this.children(p).length) break;
       const next = this.record(p)?.parent;
       rmSync(this.recordPath(p), { force: true });
+      this.lineageCache?.delete(p);
       deleted.push(p);
       p = next;
     }
@@ -547,25 +549,31 @@ export class LocalImageStore implements ImageStore {
     return { untagged, deleted };
   }
 
-  /** Images built or committed on this one. */
-  children(id: string): string[] {
-    return this.ids().filter((c) => this.record(c)?.parent === id);
+  /**
+   * Each image's parent, build key and load time, read from the records once and then kept by
+   * register and remove: the build cache's probe and rmi's child check read no files.
+   */
+  private lineageCache?: Map<string, Pick<ImageRecord, 'parent' | 'buildKey' | 'loadedAt'>>;
+
+  private lineage(): Map<string, Pick<ImageRecord, 'parent' | 'buildKey' | 'loadedAt'>> {
+    if (!this.lineageCache) {
+      this.lineageCache = new Map();
+      for (const id of this.ids()) {
+        const r = this.record(id);
+        if (r) this.lineageCache.set(id, { parent: r.parent, buildKey: r.buildKey, loadedAt: r.loadedAt });
+      }
+    }
+    return this.lineageCache;
   }
 
-  /** build key → image ids, read from the records once and kept up to date by register and remove */
-  private buildKeys?: Map<string, Set<string>>;
+  /** Images built or committed on this one. */
+  children(id: string): string[] {
+    return [...this.lineage()].filter(([, l]) => l.parent === id).map(([c]) => c);
+  }
 
   /** The images a build step with this key made (build/builder.ts), newest first. */
   byBuildKey(key: string): string[] {
-    if (!this.buildKeys) {
-      this.buildKeys = new Map();
-      for (const id of this.ids()) {
-        const k = this.record(id)?.buildKey;
-        if (k) this.buildKeys.set(k, (this.buildKeys.get(k) ?? new Set()).add(id));
-      }
-    }
-    const ids = [...(this.buildKeys.get(key) ?? [])].filter((id) => existsSync(this.recordPath(id)));
-    return ids.map((id) => ({ id, at: this.record(id)?.loadedAt ?? '' })).sort((a, b) => (a.at < b.at ? 1 : -1)).map((x) => x.id);
+    return [...this.lineage()].filter(([, l]) => l.buildKey === key).sort(([, a], [, b]) => (a.loadedAt < b.loadedAt ? 1 : -1)).map(([id]) => id);
   }
 
   pin(digests: string[]): void {
