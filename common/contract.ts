@@ -2,13 +2,15 @@
 // bidirectional streams, each with a runtime validator for what crosses the boundary. The
 // Electron IPC host, the web-mode WebSocket host, the preload and renderer/bridge.ts all derive
 // from this file; adding a method means adding it here and giving it a handler.
-import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, LogLine, NetworkSummary, StatsMark, StatsSample, VolumeListing, VolumeSummary } from './views.ts';
+import type { ContainerSummary, EngineContainer, EngineEventView, EngineInfo, EngineView, ImageView, JobView, LogLine, NetworkSummary, StatsMark, StatsSample, VolumeListing, VolumeSummary } from './views.ts';
 import { checkContainerName, checkEnv, checkVolumeName, checkMemory, checkNetworkName, checkPortBinding, formatBind, parseBindSpec } from './grammar/index.ts';
 import { parseReference } from './reference.ts';
 import type { BuildRecord, BuildSummary } from './build.ts';
 import { arr, as, bool, checked, dict, num, obj, oneOf, optional, str, type Infer, type Validator } from './validate.ts';
 
 const id = str({ min: 1, max: 256 });
+/** a docker context's name (docker/cli: ^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$) */
+const engineName = str({ min: 1, max: 128, pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/ });
 const ref = obj({ id });
 const none = obj({});
 
@@ -95,6 +97,26 @@ export const methods = {
   'volumes.create': method(obj({ name: optional(checked(str({ min: 2, max: 128 }), checkVolumeName)) }), as<{ name: string }>()),
   'volumes.remove': method(obj({ id, force: optional(bool()) }), as<null>()),
   'volumes.browse': method(obj({ id, path: str({ max: 4096 }) }), as<VolumeListing>()),
+  /** Engines: answered by the app's side (electron/host/engines.ts), whichever engine is shown. */
+  'engines.list': method(none, as<EngineView[]>()),
+  /** show another engine in this window (and remember it) */
+  'engines.use': method(obj({ name: engineName }), as<null>()),
+  /** create or change a docker context (the docker CLI sees it) */
+  'engines.save': method(obj({
+    name: engineName,
+    host: str({ min: 1, max: 1024, pattern: /^(unix|tcp|ssh|npipe):\/\/\S+$/ }),
+    description: optional(str({ max: 1024 })),
+    /** paths of PEM files to use for tcp with TLS */
+    ca: optional(str({ max: 4096 })),
+    cert: optional(str({ max: 4096 })),
+    key: optional(str({ max: 4096 })),
+    skipVerify: optional(bool()),
+  }), as<null>()),
+  'engines.remove': method(obj({ name: engineName }), as<null>()),
+  /** make an engine the docker CLI's current context */
+  'engines.makeDefault': method(obj({ name: engineName }), as<null>()),
+  /** running containers of every reachable engine */
+  'engines.containers': method(none, as<{ containers: EngineContainer[]; errors: { engine: string; error: string }[] }>()),
 } as const;
 
 export type MethodName = keyof typeof methods;
@@ -112,6 +134,8 @@ export interface EventMap {
   'stats': StatsSample[];
   'mark': StatsMark;
   'engine': EngineEventView;
+  /** this window now shows another engine: every list is read again */
+  'engines': { current: string };
 }
 export type EventName = keyof EventMap;
 

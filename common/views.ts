@@ -165,3 +165,38 @@ export interface VolumeSummary {
   options: Record<string, string>;
   containers: { id: string; name: string; running: boolean }[];
 }
+
+/** An engine the app can manage: Berth's own, a docker context, or DOCKER_HOST. */
+export interface EngineView {
+  name: string;
+  /** unix:///…, tcp://…, ssh://… */
+  host: string;
+  description: string;
+  source: 'berth' | 'context' | 'env';
+  /** the engine this window shows */
+  current: boolean;
+  /** the docker CLI's current context */
+  dockerDefault: boolean;
+  /** a context with TLS files in the CLI's store */
+  tls: boolean;
+  status: EngineStatus;
+}
+
+export interface EngineStatus {
+  reachable: boolean;
+  /** why not, naming the engine and the fix */
+  error?: string;
+  version?: string;
+  os?: string;
+  containers?: number;
+  running?: number;
+}
+
+/** A running container of some engine, for the all-engines view. */
+export interface EngineContainer {
+  engine: string;
+  id: string;
+  name: string;
+  image: string;
+  status: string;
+}

@@ -1,4 +1,5 @@
 // The window: sidebar, the current view, and the overlays.
+import { EnginesView } from './features/engines/EnginesView.tsx';
 import { useEffect } from 'react';
 import { ConfirmDialog, ConnectionBanner, LimitsBanner, Toasts } from './components/Overlays.tsx';
 import { Palette } from './components/Palette.tsx';
@@ -12,7 +13,7 @@ import { NetworksView, VolumesView } from './features/resources/ResourcesView.ts
 import { useApp, useAppStore } from './store/context.tsx';
 import type { View } from './store/appStore.ts';
 
-const VIEWS: View[] = ['containers', 'images', 'builds', 'volumes', 'networks', 'activity'];
+const VIEWS: View[] = ['containers', 'images', 'builds', 'volumes', 'networks', 'activity', 'engines'];
 
 export function App() {
   const view = useApp((s) => s.view);
@@ -23,7 +24,7 @@ export function App() {
       if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
         e.preventDefault();
         s.setPalette(!s.paletteOpen);
-      } else if (e.altKey && /^[1-6]$/.test(e.key)) {
+      } else if (e.altKey && /^[1-7]$/.test(e.key)) {
         s.setView(VIEWS[Number(e.key) - 1]);
       }
     };
@@ -42,6 +43,7 @@ export function App() {
         {view === 'volumes' && <VolumesView />}
         {view === 'networks' && <NetworksView />}
         {view === 'activity' && <ActivityView />}
+        {view === 'engines' && <EnginesView />}
       </main>
       <CreateForm />
       <ConfirmDialog />

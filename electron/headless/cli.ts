@@ -13,6 +13,7 @@ import { isEngineError } from '../engine/errors.ts';
 import { ContractHost } from '../host/contractHost.ts';
 import { inProcess, RelayConnection, serveContract, unavailable, type ConnectionFactory } from '../host/contractSocket.ts';
 import { ensureTokenFile, startWebServer } from '../host/webServer.ts';
+import { Engines, switchable } from '../host/engines.ts';
 import { connect as netConnect } from 'node:net';
 import { inUserNamespace } from '../engine/sys/userns.ts';
 import { loadLibc, MNT_DETACH } from '../engine/sys/libc.ts';
@@ -121,13 +122,15 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   const contract = layout ? await serveContract(host, layout.uiSocket) : undefined;
   console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir}${layout ? ', rootless' : ''})`);
   if (!layout && !socketFlag) registerContext(socket);
-  const ui = web ? await startWeb(inProcess(host), web, runRoot, allowRemote) : undefined;
+  const engines = new Engines({ host: `unix://${socket}`, connect: inProcess(host) }, { version: PACKAGE_VERSION });
+  const ui = web ? await startWeb(switchable(engines), web, runRoot, allowRemote) : undefined;
   await new Promise<void>((resolve) => {
     process.on('SIGTERM', () => resolve());
     process.on('SIGINT', () => resolve());
   });
   // Containers keep running in their shims; the next daemon adopts them.
   await ui?.close();
+  engines.dispose();
   await contract?.close();
   host.dispose();
   await api.close();
@@ -218,9 +221,11 @@ async function rootlessDaemon(args: string[]): Promise<number> {
     const { exited } = run;
     registerContext(layout.dockerSocket);
     console.log(`berth daemon: rootless engine ready; for the docker CLI: export DOCKER_HOST=unix://${layout.dockerSocket} (or docker context use berth)`);
-    const ui = web ? await startWeb((ch) => new RelayConnection(layout.uiSocket, ch), web, layout.runDir, allowRemote) : undefined;
+    const engines = new Engines({ host: `unix://${layout.dockerSocket}`, connect: (ch) => new RelayConnection(layout.uiSocket, ch) }, { version: PACKAGE_VERSION });
+    const ui = web ? await startWeb(switchable(engines), web, layout.runDir, allowRemote) : undefined;
     const code = await exited;
     await ui?.close();
+    engines.dispose();
     return code;
   } finally {
     release();

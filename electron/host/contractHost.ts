@@ -248,8 +248,15 @@ export class ContractHost {
     'volumes.create': async ({ name }) => ({ name: (await this.backend.volumes.create({ Name: name })).Name }),
     'volumes.browse': ({ id, path }) => this.backend.volumes.browse(id, path),
     'volumes.remove': ({ id, force }) => nil(this.backend.volumes.remove(id, force)),
+    // The app's side answers these (engines.ts) before a call reaches an engine's host.
+    'engines.list': noEngines, 'engines.use': noEngines, 'engines.save': noEngines, 'engines.remove': noEngines,
+    'engines.makeDefault': noEngines, 'engines.containers': noEngines,
   };
 }
+
+const noEngines = (): never => {
+  throw new CodedError('UNSUPPORTED', 'this connection reaches one engine only; engines are chosen in the app');
+};
 
 /** `repo:tag` → [repo, tag]; a registry port is not a tag. */
 function splitTag(ref: string): [string, string | undefined] {

@@ -10,6 +10,7 @@ import type { Backend } from '../backend/backend.ts';
 import { backendOf, createEngine } from '../engine/index.ts';
 import { ContractHost } from '../host/contractHost.ts';
 import { inProcess, RelayConnection, type Connection, type ConnectionFactory } from '../host/contractSocket.ts';
+import { Engines, switchable } from '../host/engines.ts';
 import { ensureRootlessEngine } from '../machine/rootless.ts';
 
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -105,7 +106,7 @@ async function asClient(): Promise<void> {
   const layout = await ensureRootlessEngine({
     node: process.execPath, berth: join(appRoot, 'bin/berth.mjs'), log: join(app.getPath('logs'), 'engine.log'),
   });
-  serveIpc((ch) => new RelayConnection(layout.uiSocket, ch));
+  serveIpc(switchable(new Engines({ host: `unix://${layout.dockerSocket}`, connect: (ch) => new RelayConnection(layout.uiSocket, ch) }, { version: app.getVersion() })));
   const icon = join(resources, 'assets/tray.png');
   tray = new Tray(existsSync(icon) ? nativeImage.createFromPath(icon) : nativeImage.createEmpty());
   tray.setToolTip('Berth (rootless)');
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
   const backend = backendOf(engine);
   const api = await startApiServer(backend, socket);
   const host = new ContractHost(backend, { version: app.getVersion(), dockerSocket: socket });
-  serveIpc(inProcess(host));
+  serveIpc(switchable(new Engines({ host: `unix://${socket}`, connect: inProcess(host) }, { version: app.getVersion() })));
   const icon = join(resources, 'assets/tray.png');
   tray = new Tray(existsSync(icon) ? nativeImage.createFromPath(icon) : nativeImage.createEmpty());
   const refreshTray = () => void updateTray(backend).catch(() => undefined);

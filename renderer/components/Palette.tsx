@@ -22,6 +22,7 @@ export function Palette() {
     const out: Entry[] = [
       { label: 'Run a container…', hint: 'action', run: () => { close(); s.openCreate(); } },
       { label: 'Pull an image…', hint: 'action', run: () => { close(); s.setView('images'); } },
+      ...(s.engines ?? []).filter((e) => !e.current && e.host).map((e) => ({ label: `Switch to engine ${e.name}`, hint: 'engine', run: () => { close(); void s.useEngine(e.name); } })),
       ...Object.values(s.containers).flatMap((c) => [
         { label: c.name, hint: `container · ${c.state}`, run: () => { close(); s.setView('containers'); s.select(c.id); } },
         ...(c.state === 'running' ? [

@@ -4,7 +4,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useApp } from '../store/context.tsx';
 import type { View } from '../store/appStore.ts';
 
-const ITEMS: [View, string][] = [['containers', 'Containers'], ['images', 'Images'], ['builds', 'Builds'], ['volumes', 'Volumes'], ['networks', 'Networks'], ['activity', 'Activity']];
+const ITEMS: [View, string][] = [['containers', 'Containers'], ['images', 'Images'], ['builds', 'Builds'], ['volumes', 'Volumes'], ['networks', 'Networks'], ['activity', 'Activity'], ['engines', 'Engines']];
 
 export function Sidebar() {
   const view = useApp((s) => s.view);
@@ -18,6 +18,7 @@ export function Sidebar() {
   return (
     <nav className="sidebar" aria-label="sections">
       <div className="brand">Berth</div>
+      <EnginePicker />
       {ITEMS.map(([v, label], i) => (
         <button key={v} className={view === v ? 'active' : ''} aria-current={view === v} onClick={() => setView(v)} title={`${label} (Alt+${i + 1})`}>
           {label}
@@ -47,5 +48,20 @@ function DockerHost({ socket }: { socket: string }) {
         void navigator.clipboard?.writeText(line).then(() => setCopied(true), () => undefined);
       }}>{copied ? 'copied' : 'copy'}</button>
     </div>
+  );
+}
+
+/** Which engine this window shows; choosing another switches every view to it. */
+function EnginePicker() {
+  const engines = useApp((s) => s.engines);
+  const useEngine = useApp((s) => s.useEngine);
+  const current = engines?.find((e) => e.current);
+  if (!engines || engines.length < 2) return null;
+  return (
+    <select className="engine-picker" aria-label="engine" value={current?.name ?? ''} onChange={(e) => void useEngine(e.target.value)}>
+      {engines.filter((e) => e.host).map((e) => (
+        <option key={e.name} value={e.name} disabled={!e.status.reachable && !e.current}>{e.name}{e.status.reachable ? '' : ' (unreachable)'}</option>
+      ))}
+    </select>
   );
 }

@@ -5,7 +5,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { MethodArgs, MethodResult, RunArgs } from '../../common/contract.ts';
 import type { BuildSummary } from '../../common/build.ts';
-import type { ContainerSummary, EngineEventView, EngineInfo, ImageView, JobView, NetworkSummary, VolumeSummary } from '../../common/views.ts';
+import type { ContainerSummary, EngineContainer, EngineEventView, EngineInfo, EngineView, ImageView, JobView, NetworkSummary, VolumeSummary } from '../../common/views.ts';
 import type { Bridge, BridgeError, BridgeResult, ConnectionState, StreamControl, StreamHandlers } from '../bridge.ts';
 import type { ContainerSort, ListFilter } from './containerList.ts';
 import { activitySlice } from './slices/activity.ts';
@@ -13,13 +13,14 @@ import { containersSlice } from './slices/containers.ts';
 import type { SliceContext } from './slices/context.ts';
 import { imagesSlice } from './slices/images.ts';
 import { buildsSlice } from './slices/builds.ts';
+import { enginesSlice } from './slices/engines.ts';
 import { resourcesSlice } from './slices/resources.ts';
 import { uiSlice } from './slices/ui.ts';
 import { StatsBuffers } from './statsBuffers.ts';
 
 export { listItems, visibleContainers, type ContainerSort, type ListItem } from './containerList.ts';
 
-export type View = 'containers' | 'images' | 'builds' | 'volumes' | 'networks' | 'activity';
+export type View = 'containers' | 'images' | 'builds' | 'volumes' | 'networks' | 'activity' | 'engines';
 export type DetailTab = 'overview' | 'logs' | 'terminal' | 'stats' | 'inspect';
 
 export interface Toast {
@@ -63,6 +64,9 @@ export interface AppState {
   /** undefined until first read */
   networks?: NetworkSummary[];
   volumes?: VolumeSummary[];
+  /** undefined until first read */
+  engines?: EngineView[];
+  allRunning?: { containers: EngineContainer[]; errors: { engine: string; error: string }[] };
 }
 
 export interface Actions {
@@ -116,6 +120,13 @@ export interface Actions {
   commitContainer(id: string, repo?: string): Promise<string | undefined>;
   /** the build cache's size; with prune, after pruning it */
   buildCache(prune?: boolean): Promise<MethodResult<'builds.cache'> | undefined>;
+  loadEngines(): Promise<void>;
+  /** shows another engine in this window; false after an error toast */
+  useEngine(name: string): Promise<boolean>;
+  saveEngine(a: MethodArgs<'engines.save'>): Promise<boolean>;
+  removeEngine(name: string): void;
+  makeDefaultEngine(name: string): void;
+  loadAllRunning(): Promise<void>;
 }
 
 export type AppStore = StoreApi<AppState & Actions> & { stats: StatsBuffers; bridge: Bridge; dispose(): void };
@@ -146,6 +157,7 @@ export function createAppStore(bridge: Bridge): AppStore {
       ...buildsSlice(ctx),
       ...activitySlice(ctx),
       ...resourcesSlice(ctx),
+      ...enginesSlice(ctx),
       async refresh() {
         const [info, containers, images, jobs, events] = await Promise.all([
           bridge.call('system.info', {}), bridge.call('containers.list', {}), bridge.call('images.list', {}),
@@ -176,10 +188,38 @@ export function createAppStore(bridge: Bridge): AppStore {
       pending.clear();
     }, 100);
   };
+  // ?engine=NAME in web mode picks the engine once the connection opens.
+  let wanted = globalThis.location ? new URL(globalThis.location.href).searchParams.get('engine') ?? undefined : undefined;
   const offs = [
     bridge.onConnection((state, detail) => {
       store.setState({ connection: { state, detail } });
-      if (state === 'open') void store.getState().refresh();
+      if (state !== 'open') return;
+      if (wanted) {
+        const name = wanted;
+        wanted = undefined;
+        // Shown already, switched, or refused (a toast says why): read what is shown now.
+        void store.getState().useEngine(name).then(() => {
+          void store.getState().refresh();
+          void store.getState().loadEngines();
+        });
+        return;
+      }
+      void store.getState().refresh();
+      void store.getState().loadEngines();
+    }),
+    // Another engine is shown: nothing of the previous one stays.
+    bridge.on('engines', () => {
+      stats.clear();
+      store.setState({
+        containers: {}, containersLoaded: false, images: [], imagesLoaded: false, jobs: {}, events: [], selected: undefined, checked: {},
+        selectedImage: undefined, builds: [], buildsLoaded: false, selectedBuild: undefined, networks: undefined, volumes: undefined, info: undefined,
+      });
+      void store.getState().refresh();
+      void store.getState().loadEngines();
+      const s = store.getState();
+      if (s.view === 'builds') void s.loadBuilds();
+      if (s.view === 'networks') void s.loadNetworks();
+      if (s.view === 'volumes') void s.loadVolumes();
     }),
     bridge.on('container', ({ id, summary }) => store.setState((s) => {
       const containers = { ...s.containers };

@@ -64,4 +64,11 @@ export class StatsBuffers {
     this.samples.delete(id);
     this.marks.delete(id);
   }
+
+  /** Another engine is shown: none of these containers are. */
+  clear(): void {
+    this.samples.clear();
+    this.marks.clear();
+    this.changed();
+  }
 }

@@ -20,7 +20,7 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(opts: { web?: boolean; args?: string[] } = {}): Promise<TestDaemon> {
+export async function startDaemon(opts: { web?: boolean; args?: string[]; env?: Record<string, string> } = {}): Promise<TestDaemon> {
   const base = mkdtempSync(`${tmpdir()}/berth-t-`);
   chmodSync(base, 0o711);
   const sock = `${base}/docker.sock`;
@@ -30,7 +30,7 @@ export async function startDaemon(opts: { web?: boolean; args?: string[] } = {})
   let webListen = '127.0.0.1:0';
   const launch = () => {
     const child = spawn(process.execPath, [`${REPO}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock,
-      '--cgroup-parent', parent, '--auth-file', `${base}/auth.json`, ...(opts.web ? ['--web', webListen] : []), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--cgroup-parent', parent, '--auth-file', `${base}/auth.json`, ...(opts.web ? ['--web', webListen] : []), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
     return child;

@@ -34,7 +34,8 @@ async function progress(res: IncomingMessage, on?: (m: ProgressMessage) => void,
   for await (const m of jsonLines<Record<string, unknown>>(res)) {
     if (m.error || m.errorDetail) {
       const msg = String((m.errorDetail as { message?: string } | undefined)?.message ?? m.error);
-      throw new CodedError(/not found|manifest unknown|does not exist|pull access denied/i.test(msg) ? 'NOT_FOUND' : /unauthorized|authentication required/i.test(msg) ? 'UNAUTHORIZED' : 'INTERNAL', msg);
+      // The stream's errors carry no code (the HTTP status was 200 when it began).
+      throw new CodedError('INTERNAL', msg);
     }
     each?.(m);
     if (typeof m.status === 'string') on?.(m as unknown as ProgressMessage);

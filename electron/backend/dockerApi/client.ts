@@ -65,7 +65,7 @@ export class DockerClient {
     const code = e.code ?? '';
     if (code === 'ENOENT' || code === 'ECONNREFUSED') return new CodedError('UNAVAILABLE', `${where} is not reachable: nothing listens there (${code}); start the engine or fix the address`, { cause: e });
     if (code === 'EACCES') return new CodedError('PERMISSION', `${where}: permission denied on the socket; ask for access to it (the docker group) or use another engine`, { cause: e });
-    if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|ERR_TLS/i.test(code) || /certificate|ssl|tls/i.test(e.message)) {
+    if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|EPROTO/.test(code)) {
       return new CodedError('UNAVAILABLE', `${where}: TLS failed: ${e.message}; check the CA certificate and the client certificate and key`, { cause: e });
     }
     if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CodedError('UNAVAILABLE', `${where} is not reachable: ${code}`, { cause: e });
