@@ -11,6 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { busyboxTarball } from '../helpers/testEngine.ts';
 import { until } from '../helpers/run.ts';
+import { DockerApiBackend } from '../../electron/backend/dockerApi/backend.ts';
+import type { EngineEvent } from '../../common/docker.ts';
 
 const DOCKER = '/usr/local/bin/docker';
 const SSHD = '/usr/sbin/sshd';
@@ -99,6 +101,41 @@ describe('the docker CLI over ssh to a Berth host', { timeout: 180_000, skip: (!
     assert.equal((await docker(['ps', '--format', '{{.Names}}'])).out, 'sshbg\n');
     assert.equal((await docker(['rm', '-f', 'sshbg'])).code, 0);
     assert.equal((await docker(['rmi', image])).code, 0);
+  });
+
+  it("the app's Docker API client backend reaches the engine through ssh: lifecycle, events, exec", async () => {
+    const b = new DockerApiBackend('over-ssh', { host: `ssh://${userInfo().username}@127.0.0.1:${port}`, sshCommand: ['ssh', '-F', `${dir}/ssh_config`] });
+    try {
+      assert.match((await b.system.version()).Version, /\S/);
+      assert.equal((await d.docker(['import', busyboxTarball(), 'sshbb:1'])).code, 0);
+      const events: EngineEvent[] = [];
+      const off = b.system.events((e) => events.push(e));
+      const { Id } = await b.containers.create({ Image: 'sshbb:1', Cmd: ['sleep', '300'], name: 'ssh-backend' });
+      await b.containers.start(Id);
+      const x = await b.exec.create(Id, { Cmd: ['echo', 'exec-over-ssh'], AttachStdout: true });
+      const s = (await b.exec.start(x.Id))!;
+      let out = Buffer.alloc(0);
+      for await (const c of s.stream) out = Buffer.concat([out, c as Buffer]);
+      assert.match(out.toString(), /exec-over-ssh/);
+      assert.equal((await b.exec.inspect(x.Id)).ExitCode, 0);
+      await until(() => events.some((e) => e.Actor.ID === Id && e.Action === 'start'), 10_000, 'the start event over ssh');
+      off();
+      await b.containers.remove(Id, { force: true });
+      await d.docker(['rmi', 'sshbb:1']);
+    } finally {
+      b.dispose();
+    }
+  });
+
+  it('a refused ssh key is named with the engine', async () => {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/other_key`]);
+    writeFileSync(`${dir}/ssh_config_other`, readFileSync(`${dir}/ssh_config`, 'utf8').replace(`${dir}/client_key`, `${dir}/other_key`));
+    const b = new DockerApiBackend('refused', { host: `ssh://${userInfo().username}@127.0.0.1:${port}`, sshCommand: ['ssh', '-F', `${dir}/ssh_config_other`] });
+    try {
+      await assert.rejects(b.system.info(), (e: { code?: string; message?: string }) => e.code === 'UNAVAILABLE' && /engine "refused".*ssh failed: .*Permission denied/.test(e.message ?? ''));
+    } finally {
+      b.dispose();
+    }
   });
 
   it('dial-stdio names an unreachable socket and a host that is not a unix socket', () => {
