@@ -12,6 +12,7 @@ import { DockerApiBackend } from '../../electron/backend/dockerApi/backend.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { DOCKERD, startDockerd, type PrivateDockerd } from '../helpers/dockerd.ts';
 import { busyboxTarball } from '../helpers/testEngine.ts';
+import { until } from '../helpers/run.ts';
 import { makeCerts, type TestCerts } from '../helpers/tlsCerts.ts';
 
 backendConformance('Docker API client to a Berth daemon', async () => {
@@ -20,6 +21,34 @@ backendConformance('Docker API client to a Berth daemon', async () => {
   if (loaded.code) await d.stop().then(() => Promise.reject(new Error(`import: ${loaded.err}`)));
   const backend = new DockerApiBackend('berth-test', { host: `unix://${d.sock}` });
   return { backend, image: 'busybox', dispose: async () => { backend.dispose(); await d.stop(); } };
+});
+
+describe('a remote engine that goes away and comes back', { timeout: 120_000 }, () => {
+  it('reports the loss, reconnects, and its event stream carries on', async () => {
+    const d = await startDaemon();
+    const b = new DockerApiBackend('restarting', { host: `unix://${d.sock}` });
+    try {
+      const states: string[] = [];
+      const offState = b.onState((s, detail) => states.push(detail ? `${s}: ${detail}` : s));
+      const events: string[] = [];
+      const off = b.system.events((e) => events.push(`${e.Type}/${e.Action}/${e.Actor.Attributes.name ?? ''}`));
+      await d.docker(['volume', 'create', 'before-drop']);
+      await until(() => events.includes('volume/create/'), 10_000, 'the first event');
+      await d.restart();
+      await until(() => states.some((s) => s.startsWith('lost')) && states.at(-1) === 'open', 30_000, `lost then open: ${states.join(' | ')}`);
+      assert.match(states.find((s) => s.startsWith('lost'))!, /lost: /);
+      await d.docker(['network', 'create', 'after-drop']);
+      await until(() => events.includes('network/create/after-drop'), 15_000, `an event after the reconnect: ${events.join(', ')}`);
+      assert.equal(events.filter((e) => e === 'volume/create/').length, 1, 'nothing heard twice after the replay');
+      off();
+      offState();
+      await d.docker(['network', 'rm', 'after-drop']);
+      await d.docker(['volume', 'rm', 'before-drop']);
+    } finally {
+      b.dispose();
+      await d.stop();
+    }
+  });
 });
 
 function freePort(): Promise<number> {
