@@ -36,10 +36,13 @@ export function ConfirmDialog() {
 
 export function ConnectionBanner() {
   const conn = useApp((s) => s.connection);
+  const shown = useApp((s) => s.engines?.find((e) => e.current)?.name);
+  const useEngine = useApp((s) => s.useEngine);
   if (conn.state === 'open') return null;
   return (
     <div className={`banner banner-${conn.state}`} role="alert">
       {conn.state === 'connecting' ? 'Connecting to the engine…' : `Lost the connection to the engine — ${conn.detail ?? 'reconnecting…'}`}
+      {conn.state === 'lost' && shown && shown !== 'berth' && <button type="button" onClick={() => void useEngine('berth')}>Show Berth's engine</button>}
     </div>
   );
 }

@@ -104,10 +104,34 @@ describe('the app on another engine (a private dockerd through a docker context)
     }
   });
 
+  it('adds a context the docker CLI then sees, refuses a bad one, and removes it', async () => {
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(daemon.url);
+    await page.click('.sidebar button:has-text("Engines")');
+    await page.fill('input[aria-label="context name"]', 'added-in-app');
+    await page.fill('input[aria-label="engine address"]', `unix://${dockerd.sock}`);
+    await page.fill('input[aria-label="description"]', 'made in the app');
+    await page.click('form[aria-label="add or edit an engine"] button:has-text("Save")');
+    await page.locator('[data-testid="engine-status-added-in-app"].ok').waitFor({ timeout: 20_000 });
+    const ls = await cli(['context', 'ls', '--format', '{{.Name}} {{.DockerEndpoint}} {{.Description}}']);
+    assert.match(ls.out, new RegExp(`^added-in-app unix://${dockerd.sock} made in the app$`, 'm'));
+    assert.match((await cli(['--context', 'added-in-app', 'ps', '--format', '{{.Names}}'])).out, /e2e-remote/);
+    // A TLS file that does not exist: named, and nothing written.
+    await page.fill('input[aria-label="context name"]', 'bad-tls');
+    await page.fill('input[aria-label="engine address"]', 'tcp://127.0.0.1:1');
+    await page.fill('input[aria-label="CA certificate path"]', `${home}/missing-ca.pem`);
+    await page.click('form[aria-label="add or edit an engine"] button:has-text("Save")');
+    await page.locator('.toast', { hasText: 'missing-ca.pem cannot be read' }).waitFor({ timeout: 10_000 });
+    assert.doesNotMatch((await cli(['context', 'ls', '--format', '{{.Name}}'])).out, /bad-tls/);
+    await page.click('button[aria-label="remove engine added-in-app"]');
+    await page.click('[role=alertdialog] button:has-text("Remove")');
+    await page.locator('[data-engine="added-in-app"]').waitFor({ state: 'detached', timeout: 10_000 });
+    assert.doesNotMatch((await cli(['context', 'ls', '--format', '{{.Name}}'])).out, /added-in-app/);
+  });
+
   it('lists running containers of every engine, and names the one it cannot reach', async () => {
     assert.equal((await daemon.docker(['import', busyboxTarball(), 'busybox:latest'])).code, 0);
     assert.equal((await daemon.docker(['run', '-d', '--name', 'e2e-local', 'busybox', 'sleep', '300'])).code, 0);
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(daemon.url);
     await page.click('.sidebar button:has-text("Engines")');
     await page.locator('[data-all-running="private-dockerd/e2e-remote"]').waitFor({ timeout: 20_000 });

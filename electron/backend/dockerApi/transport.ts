@@ -128,11 +128,16 @@ function sshRoute(ep: Endpoint, h: { hostname: string; port?: number; user?: str
       last = `cannot run ${cmd}: ${e.message}`;
       sock.destroy();
     });
-    child.on('exit', (code) => {
+    // The connection ends only once ssh has exited and its reason is kept, so a request it
+    // broke finds that reason when it fails.
+    child.on('close', (code) => {
       if (code) last = err.trim() || `ssh exited with status ${code}`;
+      sock.end();
     });
     sock.pipe(child.stdin).on('error', () => undefined);
-    child.stdout.pipe(sock);
+    child.stdout.pipe(sock, { end: false });
+    // A connection that works makes an older failure's reason stale.
+    child.stdout.once('data', () => (last = undefined));
     sock.on('error', () => undefined);
     sock.on('close', () => {
       conns.delete(sock);
