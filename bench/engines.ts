@@ -6,7 +6,7 @@
 //  - the app's memory (the web-mode process) with four engines connected, vs with one.
 // Needs Debian's docker.io (a private dockerd is started: own data root, exec root, socket, bridge),
 // openssh-server, chromium and the docker CLI. ROUNDS (default 10).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,7 +42,8 @@ const cli = (args: string[], extra: Record<string, string> = {}) => {
 mkdirSync(`${home}/tls`);
 const certs = makeCerts(`${home}/tls`);
 const dockerd = await startDockerd({ tls: { port: await freePort(), ca: certs.ca, cert: certs.serverCert, key: certs.serverKey } });
-const daemon = await startDaemon({ web: true, env: { DOCKER_CONFIG: `${home}/docker`, XDG_CONFIG_HOME: `${home}/config`, DOCKER_HOST: '' } });
+// The app runs the system's ssh from PATH: the bench's wrapper reads the bench's ssh config.
+const daemon = await startDaemon({ web: true, env: { DOCKER_CONFIG: `${home}/docker`, XDG_CONFIG_HOME: `${home}/config`, DOCKER_HOST: '', PATH: `${home}/bin:${process.env.PATH}` } });
 let sshd: ReturnType<typeof spawn> | undefined;
 let madePrivsep = false;
 try {
@@ -98,7 +99,10 @@ try {
     const u = new URL(daemon.url);
     u.searchParams.set('engine', engine);
     await p.goto(u.toString());
-    await p.waitForFunction(() => window.berth!.store.getState().containersLoaded, undefined, { timeout: 30_000 });
+    await p.waitForFunction(() => window.berth!.store.getState().containersLoaded, undefined, { timeout: 30_000 }).catch(async (e) => {
+      const st = await p.evaluate(() => ({ conn: window.berth!.store.getState().connection, engines: window.berth!.store.getState().engines }));
+      throw new Error(`${engine}: ${JSON.stringify(st)}`, { cause: e });
+    });
     return p;
   };
   const first = await open('berth');
@@ -134,10 +138,14 @@ try {
     for (let i = 0; i < ROUNDS; i++) {
       for (const [action, state] of [['pause', 'paused'], ['unpause', 'running']] as const) {
         const n = heard.length;
-        cli(['-H', `unix://${sock}`, action, name]);
+        // Not spawnSync: the listener must hear the event while the CLI runs.
+        await new Promise<void>((resolve, reject) => execFile(CLI, ['-H', `unix://${sock}`, action, name], { env }, (e) => (e ? reject(e) : resolve())));
         await until(() => heard.length > n, 10_000, `${action} heard`);
         const t0 = heard[n].t;
-        const t1 = await page.waitForFunction(([st, since]) => (window as unknown as { seen: { t: number; state: string }[] }).seen.find((x) => x.state === st && x.t >= (since as number) - 50)?.t, [state, t0] as const, { timeout: 10_000 });
+        const t1 = await page.waitForFunction(([st, since]) => (window as unknown as { seen: { t: number; state: string }[] }).seen.find((x) => x.state === st && x.t >= (since as number) - 50)?.t, [state, t0] as const, { timeout: 10_000 })
+          .catch(async (e) => {
+            throw new Error(`${engine} ${action}: heard at ${t0}, page saw ${JSON.stringify(await page.evaluate(() => (window as unknown as { seen: unknown }).seen))}`, { cause: e });
+          });
         lat.push((await t1.jsonValue() as number) - t0);
       }
     }

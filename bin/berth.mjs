@@ -38,7 +38,8 @@ if (cmd === 'start') {
 async function runCli(args) {
   const bundle = join(root, 'dist/headless/cli.js');
   const fresh = existsSync(bundle) && statSync(bundle).mtimeMs > Math.max(newest(join(root, 'electron')), newest(join(root, 'common')));
-  const cli = fresh ? bundle : join(root, 'electron/headless/cli.ts');
+  const dial = join(root, 'dist/headless/dialStdio.js');
+  const cli = !fresh ? join(root, 'electron/headless/cli.ts') : args[0] === 'system' && args[1] === 'dial-stdio' && existsSync(dial) ? dial : bundle;
   process.argv = [process.argv[0], cli, ...args];
   if (!fresh) await import('tsx');
   await import(pathToFileURL(cli).href);

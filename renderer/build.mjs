@@ -38,5 +38,7 @@ if (!uiOnly) {
   await build({ ...nodeBundle, entryPoints: { main: join(root, 'electron/main/main.ts'), unpackWorker: worker }, outdir: join(root, 'dist/electron') });
   // Without tsx at run time the CLI starts in a third of the time and the daemon is one smaller process.
   await build({ ...nodeBundle, entryPoints: { cli: join(root, 'electron/headless/cli.ts'), unpackWorker: worker }, outdir: join(root, 'dist/headless') });
+  // ssh starts `berth system dial-stdio` per connection: it gets a bundle of its own.
+  await build({ ...nodeBundle, entryPoints: { dialStdio: join(root, 'electron/headless/dialStdioMain.ts') }, outdir: join(root, 'dist/headless') });
 }
 console.log(`berth: UI built in ${Date.now() - t0} ms → ${out}`);

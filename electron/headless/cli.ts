@@ -19,7 +19,7 @@ import { inUserNamespace } from '../engine/sys/userns.ts';
 import { loadLibc, MNT_DETACH } from '../engine/sys/libc.ts';
 import { claimEngine, checkStore, pauseProcess, prepareRunDir, requirePrerequisites, rootlessChecks, rootlessLayout, RootlessError, runningEngine, startInNamespace, type RootlessLayout } from '../machine/rootless.ts';
 import { ensureDockerContext } from '../machine/dockerContext.ts';
-import { dialCommand } from './dialStdio.ts';
+import { dialCommand, ownSocket } from './dialStdio.ts';
 import { checkSocketFree, claimRoot, RootBusyError } from './rootLock.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -44,8 +44,7 @@ async function main(): Promise<number> {
   if (cmd === 'system' && args[0] === 'reset') return systemReset(args.slice(1));
   if (cmd === 'web' && args[0] === 'rotate-token') return rotateWebToken(args.slice(1));
   if (cmd === 'system' && args[0] === 'dial-stdio') {
-    const own = process.getuid?.() === 0 ? '/run/berth/docker.sock' : rootlessLayout().dockerSocket;
-    return dialCommand(args.slice(1), own);
+    return dialCommand(args.slice(1), ownSocket());
   }
   if (process.getuid?.() !== 0) {
     const layout = rootlessLayout();

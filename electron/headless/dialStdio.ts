@@ -2,6 +2,12 @@
 // `docker system dial-stdio` does, so `docker -H ssh://user@host` reaches a Berth host
 // through the system's ssh (a key restricted to this command is enough).
 import { connect } from 'node:net';
+import { rootlessLayout } from '../machine/rootless.ts';
+
+/** The socket of this user's engine: root's, or the rootless one's. */
+export function ownSocket(): string {
+  return process.getuid?.() === 0 ? '/run/berth/docker.sock' : rootlessLayout().dockerSocket;
+}
 
 /** The socket: --host (unix://PATH), else DOCKER_HOST when it is a unix socket, else the engine's own. */
 export function dialTarget(args: string[], env: NodeJS.ProcessEnv, own: string): string {

@@ -29,6 +29,7 @@ export class EventFeed {
   /** keys of the events at lastNano, so a replay does not repeat them */
   private seenAtLast = new Set<string>();
   private state: FeedState = 'open';
+  private lostWhy?: string;
   private disposed = false;
 
   constructor(private readonly client: DockerClient) {}
@@ -47,8 +48,10 @@ export class EventFeed {
     };
   }
 
+  /** Hears each change of the connection; a listener added while it is lost hears that first. */
   onState(listener: (s: FeedState, detail?: string) => void): () => void {
     this.stateListeners.add(listener);
+    if (this.state === 'lost') queueMicrotask(() => this.stateListeners.has(listener) && this.state === 'lost' && listener('lost', this.lostWhy));
     this.run();
     return () => {
       this.stateListeners.delete(listener);
@@ -76,6 +79,7 @@ export class EventFeed {
   private setState(s: FeedState, detail?: string): void {
     if (s === this.state) return;
     this.state = s;
+    this.lostWhy = detail;
     for (const l of this.stateListeners) l(s, detail);
   }
 
