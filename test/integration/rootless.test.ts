@@ -121,6 +121,11 @@ describe('rootless mode', { skip }, () => {
     // The docker context "berth" points at this engine.
     const ctx = await u.docker(['--context', 'berth', 'version', '--format', '{{.Server.Version}}']);
     assert.equal(ctx.code, 0, ctx.err);
+    const ls = await u.docker(['context', 'ls', '--format', '{{.Name}} {{.DockerEndpoint}}']);
+    assert.match(ls.out, /^berth unix:\/\/\S+\/docker\.sock$/m, ls.out);
+    const hello = await u.docker(['--context', 'berth', 'run', '--rm', 'hello-world']);
+    assert.equal(hello.code, 0, hello.err);
+    assert.match(hello.out, /Hello from/);
   });
 
   it('runs containers as root of the namespace: output, exit codes, host uid', async () => {
