@@ -8,13 +8,13 @@
 // openssh-server, chromium and the docker CLI. ROUNDS (default 10).
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { chromium, type Page } from 'playwright-core';
 import { DockerApiBackend } from '../electron/backend/dockerApi/backend.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { startDockerd } from '../test/helpers/dockerd.ts';
 import { makeCerts } from '../test/helpers/tlsCerts.ts';
+import { freePort } from '../test/helpers/registry.ts';
 import { busyboxTarball, REPO } from '../test/helpers/testEngine.ts';
 import { until } from '../test/helpers/run.ts';
 import type {} from '../renderer/main.tsx';
@@ -23,12 +23,6 @@ import { median, range } from './lib.ts';
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const CLI = '/usr/local/bin/docker';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 
 const home = mkdtempSync(`${tmpdir()}/berth-bench-engines-`);

@@ -61,7 +61,7 @@ export class Engines {
     const env = this.opts.env ?? process.env;
     const out: Entry[] = [{ name: OWN_ENGINE, source: 'berth', endpoint: { host: this.own.host }, description: "Berth's engine" }];
     if (env.DOCKER_HOST && env.DOCKER_HOST !== this.own.host) {
-      const tlsDir = env.DOCKER_CERT_PATH || join(this.store.dir);
+      const tlsDir = env.DOCKER_CERT_PATH || this.store.dir;
       const tls = env.DOCKER_TLS_VERIFY ? { ca: join(tlsDir, 'ca.pem'), cert: join(tlsDir, 'cert.pem'), key: join(tlsDir, 'key.pem') } : undefined;
       out.push({ name: 'DOCKER_HOST', source: 'env', endpoint: { host: env.DOCKER_HOST, ...(tls ? { tls } : {}) }, description: 'from the DOCKER_HOST variable' });
     }

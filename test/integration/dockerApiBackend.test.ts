@@ -4,7 +4,6 @@
 // another CA are refused, with the engine and the reason named.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { after, describe, it } from 'node:test';
 import { backendConformance } from '../../electron/backend/testing/backendConformance.ts';
@@ -14,6 +13,7 @@ import { DOCKERD, startDockerd, type PrivateDockerd } from '../helpers/dockerd.t
 import { busyboxTarball } from '../helpers/testEngine.ts';
 import { until } from '../helpers/run.ts';
 import { makeCerts, type TestCerts } from '../helpers/tlsCerts.ts';
+import { freePort } from '../helpers/registry.ts';
 
 backendConformance('Docker API client to a Berth daemon', async () => {
   const d = await startDaemon();
@@ -50,15 +50,6 @@ describe('a remote engine that goes away and comes back', { timeout: 120_000 }, 
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 if (existsSync(DOCKERD)) {
   // One dockerd for the suite below and the refusals after it.

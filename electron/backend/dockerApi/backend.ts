@@ -4,7 +4,7 @@
 // UNSUPPORTED with the reason; stats graphs are sampled here (stats.ts), so their 15 minutes of
 // history exist for every engine.
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import type {
   ChangeItem, ContainerInspect, ContainerListItem, DiskUsage, EngineEvent, ExecInspect, HistoryEntry,
   ImageDeleteItem, ImageInspect, ImageSummary, LogEntry, NetworkView, PathStat, ProgressMessage, RegistryCredentials, SystemInfo, TopResult,
@@ -23,6 +23,14 @@ import { ApiStats, readingOf, type DockerStatsJson } from './stats.ts';
 import type { Endpoint } from './transport.ts';
 
 const enc = encodeURIComponent;
+
+/** A reference's repository (what is left without its tag and digest) and its tag, as the API's query takes them. */
+function splitRef(ref: string): { repo: string; tag?: string; digest?: string } {
+  const r = parseReference(ref);
+  let repo = ref.replace(/@.*$/, '');
+  if (r.tag) repo = repo.slice(0, repo.lastIndexOf(':'));
+  return { repo, tag: r.tag, digest: r.digest };
+}
 
 function authHeader(c?: RegistryCredentials, server?: string): Record<string, string> {
   const auth = c ? (c.identityToken ? { identitytoken: c.identityToken } : { username: c.username, password: c.password, ...(server ? { serveraddress: server } : {}) }) : {};
@@ -134,17 +142,16 @@ export class DockerApiBackend implements Backend {
       inspect: (ref) => c.json<ImageInspect>('GET', `/images/${ref}/json`),
       history: (ref) => c.json<HistoryEntry[]>('GET', `/images/${ref}/history`),
       pull: async (ref, o = {}) => {
-        const r = parseReference(ref);
-        const fromImage = ref.replace(/@.*$/, '').replace(/:[^:/]+$/, r.tag ? '' : '$&');
+        const r = splitRef(ref);
+        const fromImage = r.repo;
         const tag = r.digest ?? r.tag ?? (o.allTags ? undefined : 'latest');
         const platform = o.platform ? [o.platform.os, o.platform.architecture, o.platform.variant].filter(Boolean).join('/') : undefined;
         const res = await c.request('POST', '/images/create', { query: { fromImage, tag, platform }, headers: authHeader(o.credentials), signal: o.signal });
         await progress(res, o.onProgress);
       },
       push: async (ref, o = {}) => {
-        const r = parseReference(ref);
-        const repo = ref.replace(/@.*$/, '').replace(/:[^:/]+$/, r.tag ? '' : '$&');
-        const res = await c.request('POST', `/images/${repo}/push`, { query: { tag: r.tag }, headers: authHeader(o.credentials), signal: o.signal });
+        const r = splitRef(ref);
+        const res = await c.request('POST', `/images/${r.repo}/push`, { query: { tag: r.tag }, headers: authHeader(o.credentials), signal: o.signal });
         let out = { tag: r.tag ?? 'latest', digest: '', size: 0 };
         await progress(res, o.onProgress, (m) => {
           const aux = m.aux as { Tag?: string; Digest?: string; Size?: number } | undefined;
@@ -153,9 +160,8 @@ export class DockerApiBackend implements Backend {
         return out;
       },
       tag: (source, target) => {
-        const r = parseReference(target);
-        const repo = target.replace(/@.*$/, '').replace(/:[^:/]+$/, r.tag ? '' : '$&');
-        return c.ok('POST', `/images/${source}/tag`, { query: { repo, tag: r.tag ?? 'latest' } });
+        const r = splitRef(target);
+        return c.ok('POST', `/images/${source}/tag`, { query: { repo: r.repo, tag: r.tag ?? 'latest' } });
       },
       remove: (ref, o = {}) => c.json<ImageDeleteItem[]>('DELETE', `/images/${ref}`, { query: { force: o.force } }),
       prune: (o = {}) => c.json('POST', '/images/prune', { query: { filters: { ...o.filters, ...(o.all ? { dangling: ['false'] } : {}) } } }),
@@ -314,10 +320,9 @@ function statHeader(res: IncomingMessage): PathStat {
  * An exec's stream that ends only once the engine reports the process gone, so its exit code is
  * in inspect() when a reader sees the end (dockerd closes the stream a moment before).
  */
-function settledOnEnd<T extends NodeJS.ReadableStream & { push?: unknown }>(stream: T, done: () => Promise<boolean>): T {
-  const s = stream as unknown as import('node:stream').Duplex;
-  const push = s.push.bind(s);
-  s.push = (chunk: unknown, encoding?: BufferEncoding) => {
+function settledOnEnd(stream: Duplex, done: () => Promise<boolean>): Duplex {
+  const push = stream.push.bind(stream);
+  stream.push = (chunk: unknown, encoding?: BufferEncoding) => {
     if (chunk !== null) return push(chunk, encoding);
     void (async () => {
       for (let i = 0; i < 50 && !(await done()); i++) await new Promise((r) => setTimeout(r, 20));

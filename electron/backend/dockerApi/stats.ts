@@ -130,12 +130,11 @@ export class ApiStats implements StatsBackend {
 
   private watch(): void {
     if (this.offEvents) return;
-    this.offEvents = this.feed.on((e) => this.event(e));
+    const offEvents = this.feed.on((e) => this.event(e));
     // Reconnects replay what was missed; the running set is read again as well.
     const offState = this.feed.onState((s) => s === 'open' && void this.resync());
-    const off = this.offEvents;
     this.offEvents = () => {
-      off();
+      offEvents();
       offState();
     };
     void this.resync();
