@@ -20,6 +20,7 @@ import { loadLibc, MNT_DETACH } from '../engine/sys/libc.ts';
 import { claimEngine, checkStore, pauseProcess, prepareRunDir, requirePrerequisites, rootlessChecks, rootlessLayout, RootlessError, runningEngine, startInNamespace, type RootlessLayout } from '../machine/rootless.ts';
 import { ensureDockerContext } from '../machine/dockerContext.ts';
 import { dialCommand, ownSocket } from './dialStdio.ts';
+import { machineCommand } from './machineCli.ts';
 import { checkSocketFree, claimRoot, RootBusyError } from './rootLock.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
   if (cmd === 'daemon') return daemon(args);
   if (cmd === 'system' && args[0] === 'reset') return systemReset(args.slice(1));
   if (cmd === 'web' && args[0] === 'rotate-token') return rotateWebToken(args.slice(1));
+  if (cmd === 'machine') return machineCommand(args);
   if (cmd === 'system' && args[0] === 'dial-stdio') {
     return dialCommand(args.slice(1), ownSocket());
   }
@@ -118,7 +120,8 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   });
   const api = await startApiServer(backendOf(engine), socket);
   const host = new ContractHost(backendOf(engine), { version: PACKAGE_VERSION, dockerSocket: socket });
-  const contract = layout ? await serveContract(host, layout.uiSocket) : undefined;
+  const contractSocket = layout?.uiSocket ?? flag(args, '--contract-socket');
+  const contract = contractSocket ? await serveContract(host, contractSocket) : undefined;
   console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir}${layout ? ', rootless' : ''})`);
   if (!layout && !socketFlag) registerContext(socket);
   const engines = new Engines({ host: `unix://${socket}`, connect: inProcess(host) }, { version: PACKAGE_VERSION });
