@@ -2,7 +2,7 @@
 // bidirectional streams, each with a runtime validator for what crosses the boundary. The
 // Electron IPC host, the web-mode WebSocket host, the preload and renderer/bridge.ts all derive
 // from this file; adding a method means adding it here and giving it a handler.
-import type { ContainerSummary, EngineContainer, EngineEventView, EngineInfo, EngineView, ImageView, JobView, LogLine, NetworkSummary, StatsMark, StatsSample, VolumeListing, VolumeSummary } from './views.ts';
+import type { ContainerSummary, EngineContainer, EngineEventView, EngineInfo, EngineView, ImageView, MachineView, JobView, LogLine, NetworkSummary, StatsMark, StatsSample, VolumeListing, VolumeSummary } from './views.ts';
 import { checkContainerName, checkEnv, checkVolumeName, checkMemory, checkNetworkName, checkPortBinding, formatBind, parseBindSpec } from './grammar/index.ts';
 import { parseReference } from './reference.ts';
 import type { BuildRecord, BuildSummary } from './build.ts';
@@ -12,6 +12,12 @@ const id = str({ min: 1, max: 256 });
 /** a docker context's name (docker/cli: ^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$) */
 const engineName = str({ min: 1, max: 128, pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/ });
 const ref = obj({ id });
+const machineName = str({ min: 1, max: 63, pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/ });
+const machineResources = {
+  cpus: optional(num({ min: 1, max: 256, int: true })),
+  memoryMiB: optional(num({ min: 512, max: 1024 * 1024, int: true })),
+  diskGiB: optional(num({ min: 2, max: 64 * 1024, int: true })),
+};
 const none = obj({});
 
 /** A published port, structured (the form parses `-p` text with common/grammar's parsePortSpec). */
@@ -117,6 +123,17 @@ export const methods = {
   'engines.makeDefault': method(obj({ name: engineName }), as<null>()),
   /** running containers of every reachable engine */
   'engines.containers': method(none, as<{ containers: EngineContainer[]; errors: { engine: string; error: string }[] }>()),
+  /** Machines (Berth's engine in a VM): answered by the app's side, whichever engine is shown. */
+  'machines.list': method(none, as<MachineView[]>()),
+  'machines.create': method(obj({ name: optional(machineName), ...machineResources }), as<null>()),
+  /** resolves when the engine in the machine answers (the first start builds the guest image) */
+  'machines.start': method(obj({ name: machineName }), as<null>()),
+  'machines.stop': method(obj({ name: machineName, force: optional(bool()) }), as<null>()),
+  /** applied at the next start */
+  'machines.set': method(obj({ name: machineName, ...machineResources }), as<null>()),
+  'machines.remove': method(obj({ name: machineName, force: optional(bool()) }), as<null>()),
+  /** the last lines of the VM's console */
+  'machines.console': method(obj({ name: machineName }), as<{ lines: string[] }>()),
 } as const;
 
 export type MethodName = keyof typeof methods;
@@ -136,6 +153,8 @@ export interface EventMap {
   'engine': EngineEventView;
   /** this window now shows another engine: every list is read again */
   'engines': { current: string };
+  /** a machine changed state, or a start in progress says what it does */
+  'machine': MachineView;
 }
 export type EventName = keyof EventMap;
 

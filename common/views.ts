@@ -166,6 +166,29 @@ export interface VolumeSummary {
   containers: { id: string; name: string; running: boolean }[];
 }
 
+/** A machine: Berth's engine in a Linux VM this app keeps (qemu, vz or wsl2). */
+export interface MachineView {
+  name: string;
+  kind: 'linux-native' | 'qemu' | 'vz' | 'wsl2';
+  state: 'absent' | 'stopped' | 'starting' | 'running' | 'stopping' | 'error';
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  /** bytes the sparse data disk takes on the host */
+  diskUsed: number;
+  shares: string[];
+  /** the docker context that reaches it */
+  context: string;
+  bootMs?: number;
+  engineVersion?: string;
+  accel?: string;
+  lastError?: string;
+  ports: { proto: string; hostIp: string; hostPort: number; container: string }[];
+  portProblems: string[];
+  /** what a start in progress is doing ("Building the guest image…", "Booting…") */
+  progress?: string;
+}
+
 /** An engine the app can manage: Berth's own, a docker context, or DOCKER_HOST. */
 export interface EngineView {
   name: string;

@@ -15,7 +15,7 @@ const failures = [];
 function find(dir, pred, out = []) {
   for (const name of readdirSync(join(root, dir))) {
     const rel = join(dir, name);
-    if (['node_modules', '.git', '.tsbuild', 'native', 'scratch'].includes(name)) continue;
+    if (['node_modules', '.git', '.tsbuild', 'native', 'scratch', 'dist'].includes(name)) continue;
     if (statSync(join(root, rel)).isDirectory()) find(rel, pred, out);
     else if (pred(rel)) out.push(rel);
   }

@@ -79,6 +79,8 @@ export interface EngineOptions {
   defaultBridge?: string;
   /** the default bridge's gateway/prefix, as dockerd's --bip */
   defaultBridgeIp?: string;
+  /** names added to every container's hosts file (`berth daemon --host-alias NAME=IP`) */
+  hostAliases?: Record<string, string>;
   /** the seams, real ones (overlay, cgroupfs, the native helper, the system clock) unless given */
   seams?: EngineSeams;
   /**
@@ -187,7 +189,7 @@ export class Engine {
     this.networks = new NetworkService({
       root: opts.root, events: this.events, containers: () => store.all(), resolveContainer: (ref) => store.resolve(ref),
       saveContainer: (r) => store.save(r), helperPath: opts.helperPath, defaultBridge: opts.defaultBridge, defaultBridgeIp: opts.defaultBridgeIp,
-      rootlessNetns: opts.rootless?.pausePid,
+      rootlessNetns: opts.rootless?.pausePid, hostAliases: opts.hostAliases,
     });
     this.volumes = new VolumeService(opts.root, this.fs, this.events, () => store.all());
     this.containers = new ContainerService({

@@ -21,6 +21,7 @@ import { claimEngine, checkStore, pauseProcess, prepareRunDir, requirePrerequisi
 import { ensureDockerContext } from '../machine/dockerContext.ts';
 import { dialCommand, ownSocket } from './dialStdio.ts';
 import { machineCommand } from './machineCli.ts';
+import { MachineControl } from '../machine/machineControl.ts';
 import { checkSocketFree, claimRoot, RootBusyError } from './rootLock.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -109,6 +110,7 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   const web = flag(args, '--web');
   const allowRemote = has(args, '--web-allow-remote');
   const bip = flag(args, '--bip');
+  const hostAliases = Object.fromEntries(listFlag(args, '--host-alias').map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
   const pause = layout ? pauseProcess(layout) : undefined;
   if (layout && !pause) throw new Error(`the rootless namespace's pause process (${layout.pauseFile}) is gone: start the engine with \`berth daemon\``);
   await checkSocketFree(socket);
@@ -116,7 +118,7 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   const engine = await createEngine({
     root: rootDir, runRoot, helperPath, helloPath: join(root, 'native/build/hello'), insecureRegistries: insecure, registryMirrors: mirrors,
     ...(cgroupParent ? { cgroupParent } : {}), ...(authFile ? { authFile } : {}), defaultBridge: layout ? 'berth0' : bridgeFor(rootDir),
-    ...(bip ? { defaultBridgeIp: bip } : {}), ...(pause ? { rootless: { pausePid: pause.pid } } : {}),
+    ...(bip ? { defaultBridgeIp: bip } : {}), hostAliases, ...(pause ? { rootless: { pausePid: pause.pid } } : {}),
   });
   const api = await startApiServer(backendOf(engine), socket);
   const host = new ContractHost(backendOf(engine), { version: PACKAGE_VERSION, dockerSocket: socket });
@@ -124,7 +126,7 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   const contract = contractSocket ? await serveContract(host, contractSocket) : undefined;
   console.log(`berth daemon: Docker API on unix://${socket} (root ${rootDir}${layout ? ', rootless' : ''})`);
   if (!layout && !socketFlag) registerContext(socket);
-  const engines = new Engines({ host: `unix://${socket}`, connect: inProcess(host) }, { version: PACKAGE_VERSION });
+  const engines = new Engines({ host: `unix://${socket}`, connect: inProcess(host) }, { version: PACKAGE_VERSION, machines: machineControl() });
   const ui = web ? await startWeb(switchable(engines), web, runRoot, allowRemote) : undefined;
   await new Promise<void>((resolve) => {
     process.on('SIGTERM', () => resolve());
@@ -139,6 +141,11 @@ async function engineDaemon(args: string[], layout?: RootlessLayout): Promise<nu
   engine.close();
   releaseRoot();
   return 0;
+}
+
+/** The machines a web-mode app manages: their supervisors run this install's berth command. */
+function machineControl(): MachineControl {
+  return new MachineControl({ root, berth: [process.execPath, join(root, 'bin/berth.mjs')] });
 }
 
 function registerContext(socket: string): void {
@@ -223,7 +230,7 @@ async function rootlessDaemon(args: string[]): Promise<number> {
     const { exited } = run;
     registerContext(layout.dockerSocket);
     console.log(`berth daemon: rootless engine ready; for the docker CLI: export DOCKER_HOST=unix://${layout.dockerSocket} (or docker context use berth)`);
-    const engines = new Engines({ host: `unix://${layout.dockerSocket}`, connect: (ch) => new RelayConnection(layout.uiSocket, ch) }, { version: PACKAGE_VERSION });
+    const engines = new Engines({ host: `unix://${layout.dockerSocket}`, connect: (ch) => new RelayConnection(layout.uiSocket, ch) }, { version: PACKAGE_VERSION, machines: machineControl() });
     const ui = web ? await startWeb(switchable(engines), web, layout.runDir, allowRemote) : undefined;
     const code = await exited;
     await ui?.close();

@@ -251,11 +251,13 @@ export class ContractHost {
     // The app's side answers these (engines.ts) before a call reaches an engine's host.
     'engines.list': noEngines, 'engines.use': noEngines, 'engines.save': noEngines, 'engines.remove': noEngines,
     'engines.makeDefault': noEngines, 'engines.containers': noEngines,
+    'machines.list': noEngines, 'machines.create': noEngines, 'machines.start': noEngines, 'machines.stop': noEngines,
+    'machines.set': noEngines, 'machines.remove': noEngines, 'machines.console': noEngines,
   };
 }
 
 const noEngines = (): never => {
-  throw new CodedError('UNSUPPORTED', 'this connection reaches one engine only; engines are chosen in the app');
+  throw new CodedError('UNSUPPORTED', 'this connection reaches one engine only; engines and machines are managed in the app');
 };
 
 /** `repo:tag` → [repo, tag]; a registry port is not a tag. */

@@ -3,18 +3,18 @@
 // Docker API client backend with its own ContractHost, made when first shown and kept while
 // the app runs. Each UI connection shows one engine at a time (EngineConnection) and can switch;
 // the choice is remembered in the app's settings. Calls named engines.* are answered here.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ClientMessage, MethodArgs, ServerMessage } from '../../common/contract.ts';
 import { methods } from '../../common/contract.ts';
 import { CodedError } from '../../common/errors.ts';
-import type { EngineContainer, EngineStatus, EngineView } from '../../common/views.ts';
+import type { EngineContainer, EngineStatus, EngineView, MachineView } from '../../common/views.ts';
 import { ValidationError } from '../../common/validate.ts';
 import { DockerApiBackend } from '../backend/dockerApi/backend.ts';
 import type { Endpoint } from '../backend/dockerApi/transport.ts';
 import { ContractHost, errorData } from './contractHost.ts';
-import { inProcess, type Connection, type ConnectionFactory } from './contractSocket.ts';
+import { inProcess, RelayConnection, type Connection, type ConnectionFactory } from './contractSocket.ts';
 import { ContextStore, type ContextProblem } from './dockerContexts.ts';
 import type { Channel } from './uiConnection.ts';
 
@@ -40,6 +40,18 @@ interface Remote {
   key: string;
 }
 
+/** The app's machines (electron/machine/machineControl.ts), handed in by the composition root. */
+export interface Machines {
+  list(): Promise<MachineView[]>;
+  create(a: MethodArgs<'machines.create'>): Promise<void>;
+  start(name: string): Promise<void>;
+  stop(name: string, force?: boolean): Promise<void>;
+  set(name: string, r: Omit<MethodArgs<'machines.set'>, 'name'>): Promise<void>;
+  remove(name: string, force?: boolean): Promise<void>;
+  console(name: string): { lines: string[] };
+  onChange(fn: (m: MachineView) => void): () => void;
+}
+
 export function appConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'berth');
 }
@@ -50,7 +62,7 @@ export class Engines {
   private readonly settingsFile: string;
   private ownClient?: DockerApiBackend;
 
-  constructor(private readonly own: OwnEngine, private readonly opts: { version: string; env?: NodeJS.ProcessEnv; configDir?: string; statusTimeoutMs?: number }) {
+  constructor(private readonly own: OwnEngine, private readonly opts: { version: string; env?: NodeJS.ProcessEnv; configDir?: string; statusTimeoutMs?: number; machines?: Machines }) {
     const env = opts.env ?? process.env;
     this.store = new ContextStore(env);
     this.settingsFile = join(opts.configDir ?? appConfigDir(env), 'engine.json');
@@ -123,9 +135,17 @@ export class Engines {
     r.backend.dispose();
   }
 
+  get machines(): Machines | undefined {
+    return this.opts.machines;
+  }
+
   /** A connection to one engine's contract, and a way to hear when that engine is lost. */
   open(name: string, channel: Channel): Connection {
     if (name === OWN_ENGINE) return this.own.connect(channel);
+    // Berth's engine in a machine forwards its contract beside its docker socket: the app gets
+    // all of Berth's features there (build records, the volume browser, its own stats).
+    const contract = berthContract(this.entry(name).endpoint.host);
+    if (contract) return new RelayConnection(contract, channel);
     const r = this.remote(name);
     const conn = inProcess(r.host)(channel);
     const off = r.backend.onState((state, detail) => channel.send({ t: 'state', state, detail: state === 'lost' ? `engine "${name}": ${detail ?? 'connection lost'}; reconnecting…` : undefined }));
@@ -224,10 +244,12 @@ export class EngineConnection implements Connection {
   private inner: Connection;
   private current: string;
   private readonly streams = new Set<number>();
+  private readonly offMachines?: () => void;
 
   constructor(private readonly engines: Engines, private readonly channel: Channel, initial?: string) {
     this.current = initial ?? engines.remembered();
     this.inner = this.openInner(this.current);
+    this.offMachines = engines.machines?.onChange((m) => channel.send({ t: 'event', name: 'machine', payload: m }));
   }
 
   private openInner(name: string): Connection {
@@ -242,7 +264,7 @@ export class EngineConnection implements Connection {
   receive(raw: unknown): void {
     const m = raw as ClientMessage;
     if (typeof m !== 'object' || m === null) return;
-    if (m.t === 'call' && typeof m.method === 'string' && m.method.startsWith('engines.')) {
+    if (m.t === 'call' && typeof m.method === 'string' && (m.method.startsWith('engines.') || m.method.startsWith('machines.'))) {
       void this.call(m.method, m.args).then(
         (value) => this.channel.send({ t: 'result', id: m.id, ok: true, value: value ?? null } as ServerMessage),
         (e) => this.channel.send({ t: 'result', id: m.id, ok: false, error: errorData(e) }),
@@ -269,6 +291,31 @@ export class EngineConnection implements Connection {
       }
       case 'engines.makeDefault': return e.makeDefault(methods['engines.makeDefault'].args(args, '').name);
     }
+    if (method.startsWith('machines.')) return this.machineCall(method, args);
+    throw new ValidationError(`unknown method ${method}`);
+  }
+
+  private async machineCall(method: string, args: unknown): Promise<unknown> {
+    const m = this.engines.machines;
+    if (!m) throw new CodedError('UNSUPPORTED', 'machines are managed by the desktop app and `berth daemon --web`; this app runs without them');
+    switch (method) {
+      case 'machines.list': return m.list();
+      case 'machines.create': return m.create(methods['machines.create'].args(args, '')).then(() => null);
+      case 'machines.start': return m.start(methods['machines.start'].args(args, '').name).then(() => null);
+      case 'machines.stop': {
+        const a = methods['machines.stop'].args(args, '');
+        return m.stop(a.name, a.force).then(() => null);
+      }
+      case 'machines.set': {
+        const { name, ...r } = methods['machines.set'].args(args, '');
+        return m.set(name, r).then(() => null);
+      }
+      case 'machines.remove': {
+        const a = methods['machines.remove'].args(args, '');
+        return m.remove(a.name, a.force).then(() => null);
+      }
+      case 'machines.console': return m.console(methods['machines.console'].args(args, '').name);
+    }
     throw new ValidationError(`unknown method ${method}`);
   }
 
@@ -287,8 +334,16 @@ export class EngineConnection implements Connection {
   }
 
   dispose(): void {
+    this.offMachines?.();
     this.inner.dispose();
   }
+}
+
+/** The contract socket beside a Berth engine's forwarded docker socket (a machine's), if any. */
+export function berthContract(host: string): string | undefined {
+  if (!host.startsWith('unix://') || !host.endsWith('/docker.sock')) return undefined;
+  const path = join(dirname(host.slice('unix://'.length)), 'contract.sock');
+  return existsSync(path) ? path : undefined;
 }
 
 /** The connection factory of the app's transports: every window can switch engines. */

@@ -79,6 +79,7 @@ export class GuestAgent {
       const rest = head.subarray(nl + 1);
       if (!v) return void sock.destroy();
       if (v.verb === 'control') return this.control(sock, rest);
+      if (v.verb === 'shell') return this.shell(sock, rest, v.command);
       const target = v.verb === 'tcp' ? connect({ port: v.port, host: '127.0.0.1', allowHalfOpen: true })
         : connect({ path: v.verb === 'api' ? this.o.dockerSocket : this.o.contractSocket, allowHalfOpen: true });
       target.on('error', () => sock.destroy());
@@ -89,6 +90,19 @@ export class GuestAgent {
       });
     };
     sock.on('data', onData);
+  }
+
+  /** A terminal: util-linux's `script` gives the shell a pty; the stream carries its bytes. */
+  private shell(sock: Socket, rest: Buffer, command?: string): void {
+    const child = spawn('script', ['-qfec', command ?? 'exec /bin/bash -l', '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm-256color', HOME: '/root' }, cwd: '/root' });
+    child.on('error', () => sock.destroy());
+    if (rest.length) child.stdin.write(rest);
+    sock.pipe(child.stdin);
+    child.stdout.pipe(sock, { end: false });
+    child.stderr.pipe(sock, { end: false });
+    child.on('close', () => sock.end());
+    sock.on('close', () => child.kill('SIGHUP'));
+    sock.resume();
   }
 
   private control(sock: Socket, rest: Buffer): void {
@@ -108,7 +122,7 @@ export class GuestAgent {
     if (rest.length) feed(rest.toString('utf8'));
     sock.resume();
     const fatal = this.fatal();
-    if (fatal) this.send(sock, { type: 'error', message: fatal });
+    if (fatal) this.send(sock, { type: 'error', reason: fatal });
     else if (this.ready) {
       this.send(sock, this.ready);
       this.send(sock, { type: 'ports', bound: this.ports });
@@ -131,7 +145,7 @@ export class GuestAgent {
     const t0 = uptimeMs();
     while (!this.closed) {
       const fatal = this.fatal();
-      if (fatal) return this.broadcast({ type: 'error', message: fatal });
+      if (fatal) return this.broadcast({ type: 'error', reason: fatal });
       try {
         await dockerGet(this.o.dockerSocket, '/_ping', 2000);
         const version = (JSON.parse(await dockerGet(this.o.dockerSocket, '/version')) as { Version: string }).Version;

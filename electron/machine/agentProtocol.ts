@@ -5,11 +5,13 @@
 //   api          a byte stream to the engine's Docker API socket
 //   contract     a byte stream to the engine's contract socket (the app's protocol)
 //   tcp PORT     a byte stream to 127.0.0.1:PORT in the guest (published ports)
+//   shell [B64]  a terminal in the guest (`berth machine ssh`): a login shell, or the command
+//                whose text is base64url-encoded in the argument
 // A wrong token or verb closes the connection without a word.
 import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 
-export type Verb = { verb: 'control' } | { verb: 'api' } | { verb: 'contract' } | { verb: 'tcp'; port: number };
+export type Verb = { verb: 'control' } | { verb: 'api' } | { verb: 'contract' } | { verb: 'tcp'; port: number } | { verb: 'shell'; command?: string };
 
 export interface BoundPort {
   proto: 'tcp' | 'udp';
@@ -23,15 +25,16 @@ export interface BoundPort {
 export type GuestMessage =
   | { type: 'ready'; version: string; kernel: string; arch: string; bootMs: number; engineMs: number; image: string }
   | { type: 'ports'; bound: BoundPort[] }
-  | { type: 'error'; message: string }
+  | { type: 'error'; reason: string }
   | { type: 'pong' };
 
 export type HostMessage = { type: 'shutdown' } | { type: 'ping' };
 
-export const MAX_HEADER = 256;
+export const MAX_HEADER = 8192;
 
 export function header(token: string, v: Verb): string {
-  return `${token} ${v.verb}${v.verb === 'tcp' ? ` ${v.port}` : ''}\n`;
+  const arg = v.verb === 'tcp' ? ` ${v.port}` : v.verb === 'shell' && v.command ? ` ${Buffer.from(v.command).toString('base64url')}` : '';
+  return `${token} ${v.verb}${arg}\n`;
 }
 
 /** The verb of a header line when its token is `token`, else undefined. */
@@ -43,6 +46,7 @@ export function parseHeader(line: string, token: string): Verb | undefined {
   if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
   if ((verb === 'control' || verb === 'api' || verb === 'contract') && arg === undefined) return { verb };
   if (verb === 'tcp' && arg && /^\d{1,5}$/.test(arg) && +arg > 0 && +arg < 65536) return { verb, port: +arg };
+  if (verb === 'shell') return arg === undefined ? { verb } : /^[A-Za-z0-9_-]+$/.test(arg) ? { verb, command: Buffer.from(arg, 'base64url').toString() } : undefined;
   return undefined;
 }
 
@@ -67,7 +71,7 @@ export function parseGuestMessage(line: string): GuestMessage | undefined {
       const ok = m.bound.every((p) => (p.proto === 'tcp' || p.proto === 'udp') && Number.isInteger(p.hostPort) && p.hostPort > 0 && p.hostPort < 65536);
       return ok ? m : undefined;
     }
-    if (m.type === 'error' && typeof m.message === 'string') return m;
+    if (m.type === 'error' && typeof m.reason === 'string') return m;
     if (m.type === 'pong') return m;
   } catch {
     /* not JSON */

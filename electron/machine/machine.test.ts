@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { boundPorts, header, lineReader, parseGuestMessage, parseHeader, splice } from './agentProtocol.ts';
-import { parseSize, validName } from './machine.ts';
+import { contextName, parseSize, validName } from './machine.ts';
 import { PortForwards } from './portForwards.ts';
 import { kvmCandidate, qemuArgs, type QemuPlan } from './qemu/qemuArgs.ts';
 
@@ -16,10 +16,13 @@ describe('the guest agent protocol', () => {
     assert.deepEqual(parseHeader(header(TOKEN, { verb: 'api' }), TOKEN), { verb: 'api' });
     assert.deepEqual(parseHeader(`${TOKEN} tcp 443`, TOKEN), { verb: 'tcp', port: 443 });
     assert.deepEqual(parseHeader(`${TOKEN} control`, TOKEN), { verb: 'control' });
-    for (const bad of [`${'b'.repeat(48)} api`, `${TOKEN}x api`, `${TOKEN} shell`, `${TOKEN} tcp 0`, `${TOKEN} tcp 65536`, `${TOKEN} tcp 80 x`, `${TOKEN} api extra`, '', ' api']) {
+    for (const bad of [`${'b'.repeat(48)} api`, `${TOKEN}x api`, `${TOKEN} sh`, `${TOKEN} tcp 0`, `${TOKEN} tcp 65536`, `${TOKEN} tcp 80 x`, `${TOKEN} api extra`, '', ' api']) {
       assert.equal(parseHeader(bad, TOKEN), undefined, bad);
     }
     assert.equal(parseHeader(' api', ''), undefined, 'an empty token opens nothing');
+    assert.deepEqual(parseHeader(header(TOKEN, { verb: 'shell', command: 'cat /etc/os-release | head -1' }), TOKEN), { verb: 'shell', command: 'cat /etc/os-release | head -1' });
+    assert.deepEqual(parseHeader(`${TOKEN} shell`, TOKEN), { verb: 'shell' });
+    assert.equal(parseHeader(`${TOKEN} shell not/base64`, TOKEN), undefined);
   });
 
   it('reads the guest\'s messages and drops malformed ones', () => {
@@ -29,7 +32,7 @@ describe('the guest agent protocol', () => {
     assert.equal(parseGuestMessage('{"type":"ports","bound":[{"proto":"tcp","hostPort":70000}]}'), undefined);
     assert.equal(parseGuestMessage('{"type":"ready"}'), undefined);
     assert.equal(parseGuestMessage('not json'), undefined);
-    assert.deepEqual(parseGuestMessage('{"type":"error","message":"the data disk is damaged"}'), { type: 'error', message: 'the data disk is damaged' });
+    assert.deepEqual(parseGuestMessage('{"type":"error","reason":"the data disk is damaged"}'), { type: 'error', reason: 'the data disk is damaged' });
     const lines: string[] = [];
     const feed = lineReader((l) => lines.push(l));
     feed('{"a":1}\n{"b"');
@@ -97,6 +100,9 @@ describe('machine settings', () => {
     assert.equal(parseSize('1.5GiB', 'M'), 1536);
     assert.equal(parseSize('lots', 'M'), undefined);
     assert.ok(validName('default') && validName('dev-2.x'));
+    assert.equal(contextName('default', 'linux'), 'berth-vm', 'beside the native engine');
+    assert.equal(contextName('default', 'darwin'), 'berth', 'the only engine');
+    assert.equal(contextName('dev', 'win32'), 'berth-dev');
     assert.ok(!validName('../x') && !validName('') && !validName('-f') && !validName('a/b'));
   });
 });

@@ -5,6 +5,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { BoundPort } from './agentProtocol.ts';
+import { CodedError, type ErrorCode } from '../../common/errors.ts';
 
 export type MachineKind = 'linux-native' | 'qemu' | 'vz' | 'wsl2';
 export type MachineState = 'absent' | 'stopped' | 'starting' | 'running' | 'stopping' | 'error';
@@ -41,6 +42,8 @@ export interface MachineStatus {
   dockerSocket?: string;
   contractSocket?: string;
   context?: string;
+  /** the guest agent, for this user's other processes; the token is in the machine's directory */
+  agent?: { port: number } | { path: string };
   ports: BoundPort[];
   portProblems: string[];
   lastError?: string;
@@ -72,13 +75,19 @@ export interface Machine {
 }
 
 /** A machine problem: what went wrong and how to fix it. */
-export class MachineError extends Error {
-  constructor(message: string, readonly fix?: string) {
-    super(fix ? `${message}: ${fix}` : message);
+export class MachineError extends CodedError {
+  constructor(message: string, readonly fix?: string, code: ErrorCode = 'UNAVAILABLE') {
+    super(code, fix ? `${message}: ${fix}` : message);
   }
 }
 
 export const DEFAULT_MACHINE = 'default';
+
+/** The docker context of a machine: `berth` where it is the only engine (macOS, Windows), `berth-vm` beside a native one. */
+export function contextName(name: string, os: NodeJS.Platform = process.platform): string {
+  const base = os === 'linux' ? 'berth-vm' : 'berth';
+  return name === DEFAULT_MACHINE ? base : `${base}-${name}`;
+}
 
 /** The machines of this user (root: /var/lib/berth-machines). */
 export function machinesDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -12,6 +12,7 @@ import { ContractHost } from '../host/contractHost.ts';
 import { inProcess, RelayConnection, type Connection, type ConnectionFactory } from '../host/contractSocket.ts';
 import { Engines, switchable } from '../host/engines.ts';
 import { ensureRootlessEngine } from '../machine/rootless.ts';
+import { MachineControl } from '../machine/machineControl.ts';
 
 const appRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const resources = app.isPackaged ? process.resourcesPath : appRoot;
@@ -106,7 +107,7 @@ async function asClient(): Promise<void> {
   const layout = await ensureRootlessEngine({
     node: process.execPath, berth: join(appRoot, 'bin/berth.mjs'), log: join(app.getPath('logs'), 'engine.log'),
   });
-  serveIpc(switchable(new Engines({ host: `unix://${layout.dockerSocket}`, connect: (ch) => new RelayConnection(layout.uiSocket, ch) }, { version: app.getVersion() })));
+  serveIpc(switchable(new Engines({ host: `unix://${layout.dockerSocket}`, connect: (ch) => new RelayConnection(layout.uiSocket, ch) }, { version: app.getVersion(), machines: machines() })));
   const icon = join(resources, 'assets/tray.png');
   tray = new Tray(existsSync(icon) ? nativeImage.createFromPath(icon) : nativeImage.createEmpty());
   tray.setToolTip('Berth (rootless)');
@@ -115,6 +116,11 @@ async function asClient(): Promise<void> {
     { label: 'Quit', role: 'quit' as const },
   ]));
   openWindow();
+}
+
+/** The VMs this app keeps; their supervisors run the berth command with Electron as Node. */
+function machines(): MachineControl {
+  return new MachineControl({ root: unpacked, berth: [process.execPath, join(appRoot, 'bin/berth.mjs')], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
 }
 
 async function main(): Promise<void> {
@@ -132,7 +138,7 @@ async function main(): Promise<void> {
   const backend = backendOf(engine);
   const api = await startApiServer(backend, socket);
   const host = new ContractHost(backend, { version: app.getVersion(), dockerSocket: socket });
-  serveIpc(switchable(new Engines({ host: `unix://${socket}`, connect: inProcess(host) }, { version: app.getVersion() })));
+  serveIpc(switchable(new Engines({ host: `unix://${socket}`, connect: inProcess(host) }, { version: app.getVersion(), machines: machines() })));
   const icon = join(resources, 'assets/tray.png');
   tray = new Tray(existsSync(icon) ? nativeImage.createFromPath(icon) : nativeImage.createEmpty());
   const refreshTray = () => void updateTray(backend).catch(() => undefined);

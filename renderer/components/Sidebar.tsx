@@ -15,6 +15,7 @@ export function Sidebar() {
   const building = useApp((s) => s.builds.some((b) => b.status === 'running'));
   const conn = useApp((s) => s.connection.state);
   const info = useApp((s) => s.info);
+  const machines = useApp((s) => s.machines);
   return (
     <nav className="sidebar" aria-label="sections">
       <div className="brand">Berth</div>
@@ -29,6 +30,11 @@ export function Sidebar() {
       ))}
       <span className="spacer" />
       {info?.dockerSocket && conn === 'open' && <DockerHost socket={info.dockerSocket} />}
+      {machines?.map((m) => (
+        <button key={m.name} className={`machine-status state-${m.state}`} data-testid={`sidebar-machine-${m.name}`} title={m.lastError ?? `machine ${m.name}: ${m.kind}, ${m.cpus} CPUs, ${(m.memoryMiB / 1024).toFixed(1)} GiB`} onClick={() => setView('engines')}>
+          <span className="dot" /> VM {m.name}: {m.progress && m.state !== 'running' ? 'starting…' : m.state}
+        </button>
+      ))}
       <div className={`engine-status engine-${conn}`} title={info ? `${info.kernel}, cgroups ${info.cgroupMode}, ${info.root}` : ''}>
         <span className="dot" /> {conn === 'open' ? 'Engine running' : conn === 'connecting' ? 'Connecting…' : 'Engine unreachable'}
         {info?.rootless && conn === 'open' && <span className="badge" title="the engine runs as you, in a user namespace">rootless</span>}

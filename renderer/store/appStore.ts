@@ -5,7 +5,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { MethodArgs, MethodResult, RunArgs } from '../../common/contract.ts';
 import type { BuildSummary } from '../../common/build.ts';
-import type { ContainerSummary, EngineContainer, EngineEventView, EngineInfo, EngineView, ImageView, JobView, NetworkSummary, VolumeSummary } from '../../common/views.ts';
+import type { ContainerSummary, EngineContainer, EngineEventView, EngineInfo, EngineView, ImageView, MachineView, JobView, NetworkSummary, VolumeSummary } from '../../common/views.ts';
 import type { Bridge, BridgeError, BridgeResult, ConnectionState, StreamControl, StreamHandlers } from '../bridge.ts';
 import type { ContainerSort, ListFilter } from './containerList.ts';
 import { activitySlice } from './slices/activity.ts';
@@ -14,6 +14,7 @@ import type { SliceContext } from './slices/context.ts';
 import { imagesSlice } from './slices/images.ts';
 import { buildsSlice } from './slices/builds.ts';
 import { enginesSlice } from './slices/engines.ts';
+import { machinesSlice } from './slices/machines.ts';
 import { resourcesSlice } from './slices/resources.ts';
 import { uiSlice } from './slices/ui.ts';
 import { StatsBuffers } from './statsBuffers.ts';
@@ -67,6 +68,9 @@ export interface AppState {
   /** undefined until first read */
   engines?: EngineView[];
   allRunning?: { containers: EngineContainer[]; errors: { engine: string; error: string }[] };
+  /** undefined until first read */
+  machines?: MachineView[];
+  machineConsole?: { name: string; lines: string[] };
 }
 
 export interface Actions {
@@ -127,6 +131,13 @@ export interface Actions {
   removeEngine(name: string): void;
   makeDefaultEngine(name: string): void;
   loadAllRunning(): Promise<void>;
+  loadMachines(): Promise<void>;
+  /** creates the machine, then starts it (the first start builds the guest image) */
+  createMachine(a: MethodArgs<'machines.create'>): Promise<boolean>;
+  startMachine(name: string): Promise<boolean>;
+  stopMachine(name: string): Promise<boolean>;
+  setMachine(a: MethodArgs<'machines.set'>): Promise<boolean>;
+  loadMachineConsole(name: string): Promise<void>;
 }
 
 export type AppStore = StoreApi<AppState & Actions> & { stats: StatsBuffers; bridge: Bridge; dispose(): void };
@@ -158,6 +169,7 @@ export function createAppStore(bridge: Bridge): AppStore {
       ...activitySlice(ctx),
       ...resourcesSlice(ctx),
       ...enginesSlice(ctx),
+      ...machinesSlice(ctx),
       async refresh() {
         const [info, containers, images, jobs, events] = await Promise.all([
           bridge.call('system.info', {}), bridge.call('containers.list', {}), bridge.call('images.list', {}),
@@ -206,6 +218,8 @@ export function createAppStore(bridge: Bridge): AppStore {
       }
       void store.getState().refresh();
       void store.getState().loadEngines();
+      // Machines are the app's (desktop, web mode); a transport without them says so: no toast.
+      void bridge.call('machines.list', {}).then((r) => r.ok && store.setState({ machines: r.value }));
     }),
     // Another engine is shown: nothing of the previous one stays.
     bridge.on('engines', () => {
@@ -231,6 +245,7 @@ export function createAppStore(bridge: Bridge): AppStore {
       return { containers, ...(summary || s.selected !== id ? {} : { selected: undefined }) };
     })),
     bridge.on('images', (images) => store.setState({ images, imagesLoaded: true })),
+    bridge.on('machine', (m) => store.setState((s) => ({ machines: [...(s.machines ?? []).filter((x) => x.name !== m.name), m].sort((a, b) => a.name.localeCompare(b.name)) }))),
     bridge.on('job', (j) => store.setState((s) => ({ jobs: { ...s.jobs, [j.id]: j } }))),
     bridge.on('build', (b) => store.setState((s) => ({ builds: [b, ...s.builds.filter((x) => x.id !== b.id)].sort((x, y) => y.startedAt - x.startedAt) }))),
     bridge.on('engine', (e) => {

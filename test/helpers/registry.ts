@@ -3,7 +3,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../electron/machine/supervisor.ts';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { buildTar, type TarEntry } from '../../electron/engine/images/tarWriter.ts';
@@ -16,18 +16,11 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
+export { freePort };
+
 export const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+
 
 export async function startRegistry(opts: { auth?: { username: string; password: string } } = {}): Promise<TestRegistry> {
   const base = mkdtempSync(`${tmpdir()}/berth-t-reg-`);

@@ -1,5 +1,5 @@
 // Removes what interrupted test runs left behind: containers and shims under test roots
-// (/tmp/berth-t-*), their mounts and their berth-test-* cgroups. Processes are ended by the
+// (/tmp/berth-t-*), their mounts and their berth-test-* cgroups, and test machines' VMs. Processes are ended by the
 // PIDs recorded in the test roots, never by name.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
@@ -14,6 +14,18 @@ for (const base of roots) {
     if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('docker-registry')) process.kill(pid, 'SIGKILL');
   } catch {
     /* none, or gone */
+  }
+  // Test machines: their supervisor and VM, by the PIDs in status.json (checked against their command lines).
+  const machines = `${base}/machines`;
+  for (const name of existsSync(machines) ? readdirSync(machines) : []) {
+    try {
+      const st = JSON.parse(readFileSync(`${machines}/${name}/status.json`, 'utf8'));
+      for (const [pid, marker] of [[st.pid, 'machine'], [st.vmPid, 'qemu-system']]) {
+        if (pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) process.kill(pid, 'SIGKILL');
+      }
+    } catch {
+      /* never started, or gone */
+    }
   }
   const cdir = `${base}/root/containers`;
   for (const id of existsSync(cdir) ? readdirSync(cdir) : []) {

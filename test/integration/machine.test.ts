@@ -5,15 +5,21 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer as createHttpServer, request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
 import { buildBusyboxTar } from '../helpers/busybox.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { freePort } from '../helpers/registry.ts';
+import { REPO } from '../helpers/testEngine.ts';
 import type { MachineStatus } from '../../electron/machine/machine.ts';
 
 const DOCKER = '/usr/local/bin/docker';
 const BERTH = join(import.meta.dirname, '../../bin/berth.mjs');
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const QEMU = ['/usr/bin/qemu-system-x86_64'].find((p) => existsSync(p));
 const skip = (process.arch !== 'x64' && 'the qemu test boots the x86_64 guest') || (!QEMU && 'qemu-system-x86 is not installed')
   || (!existsSync('/usr/sbin/debootstrap') && 'debootstrap is not installed') || (!existsSync(DOCKER) && 'the docker CLI is not installed');
@@ -22,15 +28,6 @@ interface Run {
   code: number;
   out: string;
   err: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** The first value `fn` gives that is not undefined, polling every 200 ms. */
@@ -170,6 +167,49 @@ describe('a qemu machine running Berth\'s engine', { timeout: 900_000, skip }, (
     assert.ok(statSync(join(share, 'd/e')).isDirectory());
   });
 
+  it('containers reach the host\'s 127.0.0.1 as host.berth.internal', async (t) => {
+    const server = createHttpServer((req, res) => res.end(`the host saw ${req.url}`));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => server.close());
+    const port = (server.address() as { port: number }).port;
+    assert.equal(await ok(['run', '--rm', 'berth-test/busybox:1', 'wget', '-qO-', `http://host.berth.internal:${port}/ping`]), 'the host saw /ping');
+  });
+
+  it('the app (web mode, in Chromium) shows the machine, switches to its engine, lists its containers, stops and starts it', { skip: !existsSync(CHROMIUM) && 'chromium is not installed' }, async (t) => {
+    await ok(['run', '-d', '--name', 'in-vm', 'berth-test/busybox:1', 'sleep', '600']);
+    t.after(() => docker(['rm', '-f', 'in-vm']));
+    const daemon = await startDaemon({ web: true, env: { DOCKER_CONFIG: env.DOCKER_CONFIG!, XDG_CONFIG_HOME: join(dir, 'config'), DOCKER_HOST: '', BERTH_MACHINES: env.BERTH_MACHINES! } });
+    t.after(() => daemon.stop());
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    t.after(() => browser.close());
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${daemon.url}&engine=berth-vm`);
+    await page.locator('.row[data-name="in-vm"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('select[aria-label=engine]').inputValue(), 'berth-vm');
+    assert.match(await page.locator('[data-testid="sidebar-machine-default"]').textContent() ?? '', /VM default: running/);
+    await page.click('.sidebar button:has-text("Engines")');
+    await page.locator('[data-testid="engine-status-berth-vm"].ok').waitFor({ timeout: 20_000 });
+    assert.match(await page.locator('[data-testid="engine-status-berth-vm"]').textContent() ?? '', /-berth/);
+    const state = page.locator('[data-testid="machine-state-default"]');
+    assert.equal(await state.getAttribute('data-state'), 'running');
+    assert.match(await page.locator('.row[data-machine="default"]').textContent() ?? '', /2 CPUs · 1\.5 GiB · 4 GiB disk/);
+    await page.screenshot({ path: `${REPO}/test-artifacts/ui/machine-engine.png` }).catch(() => undefined);
+    // The console, then stop and start from the app; the window follows the engine back.
+    await page.click('button[aria-label="console of machine default"]');
+    assert.match(await page.locator('pre[aria-label="console of default"]').textContent() ?? '', /berth-init: boot done/);
+    await page.click('button[aria-label="stop machine default"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="machine-state-default"]')?.getAttribute('data-state') === 'stopped', undefined, { timeout: 60_000 });
+    assert.equal((await status()).state, 'stopped');
+    await page.click('button[aria-label="start machine default"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="machine-state-default"]')?.getAttribute('data-state') === 'running', undefined, { timeout: 180_000 });
+    assert.equal((await status()).state, 'running');
+    await page.click('.sidebar button:has-text("Containers")');
+    await page.locator('.row[data-name="in-vm"]').waitFor({ timeout: 30_000 });
+    assert.deepEqual(errors, []);
+  });
+
   it('keeps a named volume across stop and start, and across a new root image', async () => {
     await ok(['volume', 'create', 'keep']);
     await ok(['run', '--rm', '-v', 'keep:/data', 'berth-test/busybox:1', 'sh', '-c', 'echo kept > /data/f']);
@@ -183,6 +223,15 @@ describe('a qemu machine running Berth\'s engine', { timeout: 900_000, skip }, (
     assert.equal(again.code, 0, again.err + again.out);
     assert.equal(await ok(['run', '--rm', '-v', 'keep:/data', 'berth-test/busybox:1', 'cat', '/data/f']), 'kept\n');
     const before = (await status()).image;
+    // Space freed in the guest goes back to the host: the data disk is a sparse file, mounted with discard.
+    const disk = join(dir, 'machines/default/data.img');
+    const used = () => statSync(disk).blocks * 512;
+    const empty = used();
+    await ok(['run', '--rm', '-v', 'keep:/data', 'berth-test/busybox:1', 'sh', '-c', 'dd if=/dev/urandom of=/data/big bs=1M count=200 conv=fsync 2>/dev/null']);
+    const full = used();
+    assert.ok(full - empty > 150 * 1024 ** 2, `writing 200 MiB grew the disk file (${empty} → ${full})`);
+    await ok(['run', '--rm', '-v', 'keep:/data', 'berth-test/busybox:1', 'sh', '-c', 'rm /data/big; sync']);
+    await until(async () => (used() - empty < 50 * 1024 ** 2 ? true : undefined), 20_000, 'the data disk file to shrink');
     // An upgrade: a new install's kernel, initramfs and root image (here: the same with a new identity).
     assert.equal((await berth(['stop'])).code, 0);
     const img = join(dir, 'image2');
@@ -198,6 +247,10 @@ describe('a qemu machine running Berth\'s engine', { timeout: 900_000, skip }, (
     const s = await status();
     assert.notEqual(s.image, before);
     assert.equal(s.image, 'upgrade-test');
+    // A command in the guest itself (no sshd there: a terminal through the agent).
+    const inGuest = await berth(['ssh', '--', 'cat', '/etc/berth-image']);
+    assert.equal(inGuest.code, 0, inGuest.err);
+    assert.equal(inGuest.out.replace(/\r/g, '').trim(), 'upgrade-test');
     assert.equal(await ok(['run', '--rm', '-v', 'keep:/data', 'berth-test/busybox:1', 'cat', '/data/f']), 'kept\n');
     assert.match(await ok(['images', '--format', '{{.Repository}}:{{.Tag}}']), /^berth-test\/busybox:1$/m);
   });
@@ -214,13 +267,24 @@ describe('a qemu machine running Berth\'s engine', { timeout: 900_000, skip }, (
     assert.match((await berth(['init', '--no-home-share'])).err, /machine default already exists: start it with `berth machine start`, or remove it with `berth machine rm`/);
     assert.match((await berth(['init', 'bad/name'])).err, /"bad\/name" is not a valid machine name/);
     assert.match((await berth(['start', 'nope'])).err, /machine nope does not exist: create it with `berth machine init`/);
-    // A data disk whose superblocks are gone: the guest refuses it, the file stays for recovery.
     assert.equal((await berth(['init', 'broken', '--disk', '2G', '--memory', '768M', '--no-home-share'])).code, 0);
+    // No qemu on this host (as the CLI sees it), and a guest that cannot boot: the console's last lines.
+    const noQemu = await berth(['start', 'broken'], { PATH: '/nonexistent' });
+    assert.match(noQemu.err, /cannot start machine broken: qemu-system-x86_64 is not installed \(Debian\/Ubuntu: apt-get install qemu-system-x86/);
+    const badImage = join(dir, 'bad-image');
+    mkdirSync(badImage);
+    const src = join(import.meta.dirname, '../../dist/guest/x86_64');
+    for (const f of ['vmlinuz', 'initrd.img', 'manifest.json']) copyFileSync(join(src, f), join(badImage, f));
+    writeFileSync(join(badImage, 'root.img'), Buffer.alloc(1 << 20));
+    const noBoot = await berth(['start', 'broken'], { BERTH_GUEST_IMAGE: badImage });
+    assert.equal(noBoot.code, 1);
+    assert.match(noBoot.err, /machine broken stopped unexpectedly: .*\nlast console lines:\n(.|\n)*berth-init: cannot mount the root image \/dev\/vda/);
+    // A data disk whose superblocks are gone: the guest refuses it, the file stays for recovery.
     const disk = join(dir, 'machines/broken/data.img');
     execFileSync('dd', ['if=/dev/zero', `of=${disk}`, 'bs=1M', 'count=64', 'conv=notrunc'], { stdio: 'ignore' });
     const broken = await berth(['start', 'broken']);
     assert.equal(broken.code, 1);
-    assert.match(broken.err, /machine broken: the data disk is damaged \(e2fsck exit \d+\)/);
+    assert.match(broken.err, /machine broken: the data disk is damaged \(e2fsck exit \d+: .+\); its file data.img is kept for recovery/);
     assert.ok(existsSync(disk) && statSync(disk).size === 2 * 1024 ** 3, 'the damaged disk is kept');
     assert.equal((await status('broken')).state, 'error');
     assert.equal((await berth(['rm', 'broken'])).code, 0);
@@ -230,5 +294,30 @@ describe('a qemu machine running Berth\'s engine', { timeout: 900_000, skip }, (
     const down = await berth(['rm', '-f']);
     assert.equal(down.code, 0, down.err);
     assert.equal(existsSync(join(dir, 'machines/default')), false);
+    assert.doesNotMatch((await exec(DOCKER, ['context', 'ls', '--format', '{{.Name}}'])).out, /^berth-vm$/m, 'rm takes the machine\'s docker context with it');
+  });
+
+  it('builds the arm64 guest (the vz payload) from Debian\'s arm64 packages and boots it under qemu-system-aarch64 to ready', {
+    skip: (!existsSync('/usr/bin/qemu-system-aarch64') && 'qemu-system-arm is not installed') || (!existsSync('/usr/bin/aarch64-linux-gnu-gcc') && 'gcc-aarch64-linux-gnu is not installed'),
+  }, async () => {
+    const init = await berth(['init', 'arm', '--arch', 'arm64', '--cpus', '2', '--memory', '1G', '--disk', '2G', '--no-home-share']);
+    assert.equal(init.code, 0, init.err + init.out);
+    const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '../../dist/guest/arm64/manifest.json'), 'utf8')) as { kernel: string; arch: string };
+    assert.equal(manifest.arch, 'arm64');
+    // The arm64 kernel is an uncompressed Image (VZLinuxBootLoader boots only those): "ARM\x64" at 0x38.
+    assert.equal(readFileSync(join(import.meta.dirname, '../../dist/guest/arm64/vmlinuz')).subarray(0x38, 0x3c).toString('latin1'), 'ARM\x64');
+    const start = await berth(['start', 'arm']);
+    assert.equal(start.code, 0, start.err + start.out);
+    const s = await status('arm');
+    assert.equal(s.state, 'running');
+    assert.equal(s.accel, 'tcg');
+    assert.match(s.kernel!, /-arm64$/);
+    assert.equal(s.context, 'berth-vm-arm');
+    const arch = await exec(DOCKER, ['--context', 'berth-vm-arm', 'version', '--format', '{{.Server.Arch}} {{.Server.Os}}']);
+    assert.equal(arch.out.trim(), 'arm64 linux', arch.err);
+    const uname = await berth(['ssh', 'arm', '--', 'uname', '-m']);
+    assert.equal(uname.out.replace(/\r/g, '').trim(), 'aarch64');
+    assert.equal((await berth(['stop', 'arm'])).code, 0);
+    assert.equal((await berth(['rm', 'arm'])).code, 0);
   });
 });

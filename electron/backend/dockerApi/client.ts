@@ -85,7 +85,7 @@ export class DockerClient {
     };
   }
 
-  private send(opts: RequestOptions, body: unknown): Promise<{ res: IncomingMessage } | { upgrade: Duplex; res: IncomingMessage }> {
+  private send(opts: RequestOptions, body: unknown, retried = false): Promise<{ res: IncomingMessage } | { upgrade: Duplex; res: IncomingMessage }> {
     return this.route.ready.then(() => new Promise((resolve, reject) => {
       const req = (this.route.https ? httpsRequest : httpRequest)(opts);
       req.on('response', (res) => resolve({ res }));
@@ -94,6 +94,10 @@ export class DockerClient {
         resolve({ upgrade: socket, res });
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
+        // A kept-alive connection the engine closed as this request went out (its idle timeout;
+        // a relayed socket hears of the close late): a read is sent once more on a new one.
+        const replayable = !(body instanceof Readable) && (opts.method === 'GET' || opts.method === 'HEAD');
+        if (!retried && req.reusedSocket && e.code === 'ECONNRESET' && replayable) return resolve(this.send(opts, body, true));
         if (e.name === 'AbortError') return reject(new CodedError('UNAVAILABLE', `request to engine "${this.name}" cancelled`, { cause: e }));
         reject(this.unreachable(e));
       });

@@ -46,6 +46,8 @@ export interface NetworkDeps {
    * user-mode stack's MTU.
    */
   rootlessNetns?: number;
+  /** names every container's hosts file lists (an engine in a VM: host.berth.internal, the host) */
+  hostAliases?: Record<string, string>;
 }
 
 /** slirp4netns's MTU: a bridge with the same MTU moves 5× more than with 1500 (rootless.md §5). */
@@ -431,6 +433,7 @@ export class NetworkService implements ContainerNetwork {
       const ip = Object.values(target.NetworkSettings?.Networks ?? {})[0]?.IPAddress;
       if (ip) hosts += `${ip}\t${alias} ${target.Config.Hostname} ${target.Name.slice(1)}\n`;
     }
+    for (const [name, ip] of Object.entries(this.d.hostAliases ?? {})) hosts += `${ip}\t${name}\n`;
     hosts += extraHosts(r, gateway);
     return { netns: 'new', env: linkEnv(r, links), hosts, resolvConf: resolvFor(r, nameserver), needsSetup: Object.keys(settings.Networks).length > 0 };
   }

@@ -3,11 +3,13 @@
 // string that was checked can be swapped for a symlink before it is used; every call here
 // names one entry inside a directory the caller holds open, or lets the kernel confine a
 // whole path (openat2 RESOLVE_IN_ROOT / RESOLVE_BENEATH). Errors carry Node's `code` and `errno`.
+import { constants as fsConstants } from 'node:fs';
 import { constants as os } from 'node:os';
 import koffi from 'koffi';
 
+/** Open flags; O_DIRECTORY and O_NOFOLLOW differ by architecture (arm64: 0o40000, 0o100000), Node knows this one's. */
 export const O = {
-  RDONLY: 0, WRONLY: 0o1, CREAT: 0o100, EXCL: 0o200, NONBLOCK: 0o4000, DIRECTORY: 0o200000, NOFOLLOW: 0o400000,
+  RDONLY: 0, WRONLY: 0o1, CREAT: 0o100, EXCL: 0o200, NONBLOCK: 0o4000, DIRECTORY: fsConstants.O_DIRECTORY, NOFOLLOW: fsConstants.O_NOFOLLOW,
   CLOEXEC: 0o2000000, PATH: 0o10000000,
 } as const;
 

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'react';
 import { TrashIcon } from '../../components/icons.tsx';
 import { useApp, useAppStore } from '../../store/context.tsx';
 import type { EngineView } from '../../../common/views.ts';
+import { MachinesPanel } from './MachinesPanel.tsx';
 
 interface Form { name: string; host: string; description: string; ca: string; cert: string; key: string }
 const EMPTY: Form = { name: '', host: '', description: '', ca: '', cert: '', key: '' };
@@ -63,6 +64,7 @@ export function EnginesView() {
           </div>
         ))}</div>
       )}
+      <MachinesPanel />
       <form className="engine-form" aria-label="add or edit an engine" onSubmit={(e) => { e.preventDefault(); if (form.name.trim() && form.host.trim()) void save(); }}>
         <h2>Add or edit a docker context</h2>
         {field('name', 'context name', 'name, e.g. build-server')}

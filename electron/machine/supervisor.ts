@@ -1,21 +1,33 @@
-// The process that keeps a qemu machine (`berth machine supervise NAME`, started detached by
-// `berth machine start`, as Lima's host agent): it runs virtiofsd and qemu, talks to the guest
-// agent over its control stream, serves the engine's docker and contract sockets on the host,
-// forwards published ports, and writes status.json for the CLI and the app. SIGTERM stops the
-// machine cleanly (the guest syncs its data disk and powers off).
-import { spawn, type ChildProcess } from 'node:child_process';
+// The process that keeps a machine (`berth machine supervise NAME`, started detached by
+// `berth machine start`, as Lima's host agent), whatever its hypervisor: it launches the VM,
+// talks to the guest agent over its control stream, serves the engine's docker and contract
+// sockets on the host, forwards published ports, and writes status.json for the CLI and the app.
+// SIGTERM stops the machine cleanly (the guest syncs its data disk and powers off).
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { header, lineReader, parseGuestMessage, splice, type Verb } from '../agentProtocol.ts';
-import { GUEST_AGENT_PORT } from '../agent.ts';
-import { PortForwards } from '../portForwards.ts';
-import type { MachineConfig, MachineStatus } from '../machine.ts';
-import { kvmCandidate, qemuArgs, qemuBinary, type Accel } from './qemuArgs.ts';
-import type { GuestImage } from '../guestImage.ts';
+import { header, lineReader, parseGuestMessage, splice, type Verb } from './agentProtocol.ts';
+import { PortForwards } from './portForwards.ts';
+import type { MachineConfig, MachineKind, MachineStatus } from './machine.ts';
 
-export const VIRTIOFSD = ['/usr/libexec/virtiofsd', '/usr/lib/qemu/virtiofsd'];
+/** What a backend does for the supervisor: run the VM and reach the guest agent. */
+export interface Hypervisor {
+  readonly kind: MachineKind;
+  /** how the VM is accelerated (kvm, hvf, tcg, vz, wsl) */
+  readonly accel: string;
+  /** starts the VM; the guest gets `token` to check the host's streams against */
+  launch(token: string): Promise<ChildProcess>;
+  /** a new stream to the guest agent */
+  dial(): Socket;
+  /** where dial() connects, for other processes of this user (`berth machine ssh`) */
+  address(): { port: number } | { path: string };
+  /** removes what launch made, once the VM is gone */
+  cleanup(): void;
+  /** a missing program, said as its fix */
+  missing(e: NodeJS.ErrnoException): string;
+}
 
 export interface MachinePaths {
   dir: string;
@@ -49,7 +61,7 @@ export function consoleTail(file: string, n = 15): string[] {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -63,7 +75,7 @@ function freePort(): Promise<number> {
 export interface SupervisorOptions {
   paths: MachinePaths;
   config: MachineConfig;
-  image: GuestImage;
+  hypervisor: Hypervisor;
   /** ms to wait for the engine in the guest */
   bootTimeoutMs: number;
   /** the docker context that names the forwarded socket */
@@ -76,9 +88,7 @@ export interface SupervisorOptions {
 export class Supervisor {
   private status: MachineStatus;
   private readonly token = randomBytes(24).toString('hex');
-  private agentPort = 0;
-  private qemu?: ChildProcess;
-  private readonly fsds: ChildProcess[] = [];
+  private vm?: ChildProcess;
   private control?: Socket;
   private readonly servers: Server[] = [];
   private readonly forwards = new PortForwards((port) => this.open({ verb: 'tcp', port }));
@@ -88,7 +98,7 @@ export class Supervisor {
   private finish!: () => void;
 
   constructor(private readonly o: SupervisorOptions) {
-    this.status = { name: o.config.name, kind: 'qemu', state: 'starting', pid: process.pid, ports: [], portProblems: [], updated: '' };
+    this.status = { name: o.config.name, kind: o.hypervisor.kind, state: 'starting', pid: process.pid, ports: [], portProblems: [], updated: '' };
     this.done = new Promise((r) => (this.finish = r));
   }
 
@@ -99,36 +109,34 @@ export class Supervisor {
 
   /** Runs the machine until it stops; resolves then. */
   async run(): Promise<void> {
-    const { paths, config, image } = this.o;
-    const accel: Accel = process.platform === 'darwin' ? 'hvf' : kvmCandidate() && process.env.BERTH_MACHINE_ACCEL !== 'tcg' ? 'kvm' : 'tcg';
-    this.set({ accel });
-    this.agentPort = await freePort();
-    const tokenFile = join(paths.dir, 'token');
-    writeFileSync(tokenFile, this.token, { mode: 0o600 });
-    const configFile = join(paths.dir, 'guest.json');
-    writeFileSync(configFile, JSON.stringify({ shares: config.shares }));
-    const shareSockets = await this.startShares();
+    const { paths, config, hypervisor } = this.o;
+    this.set({ accel: hypervisor.accel });
     rmSync(paths.consoleLog, { force: true });
-    const args = qemuArgs({
-      arch: config.arch, accel, cpus: config.cpus, memoryMiB: config.memoryMiB, kernel: image.kernel, initrd: image.initrd,
-      rootImage: image.rootImage, dataDisk: paths.dataDisk, agentHostPort: this.agentPort, agentGuestPort: GUEST_AGENT_PORT,
-      configFile, tokenFile, consoleLog: paths.consoleLog, pidFile: join(paths.dir, 'qemu.pid'), qmpSocket: join(paths.dir, 'qmp.sock'), shareSockets,
-    });
+    // For this user's other processes that open streams to the agent (`berth machine ssh`).
+    writeFileSync(join(paths.dir, 'agent-token'), this.token, { mode: 0o600 });
     this.t0 = Date.now();
-    let qemuErr = '';
-    const qemu = spawn(qemuBinary(config.arch), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.qemu = qemu;
-    qemu.stderr!.setEncoding('utf8').on('data', (d: string) => (qemuErr = (qemuErr + d).slice(-2000)));
-    qemu.on('error', (e) => {
-      this.fail(`cannot run ${qemuBinary(config.arch)}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is not installed (apt-get install qemu-system-x86, brew install qemu)' : e.message}`);
+    let vmErr = '';
+    let vm: ChildProcess;
+    try {
+      vm = await hypervisor.launch(this.token);
+    } catch (e) {
+      this.fail(`cannot start machine ${config.name}: ${(e as Error).message}`);
+      return this.done;
+    }
+    this.vm = vm;
+    vm.stderr?.setEncoding('utf8').on('data', (d: string) => (vmErr = (vmErr + d).slice(-2000)));
+    vm.on('error', (e) => {
+      // the program could not be run: there is no process to wait for
+      if (!vm.pid) this.vm = undefined;
+      this.fail(`cannot start machine ${config.name}: ${hypervisor.missing(e as NodeJS.ErrnoException)}`);
     });
-    qemu.on('exit', (code, signal) => {
-      this.qemu = undefined;
+    vm.on('exit', (code, signal) => {
+      this.vm = undefined;
       if (this.stopping) return this.cleanup('stopped');
-      const why = qemuErr.trim() ? `qemu: ${qemuErr.trim().split('\n').slice(-3).join(' ')}` : `the VM exited (${signal ?? `code ${code}`})`;
+      const why = vmErr.trim() ? vmErr.trim().split('\n').slice(-3).join(' ') : `the VM exited (${signal ?? `code ${code}`})`;
       this.fail(`machine ${config.name} stopped unexpectedly: ${why}`);
     });
-    if (qemu.pid) this.set({ vmPid: qemu.pid });
+    if (vm.pid) this.set({ vmPid: vm.pid });
     const timer = setTimeout(() => {
       if (this.status.state === 'starting') this.fail(`machine ${config.name} did not become ready within ${this.o.bootTimeoutMs / 1000} s`);
     }, this.o.bootTimeoutMs);
@@ -137,16 +145,16 @@ export class Supervisor {
     clearTimeout(timer);
   }
 
-  /** Clean stop: the guest powers off; qemu is ended if it does not within `timeoutMs`. */
+  /** Clean stop: the guest powers off; the VM is ended if it does not within `timeoutMs`. */
   async stop(timeoutMs = 30_000): Promise<void> {
     if (this.stopping) return this.done;
     this.stopping = true;
     this.set({ state: 'stopping' });
-    const qemu = this.qemu;
-    if (!qemu) return this.cleanup('stopped');
+    const vm = this.vm;
+    if (!vm) return this.cleanup('stopped');
     if (this.control?.writable) this.control.write(`${JSON.stringify({ type: 'shutdown' })}\n`);
-    else qemu.kill('SIGTERM');
-    const hard = setTimeout(() => qemu.kill('SIGKILL'), timeoutMs);
+    else vm.kill('SIGTERM');
+    const hard = setTimeout(() => vm.kill('SIGKILL'), timeoutMs);
     await this.done;
     clearTimeout(hard);
   }
@@ -155,8 +163,8 @@ export class Supervisor {
     if (this.status.state === 'error' || this.stopping) return;
     this.stopping = true;
     this.set({ state: 'error', lastError: message, console: consoleTail(this.o.paths.consoleLog) });
-    if (this.qemu) {
-      const q = this.qemu;
+    if (this.vm) {
+      const q = this.vm;
       q.kill('SIGTERM');
       setTimeout(() => q.kill('SIGKILL'), 3000).unref();
     } else this.cleanup('error');
@@ -166,37 +174,20 @@ export class Supervisor {
     this.forwards.close();
     this.control?.destroy();
     for (const s of this.servers) s.close();
-    for (const f of this.fsds) f.kill('SIGTERM');
+    this.o.hypervisor.cleanup();
     const { paths } = this.o;
-    for (const f of [paths.dockerSocket, paths.contractSocket, join(paths.dir, 'token'), join(paths.dir, 'qmp.sock'), join(paths.dir, 'qemu.pid')]) rmSync(f, { force: true });
+    for (const f of [paths.dockerSocket, paths.contractSocket, join(paths.dir, 'agent-token')]) rmSync(f, { force: true });
     const final = this.status.state === 'error' ? 'error' : state;
     this.set({ state: final, vmPid: undefined, ports: [], portProblems: [] });
     this.o.onStopped?.();
     this.finish();
   }
 
-  private async startShares(): Promise<string[]> {
-    const { config, paths } = this.o;
-    if (!config.shares.length) return [];
-    const bin = VIRTIOFSD.find((p) => existsSync(p));
-    if (!bin) throw new Error('virtiofsd is not installed (Debian: qemu-system-common; others: the virtiofsd package): needed to share folders with the machine');
-    const socks: string[] = [];
-    for (const [i, share] of config.shares.entries()) {
-      const sock = join(paths.dir, `fs${i}.sock`);
-      rmSync(sock, { force: true });
-      const fsd = spawn(bin, [`--socket-path=${sock}`, '-o', `source=${share}`, '-o', 'cache=auto', '-o', 'xattr'], { stdio: 'ignore' });
-      this.fsds.push(fsd);
-      for (let t = 0; t < 100 && !existsSync(sock); t++) await new Promise((r) => setTimeout(r, 50));
-      if (!existsSync(sock)) throw new Error(`virtiofsd did not start for ${share}`);
-      socks.push(sock);
-    }
-    return socks;
-  }
-
   /** A stream to the guest agent, its header sent. */
   private open(v: Verb): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const s = connect({ port: this.agentPort, host: '127.0.0.1', allowHalfOpen: true }, () => {
+      const s = this.o.hypervisor.dial();
+      s.once('connect', () => {
         s.write(header(this.token, v));
         resolve(s);
       });
@@ -204,9 +195,9 @@ export class Supervisor {
     });
   }
 
-  /** Until the guest answers: user-mode networking accepts and drops connections until the agent listens. */
+  /** Until the guest answers: user-mode networking (and vsock relays) accept and drop connections until the agent listens. */
   private async connectControl(): Promise<void> {
-    while (!this.stopping && this.qemu) {
+    while (!this.stopping && this.vm) {
       const s = await this.open({ verb: 'control' }).catch(() => undefined);
       if (!s) {
         await new Promise((r) => setTimeout(r, 250));
@@ -220,13 +211,15 @@ export class Supervisor {
           this.onGuest(line);
         }));
         s.on('close', () => resolve(any));
+        // The guest side ended (user-mode networking found nothing listening yet): try again.
+        s.on('end', () => s.destroy());
         s.on('error', () => undefined);
       });
       if (heard) {
         this.control = s;
         s.on('close', () => {
           if (this.control === s) this.control = undefined;
-          if (!this.stopping && this.qemu) setTimeout(() => void this.connectControl(), 250);
+          if (!this.stopping && this.vm) setTimeout(() => void this.connectControl(), 250);
         });
         return;
       }
@@ -237,7 +230,7 @@ export class Supervisor {
   private onGuest(line: string): void {
     const m = parseGuestMessage(line);
     if (!m) return;
-    if (m.type === 'error') return this.fail(`machine ${this.o.config.name}: ${m.message}`);
+    if (m.type === 'error') return this.fail(`machine ${this.o.config.name}: ${m.reason}`);
     if (m.type === 'ready' && this.status.state === 'starting') void this.ready(m);
     if (m.type === 'ports') {
       void this.forwards.apply(m.bound).then((problems) => {
@@ -251,7 +244,7 @@ export class Supervisor {
     this.servers.push(await this.relay(paths.dockerSocket, { verb: 'api' }), await this.relay(paths.contractSocket, { verb: 'contract' }));
     this.set({
       state: 'running', bootMs: Date.now() - this.t0, guestBootMs: m.bootMs, engineVersion: m.version, kernel: m.kernel, image: m.image,
-      dockerSocket: paths.dockerSocket, contractSocket: paths.contractSocket, context: this.o.context,
+      dockerSocket: paths.dockerSocket, contractSocket: paths.contractSocket, context: this.o.context, agent: this.o.hypervisor.address(),
     });
     this.o.onReady?.(this.status);
   }

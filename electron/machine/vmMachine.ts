@@ -1,10 +1,11 @@
-// The qemu backend of Machine: Linux hosts (KVM after a check, else TCG) and macOS with HVF. The
-// machine's files are in one directory; its supervisor process keeps it while it runs.
+// A machine in a VM (qemu, vz or wsl2): its settings, data disk and status in one directory, and
+// a supervisor process (supervisor.ts, with the backend's Hypervisor) that keeps it while it runs.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { ensureGuestImage } from '../guestImage.ts';
-import { MachineError, type Capabilities, type Machine, type MachineConfig, type MachineStatus } from '../machine.ts';
-import { kvmCandidate, qemuBinary } from './qemuArgs.ts';
+import { ensureGuestImage } from './guestImage.ts';
+import { removeDockerContext } from './dockerContext.ts';
+import { contextName, MachineError, type Capabilities, type Machine, type MachineConfig, type MachineKind, type MachineStatus } from './machine.ts';
+import { kvmCandidate, qemuBinary } from './qemu/qemuArgs.ts';
 import { machinePaths, type MachinePaths } from './supervisor.ts';
 
 const alive = (pid: number | undefined): boolean => {
@@ -19,7 +20,7 @@ const alive = (pid: number | undefined): boolean => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export interface QemuMachineOptions {
+export interface VmMachineOptions {
   /** the machine's directory */
   dir: string;
   name: string;
@@ -30,20 +31,25 @@ export interface QemuMachineOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export class QemuMachine implements Machine {
-  readonly kind = 'qemu' as const;
+export class VmMachine implements Machine {
   readonly paths: MachinePaths;
 
-  constructor(private readonly o: QemuMachineOptions) {
+  constructor(private readonly o: VmMachineOptions) {
     this.paths = machinePaths(o.dir);
   }
 
+  get kind(): MachineKind {
+    return existsSync(this.paths.config) ? this.config().kind : 'qemu';
+  }
+
   config(): MachineConfig {
-    if (!existsSync(this.paths.config)) throw new MachineError(`machine ${this.o.name} does not exist`, 'create it with `berth machine init`');
+    if (!existsSync(this.paths.config)) throw new MachineError(`machine ${this.o.name} does not exist`, 'create it with `berth machine init`', 'NOT_FOUND');
     return JSON.parse(readFileSync(this.paths.config, 'utf8')) as MachineConfig;
   }
 
   async capabilities(): Promise<Capabilities> {
+    if (this.kind === 'vz') return process.platform === 'darwin' ? { available: true, accel: 'vz' } : { available: false, reason: 'the vz backend runs on macOS 13 or later' };
+    if (this.kind === 'wsl2') return process.platform === 'win32' ? { available: true, accel: 'wsl' } : { available: false, reason: 'the wsl2 backend runs on Windows' };
     const arch = process.arch === 'arm64' ? 'arm64' : 'x86_64';
     const r = spawnSync(qemuBinary(arch), ['--version'], { encoding: 'utf8' });
     if (r.error) return { available: false, reason: `${qemuBinary(arch)} is not installed (Debian/Ubuntu: apt-get install qemu-system-x86 qemu-utils; macOS: brew install qemu)` };
@@ -51,7 +57,7 @@ export class QemuMachine implements Machine {
   }
 
   async create(cfg: MachineConfig): Promise<void> {
-    if (existsSync(this.paths.config)) throw new MachineError(`machine ${cfg.name} already exists`, 'start it with `berth machine start`, or remove it with `berth machine rm`');
+    if (existsSync(this.paths.config)) throw new MachineError(`machine ${cfg.name} already exists`, 'start it with `berth machine start`, or remove it with `berth machine rm`', 'CONFLICT');
     for (const s of cfg.shares) if (!existsSync(s)) throw new MachineError(`the folder ${s} to share does not exist`, 'give an existing folder to --share');
     mkdirSync(this.o.dir, { recursive: true, mode: 0o700 });
     try {
@@ -68,7 +74,7 @@ export class QemuMachine implements Machine {
   }
 
   async status(): Promise<MachineStatus> {
-    const base: MachineStatus = { name: this.o.name, kind: 'qemu', state: 'absent', ports: [], portProblems: [], updated: new Date().toISOString() };
+    const base: MachineStatus = { name: this.o.name, kind: this.kind, state: 'absent', ports: [], portProblems: [], updated: new Date().toISOString() };
     if (!existsSync(this.paths.config)) return base;
     let s: MachineStatus;
     try {
@@ -85,7 +91,7 @@ export class QemuMachine implements Machine {
   async start(progress: (line: string) => void = () => undefined, timeoutMs = 300_000): Promise<MachineStatus> {
     const cfg = this.config();
     const now = await this.status();
-    if (now.state === 'running' || now.state === 'starting') throw new MachineError(`machine ${cfg.name} is already ${now.state}`, 'stop it first with `berth machine stop`');
+    if (now.state === 'running' || now.state === 'starting') throw new MachineError(`machine ${cfg.name} is already ${now.state}`, 'stop it first with `berth machine stop`', 'CONFLICT');
     const caps = await this.capabilities();
     if (!caps.available) throw new MachineError(`cannot start machine ${cfg.name}: ${caps.reason}`);
     await ensureGuestImage(this.o.root, cfg.arch, progress, this.o.env);
@@ -95,7 +101,7 @@ export class QemuMachine implements Machine {
       detached: true, stdio: ['ignore', log, log], env: { ...(this.o.env ?? process.env), BERTH_MACHINES: this.o.dir.replace(/\/[^/]+$/, '') },
     });
     child.unref();
-    progress(`Booting machine ${cfg.name} (${cfg.cpus} CPUs, ${cfg.memoryMiB} MiB, qemu ${caps.accel})…`);
+    progress(`Booting machine ${cfg.name} (${cfg.cpus} CPUs, ${cfg.memoryMiB} MiB, ${cfg.kind} ${caps.accel})…`);
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     child.on('exit', () => (exited = true));
@@ -123,7 +129,7 @@ export class QemuMachine implements Machine {
 
   async stop(opts: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
     const s = await this.status();
-    if (s.state === 'absent') throw new MachineError(`machine ${this.o.name} does not exist`, 'create it with `berth machine init`');
+    if (s.state === 'absent') throw new MachineError(`machine ${this.o.name} does not exist`, 'create it with `berth machine init`', 'NOT_FOUND');
     if (!alive(s.pid)) return;
     process.kill(s.pid!, opts.force ? 'SIGKILL' : 'SIGTERM');
     if (opts.force && s.vmPid && alive(s.vmPid)) process.kill(s.vmPid, 'SIGKILL');
@@ -157,11 +163,12 @@ export class QemuMachine implements Machine {
 
   async delete(opts: { force?: boolean } = {}): Promise<void> {
     const s = await this.status();
-    if (s.state === 'absent') throw new MachineError(`machine ${this.o.name} does not exist`);
+    if (s.state === 'absent') throw new MachineError(`machine ${this.o.name} does not exist`, undefined, 'NOT_FOUND');
     if ((s.state === 'running' || s.state === 'starting' || s.state === 'stopping') && !opts.force) {
-      throw new MachineError(`machine ${this.o.name} is ${s.state}`, 'stop it first, or remove it anyway with `berth machine rm -f`');
+      throw new MachineError(`machine ${this.o.name} is ${s.state}`, 'stop it first, or remove it anyway with `berth machine rm -f`', 'CONFLICT');
     }
     if (alive(s.pid)) await this.stop({ force: true });
     rmSync(this.o.dir, { recursive: true, force: true });
+    removeDockerContext(contextName(this.o.name), this.paths.dockerSocket, this.o.env);
   }
 }
