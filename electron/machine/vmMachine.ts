@@ -105,8 +105,10 @@ export class VmMachine implements Machine {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     child.on('exit', () => (exited = true));
-    while (Date.now() < deadline) {
+    for (let last = false; Date.now() < deadline && !last;) {
       await sleep(200);
+      // Once the supervisor is gone, what it wrote last is read once more: it writes before it exits.
+      last = exited;
       let s: MachineStatus | undefined;
       try {
         s = JSON.parse(readFileSync(this.paths.status, 'utf8')) as MachineStatus;
@@ -118,7 +120,7 @@ export class VmMachine implements Machine {
         const lines = s.console?.length ? `\nlast console lines:\n  ${s.console.join('\n  ')}` : '';
         throw new MachineError(`${s.lastError ?? `machine ${cfg.name} failed to start`}${lines}`);
       }
-      if (exited && s?.state !== 'starting') {
+      if (last) {
         const tail = readFileSync(this.paths.supervisorLog, 'utf8').trim().split('\n').slice(-5).join('\n');
         throw new MachineError(`machine ${cfg.name} failed to start: ${tail || 'its supervisor exited'}`);
       }

@@ -137,6 +137,8 @@ export interface Actions {
   startMachine(name: string): Promise<boolean>;
   stopMachine(name: string): Promise<boolean>;
   setMachine(a: MethodArgs<'machines.set'>): Promise<boolean>;
+  /** asks first: the data disk goes too */
+  removeMachine(name: string): void;
   loadMachineConsole(name: string): Promise<void>;
 }
 

@@ -202,6 +202,11 @@ describe('a qemu machine running Berth\'s engine', { timeout: 900_000, skip }, (
     await page.click('button[aria-label="stop machine default"]');
     await page.waitForFunction(() => document.querySelector('[data-testid="machine-state-default"]')?.getAttribute('data-state') === 'stopped', undefined, { timeout: 60_000 });
     assert.equal((await status()).state, 'stopped');
+    // Removing asks first (the data disk goes too); cancelled, nothing changes.
+    await page.click('button[aria-label="remove machine default"]');
+    assert.match(await page.locator('[role=alertdialog]').textContent() ?? '', /Remove the machine default\?.*Its data disk goes with it/);
+    await page.click('[role=alertdialog] button:has-text("Cancel")');
+    assert.equal((await status()).state, 'stopped');
     await page.click('button[aria-label="start machine default"]');
     await page.waitForFunction(() => document.querySelector('[data-testid="machine-state-default"]')?.getAttribute('data-state') === 'running', undefined, { timeout: 180_000 });
     assert.equal((await status()).state, 'running');

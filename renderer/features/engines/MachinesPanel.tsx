@@ -1,10 +1,11 @@
 // Machines: Berth's engine in a Linux VM the app keeps. First run: one button creates and starts
 // the default machine, with what it is doing (building the guest image, booting); then each
 // machine's state, resources, boot time and published ports, Start/Stop, its settings (applied
-// at the next start) and the VM's console.
+// at the next start), the VM's console, and removal (asked first: the data disk goes too).
 import { useEffect, useState } from 'react';
 import { humanSize } from '../../../common/format.ts';
 import type { MachineView } from '../../../common/views.ts';
+import { TrashIcon } from '../../components/icons.tsx';
 import { useApp, useAppStore } from '../../store/context.tsx';
 
 interface Sizes { cpus: string; memory: string; disk: string }
@@ -78,6 +79,7 @@ export function MachinesPanel() {
               {(m.state === 'stopped' || m.state === 'error') && <button className="primary" aria-label={`start machine ${m.name}`} onClick={() => void s.startMachine(m.name)}>Start</button>}
               {m.state === 'running' && <button aria-label={`stop machine ${m.name}`} onClick={() => void s.stopMachine(m.name)}>Stop</button>}
               <button aria-label={`settings of machine ${m.name}`} onClick={() => setEditing(editing?.name === m.name ? undefined : { name: m.name, sizes: sizesOf(m) })}>Settings</button>
+              {(m.state === 'stopped' || m.state === 'error') && <button className="danger" aria-label={`remove machine ${m.name}`} onClick={() => s.removeMachine(m.name)}><TrashIcon /></button>}
               <button aria-label={`console of machine ${m.name}`} onClick={() => void (console_?.name === m.name ? store.setState({ machineConsole: undefined }) : s.loadMachineConsole(m.name))}>Console</button>
             </span>
           </div>

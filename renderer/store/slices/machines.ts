@@ -5,7 +5,7 @@ import type { AppState, Actions } from '../appStore.ts';
 import type { SliceContext } from './context.ts';
 
 type MachinesState = Pick<AppState, 'machines' | 'machineConsole'>;
-type MachinesActions = Pick<Actions, 'loadMachines' | 'createMachine' | 'startMachine' | 'stopMachine' | 'setMachine' | 'loadMachineConsole'>;
+type MachinesActions = Pick<Actions, 'loadMachines' | 'createMachine' | 'startMachine' | 'stopMachine' | 'setMachine' | 'removeMachine' | 'loadMachineConsole'>;
 
 export function machinesSlice({ set, get, call }: SliceContext): MachinesState & MachinesActions {
   return {
@@ -35,6 +35,15 @@ export function machinesSlice({ set, get, call }: SliceContext): MachinesState &
       const r = await call('machines.set', a, `machine ${a.name}: applied at the next start`);
       await get().loadMachines();
       return r !== undefined;
+    },
+    removeMachine(name) {
+      get().ask({
+        title: `Remove the machine ${name}?`, body: 'Its data disk goes with it: every image, container and volume in the machine. Host folders it shared are not touched.', action: 'Remove',
+        run: () => void call('machines.remove', { name }, `machine ${name} removed`).then(() => {
+          set({ machines: (get().machines ?? []).filter((m) => m.name !== name) });
+          void get().loadEngines();
+        }),
+      });
     },
     async loadMachineConsole(name) {
       const r = await call('machines.console', { name });
