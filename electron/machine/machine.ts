@@ -23,6 +23,17 @@ export interface MachineConfig {
   created: string;
 }
 
+/** What every hypervisor's command line is made of: resources, the guest image, the disks, the console. */
+export interface VmPlan {
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  rootImage: string;
+  dataDisk: string;
+  consoleLog: string;
+}
+
 export interface MachineStatus {
   name: string;
   kind: MachineKind;

@@ -1,25 +1,19 @@
 // The qemu command line of a machine, and the choice of accelerator. Pure: the backend spawns
 // what this returns, the unit tests read it.
 import { accessSync, constants, readFileSync } from 'node:fs';
+import type { VmPlan } from '../machine.ts';
 
 export type Accel = 'kvm' | 'hvf' | 'tcg';
 
-export interface QemuPlan {
+export interface QemuPlan extends VmPlan {
   arch: 'x86_64' | 'arm64';
   accel: Accel;
-  cpus: number;
-  memoryMiB: number;
-  kernel: string;
-  initrd: string;
-  rootImage: string;
-  dataDisk: string;
   /** host 127.0.0.1 port forwarded to the guest agent */
   agentHostPort: number;
   agentGuestPort: number;
   /** files handed to the guest through fw_cfg: opt/berth/config and opt/berth/token */
   configFile: string;
   tokenFile: string;
-  consoleLog: string;
   pidFile: string;
   qmpSocket: string;
   /** vhost-user-fs sockets of virtiofsd, one per shared folder (tags share0, share1, …) */

@@ -10,19 +10,12 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { GuestImage } from '../guestImage.ts';
-import type { MachineConfig } from '../machine.ts';
+import type { MachineConfig, VmPlan } from '../machine.ts';
 import type { Hypervisor, MachinePaths } from '../supervisor.ts';
 
 export const AGENT_VSOCK_PORT = 7390;
 
-export interface VfkitPlan {
-  cpus: number;
-  memoryMiB: number;
-  kernel: string;
-  initrd: string;
-  rootImage: string;
-  dataDisk: string;
-  consoleLog: string;
+export interface VfkitPlan extends VmPlan {
   /** vfkit's REST API (state, stop) */
   restSocket: string;
   /** the host end of the agent's vsock port */
