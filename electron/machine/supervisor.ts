@@ -140,9 +140,18 @@ export class Supervisor {
     const timer = setTimeout(() => {
       if (this.status.state === 'starting') this.fail(`machine ${config.name} did not become ready within ${this.o.bootTimeoutMs / 1000} s`);
     }, this.o.bootTimeoutMs);
+    const watch = setInterval(() => this.watchConsole(), 500);
     void this.connectControl();
     await this.done;
     clearTimeout(timer);
+    clearInterval(watch);
+  }
+
+  /** A boot that cannot go on says so on the console (our init's stage, or a kernel panic): no need to wait it out. */
+  private watchConsole(): void {
+    if (this.status.state !== 'starting') return;
+    const fatal = consoleTail(this.o.paths.consoleLog, 40).find((l) => /berth-init: cannot mount the root image|Kernel panic/.test(l));
+    if (fatal) this.fail(`machine ${this.o.config.name} failed to boot: ${fatal.replace(/^\[[\s\d.]+\]\s*/, '')}`);
   }
 
   /** Clean stop: the guest powers off; the VM is ended if it does not within `timeoutMs`. */
