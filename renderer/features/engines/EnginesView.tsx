@@ -18,7 +18,11 @@ export function EnginesView() {
   useEffect(() => {
     void store.getState().loadEngines();
     void store.getState().loadAllRunning();
-    const t = setInterval(() => void store.getState().loadAllRunning(), 5000);
+    // Statuses change (an engine comes back, a slow one answers): read again while the view is open.
+    const t = setInterval(() => {
+      void store.getState().loadEngines();
+      void store.getState().loadAllRunning();
+    }, 5000);
     return () => clearInterval(t);
   }, [store]);
   const s = store.getState();
