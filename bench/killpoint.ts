@@ -2,7 +2,7 @@
 // (seeded), a restart, and the consistency check of test/helpers/killpoint.ts; then every
 // container is removed and what is left is counted. Prints operations × kills and orphans.
 import { startDaemon } from '../test/helpers/daemon.ts';
-import { checkConsistency, leftovers, mulberry32 } from '../test/helpers/killpoint.ts';
+import { bridgePrefix, checkConsistency, leftovers, mulberry32, removeTestBridges } from '../test/helpers/killpoint.ts';
 import { busyboxTarball } from '../test/helpers/testEngine.ts';
 
 const KILLS = Number(process.env.KILLS ?? 20);
@@ -27,8 +27,9 @@ const ops: Record<string, (name: string) => Promise<unknown>> = {
     await d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '300']);
     return d.docker(['rm', '-f', c]);
   },
-  'network create/rm': async (c) => {
-    await d.docker(['network', 'create', c]);
+  'network create': (c) => d.docker(['network', 'create', '-o', `com.docker.network.bridge.name=${bridgePrefix(d)}${c.slice(2)}`, c]),
+  'network rm': async (c) => {
+    await d.docker(['network', 'create', '-o', `com.docker.network.bridge.name=${bridgePrefix(d)}${c.slice(2)}`, c]);
     return d.docker(['network', 'rm', c]);
   },
   'volume create/rm': async (c) => {
@@ -63,6 +64,11 @@ try {
   if (ids.length) await d.docker(['rm', '-f', ...ids]);
   const left = leftovers(d, ids);
   console.log(`after removing all ${ids.length} containers: ${left.length} leftovers${left.length ? `: ${left.join(', ')}` : ''}; total ${total}`);
+  const nets = (await d.docker(['network', 'ls', '-q', '--filter', 'name=kp'])).out.split('\n').filter(Boolean);
+  if (nets.length) await d.docker(['network', 'rm', ...nets]);
+  const after = await checkConsistency(d);
+  console.log(`after removing all ${nets.length} networks: ${after.length} problems${after.length ? `: ${after.join(', ')}` : ''}`);
 } finally {
   await d.stop();
+  removeTestBridges(d);
 }

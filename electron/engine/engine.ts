@@ -151,6 +151,8 @@ export class Engine {
   readonly rootless: boolean;
   /** why containers have no outbound network (rootless without slirp4netns or /dev/net/tun), once init ran */
   egressWarning?: string;
+  /** networks whose bridge or rules could not be restored at startup (a subnet taken meanwhile, say) */
+  networkWarnings: string[] = [];
   private readonly owned = new Disposables();
 
   constructor(private readonly opts: EngineOptions) {
@@ -209,6 +211,7 @@ export class Engine {
   /** Adopts containers left running by an earlier engine and installs the built-in image. */
   async init(): Promise<void> {
     if (this.opts.rootless) this.egressWarning = (await ensureEgress(this.opts.rootless.pausePid, `${this.opts.runRoot}/slirp4netns.pid`)).warning;
+    this.networkWarnings = await this.networks.recoverAll();
     await this.containers.recover();
     for (const r of this.containers.list(true)) this.health.adopt(r);
     if (this.opts.helloPath && existsSync(this.opts.helloPath)) await ensureHelloWorld(this.images, this.opts.helloPath);

@@ -37,6 +37,7 @@ function warnings(e: Engine): string[] | null {
     for (const [ok, what] of missing) if (!ok) out.push(`WARNING: No ${what} support`);
   }
   if (e.egressWarning) out.push(`WARNING: ${e.egressWarning}`);
+  for (const w of e.networkWarnings) out.push(`WARNING: ${w}`);
   return out.length ? out : null;
 }
 

@@ -38,6 +38,12 @@ export interface ContainerRecord {
   NetworkSettings?: NetworkSettings;
   Mounts?: ContainerMount[];
   runtime?: RuntimeInfo;
+  /**
+   * The intent of a start, written before anything of it is made (mount, cgroup, run directory,
+   * interfaces, shim) and cleared with its outcome: an engine that finds it set at startup died
+   * in that start and removes whatever of it exists.
+   */
+  starting?: string;
   /** set by an explicit stop: unless-stopped and always do not restart it */
   stoppedByUser?: boolean;
 }

@@ -175,6 +175,8 @@ export class ContainerService {
     await this.cleanups.get(r.Id);
     const dir = this.d.store.containerDir(r.Id);
     const runDir = this.runDirOf(r);
+    r.starting = isoTime(this.d.clock);
+    this.d.store.save(r);
     let cgroup;
     let networked = false;
     try {
@@ -212,12 +214,14 @@ export class ContainerService {
       await this.cleanupAfterFailure(r, runDir, cgroup !== undefined);
       const err = isEngineError(e) ? e : new EngineError('INTERNAL', `start ${r.Name.slice(1)}: ${(e as Error).message}`, { cause: e });
       r.State = { ...r.State, Error: err.message, ExitCode: failureExitCode(err.stage, err.errno) };
+      r.starting = undefined;
       this.d.store.save(r);
       throw err;
     }
     const now = isoTime(this.d.clock);
     r.State = { ...initialState(), Status: 'running', Running: true, Pid: r.runtime.pid, StartedAt: now, FinishedAt: r.State.FinishedAt };
     r.stoppedByUser = false;
+    r.starting = undefined;
     this.d.store.save(r);
     this.d.events.emit('container', restarting ? 'restart' : 'start', r.Id, this.attrs(r));
     this.watchExit(r, r.runtime.runDir);
@@ -543,11 +547,17 @@ export class ContainerService {
   }
 
   /**
-   * What a container not recorded as running may have left when the engine died mid-start: a
-   * process parked in its cgroup, the cgroup, the run directory, host interfaces.
+   * What a container not recorded as running may have left when the engine died mid-start or
+   * mid-cleanup: a process parked in its cgroup, the cgroup, the root file system's mount, the
+   * run directory, host interfaces.
    */
   private async sweep(r: ContainerRecord): Promise<void> {
     await this.d.cgroups.open(r.Id).destroy().catch(() => undefined);
+    try {
+      this.d.snapshotter.unmount(r.Id);
+    } catch {
+      /* unmounted at removal */
+    }
     const runDir = this.runDirOf(r);
     releaseShm(runDir, this.d.mounts);
     rmSync(runDir, { recursive: true, force: true });
@@ -558,9 +568,13 @@ export class ContainerService {
     for (const r of this.d.store.all()) {
       if (!r.runtime) {
         await this.sweep(r);
-        if (r.State.Running || r.State.Status === 'running') {
-          // Recorded as running without a shim: it never got one, or lost it.
-          r.State = { ...r.State, Status: 'exited', Running: false, Pid: 0, ExitCode: r.State.ExitCode || 255, Error: 'the engine stopped while this container started' };
+        if (r.starting || r.State.Running || r.State.Status === 'running') {
+          // A start the engine died in (its intent is on record), or a record that says running
+          // without a shim: it never got one, or lost it.
+          const wasRunning = r.State.Running || r.State.Status === 'running';
+          r.State = { ...r.State, Running: false, Pid: 0, Error: 'the engine stopped while this container started' };
+          if (wasRunning) r.State = { ...r.State, Status: 'exited', ExitCode: r.State.ExitCode || 255 };
+          r.starting = undefined;
           this.d.store.save(r);
         }
         if (r.State.Restarting) this.maybeRestart(r, r.State.ExitCode);

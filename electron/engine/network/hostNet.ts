@@ -214,7 +214,6 @@ export class BridgeHost {
   async ensureFirewall(f: FirewallSpec): Promise<void> {
     if (!this.hasIptables()) return;
     await this.ensureChains();
-    if ((await this.taggedRules('filter', FWD, f.tag)).length) return;
     const c = `-m comment --comment ${f.tag}`;
     const filter = [`-A ${FWD} -i ${f.dev} -o ${f.dev} ${c} -j ACCEPT`];
     if (f.internal) {
@@ -224,15 +223,20 @@ export class BridgeHost {
         `-A ${FWD} -o ${f.dev} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`);
     }
     const nat = f.masquerade && !f.internal ? [`-A ${NAT} -s ${f.subnet} ! -o ${f.dev} ${c} -j MASQUERADE`] : [];
+    // All of the group or none: an engine that died while adding or removing it left a part.
+    const [hasFilter, hasNat] = [await this.taggedRules('filter', FWD, f.tag), await this.taggedRules('nat', NAT, f.tag)];
+    if (hasFilter.length === filter.length && hasNat.length === nat.length) return;
+    if (hasFilter.length || hasNat.length) await this.removeFirewall(f.tag, false);
     await this.run(IPTABLES_RESTORE!, ['-w', '--noflush'], `*filter\n${filter.join('\n')}\nCOMMIT\n*nat\n${nat.join('\n')}\nCOMMIT\n`);
   }
 
-  async removeFirewall(tag: string): Promise<void> {
+  async removeFirewall(tag: string, dropEmptyChains = true): Promise<void> {
     if (!this.hasIptables()) return;
     for (const [table, chain, parent] of [['filter', FWD, 'FORWARD'], ['nat', NAT, 'POSTROUTING']]) {
       for (const rule of await this.taggedRules(table, chain, tag)) {
         await this.run(IPTABLES!, ['-w', '-t', table, ...splitRule(rule.replace(/^-A /, '-D '))]).catch(() => undefined);
       }
+      if (!dropEmptyChains) continue;
       // The last network gone: our chain and its jump go too.
       const left = await this.run(IPTABLES!, ['-w', '-t', table, '-S', chain]).catch(() => undefined);
       if (left !== undefined && !left.split('\n').some((l) => l.startsWith('-A '))) {

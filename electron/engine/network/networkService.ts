@@ -242,9 +242,34 @@ export class NetworkService implements ContainerNetwork {
     if (active.length) {
       throw new EngineError('PERMISSION', `error while removing network: network ${n.Name} id ${n.Id} has active endpoints (${active.map((c) => c.Name.slice(1)).join(', ')})`);
     }
+    n.removing = true;
+    this.records.save(n);
     await this.teardown(n);
     this.records.delete(n.Id);
     this.d.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
+  }
+
+  /**
+   * After an engine start, each record is made whole with the host again, as dockerd restores
+   * its bridge networks: a removal the engine died in is finished; a user network gets its
+   * bridge, all its firewall rules and its resolver (a create the engine died in may have left
+   * any part of them missing); the default bridge, made at first use, is completed if it exists.
+   * Returns what could not be restored, one line per network.
+   */
+  async recoverAll(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const n of this.records.all()) {
+      if (n.Driver !== 'bridge' || !n.device) continue;
+      if (n.removing) {
+        await this.teardown(n);
+        this.records.delete(n.Id);
+        this.d.events.emit('network', 'destroy', n.Id, { name: n.Name, type: n.Driver });
+        continue;
+      }
+      if (n.Name === 'bridge' && !this.host.linkExists(n.device)) continue;
+      await this.ensureUp(n).catch((e) => problems.push(`network ${n.Name}: ${(e as Error).message}`));
+    }
+    return problems;
   }
 
   /** Removes the host side of a network: resolver, firewall rules and bridge. */

@@ -24,6 +24,8 @@ export interface NetworkRecord {
   autoSubnet?: boolean;
   /** the IPv6 pool of a dual-stack network (--ipv6); its addresses share `used` */
   ipv6?: PoolConfig;
+  /** a removal was asked for and its host side may be half gone: the engine finishes it at startup */
+  removing?: boolean;
 }
 
 export class NetworkStore {
