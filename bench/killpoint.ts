@@ -4,12 +4,21 @@
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { bridgePrefix, checkConsistency, leftovers, mulberry32, removeTestBridges } from '../test/helpers/killpoint.ts';
 import { busyboxTarball } from '../test/helpers/testEngine.ts';
+import { startRegistry, uploadImage } from '../test/helpers/registry.ts';
+import { randomBytes } from 'node:crypto';
+import { buildTar } from '../electron/engine/images/tarWriter.ts';
 
 const KILLS = Number(process.env.KILLS ?? 20);
 const d = await startDaemon();
+// A registry on loopback with a 24 MiB image of three incompressible layers, for kills mid-pull.
+const reg = await startRegistry();
+const layers = [0, 1, 2].map((i) => buildTar([{ name: `l${i}`, type: 'file', mode: 0o644, data: randomBytes(8 << 20) }]));
+await uploadImage(reg, 'kp/big', 'v1', layers);
+const bigRef = `${reg.host}/kp/big:v1`;
 const random = mulberry32(Number(process.env.SEED ?? 1));
 let n = 0;
 const ops: Record<string, (name: string) => Promise<unknown>> = {
+  create: (c) => d.docker(['create', '--name', c, 'busybox', 'sleep', '300']),
   run: (c) => d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '300']),
   start: async (c) => {
     await d.docker(['create', '--name', c, 'busybox', 'sleep', '300']);
@@ -36,6 +45,10 @@ const ops: Record<string, (name: string) => Promise<unknown>> = {
     await d.docker(['volume', 'create', c]);
     return d.docker(['volume', 'rm', c]);
   },
+  pull: async () => {
+    await d.docker(['rmi', bigRef]);
+    return d.docker(['pull', bigRef]);
+  },
   exec: async (c) => {
     await d.docker(['run', '-d', '--name', c, 'busybox', 'sleep', '300']);
     return d.docker(['exec', c, 'true']);
@@ -54,6 +67,12 @@ try {
       await done;
       await d.restart();
       const found = await checkConsistency(d);
+      if (name === 'pull') {
+        // Whole or absent: a listed image has every layer (save reads them all), and a pull again works.
+        const listed = (await d.docker(['images', '-q', bigRef])).out.trim();
+        if (listed && (await d.docker(['save', '-o', `${d.base}/save.tar`, bigRef])).code !== 0) found.push(`pull: ${bigRef} is listed but cannot be saved`);
+        if ((await d.docker(['pull', bigRef])).code !== 0) found.push(`pull: ${bigRef} cannot be pulled after the kill`);
+      }
       problems += found.length;
       for (const p of found) console.log(`  ${name}: ${p}`);
     }
@@ -71,4 +90,5 @@ try {
 } finally {
   await d.stop();
   removeTestBridges(d);
+  await reg.stop();
 }

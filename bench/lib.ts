@@ -1,5 +1,6 @@
 // Shared by the benchmarks that drive Berth's Docker API and the peers' through the same docker CLI.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { sweepNetworks } from '../test/helpers/netsweep.mjs';
 import { REPO } from '../test/helpers/testEngine.ts';
@@ -76,4 +77,50 @@ export function dockerHosts(berthSock: string): Record<string, string> {
 export function docker(host: string, args: string[]): string | null {
   const r = spawnSync('docker', args, { env: { ...process.env, DOCKER_HOST: host }, encoding: 'utf8' });
   return r.status === 0 ? r.stdout : null;
+}
+
+/** One Docker API request over a unix socket; resolves with status and parsed JSON (or text). */
+export function api(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> & { Id?: string } }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request({ socketPath: sock, method, path, agent: false, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let parsed: Record<string, unknown> & { Id?: string } = { message: text };
+        try {
+          if (text) parsed = JSON.parse(text);
+        } catch {
+          /* not JSON: kept as the message */
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** A process's CPU time in seconds (user + system) and resident memory in MB, from /proc. */
+export function procUsage(pid: number): { cpu: number; rssMb: number } {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return { cpu: (Number(f[11]) + Number(f[12])) / 100, rssMb: Number(rss ?? 0) / 1024 };
+  } catch {
+    return { cpu: 0, rssMb: 0 };
+  }
+}
+
+/** Pids whose command line starts with one of the given executables (a peer's daemons and shims). */
+export function pidsOf(...exes: string[]): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0];
+      return exes.some((e) => cmd === e || cmd.endsWith(`/${e}`));
+    } catch {
+      return false;
+    }
+  }).map(Number);
 }

@@ -12,6 +12,9 @@ const CLI = existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : '/us
 export interface PrivateDockerd {
   dir: string;
   sock: string;
+  /** its exec root: the command lines of its containerd and shims name it */
+  exec: string;
+  pid: number;
   /** tcp://127.0.0.1:PORT when started with tls */
   tcp?: string;
   docker(args: string[], env?: Record<string, string>): Promise<{ code: number; out: string; err: string }>;
@@ -76,5 +79,5 @@ export async function startDockerd(opts: { tls?: DockerdTls } = {}): Promise<Pri
     await stop();
     throw e;
   }
-  return { dir, sock, docker, stop, ...(opts.tls ? { tcp: `tcp://127.0.0.1:${opts.tls.port}` } : {}) };
+  return { dir, sock, exec, pid: proc.pid!, docker, stop, ...(opts.tls ? { tcp: `tcp://127.0.0.1:${opts.tls.port}` } : {}) };
 }
