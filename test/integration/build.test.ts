@@ -3,6 +3,7 @@
 // with run and inspect, the layers a build writes, the cache (edit, touch, no change,
 // cachefrom), errors before and after the first step, cancel on disconnect, and commit.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -236,7 +237,7 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     assert.match(bad.err, /secret token is required/);
   });
 
-  it('ADD of a URL (on 127.0.0.1): mode 0600, mtime from Last-Modified; an unreachable one fails in-band and fast', async () => {
+  it('ADD of a URL (on 127.0.0.1): mode 0600, mtime from Last-Modified, --checksum; an unreachable one fails in-band and fast', async () => {
     const server = createServer((req, res) => {
       if (req.url !== '/files/data.txt') return void res.writeHead(404).end();
       res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end('downloaded\n');
@@ -253,22 +254,33 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
       const refused = await docker(['build', '-'], { input: `FROM ${base}\nADD http://127.0.0.1:9/x /x\n` });
       assert.match(refused.err, /ADD failed: GET http:\/\/127\.0\.0\.1:9\/x: connect ECONNREFUSED/);
       assert.match((await docker(['build', '-'], { input: `FROM ${base}\nCOPY http://127.0.0.1:${port}/files/data.txt /x\n` })).err, /source can't be a URL for COPY/);
+      // --checksum: the download must have that digest; only one HTTP(S) source may carry one.
+      const sum = createHash('sha256').update('downloaded\n').digest('hex');
+      const pinned = await docker(['build', '-q', '-'], { input: `FROM ${base}\nADD --checksum=sha256:${sum} http://127.0.0.1:${port}/files/data.txt /pinned\n` });
+      assert.equal(pinned.code, 0, pinned.err);
+      const wrong = await docker(['build', '-'], { input: `FROM ${base}\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/files/data.txt /pinned\n` });
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.err, new RegExp(`digest mismatch sha256:0{64}: sha256:${sum}`));
+      assert.match((await docker(['build', '-'], { input: `FROM ${base}\nADD --checksum=sha256:${sum} Dockerfile /x\n` })).err, /checksum can't be specified for non-HTTP\(S\) sources/);
+      assert.match((await docker(['build', '-'], { input: `FROM ${base}\nADD --checksum=md5:abc http://127.0.0.1:${port}/files/data.txt /x\n` })).err, /invalid checksum digest format: md5:abc/);
+      assert.match((await docker(['build', '-'], { input: `FROM ${base}\nCOPY --checksum=sha256:${sum} a /x\n` })).err, /unknown flag: --checksum/);
     } finally {
       server.close();
     }
   });
 
-  it('COPY --parents keeps the source paths; --exclude leaves matches out; destinations resolve in the rootfs', async () => {
+  it('COPY --parents keeps the source paths (after a `./` pivot); --exclude leaves matches out; destinations resolve in the rootfs', async () => {
     const dir = context('copyflags', {
-      Dockerfile: 'ARG BASE\nFROM ${BASE}\nCOPY --parents a/x.txt b/c/y.txt /p/\nCOPY --exclude=*.log --exclude=**/skip tree /t\n'
+      Dockerfile: 'ARG BASE\nFROM ${BASE}\nCOPY --parents a/x.txt b/c/y.txt /p/\nCOPY --parents ./b/./c/*.txt ./tree/./sub/ok /pivot/\nCOPY --exclude=*.log --exclude=**/skip tree /t\n'
         + 'RUN mkdir -p /opt/real && ln -s /opt/real /linked && mkdir -m 0700 /secret && chown 1000:1000 /secret\nCOPY a/x.txt /linked/\nCOPY a/x.txt /secret/\n'
-        + 'CMD ["sh", "-c", "cd / && find p t -type f | sort && readlink /linked && ls /opt/real && stat -c %a:%u /secret"]\n',
+        + 'CMD ["sh", "-c", "cd / && find p pivot t -type f | sort && readlink /linked && ls /opt/real && stat -c %a:%u /secret"]\n',
       'a/x.txt': 'x', 'b/c/y.txt': 'y', 'tree/keep.txt': 'k', 'tree/drop.log': 'd', 'tree/sub/deep.log': 'd', 'tree/sub/ok': 'o', 'tree/sub/skip/z': 'z',
     });
     const r = await build(dir, ['-t', 'copyflags']);
     assert.equal(r.code, 0, r.out + r.err);
     // A destination through a symlink lands where the link points; an existing parent keeps its mode and owner.
-    assert.equal((await docker(['run', '--rm', 'copyflags'])).out, 'p/a/x.txt\np/b/c/y.txt\nt/keep.txt\nt/sub/deep.log\nt/sub/ok\n/opt/real\nx.txt\n700:1000\n');
+    // `./` in a --parents source is the pivot: what follows it is kept.
+    assert.equal((await docker(['run', '--rm', 'copyflags'])).out, 'p/a/x.txt\np/b/c/y.txt\npivot/c/y.txt\npivot/sub/ok\nt/keep.txt\nt/sub/deep.log\nt/sub/ok\n/opt/real\nx.txt\n700:1000\n');
   });
 
   it('is reproducible with SOURCE_DATE_EPOCH: the same inputs give the same image id, without the cache', async () => {
@@ -316,6 +328,16 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     assert.match(missing.out, /^Step 2\/2 : COPY nope.txt \/x$/m);
     assert.match(missing.err, /COPY failed: file not found in build context or excluded by .dockerignore: stat nope.txt: file does not exist/);
     assert.match((await stdin(`FROM ${base}\nRUN true\n`, ['--target', 'nosuch'])).err, /target stage "nosuch" could not be found/);
+    // Stages that need each other, by name or by index, are refused before any step (BuildKit's words).
+    const cycle = await stdin(`FROM ${base} AS one\nCOPY --from=three /a /a\nFROM ${base} AS two\nCOPY --from=one /a /b\nFROM ${base} AS three\nCOPY --from=two /b /c\n`);
+    assert.equal(cycle.code, 1);
+    assert.match(cycle.err, /Error response from daemon: circular dependency detected on stage: one/);
+    assert.doesNotMatch(cycle.out, /Step /);
+    assert.match((await stdin(`FROM ${base}\nCOPY --from=0 /etc/passwd /p\n`)).err, /circular dependency detected on stage: stage-0/);
+    // A stage named by --from may come later in the file, as in BuildKit: it is built first.
+    const forward = await stdin(`FROM ${base} AS app\nCOPY --from=maker /made /made\nRUN cat /made\nFROM ${base} AS maker\nRUN echo made-later > /made\n`, ['--target', 'app']);
+    assert.equal(forward.code, 0, forward.out + forward.err);
+    assert.match(forward.out, /^made-later$/m);
     const unused = await stdin(`FROM ${base}\nRUN true\n`, ['--build-arg', 'FOO=1']);
     assert.equal(unused.code, 0);
     assert.match(unused.out, /\[Warning\] One or more build-args \[FOO\] were not consumed/);

@@ -82,31 +82,47 @@ export class Builder {
     signal?.addEventListener('abort', () => this.abort.abort(), { once: true });
   }
 
-  /** The stages to build, in order: the target and what it needs (FROM or COPY --from). */
-  plan(): Stage[] {
+  /** The target stage: --target, or the last one. */
+  private target(): Stage {
     const stages = this.df.stages;
-    let target = stages.at(-1)!;
-    if (this.opts.target) {
-      const t = stages.find((s) => s.name === this.opts.target!.toLowerCase());
-      if (!t) throw invalid(`target stage "${this.opts.target}" could not be found`);
-      target = t;
-    }
-    const need = new Set<number>();
-    const visit = (s: Stage) => {
-      if (need.has(s.index)) return;
-      need.add(s.index);
-      const refs = [s.base, ...s.instructions.flatMap((i) => i.flags.filter((f) => f.name === 'from').map((f) => f.value ?? ''))];
-      for (const r of refs) {
-        const dep = this.stageRef(r, s.index);
-        if (dep) visit(dep);
-      }
-    };
-    visit(target);
-    return stages.filter((s) => need.has(s.index) && s.index <= target.index);
+    if (!this.opts.target) return stages.at(-1)!;
+    const t = stages.find((s) => s.name === this.opts.target!.toLowerCase());
+    if (!t) throw invalid(`target stage "${this.opts.target}" could not be found`);
+    return t;
   }
 
-  /** A stage named (or numbered) by `ref` that comes before stage `before`. */
-  private stageRef(ref: string, before: number): Stage | undefined {
+  /**
+   * The stages to build, in the Dockerfile's order: the target and what it needs (FROM, COPY
+   * --from, RUN --mount from=). As in BuildKit, a stage named by --from may come later in the
+   * file, and stages that need each other, through any path, are refused before anything runs.
+   */
+  plan(): Stage[] {
+    const stages = this.df.stages;
+    const target = this.target();
+    // Depth-first over every stage (BuildKit checks them all, used or not): a dependency still
+    // on the current path closes a cycle.
+    const state = new Map<number, 'path' | 'done'>();
+    const visit = (s: Stage) => {
+      state.set(s.index, 'path');
+      for (const d of this.dependencies(s)) {
+        if (state.get(d) === 'path') throw invalid(`circular dependency detected on stage: ${stages[d].name ?? `stage-${d}`}`);
+        if (!state.has(d)) visit(stages[d]);
+      }
+      state.set(s.index, 'done');
+    };
+    for (const s of stages) if (!state.has(s.index)) visit(s);
+    const need = new Set<number>();
+    const reach = (s: Stage) => {
+      if (need.has(s.index)) return;
+      need.add(s.index);
+      for (const d of this.dependencies(s)) reach(stages[d]);
+    };
+    reach(target);
+    return stages.filter((s) => need.has(s.index));
+  }
+
+  /** A stage named (or numbered) by `ref`: only earlier ones for a FROM (`before`), any for --from. */
+  private stageRef(ref: string, before = Infinity): Stage | undefined {
     const stages = this.df.stages;
     if (/^\d+$/.test(ref)) return stages[Number(ref)] && Number(ref) < before ? stages[Number(ref)] : undefined;
     return stages.find((s) => s.name === ref.toLowerCase() && s.index < before);
@@ -115,6 +131,7 @@ export class Builder {
   /** Runs the build; the final image's id. */
   async run(): Promise<string> {
     const stages = this.plan();
+    const target = this.target();
     const labels = Object.entries(this.opts.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
     // Step numbers are fixed up front: stages that run side by side print theirs as they go.
     let n = 0;
@@ -122,7 +139,7 @@ export class Builder {
     const lists = new Map<number, Instruction[]>();
     for (const stage of stages) {
       const list = [...stage.instructions];
-      if (stage === stages.at(-1)) {
+      if (stage === target) {
         for (const [k, v] of labels) {
           list.push({ cmd: 'LABEL', flags: [], rest: `${JSON.stringify(k)}=${JSON.stringify(v)}`, heredocs: [], line: 0, original: `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}` });
         }
@@ -141,37 +158,40 @@ export class Builder {
     // Each stage starts once the stages it names are built; independent ones run in parallel.
     // The first failure stops the others.
     const done = new Map<number, Promise<string>>();
-    for (const stage of stages) {
-      const deps = [...this.dependencies(stage)].filter((d) => done.has(d)).map((d) => done.get(d)!);
-      const p = Promise.all(deps).then(() => this.runStage(stage, lists.get(stage.index)!));
+    const schedule = (stage: Stage): Promise<string> => {
+      let p = done.get(stage.index);
+      if (p) return p;
+      // A stage named later in the file is scheduled first (plan() refused cycles).
+      const deps = [...this.dependencies(stage)].map((d) => schedule(this.df.stages[d]));
+      p = Promise.all(deps).then(() => this.runStage(stage, lists.get(stage.index)!));
       p.catch((e) => {
         this.failure ??= e as Error;
         this.abort.abort();
       });
       done.set(stage.index, p);
-    }
+      return p;
+    };
+    for (const stage of stages) schedule(stage);
     const settled = await Promise.allSettled(done.values());
     if (this.failure) throw this.failure;
     const bad = settled.find((r) => r.status === 'rejected');
     if (bad) throw (bad as PromiseRejectedResult).reason;
     const unused = Object.keys(this.opts.buildArgs ?? {}).filter((k) => !this.used.has(k) && !PROXY_ARGS.includes(k) && k !== 'SOURCE_DATE_EPOCH');
     if (unused.length) this.out.stream(`[Warning] One or more build-args [${unused.sort().join(' ')}] were not consumed\n`);
-    return this.results.get(stages.at(-1)!.index)!;
+    return this.results.get(target.index)!;
   }
 
-  /** The stages a stage names: its base, COPY --from and RUN --mount from=. */
+  /** The stages a stage names: its base (an earlier stage), COPY --from and RUN --mount from= (any stage). */
   private dependencies(stage: Stage): Set<number> {
-    const refs = [stage.base];
+    const out = new Set<number>();
+    const base = this.stageRef(stage.base, stage.index);
+    if (base) out.add(base.index);
     for (const ins of stage.instructions) {
       for (const f of ins.flags) {
-        if (f.name === 'from') refs.push(f.value ?? '');
-        if (f.name === 'mount') refs.push(/(?:^|,)from=([^,]+)/.exec(f.value ?? '')?.[1] ?? '');
+        const ref = f.name === 'from' ? f.value : f.name === 'mount' ? /(?:^|,)from=([^,]+)/.exec(f.value ?? '')?.[1] : undefined;
+        const dep = ref ? this.stageRef(ref) : undefined;
+        if (dep) out.add(dep.index);
       }
-    }
-    const out = new Set<number>();
-    for (const r of refs) {
-      const dep = r && this.stageRef(r, stage.index);
-      if (dep) out.add(dep.index);
     }
     return out;
   }
@@ -499,7 +519,7 @@ export class Builder {
   private async bindCopy(st: StageState, m: RunMount, n: number): Promise<{ path: string; digest: string }> {
     let fromImage: string | undefined;
     if (m.from) {
-      const dep = this.stageRef(m.from, st.stage.index);
+      const dep = this.stageRef(m.from);
       fromImage = dep ? this.results.get(dep.index) : await this.image(m.from);
     }
     const srcContainer = fromImage ? await this.tempContainer(fromImage) : undefined;
@@ -592,6 +612,7 @@ export class Builder {
   private async copyStep(st: StageState, ins: Instruction): Promise<void> {
     const vars = this.argVars(st.args, st.config.config.Env);
     const plan: CopyPlan = { add: ins.cmd === 'ADD', sources: [], dest: '', heredocs: [], chown: undefined, chmod: undefined };
+    let checksum: string | undefined;
     for (const f of ins.flags) {
       const v = expandWord(f.value ?? '', vars, this.df.escape);
       if (f.name === 'from') plan.from = v;
@@ -602,7 +623,10 @@ export class Builder {
       } else if (f.name === 'parents') plan.parents = f.value === undefined || f.value === 'true';
       else if (f.name === 'exclude') (plan.exclude ??= []).push(v);
       else if (f.name === 'link') continue; // a layer of its own changes nothing here: layers are diffs already
-      else throw invalid(`dockerfile parse error line ${ins.line}: unknown flag: --${f.name}`);
+      else if (f.name === 'checksum' && plan.add) {
+        if (!/^sha(256:[a-f0-9]{64}|384:[a-f0-9]{96}|512:[a-f0-9]{128})$/.test(v)) throw invalid(`dockerfile parse error line ${ins.line}: invalid checksum digest format: ${v}: use sha256:<64 hex digits>`);
+        checksum = v;
+      } else throw invalid(`dockerfile parse error line ${ins.line}: unknown flag: --${f.name}`);
     }
     const words = ins.json ?? expandWords(ins.rest, vars, this.df.escape);
     if (words.length < 2 && !ins.heredocs.length) throw invalid(`dockerfile parse error line ${ins.line}: ${ins.cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
@@ -613,13 +637,23 @@ export class Builder {
       else plan.sources.push(w);
     }
     const isUrl = (w: string) => /^https?:\/\//i.test(w);
+    if (checksum && plan.sources.length !== 1) throw invalid(`dockerfile parse error line ${ins.line}: checksum can't be specified for multiple sources`);
+    if (checksum && !isUrl(plan.sources[0])) throw invalid(`dockerfile parse error line ${ins.line}: checksum can't be specified for non-HTTP(S) sources`);
     if (plan.add && plan.sources.some(isUrl)) {
       plan.downloads = [];
-      for (const url of plan.sources.filter(isUrl)) plan.downloads.push(await download(url, this.abort.signal));
+      for (const url of plan.sources.filter(isUrl)) {
+        const got = await download(url, this.abort.signal);
+        if (checksum) {
+          const [algo, want] = checksum.split(':');
+          const have = createHash(algo).update(got.body).digest('hex');
+          if (have !== want) throw invalid(`ADD failed: GET ${url}: digest mismatch ${checksum}: ${algo}:${have}`);
+        }
+        plan.downloads.push(got);
+      }
       plan.sources = plan.sources.filter((w) => !isUrl(w));
     }
     if (plan.from) {
-      const dep = this.stageRef(plan.from, st.stage.index);
+      const dep = this.stageRef(plan.from);
       plan.fromImage = dep ? this.results.get(dep.index) : await this.image(plan.from);
     }
     if (!plan.dest.startsWith('/')) {

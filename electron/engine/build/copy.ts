@@ -180,12 +180,16 @@ function listDir(fs: FsAt, view: FsView, path: string): string[] {
 }
 
 /** The paths a source pattern names, relative to the root ('' for the root itself). */
-function expandSource(source: SourceTree, pattern: string): string[] {
+/** A source's path segments without `.`, with `..` applied; the root is the top (BuildKit strips what climbs, as here). */
+function normalParts(pattern: string): string[] {
   const kept: string[] = [];
-  // The root is the top: `..` cannot leave it (BuildKit strips it, as here).
   for (const p of pattern.split('/').filter((x) => x && x !== '.')) if (p === '..') kept.pop(); else kept.push(p);
+  return kept;
+}
+
+function expandSource(source: SourceTree, pattern: string): string[] {
   let found = [''];
-  for (const part of kept) {
+  for (const part of normalParts(pattern)) {
     const next: string[] = [];
     for (const base of found) {
       if (!GLOB.test(part)) {
@@ -228,6 +232,8 @@ export class CopyJob {
   constructor(private readonly source: SourceTree, private readonly plan: CopyPlan, owner: { uid: number; gid: number } | undefined, destIsDir: boolean) {
     this.owner = owner ?? { uid: 0, gid: 0 };
     const paths: string[] = [];
+    /** --parents: what each path keeps starts after its source's `./` pivot (`a/./b/c` keeps `b/c`) */
+    const kept = new Map<string, string>();
     for (const s of plan.sources) {
       if (/^[a-z]+:\/\//i.test(s)) throw invalid(`source can't be a URL for COPY`);
       const found = expandSource(source, s).filter((p) => source.stat(`/${p}`));
@@ -235,6 +241,9 @@ export class CopyJob {
         const where = plan.from ? `in ${plan.from}` : 'in build context or excluded by .dockerignore';
         throw notFound(`COPY failed: file not found ${where}: stat ${s}: file does not exist`);
       }
+      const pivot = s.replace(/^(\.\/)+/, '').indexOf('/./');
+      const depth = pivot < 0 ? 0 : normalParts(s.replace(/^(\.\/)+/, '').slice(0, pivot)).length;
+      for (const p of found) kept.set(p, p.split('/').slice(depth).join('/'));
       paths.push(...found);
     }
     const many = paths.length + plan.heredocs.length + (plan.downloads?.length ?? 0) > 1;
@@ -248,11 +257,11 @@ export class CopyJob {
     for (const p of paths) {
       const st = source.stat(`/${p}`)!;
       if (st.isDir) {
-        this.items.push({ src: p, dir: true, name: plan.parents ? join(dest, p) : dest });
+        this.items.push({ src: p, dir: true, name: plan.parents ? join(dest, kept.get(p)!) : dest });
         continue;
       }
       if (this.exclude?.(p.split('/').pop()!)) continue;
-      const name = plan.parents ? join(dest, p) : intoDir ? join(dest, p.split('/').pop()!) : dest;
+      const name = plan.parents ? join(dest, kept.get(p)!) : intoDir ? join(dest, p.split('/').pop()!) : dest;
       const extract = plan.add && st.isFile && !plan.from ? isArchive(source.head(`/${p}`, 262)) : undefined;
       this.items.push({ src: p, dir: false, name: extract ? dest : name, extract });
     }
