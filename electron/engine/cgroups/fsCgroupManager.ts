@@ -1,6 +1,5 @@
 // Cgroups as plain file writes, for v1, v2 and hybrid hosts.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineError, invalid } from '../errors.ts';
 import type { Cgroup, UsageFiles, CgroupLimits, CgroupManager } from './cgroupManager.ts';
@@ -21,9 +20,18 @@ function write(file: string, value: string | number): void {
   }
 }
 
-const readText = (file: string) => readFile(file, 'utf8').catch(() => '');
-const readNum = async (file: string) => {
-  const t = (await readText(file)).trim();
+// Counter files are read synchronously: a cgroup file is made by the kernel on read and never
+// blocks, and one read call costs a few microseconds where an async readFile is four trips
+// through the thread pool (open, fstat, read, close); a stats stream reads a dozen per second.
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+const readNum = (file: string) => {
+  const t = readText(file).trim();
   return t === '' || t === 'max' ? 0 : Number(t);
 };
 
@@ -242,7 +250,7 @@ export class FsCgroup implements Cgroup {
     if (!this.unifiedOnly && fz) {
       for (let i = 0; i < 1000; i++) {
         write(`${fz}/freezer.state`, frozen ? 'FROZEN' : 'THAWED');
-        const state = (await readText(`${fz}/freezer.state`)).trim();
+        const state = (readText(`${fz}/freezer.state`)).trim();
         if (state === (frozen ? 'FROZEN' : 'THAWED')) return;
         await sleep(i < 10 ? 1 : 10);
       }
@@ -251,7 +259,7 @@ export class FsCgroup implements Cgroup {
     if (!this.v2) throw new EngineError('UNSUPPORTED', 'no freezer cgroup available on this host');
     write(`${this.v2}/cgroup.freeze`, frozen ? 1 : 0);
     for (let i = 0; i < 500; i++) {
-      if ((await readText(`${this.v2}/cgroup.events`)).includes(`frozen ${frozen ? 1 : 0}`)) return;
+      if ((readText(`${this.v2}/cgroup.events`)).includes(`frozen ${frozen ? 1 : 0}`)) return;
       await sleep(2);
     }
     throw new EngineError('INTERNAL', `cgroup ${this.name} did not ${frozen ? 'freeze' : 'thaw'}`);
@@ -285,32 +293,32 @@ export class FsCgroup implements Cgroup {
 
   private async statsV1() {
     const acct = this.v1('cpuacct');
-    const cpuStat = parseFlatKeyed(await readText(`${this.v1('cpu')}/cpu.stat`));
-    const ticks = parseFlatKeyed(await readText(`${acct}/cpuacct.stat`));
+    const cpuStat = parseFlatKeyed(readText(`${this.v1('cpu')}/cpu.stat`));
+    const ticks = parseFlatKeyed(readText(`${acct}/cpuacct.stat`));
     const mem = this.v1('memory');
-    const memStat = parseFlatKeyed(await readText(`${mem}/memory.stat`));
-    const oom = parseFlatKeyed(await readText(`${mem}/memory.oom_control`));
-    const limit = await readNum(`${mem}/memory.limit_in_bytes`);
+    const memStat = parseFlatKeyed(readText(`${mem}/memory.stat`));
+    const oom = parseFlatKeyed(readText(`${mem}/memory.oom_control`));
+    const limit = readNum(`${mem}/memory.limit_in_bytes`);
     return {
       cpu: {
-        totalNs: await readNum(`${acct}/cpuacct.usage`),
+        totalNs: readNum(`${acct}/cpuacct.usage`),
         userNs: (ticks.user ?? 0) * USER_HZ_NS,
         systemNs: (ticks.system ?? 0) * USER_HZ_NS,
-        perCpuNs: (await readText(`${acct}/cpuacct.usage_percpu`)).trim().split(/\s+/).filter(Boolean).map(Number),
+        perCpuNs: (readText(`${acct}/cpuacct.usage_percpu`)).trim().split(/\s+/).filter(Boolean).map(Number),
         throttledPeriods: cpuStat.nr_throttled ?? 0,
         systemNs_host: 0,
         onlineCpus: 0,
       },
       memory: {
-        usage: await readNum(`${mem}/memory.usage_in_bytes`),
+        usage: readNum(`${mem}/memory.usage_in_bytes`),
         limit: limit >= 2 ** 62 ? 0 : limit,
         cache: memStat.cache ?? 0,
         inactiveFile: memStat.total_inactive_file ?? 0,
-        maxUsage: await readNum(`${mem}/memory.max_usage_in_bytes`),
+        maxUsage: readNum(`${mem}/memory.max_usage_in_bytes`),
         stats: memStat,
       },
-      pids: { current: await readNum(`${this.v1('pids')}/pids.current`), limit: await readNum(`${this.v1('pids')}/pids.max`) },
-      blkio: parseBlkioV1(await readText(`${this.v1('blkio')}/blkio.throttle.io_service_bytes_recursive`)),
+      pids: { current: readNum(`${this.v1('pids')}/pids.current`), limit: readNum(`${this.v1('pids')}/pids.max`) },
+      blkio: parseBlkioV1(readText(`${this.v1('blkio')}/blkio.throttle.io_service_bytes_recursive`)),
       oomKills: oom.oom_kill ?? 0,
     };
   }
@@ -320,9 +328,9 @@ export class FsCgroup implements Cgroup {
     // A delegated subtree may lack the memory and pids controllers: count the cgroup's processes then.
     const procs = existsSync(`${d}/memory.current`) && existsSync(`${d}/pids.current`) ? undefined : this.pids();
     const rss = procs?.reduce((sum, pid) => sum + processUsage(pid).rss, 0);
-    const cpu = parseFlatKeyed(await readText(`${d}/cpu.stat`));
-    const memStat = parseFlatKeyed(await readText(`${d}/memory.stat`));
-    const events = parseFlatKeyed(await readText(`${d}/memory.events`));
+    const cpu = parseFlatKeyed(readText(`${d}/cpu.stat`));
+    const memStat = parseFlatKeyed(readText(`${d}/memory.stat`));
+    const events = parseFlatKeyed(readText(`${d}/memory.events`));
     return {
       cpu: {
         totalNs: (cpu.usage_usec ?? 0) * 1000,
@@ -334,15 +342,15 @@ export class FsCgroup implements Cgroup {
         onlineCpus: 0,
       },
       memory: {
-        usage: existsSync(`${d}/memory.current`) ? await readNum(`${d}/memory.current`) : rss ?? 0,
-        limit: await readNum(`${d}/memory.max`),
+        usage: existsSync(`${d}/memory.current`) ? readNum(`${d}/memory.current`) : rss ?? 0,
+        limit: readNum(`${d}/memory.max`),
         cache: memStat.file ?? 0,
         inactiveFile: memStat.inactive_file ?? 0,
-        maxUsage: await readNum(`${d}/memory.peak`),
+        maxUsage: readNum(`${d}/memory.peak`),
         stats: memStat,
       },
-      pids: { current: existsSync(`${d}/pids.current`) ? await readNum(`${d}/pids.current`) : procs?.length ?? 0, limit: await readNum(`${d}/pids.max`) },
-      blkio: parseIoStatV2(await readText(`${d}/io.stat`)),
+      pids: { current: existsSync(`${d}/pids.current`) ? readNum(`${d}/pids.current`) : procs?.length ?? 0, limit: readNum(`${d}/pids.max`) },
+      blkio: parseIoStatV2(readText(`${d}/io.stat`)),
       oomKills: events.oom_kill ?? 0,
     };
   }

@@ -1,6 +1,7 @@
 // Stats for one container: cgroup counters plus host CPU time and the container's
 // network devices (read through its pid's /proc view of its network namespace).
-import { readFile } from 'node:fs/promises';
+// Read synchronously, as the cgroup counters are (see cgroups/fsCgroupManager.ts).
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Cgroup } from '../cgroups/cgroupManager.ts';
 
@@ -16,7 +17,7 @@ export function cpuLineNs(procStat: string): number {
 }
 
 export async function hostCpuNs(): Promise<number> {
-  return cpuLineNs(await readFile('/proc/stat', 'utf8'));
+  return cpuLineNs(readFileSync('/proc/stat', 'utf8'));
 }
 
 export function parseNetDev(text: string): Record<string, NetDev> {
@@ -40,7 +41,7 @@ export async function readStats(cgroup: Cgroup, pid: number) {
   let networks: Record<string, NetDev> = {};
   if (pid) {
     try {
-      networks = parseNetDev(await readFile(`/proc/${pid}/net/dev`, 'utf8'));
+      networks = parseNetDev(readFileSync(`/proc/${pid}/net/dev`, 'utf8'));
       delete networks.lo;
     } catch {
       networks = {};
