@@ -253,15 +253,18 @@ export class LayerWriter implements TarSink {
    * the create run again. Returns false when a directory was kept (keepDir) instead.
    */
   private create(parent: number, name: string, rel: string, make: () => void, keepDir = false): boolean {
-    try {
-      make();
-      return true;
-    } catch (e) {
-      if (errCode(e) !== 'EEXIST') throw e;
+    // Something running in the tree (a container's process during `docker cp`) can put an entry
+    // back between the clear and the create: a few tries, then a clear refusal, never a raw EEXIST.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        make();
+        return true;
+      } catch (e) {
+        if (errCode(e) !== 'EEXIST') throw e;
+      }
+      if (this.clear(parent, name, rel, keepDir)) return false;
     }
-    if (this.clear(parent, name, rel, keepDir)) return false;
-    make();
-    return true;
+    throw new LayerPathError(`entry ${JSON.stringify(rel)} was replaced while it was written`);
   }
 
   private noteSgid(dir: string, sgid: boolean): void {
