@@ -88,6 +88,9 @@ export interface BuildRecord {
   error?: string;
   /** the Dockerfile line the failure is on */
   errorLine?: number;
+  /** receiving the context before the build started: its time and size */
+  contextMs?: number;
+  contextBytes?: number;
   total: number;
   steps: BuildStep[];
 }

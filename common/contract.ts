@@ -81,6 +81,7 @@ export const methods = {
   'builds.list': method(none, as<BuildSummary[]>()),
   'builds.get': method(ref, as<BuildRecord>()),
   'builds.remove': method(ref, as<null>()),
+  'builds.cancel': method(ref, as<null>()),
   'builds.inspectFolder': method(buildSource, as<{ stages: string[]; files: number; bytes: number; dockerfile: string }>()),
   /** the build cache (cache mounts, partial downloads): its size, or with prune, what a prune freed */
   'builds.cache': method(obj({ prune: optional(bool()) }), as<{ entries: number; bytes: number; reclaimed?: number }>()),

@@ -115,6 +115,8 @@ export interface ImagesBackend {
   builds(): Promise<BuildRecord[]>;
   buildRecord(id: string): Promise<BuildRecord>;
   removeBuildRecord(id: string): Promise<void>;
+  /** stops a running build, whoever started it: its RUN is killed, the cache kept (as a client that goes away) */
+  cancelBuild(id: string): Promise<void>;
   /** every change of a build's record, as it runs and when it ends */
   onBuild(listener: (r: BuildRecord) => void): Disposer;
   login(server: string, credentials: RegistryCredentials): Promise<void>;

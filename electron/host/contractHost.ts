@@ -198,6 +198,7 @@ export class ContractHost {
     'builds.list': async () => (await this.backend.images.builds()).map(summarizeBuild),
     'builds.get': ({ id }) => this.backend.images.buildRecord(id),
     'builds.remove': ({ id }) => nil(this.backend.images.removeBuildRecord(id)),
+    'builds.cancel': ({ id }) => nil(this.backend.images.cancelBuild(id)),
     'builds.inspectFolder': ({ folder, dockerfile }) => {
       const ctx = scanFolder(folder, dockerfile || undefined);
       return { stages: dockerfileStages(ctx.dockerfileText), files: ctx.files, bytes: ctx.bytes, dockerfile: ctx.dockerfileText };

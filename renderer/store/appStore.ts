@@ -118,6 +118,8 @@ export interface Actions {
   startBuild(args: MethodArgs<'builds.start'>): Promise<boolean>;
   selectBuild(id: string | undefined): void;
   removeBuild(id: string): void;
+  /** stops a running build (the app's, the docker CLI's or compose's) */
+  cancelBuild(id: string): Promise<void>;
   inspectFolder(folder: string, dockerfile?: string): Promise<BridgeResult<MethodResult<'builds.inspectFolder'>>>;
   buildRecord(id: string): Promise<BridgeResult<MethodResult<'builds.get'>>>;
   /** the new image's id, or undefined after an error toast */

@@ -3,7 +3,7 @@
 // stop, remove, the engine's errors in the form, and the token check. Screenshots of each
 // view go to test-artifacts/ui/.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
@@ -311,6 +311,10 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
       await done.first().click();
       await page.locator('.step[data-step="4"][data-state=done]').waitFor();
       assert.equal(await page.locator('.step[data-state=cached]').count(), 0);
+      // The time line: the context's transfer, and a bar per step placed in the build's span.
+      await page.locator('[data-testid=build-context]', { hasText: /Context: .* received in/ }).waitFor();
+      const bar = await page.locator('.step[data-step="2"] .step-bar').evaluate((el) => ({ left: parseFloat((el as HTMLElement).style.left), width: parseFloat((el as HTMLElement).style.width) }));
+      assert.ok(bar.width > 0 && bar.left >= 0 && bar.left + bar.width <= 100.01, JSON.stringify(bar));
       await shot('build-done');
       // Rebuild: every step after FROM comes from the cache.
       await page.click('.detail-pane button:has-text("Rebuild")');
@@ -340,6 +344,23 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
       const cli = spawnSync('docker', ['build', '-q', '-t', 'clibuilt', dir], { env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` }, encoding: 'utf8' });
       assert.equal(cli.status, 0, cli.stderr);
       await page.locator('.row.build-row[data-build="clibuilt"][data-status=done]').waitFor();
+      // A CLI build cancelled from its detail: the RUN is stopped and the CLI's build fails.
+      writeFileSync(`${dir}/Dockerfile.slow`, `FROM ${image}\nRUN sleep 60\n`);
+      const slow = spawn('docker', ['build', '-t', 'clislow', '-f', `${dir}/Dockerfile.slow`, dir], { env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` }, stdio: 'ignore' });
+      const slowExit = new Promise<number | null>((r) => slow.once('exit', r));
+      try {
+        const running = page.locator('.row.build-row[data-build="clislow"][data-status=running]');
+        await running.waitFor({ timeout: 30_000 });
+        await running.click();
+        await page.locator('.step[data-step="2"][data-state=running]').waitFor({ timeout: 30_000 });
+        const t0 = Date.now();
+        await page.click('.detail-pane button:has-text("Cancel build")');
+        await page.locator('.row.build-row[data-build="clislow"][data-status=cancelled]').waitFor({ timeout: 15_000 });
+        assert.notEqual(await slowExit, 0, 'the CLI sees its build fail');
+        assert.ok(Date.now() - t0 < 15_000);
+      } finally {
+        if (slow.exitCode === null) slow.kill();
+      }
       await page.locator('[data-testid=build-cache]', { hasText: 'Build cache:' }).waitFor();
       await page.click('button:has-text("Prune build cache")');
       await page.locator('.toast', { hasText: 'build cache pruned' }).waitFor();

@@ -215,6 +215,9 @@ export class DockerApiBackend implements Backend {
       removeBuildRecord: async () => {
         throw unsupported('build records');
       },
+      cancelBuild: async () => {
+        throw unsupported('build records');
+      },
       onBuild: () => () => undefined,
       login: (server, cr) => c.ok('POST', '/auth', { body: { username: cr.username, password: cr.password, serveraddress: server, ...(cr.identityToken ? { identitytoken: cr.identityToken } : {}) } }),
       // The API has no logout: credentials live with the client.

@@ -374,6 +374,9 @@ export class FakeBackend implements Backend {
     removeBuildRecord: async (id) => {
       throw fail('NOT_FOUND', `No such build: ${id}`);
     },
+    cancelBuild: async (id) => {
+      throw fail('NOT_FOUND', `No such build: ${id}`);
+    },
     onBuild: () => () => undefined,
     commit: async (container, opts) => {
       this.container(container);

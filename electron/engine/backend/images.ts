@@ -60,6 +60,9 @@ export function imagesBackend(e: Engine, containers: ContainersBackend): ImagesB
     async removeBuildRecord(id) {
       e.builds.remove(id);
     },
+    async cancelBuild(id) {
+      e.builds.cancel(id);
+    },
     onBuild(listener) {
       return e.builds.on(listener);
     },

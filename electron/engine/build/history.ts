@@ -13,6 +13,7 @@ export class BuildHistory {
   private readonly live = new Map<string, BuildRecord>();
   private readonly listeners = new Set<(r: BuildRecord) => void>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly cancellers = new Map<string, () => void>();
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -49,6 +50,19 @@ export class BuildHistory {
     const r = this.live.get(id) ?? this.saved().find((b) => b.id === id);
     if (!r) throw notFound(`No such build: ${id}`);
     return r;
+  }
+
+  /** Stops a running build through the canceller its run registered. */
+  cancel(id: string): void {
+    const stop = this.cancellers.get(id);
+    if (stop) return stop();
+    const r = this.get(id);
+    throw conflict(`build ${id} is not running (it is ${r.status})`);
+  }
+
+  /** How a running build is stopped; the registration ends with the build. */
+  cancellable(id: string, stop: () => void): void {
+    this.cancellers.set(id, stop);
   }
 
   remove(id: string): void {
@@ -113,6 +127,7 @@ export class BuildHistory {
         }
         if (result.status === 'failed') r.errorLine = r.steps.find((s) => s.state === 'failed')?.line || undefined;
         this.live.delete(r.id);
+        this.cancellers.delete(r.id);
         this.save(r);
         this.trim();
         this.changed(r, true);

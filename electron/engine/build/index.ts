@@ -4,7 +4,7 @@
 // names them (dockerd's rule; clients filter everything else themselves).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ContextTree } from './contextTree.ts';
@@ -96,8 +96,11 @@ export async function buildFromArchive(e: Engine, containers: ContainersBackend,
   let tree: ContextTree | undefined;
   let recorder: BuildRecorder | undefined;
   let failed = true;
+  let cancelled = () => !!signal?.aborted;
   try {
+    const received = Date.now();
     await receive(body, `${dir}/context.tar`);
+    const context = { contextMs: Date.now() - received, contextBytes: statSync(`${dir}/context.tar`).size };
     tree = ContextTree.open(`${dir}/context.tar`);
     let name = req.dockerfile || 'Dockerfile';
     const clean = name.replace(/^\.\//, '');
@@ -116,11 +119,17 @@ export async function buildFromArchive(e: Engine, containers: ContainersBackend,
       const ignored = ignoreMatcher(tree.read(ignoreNode, 1 << 20).toString('utf8'));
       for (const f of [clean, '.dockerignore']) if (ignored(f)) tree.remove(f);
     }
-    builder = new Builder(e, containers, { ...req, context: tree, workDir: dir, dockerfileText: text, dockerfileName: name }, out, signal);
+    // The client going away or a cancel from the app (builds.cancel) stop the build alike.
+    const stop = new AbortController();
+    if (signal?.aborted) stop.abort();
+    signal?.addEventListener('abort', () => stop.abort(), { once: true });
+    builder = new Builder(e, containers, { ...req, context: tree, workDir: dir, dockerfileText: text, dockerfileName: name }, out, stop.signal);
     builder.plan();
     recorder = e.builds.start({
-      name: req.tags?.[0] ?? 'untagged', tags: req.tags ?? [], dockerfile: text, dockerfileName: name, target: req.target, buildArgs: req.buildArgs, context: req.context,
+      name: req.tags?.[0] ?? 'untagged', tags: req.tags ?? [], dockerfile: text, dockerfileName: name, target: req.target, buildArgs: req.buildArgs, context: req.context, ...context,
     });
+    e.builds.cancellable(recorder.id, () => stop.abort());
+    cancelled = () => stop.signal.aborted;
     builder.recorder = recorder;
     const id = await builder.run();
     for (const t of req.tags ?? []) {
@@ -131,7 +140,7 @@ export async function buildFromArchive(e: Engine, containers: ContainersBackend,
     recorder.finish({ status: 'done', imageId: id });
     return id;
   } catch (err) {
-    recorder?.finish({ status: signal?.aborted ? 'cancelled' : 'failed', error: (err as Error).message });
+    recorder?.finish({ status: cancelled() ? 'cancelled' : 'failed', error: (err as Error).message });
     throw err;
   } finally {
     await builder?.cleanup(failed);

@@ -138,9 +138,14 @@ function BuildRow({ b, now, selected, onSelect }: { b: BuildSummary; now: number
   );
 }
 
-function StepRow({ s, now }: { s: BuildStep; now: number }) {
+/** The build's time line: where a step starts and how long it takes, as shares of the whole. */
+interface Span { origin: number; total: number }
+
+function StepRow({ s, now, span }: { s: BuildStep; now: number; span: Span }) {
   const label = s.state === 'running' ? `running ${seconds(now - s.startedAt)}` : s.state === 'cached' ? 'cached'
     : s.state === 'failed' ? `failed${s.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}` : `done ${seconds(s.ms ?? 0)}`;
+  const ms = s.state === 'running' ? now - s.startedAt : s.ms ?? 0;
+  const pct = (x: number) => `${Math.max(0, Math.min(100, (x / span.total) * 100)).toFixed(2)}%`;
   return (
     <li className={`step step-${s.state}`} data-step={s.n} data-state={s.state}>
       <details open={s.state === 'failed'}>
@@ -148,6 +153,9 @@ function StepRow({ s, now }: { s: BuildStep; now: number }) {
           <span className="step-n">{s.n}</span>
           <code className="step-ins">{s.instruction}</code>
           <span className="spacer" />
+          <span className="step-track" aria-hidden="true" title={`starts at ${seconds(s.startedAt - span.origin)}, takes ${seconds(ms)}`}>
+            <span className={`step-bar bar-${s.state}`} style={{ left: pct(s.startedAt - span.origin), width: pct(Math.max(ms, span.total / 200)) }} />
+          </span>
           <span className={`chip status-${s.state}`}>{label}</span>
         </summary>
         {s.output ? <pre className="step-output">{s.output}</pre> : <p className="muted">no output</p>}
@@ -157,17 +165,17 @@ function StepRow({ s, now }: { s: BuildStep; now: number }) {
 }
 
 /** The steps, a lane per stage when there are several (stages that ran in parallel side by side). */
-function StepLanes({ steps, now }: { steps: BuildStep[]; now: number }) {
+function StepLanes({ steps, now, span }: { steps: BuildStep[]; now: number; span: Span }) {
   const stages = [...new Set(steps.filter((s) => s.stage !== 'global').map((s) => s.stage))];
-  if (stages.length < 2) return <ol className="steps">{steps.map((s) => <StepRow key={s.n} s={s} now={now} />)}</ol>;
+  if (stages.length < 2) return <ol className="steps">{steps.map((s) => <StepRow key={s.n} s={s} now={now} span={span} />)}</ol>;
   return (
     <>
-      {steps.some((s) => s.stage === 'global') && <ol className="steps">{steps.filter((s) => s.stage === 'global').map((s) => <StepRow key={s.n} s={s} now={now} />)}</ol>}
+      {steps.some((s) => s.stage === 'global') && <ol className="steps">{steps.filter((s) => s.stage === 'global').map((s) => <StepRow key={s.n} s={s} now={now} span={span} />)}</ol>}
       <div className="lanes">
         {stages.map((stage) => (
           <div className="lane" key={stage} data-stage={stage}>
             <h4>{/^\d+$/.test(stage) ? `stage ${stage}` : stage}</h4>
-            <ol className="steps">{steps.filter((s) => s.stage === stage).map((s) => <StepRow key={s.n} s={s} now={now} />)}</ol>
+            <ol className="steps">{steps.filter((s) => s.stage === stage).map((s) => <StepRow key={s.n} s={s} now={now} span={span} />)}</ol>
           </div>
         ))}
       </div>
@@ -177,7 +185,7 @@ function StepLanes({ steps, now }: { steps: BuildStep[]; now: number }) {
 
 function BuildDetail({ summary, now }: { summary: BuildSummary; now: number }) {
   const store = useAppStore();
-  const a = useApp(useShallow((s) => ({ select: s.selectBuild, remove: s.removeBuild, start: s.startBuild, setView: s.setView, selectImage: s.selectImage })));
+  const a = useApp(useShallow((s) => ({ select: s.selectBuild, remove: s.removeBuild, cancel: s.cancelBuild, start: s.startBuild, setView: s.setView, selectImage: s.selectImage })));
   const [rec, setRec] = useState<{ record: BuildRecord } | { failure: string } | undefined>();
   // Re-read on every change of the summary (events while it runs).
   useEffect(() => {
@@ -193,6 +201,7 @@ function BuildDetail({ summary, now }: { summary: BuildSummary; now: number }) {
           <span className="muted">{summary.status} · {duration(summary, now)} · {summary.cached}/{summary.total} cached{summary.imageId ? ` · ${shortId(summary.imageId)}` : ''}</span>
         </div>
         <span className="spacer" />
+        {summary.status === 'running' && <button className="danger" onClick={() => void a.cancel(summary.id)} title="stop this build: its RUN is killed, the cache is kept">Cancel build</button>}
         {summary.imageId && <button onClick={() => { a.selectImage(summary.imageId); a.setView('images'); }}>Open image</button>}
         {summary.context && summary.status !== 'running' && (
           <button onClick={() => void a.start({ folder: summary.context!, tags: summary.tags.length ? summary.tags : undefined, target: summary.target,
@@ -206,7 +215,10 @@ function BuildDetail({ summary, now }: { summary: BuildSummary; now: number }) {
         {rec && 'failure' in rec && <p className="error-text">{rec.failure}</p>}
         {summary.error && <p className="error-text" role="alert" data-testid="build-error">{summary.error}</p>}
         <h3>Steps</h3>
-        <StepLanes steps={r?.steps ?? []} now={now} />
+        {r?.contextMs !== undefined && (
+          <p className="muted build-context" data-testid="build-context">Context: {humanSize(r.contextBytes ?? 0)} received in {seconds(r.contextMs)}, before the first step</p>
+        )}
+        <StepLanes steps={r?.steps ?? []} now={now} span={{ origin: summary.startedAt, total: Math.max(1, (summary.finishedAt ?? now) - summary.startedAt) }} />
         <h3>{r?.dockerfileName ?? 'Dockerfile'}</h3>
         <pre className="dockerfile" aria-label="dockerfile source">{lines.map((l, i) => (
           <div key={i} className={i + 1 === r?.errorLine ? 'failing' : undefined} data-line={i + 1}>

@@ -4,7 +4,7 @@ import type { AppState, Actions } from '../appStore.ts';
 import type { SliceContext } from './context.ts';
 
 type BuildsState = Pick<AppState, 'builds' | 'buildsLoaded' | 'selectedBuild'>;
-type BuildsActions = Pick<Actions, 'loadBuilds' | 'startBuild' | 'selectBuild' | 'removeBuild' | 'inspectFolder' | 'buildRecord' | 'commitContainer' | 'buildCache'>;
+type BuildsActions = Pick<Actions, 'loadBuilds' | 'startBuild' | 'selectBuild' | 'removeBuild' | 'cancelBuild' | 'inspectFolder' | 'buildRecord' | 'commitContainer' | 'buildCache'>;
 
 export function buildsSlice({ set, get, bridge, call }: SliceContext): BuildsState & BuildsActions {
   return {
@@ -29,6 +29,9 @@ export function buildsSlice({ set, get, bridge, call }: SliceContext): BuildsSta
           if (ok !== undefined) set((s) => ({ builds: s.builds.filter((b) => b.id !== id), selectedBuild: s.selectedBuild === id ? undefined : s.selectedBuild }));
         }),
       });
+    },
+    async cancelBuild(id) {
+      await call('builds.cancel', { id }, 'build cancelled');
     },
     async buildCache(prune) {
       const r = await call('builds.cache', { prune });
