@@ -4,6 +4,7 @@
 // cachefrom), errors before and after the first step, cancel on disconnect, and commit.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { golden, GOLDEN_BASE, runSession, SESSIONS } from '../helpers/buildSessions.ts';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -117,6 +118,19 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     assert.ok(history.slice(0, 10).every((id) => /^[0-9a-f]{12}$/.test(id)), history.join(','));
     // No container is left behind by a successful build.
     assert.equal((await docker(['ps', '-aq'])).out, '');
+  });
+
+  it('answers the docker CLI as dockerd 20.10 does: golden sessions (stdout, stderr, exit code) for success, cache, -q, --iidfile and errors', async () => {
+    assert.equal((await docker(['tag', base, GOLDEN_BASE])).code, 0);
+    const diffs: string[] = [];
+    for (const s of SESSIONS) {
+      const got = await runSession(`unix://${daemon.sock}`, s, `${work}/golden`);
+      const want = golden(s.name);
+      for (const k of ['code', 'stdout', 'stderr', 'extra'] as const) {
+        if (JSON.stringify(got[k]) !== JSON.stringify(want[k])) diffs.push(`${s.name} ${k}:\n  want ${JSON.stringify(want[k])}\n  got  ${JSON.stringify(got[k])}`);
+      }
+    }
+    assert.deepEqual(diffs, []);
   });
 
   it('keys the cache by content: no change and touch hit every step, an edit busts from its COPY on, --no-cache none', async () => {

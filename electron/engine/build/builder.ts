@@ -4,7 +4,7 @@
 // is the step before (Docker's intermediate images), and the step's key on it is the cache:
 // a later build with the same parent and key reuses it. COPY keys hash file contents and
 // modes, never mtimes. Only the stages the target needs are built.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { invalid, notFound, EngineError } from '../errors.ts';
 import type { Engine } from '../engine.ts';
 import type { ImageConfig } from '../images/imageStore.ts';
@@ -392,13 +392,20 @@ export class Builder {
     st.imageId = img.id;
   }
 
-  /** A step that changes only the config: an image with the same layers, no container. */
+  /**
+   * A step that changes only the config: an image with the same layers, and no container. dockerd
+   * makes (and removes) one for such a step and says so; the same two lines are written here,
+   * with a fresh id that names nothing, so the stream reads as dockerd's to people and parsers.
+   */
   private async commitMeta(st: StageState, original: string, key: string): Promise<void> {
     const pending = structuredClone(st.config);
     if (this.useCache(st, key)) return;
+    const id = randomBytes(32).toString('hex');
+    this.out.stream(` ---> Running in ${short(id)}\n`);
     st.config = pending;
     this.history(st, `${this.shell(st).join(' ')} #(nop)  ${original.replace(/^\S+/, (w) => w.toUpperCase())}`, true);
     await this.save(st, key);
+    this.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
   }
 
   /** Env for a step's process: the image's, then the build args in scope (not kept in the image). */
@@ -596,6 +603,7 @@ export class Builder {
     if (this.useCache(st, key)) return;
     const dir = st.config.config.WorkingDir ?? '/';
     const id = await this.stepContainer(st, ['/bin/sh'], []);
+    this.out.stream(` ---> Running in ${short(id)}\n`);
     const view = this.e.rootfsView(id);
     try {
       let at = '';
@@ -705,10 +713,10 @@ export class Builder {
       st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
       this.history(st, `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${job.summary()} in ${plan.dest} `, false);
       await this.save(st, key);
+      // The container only showed the destination as the image has it: dockerd names none for a COPY.
       const id = target;
       target = undefined;
       await this.dropContainer(id);
-      this.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
     } finally {
       source.close();
       if (srcContainer) await this.dropContainer(srcContainer);
