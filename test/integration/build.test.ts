@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { golden, GOLDEN_BASE, runSession, SESSIONS } from '../helpers/buildSessions.ts';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
@@ -278,6 +278,50 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
       assert.match((await docker(['build', '-'], { input: `FROM ${base}\nADD --checksum=sha256:${sum} Dockerfile /x\n` })).err, /checksum can't be specified for non-HTTP\(S\) sources/);
       assert.match((await docker(['build', '-'], { input: `FROM ${base}\nADD --checksum=md5:abc http://127.0.0.1:${port}/files/data.txt /x\n` })).err, /invalid checksum digest format: md5:abc/);
       assert.match((await docker(['build', '-'], { input: `FROM ${base}\nCOPY --checksum=sha256:${sum} a /x\n` })).err, /unknown flag: --checksum/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('ADD of a git repository (served on 127.0.0.1): the default branch, a tag with a subdirectory, --keep-git-dir, a pinned commit; bad refs refused', async () => {
+    // A bare repository served as static files (git's dumb HTTP protocol).
+    const repo = `${work}/gitsrc`;
+    const g = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: work } }).trim();
+    mkdirSync(`${repo}/sub`, { recursive: true });
+    writeFileSync(`${repo}/top.txt`, 'v1\n');
+    writeFileSync(`${repo}/sub/inner.txt`, 'inner v1\n');
+    symlinkSync('/etc', `${repo}/sub/etc-link`);
+    g('init', '-q', '-b', 'main');
+    g('add', '-A');
+    g('commit', '-q', '-m', 'one');
+    g('tag', 'v1');
+    const first = g('rev-parse', 'HEAD');
+    writeFileSync(`${repo}/top.txt`, 'v2\n');
+    g('commit', '-q', '-am', 'two');
+    execFileSync('git', ['clone', '-q', '--bare', repo, `${work}/served/repo.git`]);
+    execFileSync('git', ['update-server-info'], { cwd: `${work}/served/repo.git` });
+    const server = createServer((req, res) => {
+      const file = `${work}/served${decodeURIComponent(req.url!.split('?')[0])}`;
+      if (!file.startsWith(`${work}/served/`) || !existsSync(file) || req.url!.includes('..')) return void res.writeHead(404).end();
+      res.writeHead(200).end(readFileSync(file));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/repo.git`;
+    try {
+      const ok = await docker(['build', '-t', 'gitadd', '-'], {
+        input: `FROM ${base}\nADD ${url} /src\nADD ${url}#v1:sub /sub\nADD --keep-git-dir=true ${url}#main /kept\nADD --checksum=${first} ${url}#${first} /pinned\n`
+          + 'CMD ["sh", "-c", "cat /src/top.txt /src/sub/inner.txt /sub/inner.txt /pinned/top.txt; readlink /sub/etc-link; ls -a /src | grep -c .git; test -d /kept/.git && echo kept"]\n',
+      });
+      assert.equal(ok.code, 0, ok.out + ok.err);
+      assert.equal((await docker(['run', '--rm', 'gitadd'])).out, 'v2\ninner v1\ninner v1\nv1\n/etc\n0\nkept\n');
+      const badRef = await docker(['build', '-'], { input: `FROM ${base}\nADD ${url}#nosuch /x\n` });
+      assert.match(badRef.err, /ADD failed: git source http:\/\/127\.0\.0\.1:\d+\/repo\.git at nosuch: no branch, tag or commit named nosuch/);
+      const pin = await docker(['build', '-'], { input: `FROM ${base}\nADD --checksum=${'0'.repeat(40)} ${url} /x\n` });
+      assert.match(pin.err, new RegExp(`expected checksum to match 0{40}, got [0-9a-f]{40}`));
+      const ssh = await docker(['build', '-'], { input: `FROM ${base}\nADD git@example.com:org/repo.git /x\n` });
+      assert.match(ssh.err, /ssh needs an SSH agent, which the classic build protocol cannot forward/);
+      const gone = await docker(['build', '-'], { input: `FROM ${base}\nADD http://127.0.0.1:9/nope.git /x\n` });
+      assert.match(gone.err, /ADD failed: git source http:\/\/127\.0\.0\.1:9\/nope\.git: .*(refused|Failed to connect)/i);
     } finally {
       server.close();
     }

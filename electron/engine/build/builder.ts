@@ -21,7 +21,8 @@ import { mkdirSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { isDir, type FsAt } from '../sys/fsat.ts';
-import type { FsView } from '../confined/fsView.ts';
+import { FsView } from '../confined/fsView.ts';
+import { cloneGit, isGitSource } from './gitSource.ts';
 import { coalesce, tarHeader, TAR_END } from '../images/tarWriter.ts';
 import { Readable } from 'node:stream';
 import type { ContainersBackend } from '../../backend/backend.ts';
@@ -621,6 +622,7 @@ export class Builder {
     const vars = this.argVars(st.args, st.config.config.Env);
     const plan: CopyPlan = { add: ins.cmd === 'ADD', sources: [], dest: '', heredocs: [], chown: undefined, chmod: undefined };
     let checksum: string | undefined;
+    let keepGitDir = false;
     for (const f of ins.flags) {
       const v = expandWord(f.value ?? '', vars, this.df.escape);
       if (f.name === 'from') plan.from = v;
@@ -631,10 +633,9 @@ export class Builder {
       } else if (f.name === 'parents') plan.parents = f.value === undefined || f.value === 'true';
       else if (f.name === 'exclude') (plan.exclude ??= []).push(v);
       else if (f.name === 'link') continue; // a layer of its own changes nothing here: layers are diffs already
-      else if (f.name === 'checksum' && plan.add) {
-        if (!/^sha(256:[a-f0-9]{64}|384:[a-f0-9]{96}|512:[a-f0-9]{128})$/.test(v)) throw invalid(`dockerfile parse error line ${ins.line}: invalid checksum digest format: ${v}: use sha256:<64 hex digits>`);
-        checksum = v;
-      } else throw invalid(`dockerfile parse error line ${ins.line}: unknown flag: --${f.name}`);
+      else if (f.name === 'checksum' && plan.add) checksum = v;
+      else if (f.name === 'keep-git-dir' && plan.add) keepGitDir = f.value === undefined || f.value === 'true';
+      else throw invalid(`dockerfile parse error line ${ins.line}: unknown flag: --${f.name}`);
     }
     const words = ins.json ?? expandWords(ins.rest, vars, this.df.escape);
     if (words.length < 2 && !ins.heredocs.length) throw invalid(`dockerfile parse error line ${ins.line}: ${ins.cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
@@ -644,10 +645,19 @@ export class Builder {
       if (h) plan.heredocs.push({ name: h.name, body: h.quoted ? h.body : expandWord(h.body.replace(/(["'])/g, '\\$1'), vars, this.df.escape) });
       else plan.sources.push(w);
     }
+    const git = plan.add ? plan.sources.find(isGitSource) : undefined;
     const isUrl = (w: string) => /^https?:\/\//i.test(w);
     if (checksum && plan.sources.length !== 1) throw invalid(`dockerfile parse error line ${ins.line}: checksum can't be specified for multiple sources`);
-    if (checksum && !isUrl(plan.sources[0])) throw invalid(`dockerfile parse error line ${ins.line}: checksum can't be specified for non-HTTP(S) sources`);
-    if (plan.add && plan.sources.some(isUrl)) {
+    if (checksum && !isUrl(plan.sources[0]) && !git) throw invalid(`dockerfile parse error line ${ins.line}: checksum can't be specified for non-HTTP(S) sources`);
+    if (checksum && !git && !/^sha(256:[a-f0-9]{64}|384:[a-f0-9]{96}|512:[a-f0-9]{128})$/.test(checksum)) {
+      throw invalid(`dockerfile parse error line ${ins.line}: invalid checksum digest format: ${checksum}: use sha256:<64 hex digits>`);
+    }
+    let gitDir: string | undefined;
+    if (git) {
+      if (plan.sources.length !== 1) throw invalid(`dockerfile parse error line ${ins.line}: a git repository must be ADD's only source`);
+      gitDir = `${this.opts.workDir}/git-${st.step}`;
+      plan.sources = [await cloneGit(git, gitDir, { keepGitDir, checksum, signal: this.abort.signal })];
+    } else if (plan.add && plan.sources.some(isUrl)) {
       plan.downloads = [];
       for (const url of plan.sources.filter(isUrl)) {
         const got = await download(url, this.abort.signal);
@@ -671,7 +681,8 @@ export class Builder {
     if (!st.imageId) await this.scratch(st);
     const owner = plan.chown ? await this.resolveChown(st, plan.chown) : undefined;
     const srcContainer = plan.fromImage ? await this.tempContainer(plan.fromImage) : undefined;
-    const source = srcContainer ? viewSource(this.e.fsAt, this.e.rootfsView(srcContainer)) : contextSource(this.opts.context);
+    const source = gitDir ? viewSource(this.e.fsAt, FsView.open(this.e.fsAt, gitDir, `git source ${git}`))
+      : srcContainer ? viewSource(this.e.fsAt, this.e.rootfsView(srcContainer)) : contextSource(this.opts.context);
     let target: string | undefined;
     try {
       // Whether the destination is an existing directory matters only for one file without a trailing /.
