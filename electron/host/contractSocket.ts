@@ -4,6 +4,7 @@
 // their connections to it (RelayConnection), so the renderer sees the same contract either way.
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
+import { lineReader } from '../../common/lines.ts';
 import type { ServerMessage } from '../../common/contract.ts';
 import type { ContractHost } from './contractHost.ts';
 import { UiConnection, type Channel } from './uiConnection.ts';
@@ -27,15 +28,7 @@ export const inProcess = (host: ContractHost): ConnectionFactory => (channel) =>
 
 /** Calls fn with each complete line of the socket's input. */
 function lines(sock: Socket, fn: (line: string) => void): void {
-  let buf = '';
-  sock.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line) fn(line);
-    }
-  });
+  sock.setEncoding('utf8').on('data', lineReader(fn));
 }
 
 /** Serves the contract on a unix socket only this user can open. */

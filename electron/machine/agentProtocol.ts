@@ -51,17 +51,7 @@ export function parseHeader(line: string, token: string): Verb | undefined {
 }
 
 /** Splits a stream of text into lines; returns the feed function. */
-export function lineReader(fn: (line: string) => void): (chunk: string) => void {
-  let buf = '';
-  return (chunk) => {
-    buf += chunk;
-    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.trim()) fn(line);
-    }
-  };
-}
+export { lineReader } from '../../common/lines.ts';
 
 export function parseGuestMessage(line: string): GuestMessage | undefined {
   try {
