@@ -158,6 +158,33 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     assert.ok(readdirSync(`${daemon.base}/root/build-history`).includes(`${before}.json`));
   });
 
+  it('--cache-from an image with no local chain (saved and loaded, as a pulled one): its history gives the cache', async () => {
+    const dir = context('cachefrom', {
+      Dockerfile: 'ARG BASE\nFROM ${BASE}\nENV MODE=prod\nRUN echo built > /built\nCOPY f.txt /f.txt\nWORKDIR /w\nCMD ["cat", "/built"]\n',
+      'f.txt': 'f\n',
+    });
+    const hits = async (args: string[] = []) => {
+      const r = await build(dir, ['-t', 'cf:1', ...args]);
+      assert.equal(r.code, 0, r.out + r.err);
+      return (r.out.match(/^ ---> Using cache$/gm) ?? []).length;
+    };
+    assert.equal(await hits(), 0);
+    const first = (await docker(['image', 'inspect', '-f', '{{.Id}}', 'cf:1'])).out.trim();
+    const saved = `${work}/cf.tar`;
+    assert.equal((await docker(['save', '-o', saved, 'cf:1'])).code, 0);
+    // Gone with its build steps, then back from the archive: no parent chain, no build keys.
+    assert.equal((await docker(['rmi', 'cf:1'])).code, 0);
+    assert.equal((await docker(['load', '-i', saved])).code, 0);
+    assert.equal(await hits(['--cache-from', 'cf:1']), 5, 'ENV, RUN, COPY, WORKDIR and CMD come from the loaded image');
+    assert.equal((await docker(['image', 'inspect', '-f', '{{.Id}}', 'cf:1'])).out.trim(), first, 'the same image again');
+    assert.equal((await docker(['run', '--rm', 'cf:1'])).out, 'built\n');
+    // An edit busts from its step on; the steps before still match.
+    writeFileSync(`${dir}/f.txt`, 'g\n');
+    assert.equal((await docker(['rmi', 'cf:1'])).code, 0);
+    assert.equal((await docker(['load', '-i', saved])).code, 0);
+    assert.equal(await hits(['--cache-from', 'cf:1']), 2);
+  });
+
   it('multi-stage: --target, unused stages skipped, scratch, COPY --from with --chown/--chmod, heredocs, whiteouts in layers', async () => {
     const dir = context('multi', {
       Dockerfile: [

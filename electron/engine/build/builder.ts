@@ -348,8 +348,8 @@ export class Builder {
     return hit.id;
   }
 
-  private useCache(st: StageState, key: string): boolean {
-    const hit = this.cached(st.imageId, key);
+  private async useCache(st: StageState, key: string): Promise<boolean> {
+    const hit = this.cached(st.imageId, key) ?? (await this.restoreFrom(st, key));
     if (!hit) return false;
     this.out.stream(' ---> Using cache\n');
     this.recorder?.end(st.step, 'cached');
@@ -358,11 +358,49 @@ export class Builder {
     return true;
   }
 
-  private history(st: StageState, createdBy: string, emptyLayer: boolean): void {
+  /**
+   * --cache-from for images with no local chain (pulled, loaded): a step matches the listed
+   * image's history where this stage's image is a prefix of it (the same history and layers)
+   * and the next entry carries this step's cache key (every step Berth builds writes its key
+   * in the entry's comment). That image is made again here: this step's config with the
+   * prefix's layers plus the step's own layer, and the entry. Images from other builders have
+   * no key and never match.
+   */
+  private async restoreFrom(st: StageState, key: string): Promise<string | undefined> {
+    if (this.opts.nocache || !this.opts.cacheFrom?.length || !st.imageId) return undefined;
+    const tag = cacheComment(key);
+    const parent = this.e.images.get(st.imageId).config;
+    const ph = parent.history ?? [];
+    const pd = parent.rootfs.diff_ids;
+    for (const ref of this.opts.cacheFrom) {
+      let src: ImageConfig;
+      try {
+        src = this.e.images.get(this.e.images.resolveId(ref)).config;
+      } catch {
+        continue;
+      }
+      const h = src.history ?? [];
+      const next = h[ph.length];
+      if (!next || next.comment !== tag) continue;
+      if (!ph.every((e, i) => h[i].created_by === e.created_by && !h[i].empty_layer === !e.empty_layer) || !pd.every((d, i) => src.rootfs.diff_ids[i] === d)) continue;
+      const layers = [...pd];
+      if (!next.empty_layer) {
+        const d = src.rootfs.diff_ids[pd.length];
+        if (!d) continue;
+        layers.push(d);
+      }
+      const config: ImageConfig = { ...structuredClone(st.config), created: next.created, rootfs: { type: 'layers', diff_ids: layers }, history: [...ph, next] };
+      const img = await this.e.storeImage(config, { parent: st.imageId, buildKey: keyOf(st.imageId, key) });
+      return img.id;
+    }
+    return undefined;
+  }
+
+  private history(st: StageState, createdBy: string, emptyLayer: boolean, key: string): void {
     const created = this.created();
     st.config.created = created;
     delete (st.config as { container_config?: unknown }).container_config;
-    st.config.history = [...(st.config.history ?? []), { created, created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) }];
+    st.config.history = [...(st.config.history ?? []), { created, created_by: createdBy, comment: cacheComment(key), ...(emptyLayer ? { empty_layer: true } : {}) }];
   }
 
   /** SOURCE_DATE_EPOCH, when the build is asked to be reproducible: every `created` and no file newer */
@@ -400,11 +438,11 @@ export class Builder {
    */
   private async commitMeta(st: StageState, original: string, key: string): Promise<void> {
     const pending = structuredClone(st.config);
-    if (this.useCache(st, key)) return;
+    if (await this.useCache(st, key)) return;
     const id = randomBytes(32).toString('hex');
     this.out.stream(` ---> Running in ${short(id)}\n`);
     st.config = pending;
-    this.history(st, `${this.shell(st).join(' ')} #(nop)  ${original.replace(/^\S+/, (w) => w.toUpperCase())}`, true);
+    this.history(st, `${this.shell(st).join(' ')} #(nop)  ${original.replace(/^\S+/, (w) => w.toUpperCase())}`, true, key);
     await this.save(st, key);
     this.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
   }
@@ -445,7 +483,7 @@ export class Builder {
   private async finishContainer(st: StageState, id: string, createdBy: string, key: string): Promise<void> {
     const layer = await this.e.commitLayer(id, { pause: false, adopt: this.opts.rm !== false, clampMtime: this.epoch() });
     if (layer) st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
-    this.history(st, createdBy, !layer);
+    this.history(st, createdBy, !layer, key);
     await this.save(st, key);
     if (this.opts.rm !== false) {
       await this.e.containers.remove(id, { force: true });
@@ -483,7 +521,7 @@ export class Builder {
     const prepared = await this.prepareMounts(st, mounts);
     try {
       const key = `RUN ${createdBy}${mounts.length || network ? ` ${JSON.stringify({ mounts: prepared.keys, network })}` : ''}`;
-      if (this.useCache(st, key)) return;
+      if (await this.useCache(st, key)) return;
       await this.runContainer(st, cmd, env, createdBy, key, { mounts: prepared.specs, network, targets: mounts.map((m) => m.target) });
     } finally {
       prepared.release();
@@ -601,7 +639,7 @@ export class Builder {
   }
 
   private async workdirStep(st: StageState, key: string): Promise<void> {
-    if (this.useCache(st, key)) return;
+    if (await this.useCache(st, key)) return;
     const dir = st.config.config.WorkingDir ?? '/';
     const id = await this.stepContainer(st, ['/bin/sh'], []);
     this.out.stream(` ---> Running in ${short(id)}\n`);
@@ -702,7 +740,7 @@ export class Builder {
       }
       const job = new CopyJob(source, plan, owner, destIsDir);
       const key = `${ins.cmd} ${job.digest()} ${JSON.stringify({ dest: plan.dest, owner, chmod: plan.chmod })}`;
-      if (this.useCache(st, key)) return;
+      if (await this.useCache(st, key)) return;
       // The layer is written straight from the sources (no container upper dir to fill and read
       // back): the destination resolved in the rootfs as the container sees it, its existing
       // parent directories with their own metadata (what a copy-up keeps), then the files.
@@ -722,7 +760,7 @@ export class Builder {
       }
       const layer = await this.e.images.importLayer(Readable.from(coalesce(tar(), 1 << 20)), `${ins.cmd} at step ${st.step}`);
       st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
-      this.history(st, `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${job.summary()} in ${plan.dest} `, false);
+      this.history(st, `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${job.summary()} in ${plan.dest} `, false, key);
       await this.save(st, key);
       // The container only showed the destination as the image has it: dockerd names none for a COPY.
       const id = target;
@@ -834,6 +872,11 @@ function resolveDest(fs: FsAt, view: FsView, dest: string, clampMtime = Infinity
   const rest = parts.slice(i).join('/');
   const out = `${resolved}/${rest}`.replace(/\/+$/, '') || '/';
   return { dest: dest.endsWith('/') && out !== '/' ? `${out}/` : out, parents };
+}
+
+/** A step's cache key as its history entry carries it, for --cache-from of images with no local chain. */
+function cacheComment(key: string): string {
+  return `berth.cache.v1:${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
 }
 
 function keyOf(parent: string, key: string): string {
