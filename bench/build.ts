@@ -10,7 +10,7 @@
 //   edit one file, edit a late-copied file; B5 20 RUN with 10 ENV and 10 LABEL between them
 //   (metadata step cost); B6 a 200 MB context that copies nothing.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { median, range, startBerthDaemon } from './lib.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -158,5 +158,8 @@ try {
     spawnSync('sh', ['-c', 'for d in /sys/fs/cgroup/*/berth-bench-dockerd; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; ; done; true']);
     rmSync(`/var/run/berth-bench-${process.pid}`, { recursive: true, force: true });
   }
+  // Whatever is still mounted under the work directory (buildah's overlay storage), deepest first.
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(`${work}/`));
+  for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
   rmSync(work, { recursive: true, force: true });
 }
