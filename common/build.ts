@@ -30,6 +30,11 @@ export interface BuildRequest {
   platform?: string;
   /** where the context came from, for the history (the app's folder) */
   context?: string;
+  /**
+   * RUN --mount=type=secret: id → the secret's content. Only the app can send them (the classic
+   * protocol has no way); they are never stored, logged, kept in a layer or part of a cache key.
+   */
+  secrets?: Record<string, Uint8Array>;
 }
 
 /** dockerd's build stream: text for the client's terminal, aux IDs, pull progress. */

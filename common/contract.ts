@@ -93,6 +93,8 @@ export const methods = {
     target: optional(str({ max: 128 })),
     nocache: optional(bool()),
     pull: optional(bool()),
+    /** RUN --mount=type=secret: id → a file on this host, read when the build starts */
+    secrets: optional(dict(str({ min: 1, max: 4096 }))),
   }), as<{ jobId: string }>()),
   'jobs.list': method(none, as<JobView[]>()),
   'jobs.cancel': method(obj({ jobId: id }), as<null>()),

@@ -3,6 +3,7 @@
 // container/image/job/stats deltas. Handlers are short adapters over backend calls.
 import { methods, streams, type EventMap, type EventName, type MethodArgs, type MethodName, type MethodResult, type RunArgs, type StreamName } from '../../common/contract.ts';
 import type { ContainerInspect } from '../../common/docker.ts';
+import { readFileSync } from 'node:fs';
 import { CodedError, isCodedError } from '../../common/errors.ts';
 import { formatBind, toPortBindings } from '../../common/grammar/index.ts';
 import type { ContainerCreateOptions } from '../../common/models.ts';
@@ -210,12 +211,13 @@ export class ContractHost {
     },
     'builds.start': (a) => {
       const ctx = scanFolder(a.folder, a.dockerfile || undefined);
+      const secrets = readSecrets(a.secrets);
       const title = a.tags?.[0] ?? a.folder.split('/').filter(Boolean).pop() ?? a.folder;
       return {
         jobId: this.jobs.start('build', title, async (j) => {
           const id = await this.backend.images.build(packFolder(ctx), {
             dockerfile: ctx.dockerfile, tags: a.tags, buildArgs: a.buildArgs, target: a.target || undefined, nocache: a.nocache, pull: a.pull, context: a.folder,
-            forcerm: true, // the app leaves no step containers behind, failed or not
+            secrets, forcerm: true, // the app leaves no step containers behind, failed or not
           }, {
             stream: (text) => {
               if (text.startsWith('Step ')) j.progress({ status: text.trim() });
@@ -285,4 +287,25 @@ export function createOptions(a: RunArgs): ContainerCreateOptions {
       RestartPolicy: { Name: a.restart ?? 'no' }, PortBindings: toPortBindings(a.ports ?? []), NetworkMode: a.network || undefined,
     },
   };
+}
+
+/** BuildKit's limit on one secret. */
+const SECRET_MAX = 500 * 1024;
+
+/** The build form's secrets: id → a file, read now, so a bad one is refused before the build starts. */
+function readSecrets(paths: Record<string, string> | undefined): Record<string, Buffer> | undefined {
+  if (!paths) return undefined;
+  const out: Record<string, Buffer> = {};
+  for (const [id, path] of Object.entries(paths)) {
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) throw new CodedError('INVALID_ARGUMENT', `secret id "${id}": use letters, digits, '.', '-' or '_'`);
+    let data: Buffer;
+    try {
+      data = readFileSync(path);
+    } catch (e) {
+      throw new CodedError('INVALID_ARGUMENT', `secret ${id}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'}): give the path of a readable file`);
+    }
+    if (data.length > SECRET_MAX) throw new CodedError('INVALID_ARGUMENT', `secret ${id}: ${path} is larger than 500 KiB`);
+    out[id] = data;
+  }
+  return out;
 }

@@ -298,7 +298,7 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
       writeFileSync(`${dir}/Dockerfile.bad`, `FROM ${image}\nRUN echo about to fail && exit 7\n`);
       writeFileSync(`${dir}/hello.txt`, 'hello\n');
       writeFileSync(`${dir}/ignored.bin`, Buffer.alloc(4096));
-      writeFileSync(`${dir}/.dockerignore`, 'ignored.bin\n');
+      writeFileSync(`${dir}/.dockerignore`, 'ignored.bin\n*.key\n');
       await page.click('.sidebar button:has-text("Builds")');
       await page.locator('.empty', { hasText: 'No builds yet' }).waitFor();
       await page.fill('input[aria-label="build folder"]', dir);
@@ -323,6 +323,23 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
       await page.waitForFunction(() => document.querySelectorAll('.step[data-state=cached]').length === 3);
       await page.click('.detail-pane button:has-text("Open image")');
       await page.locator('.detail-pane[aria-label="image uibuilt:1"]').waitFor();
+      // A secret from the form: readable by its RUN and in no layer; an unreadable file is refused at once.
+      writeFileSync(`${dir}/Dockerfile.secret`, `FROM ${image}\nRUN --mount=type=secret,id=token,required wc -c < /run/secrets/token > /token-size && cat /run/secrets/token | tr a-z A-Z > /shout\n`);
+      writeFileSync(`${dir}/token.key`, 'sesame'); // outside the context (.dockerignore)
+      await page.click('.sidebar button:has-text("Builds")');
+      await page.fill('input[aria-label="build folder"]', dir);
+      await page.fill('input[aria-label="dockerfile"]', 'Dockerfile.secret');
+      await page.fill('input[aria-label="tags"]', 'uisecret');
+      await page.fill('textarea[aria-label="build secrets"]', `token=${dir}/token.key`);
+      await page.click('.build-form button:has-text("Build")');
+      await page.locator('.row.build-row[data-build="uisecret"][data-status=done]').waitFor({ timeout: 60_000 });
+      const seen = spawnSync('docker', ['run', '--rm', 'uisecret', 'sh', '-c', 'cat /token-size /shout; echo; test -e /run/secrets/token && echo present || echo absent'], { env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` }, encoding: 'utf8' });
+      assert.equal(seen.stdout, '6\nSESAME\nabsent\n', seen.stderr);
+      await page.fill('textarea[aria-label="build secrets"]', `token=${dir}/no-such-file`);
+      await page.click('.build-form button:has-text("Build")');
+      await page.locator('.toast', { hasText: /secret token: cannot read .*no-such-file/ }).waitFor();
+      await page.fill('textarea[aria-label="build secrets"]', '');
+      await page.fill('input[aria-label="dockerfile"]', '');
       // A failing build: the step's exit code, and its line marked in the Dockerfile.
       await page.click('.sidebar button:has-text("Builds")');
       await page.fill('input[aria-label="build folder"]', dir);

@@ -17,7 +17,7 @@ import { expandWord, expandWords, type Vars } from './shellWords.ts';
 import { contextSource, CopyJob, viewSource, type CopyPlan } from './copy.ts';
 import { lockCache, mountSpecs, parseRunMount, type RunMount } from './runMounts.ts';
 import type { MountSpec } from '../../../common/models.ts';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { isDir, type FsAt } from '../sys/fsat.ts';
@@ -548,8 +548,20 @@ export class Builder {
           specs.push({ m, source: copied.path });
           keys.push({ type: 'bind', target: m.target, from: m.from, source: m.source, rw: !m.readOnly, digest: copied.digest });
         } else if (m.type === 'secret') {
-          if (m.required) throw invalid(`secret ${m.id ?? m.target} is required, but the classic build protocol Berth speaks has no way to send secrets`);
-          keys.push({ type: 'secret', target: m.target });
+          const id = m.id ?? m.target.split('/').pop() ?? '';
+          const value = this.opts.secrets?.[id];
+          keys.push({ type: 'secret', target: m.target }); // its content never keys the cache
+          if (value === undefined) {
+            if (m.required) throw invalid(`secret ${id} is required, but this build was not given it: the docker CLI cannot send secrets over the classic protocol; build from the app's Builds view with the secret set`);
+            continue;
+          }
+          // A file of its own in the build's directory (removed with it), bound read-only.
+          const file = `${this.opts.workDir}/secrets/${specs.length}`;
+          mkdirSync(`${this.opts.workDir}/secrets`, { recursive: true, mode: 0o700 });
+          writeFileSync(file, value, { mode: m.mode ?? 0o400 });
+          chmodSync(file, m.mode ?? 0o400);
+          chownSync(file, m.uid ?? 0, m.gid ?? 0);
+          specs.push({ m: { ...m, readOnly: true }, source: file });
         } else {
           throw invalid(`RUN --mount=type=${m.type} is not supported by Berth's builder`);
         }
