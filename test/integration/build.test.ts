@@ -131,6 +131,10 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
       }
     }
     assert.deepEqual(diffs, []);
+    // The RUN that exited 3 left its container, as dockerd's does (rm=1, forcerm=0).
+    const left = (await docker(['ps', '-aq'])).out.trim().split('\n').filter(Boolean);
+    assert.equal(left.length, 1);
+    await docker(['rm', '-f', ...left]);
   });
 
   it('keys the cache by content: no change and touch hit every step, an edit busts from its COPY on, --no-cache none', async () => {
