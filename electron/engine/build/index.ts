@@ -4,13 +4,12 @@
 // names them (dockerd's rule; clients filter everything else themselves).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, renameSync, rmSync, statSync, writevSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ContextTree } from './contextTree.ts';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { once } from 'node:events';
 import type { ContainersBackend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
 import { invalid } from '../errors.ts';
@@ -28,16 +27,47 @@ const DOCKERFILE_MAX = 8 << 20;
  * Writes the request body to `file` as a plain tar: compression is sniffed by content (gzip and
  * zstd by Node, bzip2 and xz by the system's tools, as dockerd does).
  */
+/** writev until every byte of the chunks is written (a short write resumes where it stopped). */
+function writevAll(fd: number, chunks: Buffer[]): void {
+  let rest = chunks;
+  while (rest.length) {
+    let n = writevSync(fd, rest.slice(0, 1024));
+    const next: Buffer[] = [];
+    for (const c of rest) {
+      if (n >= c.length) n -= c.length;
+      else {
+        next.push(n ? c.subarray(n) : c);
+        n = 0;
+      }
+    }
+    rest = next;
+  }
+}
+
 async function receive(body: Readable, file: string): Promise<void> {
   const raw = `${file}.raw`;
   // Neither stream.pipeline nor a plain for-await: both destroy the request when done, and an
-  // HTTP server then reports the response closed (the build would count as cancelled).
-  const ws = createWriteStream(raw);
+  // HTTP server then reports the response closed (the build would count as cancelled). The
+  // socket's chunks (64 KiB) are gathered and written 4 MiB at a time, synchronously: into the
+  // page cache that is a copy, where one async write per chunk was a trip through the thread
+  // pool each (a 200 MB context: 3,200 of them).
+  const fd = openSync(raw, 'w', 0o600);
   try {
-    for await (const chunk of body.iterator({ destroyOnReturn: false })) if (!ws.write(chunk)) await once(ws, 'drain');
+    let batch: Buffer[] = [];
+    let size = 0;
+    const flush = () => {
+      if (size) writevAll(fd, batch);
+      batch = [];
+      size = 0;
+    };
+    for await (const chunk of body.iterator({ destroyOnReturn: false })) {
+      batch.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= 4 << 20) flush();
+    }
+    flush();
   } finally {
-    ws.end();
-    await once(ws, 'close');
+    closeSync(fd);
   }
   const fh = await open(raw, 'r');
   const head = Buffer.alloc(6);
