@@ -12,35 +12,20 @@ import { hostArch } from '../images/localImageStore.ts';
 import { resolveUser } from '../runtime/users.ts';
 import { userFiles } from '../containers/specBuilder.ts';
 import { parseDockerfile, type Dockerfile, type Instruction, type Stage } from './dockerfile.ts';
-import { applyMeta, commandOf, DEFAULT_SHELL, envVars } from './metadata.ts';
+import { applyMeta, commandOf, DEFAULT_SHELL, envVars, platformArgs, PROXY_ARGS } from './metadata.ts';
 import { expandWord, expandWords, type Vars } from './shellWords.ts';
-import { contextSource, CopyJob, viewSource, type CopyPlan } from './copy.ts';
+import { contextSource, CopyJob, resolveDest, viewSource, type CopyPlan } from './copy.ts';
 import { lockCache, mountSpecs, parseRunMount, type RunMount } from './runMounts.ts';
 import type { MountSpec } from '../../../common/models.ts';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
-import { get as httpGet, type IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
-import { isDir, type FsAt } from '../sys/fsat.ts';
+import { isDir } from '../sys/fsat.ts';
 import { FsView } from '../confined/fsView.ts';
-import { cloneGit, isGitSource } from './gitSource.ts';
-import { coalesce, tarHeader, TAR_END } from '../images/tarWriter.ts';
+import { fetchAddSources } from './addSources.ts';
+import { coalesce, TAR_END } from '../images/tarWriter.ts';
 import { Readable } from 'node:stream';
 import type { ContainersBackend } from '../../backend/backend.ts';
 import type { BuildOptions, BuildOutput } from './types.ts';
 import type { BuildRecorder } from './history.ts';
-
-/** Build args Docker passes to RUN without an ARG, and keeps out of history unless declared. */
-/** BuildKit's predefined platform args (this engine builds for its own platform). */
-function platformArgs(): Record<string, string> {
-  const arch = hostArch();
-  const variant = arch === 'arm' ? 'v7' : '';
-  const platform = `linux/${arch}${variant ? `/${variant}` : ''}`;
-  const out: Record<string, string> = {};
-  for (const side of ['BUILD', 'TARGET']) Object.assign(out, { [`${side}PLATFORM`]: platform, [`${side}OS`]: 'linux', [`${side}ARCH`]: arch, [`${side}VARIANT`]: variant });
-  return out;
-}
-
-const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
 
 interface StageState {
   stage: Stage;
@@ -695,31 +680,8 @@ export class Builder {
       if (h) plan.heredocs.push({ name: h.name, body: h.quoted ? h.body : expandWord(h.body.replace(/(["'])/g, '\\$1'), vars, this.df.escape) });
       else plan.sources.push(w);
     }
-    const git = plan.add ? plan.sources.find(isGitSource) : undefined;
-    const isUrl = (w: string) => /^https?:\/\//i.test(w);
-    if (checksum && plan.sources.length !== 1) throw invalid(`dockerfile parse error line ${ins.line}: checksum can't be specified for multiple sources`);
-    if (checksum && !isUrl(plan.sources[0]) && !git) throw invalid(`dockerfile parse error line ${ins.line}: checksum can't be specified for non-HTTP(S) sources`);
-    if (checksum && !git && !/^sha(256:[a-f0-9]{64}|384:[a-f0-9]{96}|512:[a-f0-9]{128})$/.test(checksum)) {
-      throw invalid(`dockerfile parse error line ${ins.line}: invalid checksum digest format: ${checksum}: use sha256:<64 hex digits>`);
-    }
-    let gitDir: string | undefined;
-    if (git) {
-      if (plan.sources.length !== 1) throw invalid(`dockerfile parse error line ${ins.line}: a git repository must be ADD's only source`);
-      gitDir = `${this.opts.workDir}/git-${st.step}`;
-      plan.sources = [await cloneGit(git, gitDir, { keepGitDir, checksum, signal: this.abort.signal })];
-    } else if (plan.add && plan.sources.some(isUrl)) {
-      plan.downloads = [];
-      for (const url of plan.sources.filter(isUrl)) {
-        const got = await download(url, this.abort.signal);
-        if (checksum) {
-          const [algo, want] = checksum.split(':');
-          const have = createHash(algo).update(got.body).digest('hex');
-          if (have !== want) throw invalid(`ADD failed: GET ${url}: digest mismatch ${checksum}: ${algo}:${have}`);
-        }
-        plan.downloads.push(got);
-      }
-      plan.sources = plan.sources.filter((w) => !isUrl(w));
-    }
+    const gitDir = plan.add ? `${this.opts.workDir}/git-${st.step}` : undefined;
+    const git = await fetchAddSources(plan, { line: ins.line, checksum, keepGitDir, gitDir, signal: this.abort.signal });
     if (plan.from) {
       const dep = this.stageRef(plan.from);
       plan.fromImage = dep ? this.results.get(dep.index) : await this.image(plan.from);
@@ -731,7 +693,7 @@ export class Builder {
     if (!st.imageId) await this.scratch(st);
     const owner = plan.chown ? await this.resolveChown(st, plan.chown) : undefined;
     const srcContainer = plan.fromImage ? await this.tempContainer(plan.fromImage) : undefined;
-    const source = gitDir ? viewSource(this.e.fsAt, FsView.open(this.e.fsAt, gitDir, `git source ${git}`))
+    const source = git ? viewSource(this.e.fsAt, FsView.open(this.e.fsAt, gitDir!, `git source ${git}`))
       : srcContainer ? viewSource(this.e.fsAt, this.e.rootfsView(srcContainer)) : contextSource(this.opts.context);
     let target: string | undefined;
     try {
@@ -815,75 +777,6 @@ export class Builder {
     const user = resolveUser(files, g === undefined ? u : `${u}:${g}`);
     return { uid: user.uid, gid: user.gid };
   }
-}
-
-const DOWNLOAD_MAX = 512 << 20;
-
-/**
- * ADD <url>: the file, named by the URL's last path segment, with its Last-Modified time.
- * node:http rather than fetch, which refuses some ports outright (fetch's "bad ports").
- */
-async function download(url: string, signal: AbortSignal, hops = 0): Promise<{ name: string; body: Buffer; mtime: number }> {
-  const fail = (why: string) => invalid(`ADD failed: GET ${url}: ${why}`);
-  const u = new URL(url);
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = (u.protocol === 'https:' ? httpsGet : httpGet)(u, { signal, timeout: 60_000 }, resolve);
-    req.once('timeout', () => req.destroy(new Error('timed out after 60 s')));
-    req.once('error', (e) => reject(fail(e.message)));
-  });
-  const status = res.statusCode ?? 0;
-  if (status >= 300 && status < 400 && res.headers.location && hops < 10) {
-    res.resume();
-    return download(new URL(res.headers.location, u).href, signal, hops + 1);
-  }
-  if (status >= 400) {
-    res.resume();
-    throw fail(`${status} ${res.statusMessage ?? ''}`.trim());
-  }
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of res) {
-    n += (chunk as Buffer).length;
-    if (n > DOWNLOAD_MAX) {
-      res.destroy();
-      throw fail(`larger than ${DOWNLOAD_MAX >> 20} MiB`);
-    }
-    parts.push(chunk as Buffer);
-  }
-  const last = decodeURIComponent(u.pathname.split('/').filter(Boolean).pop() ?? '');
-  const modified = Date.parse(String(res.headers['last-modified'] ?? ''));
-  return { name: last || 'index.html', body: Buffer.concat(parts, n), mtime: Number.isFinite(modified) ? modified / 1000 : Date.now() / 1000 };
-}
-
-/**
- * Where a COPY destination lands in a rootfs: symlinks on the way resolved inside it (as the
- * container would see the path), and a directory entry for each existing directory on the way,
- * with its metadata, so the new layer changes nothing of them.
- */
-function resolveDest(fs: FsAt, view: FsView, dest: string, clampMtime = Infinity): { dest: string; parents: Buffer[] } {
-  const parts = dest.split('/').filter((p) => p && p !== '.');
-  const parents: Buffer[] = [];
-  let resolved = '';
-  let i = 0;
-  for (; i < parts.length; i++) {
-    let entry;
-    try {
-      entry = view.lookup(`${resolved}/${parts[i]}`, true, { resolvedPath: true });
-    } catch {
-      break;
-    }
-    try {
-      if (!isDir(entry.stat)) break;
-      resolved = entry.path === '/' ? '' : entry.path;
-      const st = entry.stat;
-      if (resolved) parents.push(tarHeader({ name: `${resolved.slice(1)}/`, type: 'dir', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.min(st.mtimeMs / 1000, clampMtime) }));
-    } finally {
-      fs.close(entry.fd);
-    }
-  }
-  const rest = parts.slice(i).join('/');
-  const out = `${resolved}/${rest}`.replace(/\/+$/, '') || '/';
-  return { dest: dest.endsWith('/') && out !== '/' ? `${out}/` : out, parents };
 }
 
 /** A step's cache key as its history entry carries it, for --cache-from of images with no local chain. */

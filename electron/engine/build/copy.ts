@@ -356,3 +356,34 @@ function* prefixed(tar: Buffer, dir: string): Generator<Buffer> {
     if (kind === 'file') yield Buffer.from(body);
   }
 }
+
+/**
+ * Where a COPY destination lands in a rootfs: symlinks on the way resolved inside it (as the
+ * container would see the path), and a directory entry for each existing directory on the way,
+ * with its metadata, so the new layer changes nothing of them.
+ */
+export function resolveDest(fs: FsAt, view: FsView, dest: string, clampMtime = Infinity): { dest: string; parents: Buffer[] } {
+  const parts = dest.split('/').filter((p) => p && p !== '.');
+  const parents: Buffer[] = [];
+  let resolved = '';
+  let i = 0;
+  for (; i < parts.length; i++) {
+    let entry;
+    try {
+      entry = view.lookup(`${resolved}/${parts[i]}`, true, { resolvedPath: true });
+    } catch {
+      break;
+    }
+    try {
+      if (!isDir(entry.stat)) break;
+      resolved = entry.path === '/' ? '' : entry.path;
+      const st = entry.stat;
+      if (resolved) parents.push(tarHeader({ name: `${resolved.slice(1)}/`, type: 'dir', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.min(st.mtimeMs / 1000, clampMtime) }));
+    } finally {
+      fs.close(entry.fd);
+    }
+  }
+  const rest = parts.slice(i).join('/');
+  const out = `${resolved}/${rest}`.replace(/\/+$/, '') || '/';
+  return { dest: dest.endsWith('/') && out !== '/' ? `${out}/` : out, parents };
+}

@@ -1,8 +1,10 @@
 // The instructions that change only an image's config (ENV, LABEL, CMD, …): shared by the
-// builder's steps and by `docker commit --change`, which takes the same lines.
+// builder's steps and by `docker commit --change`, which takes the same lines; and the build args
+// every build predefines (platform, proxies).
 import type { HealthConfig } from '../../../common/models.ts';
 import { invalid } from '../errors.ts';
 import type { ImageRuntimeConfig } from '../images/imageStore.ts';
+import { hostArch } from '../images/localImageStore.ts';
 import { parseSignal } from '../containers/signals.ts';
 import { parseKeyValues, type Instruction } from './dockerfile.ts';
 import { expandWord, expandWords, splitRaw, type Vars } from './shellWords.ts';
@@ -196,3 +198,16 @@ export function applyMeta(c: ImageRuntimeConfig, ins: Instruction, ctx: MetaCont
       return false;
   }
 }
+
+/** BuildKit's predefined platform args (this engine builds for its own platform). */
+export function platformArgs(): Record<string, string> {
+  const arch = hostArch();
+  const variant = arch === 'arm' ? 'v7' : '';
+  const platform = `linux/${arch}${variant ? `/${variant}` : ''}`;
+  const out: Record<string, string> = {};
+  for (const side of ['BUILD', 'TARGET']) Object.assign(out, { [`${side}PLATFORM`]: platform, [`${side}OS`]: 'linux', [`${side}ARCH`]: arch, [`${side}VARIANT`]: variant });
+  return out;
+}
+
+/** Build args Docker passes to RUN without an ARG, and keeps out of history unless declared. */
+export const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
