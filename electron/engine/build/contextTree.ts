@@ -22,6 +22,8 @@ export interface CtxNode {
 const MAX_HOPS = 40;
 const WINDOW = 4 << 20;
 const ZERO_BLOCK = Buffer.alloc(512);
+/** files up to this size are read through the window */
+const SMALL = 64 << 10;
 
 function octal(h: Buffer, at: number, len: number): number {
   if (h[at] & 0x80) {
@@ -49,6 +51,8 @@ export class ContextTree {
   entries = 0;
   /** a window of the file: headers and small files are read out of it, not one syscall each */
   private window = { start: 0, buf: Buffer.alloc(0) };
+  /** small-file reads and the window refills they caused */
+  private reads = { total: 0, refills: 0 };
 
   private constructor(readonly file: string) {
     this.fd = openSync(file, 'r');
@@ -75,6 +79,7 @@ export class ContextTree {
     if (len > WINDOW / 4) return readSync(this.fd, out, off, len, pos);
     const w = this.window;
     if (pos < w.start || pos + len > w.start + w.buf.length) {
+      this.reads.refills++;
       const buf = w.buf.length === WINDOW ? w.buf : Buffer.allocUnsafe(WINDOW);
       const n = readSync(this.fd, buf, 0, WINDOW, pos);
       this.window = { start: pos, buf: buf.subarray(0, n) };
@@ -138,6 +143,7 @@ export class ContextTree {
       else if (flag === '0' || flag === '\0' || flag === '7') this.put(parts, { ...base, type: 'file', size, offset: dataAt });
       // devices and FIFOs are not part of a build context
     }
+    this.reads = { total: 0, refills: 0 }; // the header pass's refills say nothing of COPY's order
     for (const [parts, target] of hardlinks) {
       const t = clean(target);
       const node = t && this.at(t);
@@ -209,14 +215,33 @@ export class ContextTree {
   read(node: CtxNode, max = node.size, from = 0): Buffer {
     const n = Math.max(0, Math.min(max, node.size - from));
     const buf = Buffer.alloc(n);
+    const pos = node.offset + from;
+    // Small files come through the window while COPY's order follows the tar's (the usual
+    // case: both sorted by name), a syscall each when it does not.
+    if (n <= SMALL && this.inOrder()) {
+      const got = this.pread(buf, 0, n, pos);
+      if (got < n) throw invalid('archive/tar: the build context ends inside a file (truncated)');
+      return buf;
+    }
     let got = 0;
     while (got < n) {
-      // File data is read where it lies (one syscall): the order COPY wants need not be the tar's.
-      const r = readSync(this.fd, buf, got, n - got, node.offset + from + got);
+      const r = readSync(this.fd, buf, got, n - got, pos + got);
       if (r <= 0) throw invalid('archive/tar: the build context ends inside a file (truncated)');
       got += r;
     }
     return buf;
+  }
+
+  /**
+   * Whether the window serves small reads: yes until refills come more often than once in ten
+   * reads (COPY's order is not the tar's), then never again for this context.
+   */
+  private inOrder(): boolean {
+    const s = this.reads;
+    if (s.total < 0) return false;
+    s.total++;
+    if (s.refills > 2 && s.refills * 10 > s.total) s.total = -1;
+    return s.total > 0;
   }
 
   /** A file's bytes in chunks (for files too big to hold). */

@@ -19,29 +19,51 @@ export interface TarEntry {
 
 const TYPEFLAG: Record<TarEntry['type'], string> = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
 
-function octal(n: number, width: number): string {
-  return n.toString(8).padStart(width - 1, '0') + '\0';
+/** An octal field: width-1 digits and a NUL; base-256 (GNU's form) when the number does not fit. */
+function putOctal(h: Buffer, at: number, width: number, n: number): void {
+  if (n >= 8 ** (width - 1)) {
+    h[at] = 0x80;
+    for (let i = at + width - 1; i > at; i--, n = Math.floor(n / 256)) h[i] = n % 256;
+    return;
+  }
+  for (let i = at + width - 2; i >= at; i--, n = Math.floor(n / 8)) h[i] = 48 + (n % 8);
+  h[at + width - 1] = 0;
 }
+
+/** A string field: ASCII byte by byte (most names), anything else as UTF-8, cut at `max` bytes. */
+function putString(h: Buffer, at: number, max: number, s: string): void {
+  if (s.length <= max) {
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) break;
+      h[at + i] = c;
+    }
+    if (i === s.length) return;
+  }
+  h.write(s, at, max);
+}
+
+const USTAR = Buffer.from('ustar\x0000', 'latin1');
 
 function rawHeader(name: string, prefix: string, e: TarEntry, size: number, flag: string, linkname: string): Buffer {
   const h = Buffer.alloc(512);
-  h.write(name, 0, 100);
-  h.write(octal(e.mode & 0o7777, 8), 100);
-  h.write(octal(e.uid ?? 0, 8), 108);
-  h.write(octal(e.gid ?? 0, 8), 116);
-  h.write(octal(size, 12), 124);
-  h.write(octal(Math.floor(e.mtime ?? 0), 12), 136);
-  h.write('        ', 148);
-  h.write(flag, 156);
-  h.write(linkname, 157, 100);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  h.write(octal(e.devmajor ?? 0, 8), 329);
-  h.write(octal(e.devminor ?? 0, 8), 337);
-  h.write(prefix, 345, 155);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(octal(sum, 7) + ' ', 148);
+  putString(h, 0, 100, name);
+  putOctal(h, 100, 8, e.mode & 0o7777);
+  putOctal(h, 108, 8, e.uid ?? 0);
+  putOctal(h, 116, 8, e.gid ?? 0);
+  putOctal(h, 124, 12, size);
+  putOctal(h, 136, 12, Math.floor(e.mtime ?? 0));
+  h[156] = flag.charCodeAt(0);
+  putString(h, 157, 100, linkname);
+  USTAR.copy(h, 257);
+  putOctal(h, 329, 8, e.devmajor ?? 0);
+  putOctal(h, 337, 8, e.devminor ?? 0);
+  putString(h, 345, 155, prefix);
+  let sum = 8 * 32; // the checksum field counts as eight spaces
+  for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) sum += h[i];
+  putOctal(h, 148, 7, sum);
+  h[155] = 0x20;
   return h;
 }
 
@@ -52,8 +74,11 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(String(len)), body]);
 }
 
+const ZEROS = Buffer.alloc(512);
+
+/** Zeros up to the next block (a view of one shared block: never written to). */
 function pad(n: number): Buffer {
-  return Buffer.alloc((512 - (n % 512)) % 512);
+  return ZEROS.subarray(0, (512 - (n % 512)) % 512);
 }
 
 /** Header block(s) of one entry; its data (size bytes, then padding) follows. */

@@ -53,6 +53,17 @@ describe('tar parser', () => {
     assert.equal(parse(t)[0].h.uid, 3_000_000_000);
   });
 
+  it('reads what the writer makes of non-ASCII names and numbers too large for octal', () => {
+    const name = 'données/ünïcode.txt';
+    const t = buildTar([
+      { name, type: 'file', mode: 0o600, uid: 3_000_000_000, mtime: 2 ** 34, data: Buffer.from('x') },
+      { name: 'z', type: 'symlink', mode: 0o777, linkname: 'ziel/ä' },
+    ]);
+    const [f, l] = parse(t);
+    assert.deepEqual([f.h.name, f.h.uid, f.h.mtime, f.h.mode, f.data.toString()], [name, 3_000_000_000, 2 ** 34, 0o600, 'x']);
+    assert.equal(l.h.linkname, 'ziel/ä');
+  });
+
   it('tells a truncated archive from a complete one', () => {
     assert.throws(() => parse(tar.subarray(0, 1300)), /truncated/);
     assert.throws(() => parse(tar.subarray(0, 1600)), /truncated/);
