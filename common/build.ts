@@ -57,6 +57,20 @@ export interface CommitOptions {
   config?: Record<string, unknown>;
 }
 
+/**
+ * What a step spends its time on: pulling a base image, downloading ADD sources (HTTP, git),
+ * hashing COPY sources for the cache key, running the command, writing the copied files into
+ * a layer, committing the layer and the image.
+ */
+export type BuildPhaseName = 'pull' | 'download' | 'hash' | 'exec' | 'copy' | 'commit';
+
+/** A phase of a step: its start (ms after the step's) and its duration once over. */
+export interface BuildPhase {
+  name: BuildPhaseName;
+  at: number;
+  ms?: number;
+}
+
 /** One step of a build as the app shows it. */
 export interface BuildStep {
   /** the Step N of the stream */
@@ -72,6 +86,10 @@ export interface BuildStep {
   /** the step's output (capped) */
   output: string;
   exitCode?: number;
+  /** where its time went, in order (steps that only change the config have none) */
+  phases?: BuildPhase[];
+  /** the size of the layer it made (files' bytes), when it made one */
+  layerBytes?: number;
 }
 
 /** A build, from the docker CLI, compose or the app, kept in the engine's history. */

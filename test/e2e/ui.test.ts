@@ -315,6 +315,11 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
       await page.locator('[data-testid=build-context]', { hasText: /Context: .* received in/ }).waitFor();
       const bar = await page.locator('.step[data-step="2"] .step-bar').evaluate((el) => ({ left: parseFloat((el as HTMLElement).style.left), width: parseFloat((el as HTMLElement).style.width) }));
       assert.ok(bar.width > 0 && bar.left >= 0 && bar.left + bar.width <= 100.01, JSON.stringify(bar));
+      // Inside a bar, the step's phases: the RUN ran, then committed its layer; the COPY hashed, copied, committed.
+      assert.deepEqual(await page.locator('.step[data-step="2"] .step-bar .phase').evaluateAll((els) => els.map((el) => el.getAttribute('data-phase'))), ['exec', 'commit']);
+      assert.match(await page.locator('.step[data-step="2"] [data-testid=step-phases]').textContent() ?? '', /^run [\d.]+ m?s · commit [\d.]+ m?s · layer \d+B$/);
+      assert.match(await page.locator('.step[data-step="3"] [data-testid=step-phases]').textContent() ?? '', /^hash sources .* · copy files .* · commit .* · layer 6B$/);
+      await page.locator('[data-testid=phase-legend]', { hasText: 'hash sources' }).waitFor();
       await shot('build-done');
       // Rebuild: every step after FROM comes from the cache.
       await page.click('.detail-pane button:has-text("Rebuild")');

@@ -4,6 +4,7 @@
 // cachefrom), errors before and after the first step, cancel on disconnect, and commit.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import type { BuildRecord } from '../../common/build.ts';
 import { golden, GOLDEN_BASE, runSession, SESSIONS } from '../helpers/buildSessions.ts';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -118,6 +119,23 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     assert.ok(history.slice(0, 10).every((id) => /^[0-9a-f]{12}$/.test(id)), history.join(','));
     // No container is left behind by a successful build.
     assert.equal((await docker(['ps', '-aq'])).out, '');
+    // The build's record says where each step's time went, and the size of the layer it made.
+    const dirOf = `${daemon.base}/root/build-history`;
+    const rec = readdirSync(dirOf).map((f) => JSON.parse(readFileSync(`${dirOf}/${f}`, 'utf8')) as BuildRecord).sort((a, b) => b.startedAt - a.startedAt)[0];
+    const phases = (ins: string) => {
+      const step = rec.steps.find((st) => st.instruction.startsWith(ins))!;
+      let end = 0;
+      for (const p of step.phases ?? []) {
+        assert.ok(p.at >= end && p.ms !== undefined && p.at + p.ms <= step.ms! + 1, `${ins}: ${JSON.stringify(step)}`);
+        end = p.at + p.ms;
+      }
+      return [(step.phases ?? []).map((p) => p.name).join(','), step.layerBytes];
+    };
+    assert.deepEqual(phases('RUN'), ['exec,commit', 'V=3 A=1\n'.length]);
+    assert.deepEqual(phases('COPY hello.txt'), ['hash,copy,commit', 'hello\n'.length]);
+    assert.deepEqual(phases('COPY dir/'), ['hash,copy,commit', 4]);
+    assert.deepEqual(phases('ENV'), ['', undefined]);
+    assert.deepEqual(phases('FROM'), ['', undefined]);
   });
 
   it('answers the docker CLI as dockerd 20.10 does: golden sessions (stdout, stderr, exit code) for success, cache, -q, --iidfile and errors', async () => {

@@ -249,7 +249,7 @@ export class Builder {
     if (dep) {
       st.imageId = this.results.get(dep.index)!;
     } else if (base.toLowerCase() !== 'scratch') {
-      st.imageId = await this.image(base);
+      st.imageId = await this.image(base, st.step);
     }
     if (st.imageId) st.config = structuredClone(this.e.images.get(st.imageId).config);
     this.out.stream(` ---> ${short(st.imageId)}\n`);
@@ -266,7 +266,7 @@ export class Builder {
   }
 
   /** A base image by name: the local one, or pulled (always with pull=1). */
-  private async image(ref: string): Promise<string> {
+  private async image(ref: string, step: number): Promise<string> {
     if (!this.opts.pull) {
       try {
         return this.e.images.resolveId(ref);
@@ -274,6 +274,7 @@ export class Builder {
         /* pull it */
       }
     }
+    this.recorder?.phase(step, 'pull');
     const img = await this.e.pull(ref, { onProgress: (m) => this.out.progress(m), signal: this.abort.signal });
     return img.id;
   }
@@ -466,7 +467,9 @@ export class Builder {
   }
 
   private async finishContainer(st: StageState, id: string, createdBy: string, key: string): Promise<void> {
+    this.recorder?.phase(st.step, 'commit');
     const layer = await this.e.commitLayer(id, { pause: false, adopt: this.opts.rm !== false, clampMtime: this.epoch() });
+    if (layer) this.recorder?.layer(st.step, layer.size);
     if (layer) st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
     this.history(st, createdBy, !layer, key);
     await this.save(st, key);
@@ -563,7 +566,7 @@ export class Builder {
     let fromImage: string | undefined;
     if (m.from) {
       const dep = this.stageRef(m.from);
-      fromImage = dep ? this.results.get(dep.index) : await this.image(m.from);
+      fromImage = dep ? this.results.get(dep.index) : await this.image(m.from, st.step);
     }
     const srcContainer = fromImage ? await this.tempContainer(fromImage) : undefined;
     const source = srcContainer ? viewSource(this.e.fsAt, this.e.rootfsView(srcContainer)) : contextSource(this.opts.context);
@@ -586,6 +589,7 @@ export class Builder {
   }
 
   private async runContainer(st: StageState, cmd: string[], env: string[], createdBy: string, key: string, run: { mounts: MountSpec[]; network?: string; targets: string[] }): Promise<void> {
+    this.recorder?.phase(st.step, 'exec');
     const id = await this.stepContainer(st, cmd, env, run);
     this.out.stream(` ---> Running in ${short(id)}\n`);
     const b = this.containersApi;
@@ -681,10 +685,11 @@ export class Builder {
       else plan.sources.push(w);
     }
     const gitDir = plan.add ? `${this.opts.workDir}/git-${st.step}` : undefined;
+    if (plan.add && plan.sources.some((src) => /^[a-z]+:\/\//i.test(src))) this.recorder?.phase(st.step, 'download');
     const git = await fetchAddSources(plan, { line: ins.line, checksum, keepGitDir, gitDir, signal: this.abort.signal });
     if (plan.from) {
       const dep = this.stageRef(plan.from);
-      plan.fromImage = dep ? this.results.get(dep.index) : await this.image(plan.from);
+      plan.fromImage = dep ? this.results.get(dep.index) : await this.image(plan.from, st.step);
     }
     if (!plan.dest.startsWith('/')) {
       const wd = st.config.config.WorkingDir || '/';
@@ -712,6 +717,7 @@ export class Builder {
           view.close();
         }
       }
+      this.recorder?.phase(st.step, 'hash');
       const job = new CopyJob(source, plan, owner, destIsDir);
       const key = `${ins.cmd} ${job.digest()} ${JSON.stringify({ dest: plan.dest, owner, chmod: plan.chmod })}`;
       if (await this.useCache(st, key)) return;
@@ -732,7 +738,10 @@ export class Builder {
         yield* layerJob.entries();
         yield TAR_END;
       }
+      this.recorder?.phase(st.step, 'copy');
       const layer = await this.e.images.importLayer(Readable.from(coalesce(tar(), 1 << 20)), `${ins.cmd} at step ${st.step}`);
+      this.recorder?.layer(st.step, layer.size);
+      this.recorder?.phase(st.step, 'commit');
       st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
       this.history(st, `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${job.summary()} in ${plan.dest} `, false, key);
       await this.save(st, key);

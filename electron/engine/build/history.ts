@@ -3,7 +3,7 @@
 // Builds view shows them after a restart. Listeners hear every change, coalesced.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
-import type { BuildRecord, BuildStep } from '../../../common/build.ts';
+import type { BuildPhaseName, BuildRecord, BuildStep } from '../../../common/build.ts';
 import { conflict, notFound } from '../errors.ts';
 
 const KEEP = 50;
@@ -94,6 +94,11 @@ export class BuildHistory {
     this.live.set(r.id, r);
     this.changed(r, true);
     const step = (n: number) => r.steps.find((s) => s.n === n);
+    /** ends a running step's open phase */
+    const closePhase = (s: BuildStep) => {
+      const open = s.phases?.at(-1);
+      if (open && open.ms === undefined) open.ms = Date.now() - s.startedAt - open.at;
+    };
     return {
       id: r.id,
       total: (n) => {
@@ -110,9 +115,21 @@ export class BuildHistory {
         s.output += text.slice(0, OUTPUT_MAX - s.output.length);
         this.changed(r);
       },
+      phase: (n, name) => {
+        const s = step(n);
+        if (!s || s.state !== 'running') return;
+        closePhase(s);
+        (s.phases ??= []).push({ name, at: Date.now() - s.startedAt });
+        this.changed(r);
+      },
+      layer: (n, bytes) => {
+        const s = step(n);
+        if (s) s.layerBytes = bytes;
+      },
       end: (n, state, exitCode) => {
         const s = step(n);
         if (!s || s.state !== 'running') return;
+        closePhase(s);
         s.state = state;
         s.ms = Date.now() - s.startedAt;
         if (exitCode !== undefined) s.exitCode = exitCode;
@@ -122,6 +139,7 @@ export class BuildHistory {
         Object.assign(r, result, { finishedAt: Date.now() });
         for (const s of r.steps) {
           if (s.state !== 'running') continue;
+          closePhase(s);
           s.state = result.status === 'done' ? 'done' : 'failed';
           s.ms = Date.now() - s.startedAt;
         }
@@ -146,6 +164,10 @@ export interface BuildRecorder {
   total(n: number): void;
   begin(n: number, instruction: string, line: number, stage: string): void;
   output(n: number, text: string): void;
+  /** a step's next phase begins (ending the one before) */
+  phase(n: number, name: BuildPhaseName): void;
+  /** the layer a step made */
+  layer(n: number, bytes: number): void;
   end(n: number, state: BuildStep['state'], exitCode?: number): void;
   finish(result: Pick<BuildRecord, 'status'> & Partial<Pick<BuildRecord, 'imageId' | 'error' | 'errorLine'>>): void;
 }

@@ -5,7 +5,7 @@
 // each step's output folded under it, the Dockerfile with the failing line marked, and actions.
 import { useEffect, useState, type CSSProperties } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { BuildRecord, BuildStep, BuildSummary } from '../../../common/build.ts';
+import type { BuildPhaseName, BuildRecord, BuildStep, BuildSummary } from '../../../common/build.ts';
 import { ago, humanSize, shortId } from '../../format.ts';
 import { useApp, useAppStore } from '../../store/context.tsx';
 import { SplitDivider, useListShare } from '../../components/SplitDivider.tsx';
@@ -148,6 +148,27 @@ function BuildRow({ b, now, selected, onSelect }: { b: BuildSummary; now: number
 /** The build's time line: where a step starts and how long it takes, as shares of the whole. */
 interface Span { origin: number; total: number }
 
+const PHASE_WORDS: Record<BuildPhaseName, string> = { pull: 'pull', download: 'download', hash: 'hash sources', exec: 'run', copy: 'copy files', commit: 'commit' };
+
+/** A part of a step's bar, as a share of the step. */
+const share = (x: number, of: number) => `${Math.max(0, Math.min(100, (x / Math.max(1, of)) * 100)).toFixed(2)}%`;
+
+/** "run 1.2 s · commit 0.03 s": where a step's time went (a phase still going counts to now). */
+function phaseText(s: BuildStep, ms: number): string {
+  return (s.phases ?? []).map((p) => `${PHASE_WORDS[p.name]} ${seconds(p.ms ?? Math.max(0, ms - p.at))}`).join(' · ');
+}
+
+/** The colours of the phases the build's steps went through. */
+function PhaseLegend({ steps }: { steps: BuildStep[] }) {
+  const names = (Object.keys(PHASE_WORDS) as BuildPhaseName[]).filter((n) => steps.some((s) => s.state !== 'cached' && s.phases?.some((p) => p.name === n)));
+  if (!names.length) return null;
+  return (
+    <p className="phase-legend muted" data-testid="phase-legend">
+      {names.map((n) => <span key={n}><span className={`swatch phase-${n}`} />{PHASE_WORDS[n]}</span>)}
+    </p>
+  );
+}
+
 function StepRow({ s, now, span }: { s: BuildStep; now: number; span: Span }) {
   const label = s.state === 'running' ? `running ${seconds(now - s.startedAt)}` : s.state === 'cached' ? 'cached'
     : s.state === 'failed' ? `failed${s.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}` : `done ${seconds(s.ms ?? 0)}`;
@@ -160,11 +181,19 @@ function StepRow({ s, now, span }: { s: BuildStep; now: number; span: Span }) {
           <span className="step-n">{s.n}</span>
           <code className="step-ins">{s.instruction}</code>
           <span className="spacer" />
-          <span className="step-track" aria-hidden="true" title={`starts at ${seconds(s.startedAt - span.origin)}, takes ${seconds(ms)}`}>
-            <span className={`step-bar bar-${s.state}`} style={{ left: pct(s.startedAt - span.origin), width: pct(Math.max(ms, span.total / 200)) }} />
+          <span className="step-track" aria-hidden="true" title={`starts at ${seconds(s.startedAt - span.origin)}, takes ${seconds(ms)}${s.phases?.length ? `: ${phaseText(s, ms)}` : ''}`}>
+            <span className={`step-bar bar-${s.state}${s.state === 'done' && s.phases?.length ? ' has-phases' : ''}`} style={{ left: pct(s.startedAt - span.origin), width: pct(Math.max(ms, span.total / 200)) }}>
+              {s.state !== 'cached' && s.phases?.map((p) => (
+                <span key={`${p.name}${p.at}`} className={`phase phase-${p.name}`} data-phase={p.name}
+                  style={{ left: share(p.at, ms), width: share(p.ms ?? Math.max(0, ms - p.at), ms) }} />
+              ))}
+            </span>
           </span>
           <span className={`chip status-${s.state}`}>{label}</span>
         </summary>
+        {(!!s.phases?.length || s.layerBytes !== undefined) && (
+          <p className="muted step-phases" data-testid="step-phases">{phaseText(s, ms)}{s.layerBytes !== undefined ? `${s.phases?.length ? ' · ' : ''}layer ${humanSize(s.layerBytes)}` : ''}</p>
+        )}
         {s.output ? <pre className="step-output">{s.output}</pre> : <p className="muted">no output</p>}
       </details>
     </li>
@@ -225,6 +254,7 @@ function BuildDetail({ summary, now }: { summary: BuildSummary; now: number }) {
         {r?.contextMs !== undefined && (
           <p className="muted build-context" data-testid="build-context">Context: {humanSize(r.contextBytes ?? 0)} received in {seconds(r.contextMs)}, before the first step</p>
         )}
+        <PhaseLegend steps={r?.steps ?? []} />
         <StepLanes steps={r?.steps ?? []} now={now} span={{ origin: summary.startedAt, total: Math.max(1, (summary.finishedAt ?? now) - summary.startedAt) }} />
         <h3>{r?.dockerfileName ?? 'Dockerfile'}</h3>
         <pre className="dockerfile" aria-label="dockerfile source">{lines.map((l, i) => (
