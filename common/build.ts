@@ -35,6 +35,11 @@ export interface BuildRequest {
    * protocol has no way); they are never stored, logged, kept in a layer or part of a cache key.
    */
   secrets?: Record<string, Uint8Array>;
+  /**
+   * RUN --mount=type=ssh: id → private key files (OpenSSH or PEM, no passphrase) an agent of the
+   * build's own serves to the RUN, as BuildKit's `--ssh id=keyfile`. Only the app sends them.
+   */
+  ssh?: Record<string, Uint8Array[]>;
 }
 
 /** dockerd's build stream: text for the client's terminal, aux IDs, pull progress. */

@@ -2,6 +2,7 @@
 // dockerd's: one JSON object and "\r\n" per message, the 200 held back until the first output so
 // that errors found before it (a parse error, an empty Dockerfile, an unknown target) are HTTP
 // errors, and a failed RUN ends the stream with its exit code in errorDetail.code.
+import { randomBytes } from 'node:crypto';
 import type { ProgressMessage } from '../../common/docker.ts';
 import { ApiError, bool, readBody, sendJson, startStream } from './http.ts';
 import { q, res, type Ctx, type Route } from './types.ts';
@@ -29,6 +30,60 @@ const num = (ctx: Ctx, name: string) => {
   return n;
 };
 
+/**
+ * Berth's extension for what the classic protocol cannot carry: a build's secrets and SSH keys,
+ * sent first (POST /berth/build-credentials) and named by the build (berthcredentials=<token>).
+ * Held in memory only, for one build, for at most five minutes. The app's remote-engine client
+ * uses it; a dockerd answers 404, so nothing is ever sent to an engine that would not use it so.
+ */
+interface Credentials {
+  secrets?: Record<string, Uint8Array>;
+  ssh?: Record<string, Uint8Array[]>;
+}
+const credentials = new Map<string, Credentials>();
+const CREDENTIALS_TTL = 5 * 60_000;
+const CREDENTIALS_MAX = 16 << 20;
+
+async function buildCredentials(ctx: Ctx): Promise<void> {
+  let v: unknown;
+  try {
+    v = JSON.parse((await readBody(ctx.req, CREDENTIALS_MAX)).toString('utf8'));
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    throw new ApiError(400, 'build credentials: the body must be JSON: {"secrets": {id: base64}, "ssh": {id: [base64, …]}}');
+  }
+  const b64 = (x: unknown, what: string) => {
+    if (typeof x !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(x)) throw new ApiError(400, `build credentials: ${what} must be base64`);
+    return Buffer.from(x, 'base64');
+  };
+  const body = (isMap(v) ? v : {}) as { secrets?: unknown; ssh?: unknown };
+  if (!isMap(v) || (body.secrets !== undefined && !isMap(body.secrets)) || (body.ssh !== undefined && !isMap(body.ssh))) {
+    throw new ApiError(400, 'build credentials: the body must be {"secrets": {id: base64}, "ssh": {id: [base64, …]}}');
+  }
+  const c: Credentials = {};
+  if (body.secrets) c.secrets = Object.fromEntries(Object.entries(body.secrets as object).map(([id, x]) => [id, b64(x, `secret ${id}`)]));
+  if (body.ssh) {
+    c.ssh = Object.fromEntries(Object.entries(body.ssh as object).map(([id, list]) => {
+      if (!Array.isArray(list)) throw new ApiError(400, `build credentials: ssh ${id} must be a list of base64 key files`);
+      return [id, list.map((x) => b64(x, `ssh key ${id}`))];
+    }));
+  }
+  const token = randomBytes(16).toString('hex');
+  credentials.set(token, c);
+  setTimeout(() => credentials.delete(token), CREDENTIALS_TTL).unref();
+  sendJson(res(ctx), 201, { Token: token });
+}
+
+/** The credentials a build names, taken (they serve one build). */
+function takeCredentials(ctx: Ctx): Credentials {
+  const token = q(ctx, 'berthcredentials');
+  if (!token) return {};
+  const c = credentials.get(token);
+  if (!c) throw new ApiError(400, `build credentials ${token.slice(0, 8)}… are unknown or expired: send them again (POST /berth/build-credentials) just before the build`);
+  credentials.delete(token);
+  return c;
+}
+
 async function build(ctx: Ctx): Promise<void> {
   const version = q(ctx, 'version');
   if (version === '2' || q(ctx, 'remote') === 'client-session' || q(ctx, 'session')) {
@@ -44,6 +99,7 @@ async function build(ctx: Ctx): Promise<void> {
   const cacheFrom = jsonParam<string[]>(ctx, 'cachefrom', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'a JSON array of image names');
   const platform = q(ctx, 'platform') || undefined;
   const quiet = bool(q(ctx, 'q'));
+  const { secrets, ssh } = takeCredentials(ctx);
   const out = res(ctx);
   let started = false;
   const held: Record<string, unknown>[] = [];
@@ -71,7 +127,7 @@ async function build(ctx: Ctx): Promise<void> {
       rm: q(ctx, 'rm') === null ? true : bool(q(ctx, 'rm')), forcerm: bool(q(ctx, 'forcerm')), cacheFrom,
       networkMode: q(ctx, 'networkmode') || undefined, extraHosts: ctx.url.searchParams.getAll('extrahosts').filter(Boolean),
       shmSize: num(ctx, 'shmsize'), memory: num(ctx, 'memory'), memswap: num(ctx, 'memswap'), cpuShares: num(ctx, 'cpushares'),
-      cpusetCpus: q(ctx, 'cpusetcpus') || undefined, cpuQuota: num(ctx, 'cpuquota'), cpuPeriod: num(ctx, 'cpuperiod'), platform,
+      cpusetCpus: q(ctx, 'cpusetcpus') || undefined, cpuQuota: num(ctx, 'cpuquota'), cpuPeriod: num(ctx, 'cpuperiod'), platform, secrets, ssh,
     }, {
       stream: (text) => emit({ stream: text }),
       aux: (v) => emit({ aux: v }),
@@ -121,4 +177,5 @@ async function commit(ctx: Ctx): Promise<void> {
 export const buildRoutes: Route[] = [
   { method: 'POST', path: /^\/build$/, handler: build },
   { method: 'POST', path: /^\/commit$/, handler: commit },
+  { method: 'POST', path: /^\/berth\/build-credentials$/, handler: buildCredentials },
 ];

@@ -3,7 +3,10 @@
 // container/image/job/stats deltas. Handlers are short adapters over backend calls.
 import { methods, streams, type EventMap, type EventName, type MethodArgs, type MethodName, type MethodResult, type RunArgs, type StreamName } from '../../common/contract.ts';
 import type { ContainerInspect } from '../../common/docker.ts';
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { parseOpensshKey, SshKeyError } from '../../common/sshKeys.ts';
 import { CodedError, isCodedError } from '../../common/errors.ts';
 import { formatBind, toPortBindings } from '../../common/grammar/index.ts';
 import type { ContainerCreateOptions } from '../../common/models.ts';
@@ -212,12 +215,13 @@ export class ContractHost {
     'builds.start': (a) => {
       const ctx = scanFolder(a.folder, a.dockerfile || undefined);
       const secrets = readSecrets(a.secrets);
+      const ssh = readSshKeys(a.ssh);
       const title = a.tags?.[0] ?? a.folder.split('/').filter(Boolean).pop() ?? a.folder;
       return {
         jobId: this.jobs.start('build', title, async (j) => {
           const id = await this.backend.images.build(packFolder(ctx), {
             dockerfile: ctx.dockerfile, tags: a.tags, buildArgs: a.buildArgs, target: a.target || undefined, nocache: a.nocache, pull: a.pull, context: a.folder,
-            secrets, forcerm: true, // the app leaves no step containers behind, failed or not
+            secrets, ssh, forcerm: true, // the app leaves no step containers behind, failed or not
           }, {
             stream: (text) => {
               if (text.startsWith('Step ')) j.progress({ status: text.trim() });
@@ -287,6 +291,45 @@ export function createOptions(a: RunArgs): ContainerCreateOptions {
       RestartPolicy: { Name: a.restart ?? 'no' }, PortBindings: toPortBindings(a.ports ?? []), NetworkMode: a.network || undefined,
     },
   };
+}
+
+/**
+ * The build form's SSH keys: id → key files (comma-separated, `~` for the home directory), read
+ * and checked now: a key with a passphrase or a file that is no key is refused before the build.
+ */
+function readSshKeys(spec: Record<string, string> | undefined): Record<string, Buffer[]> | undefined {
+  if (!spec) return undefined;
+  const out: Record<string, Buffer[]> = {};
+  for (const [id, list] of Object.entries(spec)) {
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) throw new CodedError('INVALID_ARGUMENT', `ssh id "${id}": use letters, digits, '.', '-' or '_'`);
+    out[id] = list.split(',').map((p) => p.trim()).filter(Boolean).map((p) => {
+      const path = p.replace(/^~(?=\/|$)/, homedir());
+      let data: Buffer;
+      try {
+        data = readFileSync(path);
+      } catch (e) {
+        throw new CodedError('INVALID_ARGUMENT', `ssh key ${id}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'}): give the path of a private key file`);
+      }
+      const why = sshKeyProblem(data);
+      if (why) throw new CodedError('INVALID_ARGUMENT', `ssh key ${id}: ${path}: ${why}`);
+      return data;
+    });
+    if (!out[id].length) throw new CodedError('INVALID_ARGUMENT', `ssh key ${id}: give the path of a private key file (${id}=~/.ssh/id_ed25519)`);
+  }
+  return out;
+}
+
+/** Why a file cannot serve as an SSH key, or undefined when it can. */
+function sshKeyProblem(data: Buffer): string | undefined {
+  const text = data.toString('utf8');
+  try {
+    if (text.includes('BEGIN OPENSSH PRIVATE KEY')) parseOpensshKey(text);
+    else if (/ENCRYPTED/.test(text)) return 'it is protected by a passphrase: give a copy without one (ssh-keygen -p), kept where only you can read it';
+    else createPrivateKey(text);
+    return undefined;
+  } catch (e) {
+    return e instanceof SshKeyError ? e.message : 'it is not a private key file (OpenSSH or PEM)';
+  }
 }
 
 /** BuildKit's limit on one secret. */

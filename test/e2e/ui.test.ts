@@ -329,17 +329,26 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
       await page.click('.detail-pane button:has-text("Open image")');
       await page.locator('.detail-pane[aria-label="image uibuilt:1"]').waitFor();
       // A secret from the form: readable by its RUN and in no layer; an unreadable file is refused at once.
-      writeFileSync(`${dir}/Dockerfile.secret`, `FROM ${image}\nRUN --mount=type=secret,id=token,required wc -c < /run/secrets/token > /token-size && cat /run/secrets/token | tr a-z A-Z > /shout\n`);
+      // And an SSH key: its RUN gets an agent socket at SSH_AUTH_SOCK.
+      writeFileSync(`${dir}/Dockerfile.secret`, `FROM ${image}\nRUN --mount=type=secret,id=token,required wc -c < /run/secrets/token > /token-size && cat /run/secrets/token | tr a-z A-Z > /shout\n`
+        + 'RUN --mount=type=ssh,required test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /agent\n');
       writeFileSync(`${dir}/token.key`, 'sesame'); // outside the context (.dockerignore)
+      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/id.key`]);
+      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'a passphrase', '-f', `${dir}/locked.key`]);
       await page.click('.sidebar button:has-text("Builds")');
       await page.fill('input[aria-label="build folder"]', dir);
       await page.fill('input[aria-label="dockerfile"]', 'Dockerfile.secret');
       await page.fill('input[aria-label="tags"]', 'uisecret');
       await page.fill('textarea[aria-label="build secrets"]', `token=${dir}/token.key`);
+      await page.fill('textarea[aria-label="build ssh keys"]', `default=${dir}/id.key`);
       await page.click('.build-form button:has-text("Build")');
       await page.locator('.row.build-row[data-build="uisecret"][data-status=done]').waitFor({ timeout: 60_000 });
-      const seen = spawnSync('docker', ['run', '--rm', 'uisecret', 'sh', '-c', 'cat /token-size /shout; echo; test -e /run/secrets/token && echo present || echo absent'], { env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` }, encoding: 'utf8' });
-      assert.equal(seen.stdout, '6\nSESAME\nabsent\n', seen.stderr);
+      const seen = spawnSync('docker', ['run', '--rm', 'uisecret', 'sh', '-c', 'cat /token-size /shout; echo; test -e /run/secrets/token && echo present || echo absent; cat /agent'], { env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` }, encoding: 'utf8' });
+      assert.equal(seen.stdout, '6\nSESAME\nabsent\n/run/buildkit/ssh_agent.0\n', seen.stderr);
+      await page.fill('textarea[aria-label="build ssh keys"]', `default=${dir}/locked.key`);
+      await page.click('.build-form button:has-text("Build")');
+      await page.locator('.toast', { hasText: /ssh key default: .*locked.key: it is protected by a passphrase/ }).waitFor();
+      await page.fill('textarea[aria-label="build ssh keys"]', '');
       await page.fill('textarea[aria-label="build secrets"]', `token=${dir}/no-such-file`);
       await page.click('.build-form button:has-text("Build")');
       await page.locator('.toast', { hasText: /secret token: cannot read .*no-such-file/ }).waitFor();

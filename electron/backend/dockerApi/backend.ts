@@ -183,13 +183,14 @@ export class DockerApiBackend implements Backend {
       },
       save: (refs) => c.request('GET', '/images/get', { query: { names: refs } }),
       build: async (context, req, out, signal) => {
+        const credentials = await this.buildCredentials(req);
         const res = await c.request('POST', '/build', {
           body: context, signal, headers: { 'Content-Type': 'application/x-tar' },
           query: {
             dockerfile: req.dockerfile, t: req.tags, buildargs: req.buildArgs, labels: req.labels, target: req.target, nocache: req.nocache, pull: req.pull,
             rm: req.rm, forcerm: req.forcerm, cachefrom: req.cacheFrom, networkmode: req.networkMode, extrahosts: req.extraHosts?.join(','), shmsize: req.shmSize,
             memory: req.memory, memswap: req.memswap, cpushares: req.cpuShares, cpusetcpus: req.cpusetCpus, cpuquota: req.cpuQuota, cpuperiod: req.cpuPeriod, platform: req.platform,
-            version: '1',
+            version: '1', berthcredentials: credentials,
           },
         });
         let id = '';
@@ -269,6 +270,26 @@ export class DockerApiBackend implements Backend {
   /** The connection to the engine: 'lost' while its event stream cannot be reopened. */
   onState(listener: (s: FeedState, detail?: string) => void): () => void {
     return this.feed.onState(listener);
+  }
+
+  /**
+   * A build's secrets and SSH keys, sent ahead to a Berth engine (its POST /berth/build-credentials);
+   * the token the build names them by. Any other engine cannot take them: refused, nothing sent.
+   */
+  private async buildCredentials(req: Parameters<ImagesBackend['build']>[1]): Promise<string | undefined> {
+    const secrets = Object.entries(req.secrets ?? {});
+    const ssh = Object.entries(req.ssh ?? {});
+    if (!secrets.length && !ssh.length) return undefined;
+    const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+    try {
+      const r = await this.client.json<{ Token: string }>('POST', '/berth/build-credentials', {
+        body: { secrets: Object.fromEntries(secrets.map(([id, v]) => [id, b64(v)])), ssh: Object.fromEntries(ssh.map(([id, list]) => [id, list.map(b64)])) },
+      });
+      return r.Token;
+    } catch (e) {
+      if ((e as CodedError).code !== 'NOT_FOUND') throw e;
+      throw new CodedError('UNSUPPORTED', `engine "${this.name}" cannot take build secrets or SSH keys: only a Berth engine can (the Docker API's classic build has no way to send them); build without them or on a Berth engine`);
+    }
   }
 
   private async *logs(ref: string, o: Parameters<ContainersBackend['logs']>[1]): AsyncGenerator<LogEntry> {

@@ -15,9 +15,11 @@ import { parseDockerfile, type Dockerfile, type Instruction, type Stage } from '
 import { applyMeta, commandOf, DEFAULT_SHELL, envVars, platformArgs, PROXY_ARGS } from './metadata.ts';
 import { expandWord, expandWords, type Vars } from './shellWords.ts';
 import { contextSource, CopyJob, resolveDest, viewSource, type CopyPlan } from './copy.ts';
-import { lockCache, mountSpecs, parseRunMount, type RunMount } from './runMounts.ts';
+import { lockCache, mountSpecs, parseRunMount, secretFile, sshDefaults, type RunMount } from './runMounts.ts';
+import { sshAgentFor } from './sshAgent.ts';
+import { readFrames } from './frames.ts';
 import type { MountSpec } from '../../../common/models.ts';
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { isDir } from '../sys/fsat.ts';
 import { FsView } from '../confined/fsView.ts';
 import { fetchAddSources } from './addSources.ts';
@@ -506,19 +508,22 @@ export class Builder {
     }
     const { env, argText } = this.stepEnv(st);
     const createdBy = `${argText}${cmd.join(' ')}`;
+    sshDefaults(mounts);
     const prepared = await this.prepareMounts(st, mounts);
     try {
       const key = `RUN ${createdBy}${mounts.length || network ? ` ${JSON.stringify({ mounts: prepared.keys, network })}` : ''}`;
       if (await this.useCache(st, key)) return;
-      await this.runContainer(st, cmd, env, createdBy, key, { mounts: prepared.specs, network, targets: mounts.map((m) => m.target) });
+      const own = env.some((x) => x.startsWith('SSH_AUTH_SOCK=')); // the image's own wins, as in BuildKit
+      await this.runContainer(st, cmd, own ? env : [...env, ...prepared.env], createdBy, key, { mounts: prepared.specs, network, targets: mounts.map((m) => m.target) });
     } finally {
       prepared.release();
     }
   }
 
   /** The mounts a RUN asked for: cache dirs (locked while used), tmpfs, and binds copied out of their source. */
-  private async prepareMounts(st: StageState, mounts: RunMount[]): Promise<{ specs: MountSpec[]; keys: unknown[]; release: () => void }> {
+  private async prepareMounts(st: StageState, mounts: RunMount[]): Promise<{ specs: MountSpec[]; keys: unknown[]; env: string[]; release: () => void }> {
     const releases: (() => void)[] = [];
+    const env: string[] = [];
     const specs: { m: RunMount; source?: string }[] = [];
     const keys: unknown[] = [];
     try {
@@ -543,13 +548,14 @@ export class Builder {
             if (m.required) throw invalid(`secret ${id} is required, but this build was not given it: the docker CLI cannot send secrets over the classic protocol; build from the app's Builds view with the secret set`);
             continue;
           }
-          // A file of its own in the build's directory (removed with it), bound read-only.
-          const file = `${this.opts.workDir}/secrets/${specs.length}`;
-          mkdirSync(`${this.opts.workDir}/secrets`, { recursive: true, mode: 0o700 });
-          writeFileSync(file, value, { mode: m.mode ?? 0o400 });
-          chmodSync(file, m.mode ?? 0o400);
-          chownSync(file, m.uid ?? 0, m.gid ?? 0);
-          specs.push({ m: { ...m, readOnly: true }, source: file });
+          specs.push({ m: { ...m, readOnly: true }, source: secretFile(this.opts.workDir, specs.length, m, value) });
+        } else if (m.type === 'ssh') {
+          keys.push({ type: 'ssh', target: m.target, id: m.id }); // nor do its keys
+          const agent = await sshAgentFor(m, this.opts.ssh?.[m.id!], `${this.opts.workDir}/ssh/${st.step}.${specs.length}`);
+          if (!agent) continue;
+          releases.push(() => void agent.close());
+          specs.push({ m, source: agent.path });
+          if (!env.length) env.push(`SSH_AUTH_SOCK=${m.target}`);
         } else {
           throw invalid(`RUN --mount=type=${m.type} is not supported by Berth's builder`);
         }
@@ -558,7 +564,7 @@ export class Builder {
       for (const r of releases) r();
       throw e;
     }
-    return { specs: mountSpecs(specs), keys, release: () => releases.forEach((r) => r()) };
+    return { specs: mountSpecs(specs), keys, env, release: () => releases.forEach((r) => r()) };
   }
 
   /** A bind source (context, stage or image), copied into the build's own directory, read-only unless rw (whose writes are dropped). */
@@ -620,22 +626,9 @@ export class Builder {
 
   /** Docker's multiplexed frames (8-byte headers) to the build stream; stderr in red, as dockerd marks it. */
   private relay(stream: NodeJS.ReadableStream, step: number): Promise<void> {
-    let pending: Buffer = Buffer.alloc(0);
-    return new Promise((resolve) => {
-      stream.on('data', (d: Buffer) => {
-        pending = pending.length ? Buffer.concat([pending, d]) : d;
-        while (pending.length >= 8) {
-          const size = pending.readUInt32BE(4);
-          if (pending.length < 8 + size) break;
-          const text = pending.toString('utf8', 8, 8 + size);
-          this.out.stream(pending[0] === 2 ? `\x1b[91m${text}\x1b[0m` : text);
-          this.recorder?.output(step, text);
-          pending = pending.subarray(8 + size);
-        }
-      });
-      stream.once('end', () => resolve());
-      stream.once('close', () => resolve());
-      stream.once('error', () => resolve());
+    return readFrames(stream, (fd, text) => {
+      this.out.stream(fd === 2 ? `\x1b[91m${text}\x1b[0m` : text);
+      this.recorder?.output(step, text);
     });
   }
 

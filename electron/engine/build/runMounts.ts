@@ -1,6 +1,6 @@
 // RUN --mount (BuildKit's syntax, on the classic protocol): cache directories that persist
 // across builds and never land in a layer or the cache key, tmpfs, read-only binds of the
-// context or of another stage, and secrets (which the classic protocol cannot carry). Also
+// context or of another stage, secrets and SSH agents (which only the app can give). Also
 // what a RUN leaves behind of them: the empty mount points the runtime made, removed before
 // the layer is read, as BuildKit removes its mount stubs.
 import { createHash } from 'node:crypto';
@@ -33,7 +33,7 @@ export function parseRunMount(spec: string): RunMount {
     fields.set((eq < 0 ? part : part.slice(0, eq)).toLowerCase(), eq < 0 ? '' : part.slice(eq + 1));
   }
   const type = (fields.get('type') || 'bind') as RunMount['type'];
-  if (!['cache', 'bind', 'tmpfs', 'secret', 'ssh'].includes(type)) throw invalid(`unsupported mount type "${type}" in RUN --mount (cache, bind, tmpfs or secret)`);
+  if (!['cache', 'bind', 'tmpfs', 'secret', 'ssh'].includes(type)) throw invalid(`unsupported mount type "${type}" in RUN --mount (cache, bind, tmpfs, secret or ssh)`);
   const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination') ?? '';
   if (!target && type !== 'secret' && type !== 'ssh') throw invalid(`RUN --mount=${spec}: a target is required (target=/path)`);
   const flag = (k: string) => fields.has(k) && fields.get(k) !== 'false';
@@ -52,6 +52,24 @@ export function parseRunMount(spec: string): RunMount {
     readOnly: type === 'bind' ? !(flag('rw') || flag('readwrite')) : flag('ro') || flag('readonly'),
     mode: num('mode', 8), uid: num('uid'), gid: num('gid'), size: num('size'), required: flag('required'),
   };
+}
+
+/** BuildKit's defaults for a RUN's ssh mounts: the Nth is /run/buildkit/ssh_agent.N, id default. */
+export function sshDefaults(mounts: RunMount[]): void {
+  mounts.filter((m) => m.type === 'ssh').forEach((m, i) => {
+    m.target ||= `/run/buildkit/ssh_agent.${i}`;
+    m.id ||= 'default';
+  });
+}
+
+/** A secret as a file of its own in the build's directory (removed with it), for a read-only bind. */
+export function secretFile(workDir: string, n: number, m: RunMount, value: Uint8Array): string {
+  const file = `${workDir}/secrets/${n}`;
+  mkdirSync(`${workDir}/secrets`, { recursive: true, mode: 0o700 });
+  writeFileSync(file, value, { mode: m.mode ?? 0o400 });
+  chmodSync(file, m.mode ?? 0o400);
+  chownSync(file, m.uid ?? 0, m.gid ?? 0);
+  return file;
 }
 
 /** Per cache id: one user at a time for sharing=locked (and private, which Berth locks too). */

@@ -80,6 +80,7 @@ function BuildForm() {
   const [tags, setTags] = useState('');
   const [args, setArgs] = useState('');
   const [secretText, setSecretText] = useState('');
+  const [sshText, setSshText] = useState('');
   const [target, setTarget] = useState('');
   const [nocache, setNocache] = useState(false);
   const [pull, setPull] = useState(false);
@@ -98,14 +99,22 @@ function BuildForm() {
   const secretLines = secretText.split('\n').map((l) => l.trim()).filter(Boolean);
   const secrets = Object.fromEntries(secretLines.map((l) => [l.slice(0, Math.max(0, l.indexOf('='))), l.slice(l.indexOf('=') + 1)]));
   const badSecret = secretLines.find((l) => !/^[A-Za-z0-9_.-]+=\S/.test(l));
+  // SSH keys: id=path lines (several for one id add up, as BuildKit's id=key1,key2).
+  const sshLines = sshText.split('\n').map((l) => l.trim()).filter(Boolean);
+  const ssh: Record<string, string> = {};
+  for (const l of sshLines) {
+    const id = l.slice(0, Math.max(0, l.indexOf('=')));
+    ssh[id] = ssh[id] ? `${ssh[id]},${l.slice(l.indexOf('=') + 1)}` : l.slice(l.indexOf('=') + 1);
+  }
+  const badSsh = sshLines.find((l) => !/^[A-Za-z0-9_.-]+=\S/.test(l));
   const tagList = tags.split(/[\s,]+/).filter(Boolean);
   return (
     <form className="build-form" aria-label="build an image" onSubmit={async (e) => {
       e.preventDefault();
-      if (!folder.trim() || badArg || badSecret) return;
+      if (!folder.trim() || badArg || badSecret || badSsh) return;
       await a.start({ folder: folder.trim(), dockerfile: dockerfile.trim() || undefined, tags: tagList.length ? tagList : undefined,
         buildArgs: Object.keys(buildArgs).length ? buildArgs : undefined, target: target || undefined, nocache, pull,
-        secrets: secretLines.length ? secrets : undefined });
+        secrets: secretLines.length ? secrets : undefined, ssh: sshLines.length ? ssh : undefined });
     }}>
       <label>Folder<input aria-label="build folder" placeholder="/path/to/project" value={folder} onChange={(e) => setFolder(e.target.value)} onBlur={() => void check()} /></label>
       <label>Dockerfile<input aria-label="dockerfile" placeholder="Dockerfile" value={dockerfile} onChange={(e) => setDockerfile(e.target.value)} onBlur={() => void check()} /></label>
@@ -114,6 +123,8 @@ function BuildForm() {
       {badArg !== undefined && <p className="error-text">build arg "{badArg}": a name is letters, digits and _, not starting with a digit</p>}
       <label>Secrets<textarea aria-label="build secrets" placeholder={'id=/path/to/file, one per line (RUN --mount=type=secret,id=…)'} rows={1} value={secretText} onChange={(e) => setSecretText(e.target.value)} /></label>
       {badSecret !== undefined && <p className="error-text">secret "{badSecret}": write id=/path/to/file (id: letters, digits, '.', '-' or '_')</p>}
+      <label>SSH keys<textarea aria-label="build ssh keys" placeholder={'default=~/.ssh/id_ed25519, one per line (RUN --mount=type=ssh); no passphrase'} rows={1} value={sshText} onChange={(e) => setSshText(e.target.value)} /></label>
+      {badSsh !== undefined && <p className="error-text">ssh key "{badSsh}": write id=/path/to/private_key (the id RUN --mount=type=ssh names, default if it names none)</p>}
       <div className="inline">
         <label>Target
           <select aria-label="target stage" value={target} onChange={(e) => setTarget(e.target.value)} disabled={!scan || 'error' in scan || !scan.stages.length}>
@@ -124,7 +135,7 @@ function BuildForm() {
         <label className="check"><input type="checkbox" checked={nocache} onChange={(e) => setNocache(e.target.checked)} /> No cache</label>
         <label className="check"><input type="checkbox" checked={pull} onChange={(e) => setPull(e.target.checked)} /> Pull base images</label>
         <span className="spacer" />
-        <button className="primary" type="submit" disabled={!folder.trim() || badArg !== undefined || badSecret !== undefined || (!!scan && 'error' in scan)}>Build</button>
+        <button className="primary" type="submit" disabled={!folder.trim() || badArg !== undefined || badSecret !== undefined || badSsh !== undefined || (!!scan && 'error' in scan)}>Build</button>
       </div>
       {scan && ('error' in scan ? <p className="error-text" role="alert">{scan.error}</p>
         : <p className="muted" data-testid="context-size">Context: {scan.files} files, {humanSize(scan.bytes)} after .dockerignore{scan.bytes > 100 * 1024 * 1024 ? ' — large: add a .dockerignore?' : ''}</p>)}

@@ -1,0 +1,166 @@
+// An SSH agent for RUN --mount=type=ssh, serving the keys a build was given, as BuildKit's
+// does for `--ssh id=keyfile`: it lists them and signs with them (the agent protocol's two
+// requests a client needs, draft-miller-ssh-agent §4.4–4.5), never hands a key out, and lives on
+// a socket of the build's own that the RUN sees. Anything else gets SSH_AGENT_FAILURE.
+import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer, type Server, type Socket } from 'node:net';
+import { parseOpensshKey, publicBlobOf, SshKeyError, SshReader, sshWire, mpintBytes, type SshKeyType } from '../../../common/sshKeys.ts';
+import { invalid } from '../errors.ts';
+import type { RunMount } from './runMounts.ts';
+
+const FAILURE = 5;
+const REQUEST_IDENTITIES = 11;
+const IDENTITIES_ANSWER = 12;
+const SIGN_REQUEST = 13;
+const SIGN_RESPONSE = 14;
+const RSA_SHA2_256 = 2;
+const RSA_SHA2_512 = 4;
+/** the protocol's own bound on a message */
+const MAX_MESSAGE = 256 * 1024;
+
+interface AgentKey {
+  type: SshKeyType;
+  key: KeyObject;
+  blob: Buffer;
+  comment: string;
+}
+
+/** One private key file's bytes as a key the agent can sign with; `what` names it in errors. */
+export function loadSshKey(file: Uint8Array, what: string): AgentKey {
+  const textOf = Buffer.from(file).toString('utf8');
+  try {
+    if (textOf.includes('BEGIN OPENSSH PRIVATE KEY')) {
+      const k = parseOpensshKey(textOf);
+      return { type: k.type, key: createPrivateKey({ key: k.jwk as Record<string, string>, format: "jwk" }), blob: Buffer.from(k.publicBlob), comment: k.comment };
+    }
+    if (/ENCRYPTED/.test(textOf)) parseOpensshKey(textOf); // throws the passphrase message
+    const key = createPrivateKey(textOf);
+    const { type, blob } = publicBlobOf(key.export({ format: 'jwk' }));
+    return { type, key, blob: Buffer.from(blob), comment: '' };
+  } catch (e) {
+    const reason = e instanceof SshKeyError ? e.message : 'it is not a private key file (OpenSSH or PEM)';
+    throw invalid(`${what}: ${reason}`);
+  }
+}
+
+const DIGEST: Record<string, string> = { 'ecdsa-sha2-nistp256': 'sha256', 'ecdsa-sha2-nistp384': 'sha384', 'ecdsa-sha2-nistp521': 'sha512' };
+
+/** The signature blob of `data` as SSH carries it (the algorithm's name, then its bytes). */
+function signWith(k: AgentKey, data: Buffer, flags: number): Buffer {
+  if (k.type === 'ssh-ed25519') return Buffer.from(sshWire('ssh-ed25519', sign(null, data, k.key)));
+  if (k.type === 'ssh-rsa') {
+    const [name, hash] = flags & RSA_SHA2_512 ? ['rsa-sha2-512', 'sha512'] : flags & RSA_SHA2_256 ? ['rsa-sha2-256', 'sha256'] : ['ssh-rsa', 'sha1'];
+    return Buffer.from(sshWire(name, sign(hash, data, k.key)));
+  }
+  const rs = sign(DIGEST[k.type], data, { key: k.key, dsaEncoding: 'ieee-p1363' });
+  const half = rs.length / 2;
+  return Buffer.from(sshWire(k.type, sshWire(mpintBytes(rs.subarray(0, half)), mpintBytes(rs.subarray(half)))));
+}
+
+export class SshAgent {
+  private readonly server: Server;
+  private readonly clients = new Set<Socket>();
+
+  private constructor(private readonly keys: AgentKey[], readonly path: string) {
+    this.server = createServer((s) => this.serve(s));
+  }
+
+  /** Listens on `path` (its directory made 0700); the caller sets the socket's owner and mode. */
+  static async listen(keys: AgentKey[], path: string): Promise<SshAgent> {
+    mkdirSync(path.replace(/\/[^/]+$/, ''), { recursive: true, mode: 0o700 });
+    rmSync(path, { force: true });
+    const a = new SshAgent(keys, path);
+    await new Promise<void>((resolve, reject) => {
+      a.server.once('error', reject);
+      a.server.listen(path, () => resolve());
+    });
+    return a;
+  }
+
+  private serve(s: Socket): void {
+    this.clients.add(s);
+    s.on('close', () => this.clients.delete(s));
+    s.on('error', () => undefined);
+    let pending = Buffer.alloc(0);
+    s.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4) {
+        const len = pending.readUInt32BE(0);
+        if (len === 0 || len > MAX_MESSAGE) {
+          s.destroy(); // not an agent client
+          return;
+        }
+        if (pending.length < 4 + len) break;
+        const msg = pending.subarray(4, 4 + len);
+        pending = pending.subarray(4 + len);
+        s.write(this.answer(msg));
+      }
+    });
+  }
+
+  private answer(msg: Buffer): Buffer {
+    const reply = (body: Uint8Array) => Buffer.from(sshWire(body));
+    try {
+      if (msg[0] === REQUEST_IDENTITIES) {
+        const list = this.keys.flatMap((k) => [k.blob, k.comment]);
+        return reply(Buffer.concat([Buffer.from([IDENTITIES_ANSWER]), sshWire(this.keys.length, ...list)]));
+      }
+      if (msg[0] === SIGN_REQUEST) {
+        const r = new SshReader(msg.subarray(1));
+        const blob = Buffer.from(r.string());
+        const data = Buffer.from(r.string());
+        const flags = r.left >= 4 ? r.uint32() : 0;
+        const k = this.keys.find((x) => x.blob.equals(blob));
+        if (k) return reply(Buffer.concat([Buffer.from([SIGN_RESPONSE]), sshWire(signWith(k, data, flags))]));
+      }
+    } catch {
+      /* a malformed request: a failure, as any agent answers */
+    }
+    return reply(Buffer.from([FAILURE]));
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+    rmSync(this.path, { force: true });
+  }
+}
+
+/** A socket path fits in sun_path (108 bytes); a deep engine root gets one under the temp dir. */
+const SUN_PATH = 100;
+
+/**
+ * The agent of one RUN --mount=type=ssh (target and id already defaulted): none when the build was
+ * not given keys for its id and the mount is not required (BuildKit skips it), else listening
+ * with the mount's owner and mode (default 0600, root's).
+ */
+export async function sshAgentFor(m: RunMount, files: Uint8Array[] | undefined, path: string): Promise<SshAgent | undefined> {
+  if (!files?.length) {
+    if (!m.required) return undefined;
+    throw invalid(`ssh key "${m.id}" is required, but this build was not given it: set it in the Builds view's SSH keys (${m.id}=/path/to/key); the docker CLI cannot send SSH keys over the classic protocol`);
+  }
+  const keys = files.map((f, i) => loadSshKey(f, `ssh key "${m.id}"${files.length > 1 ? ` (file ${i + 1})` : ''}`));
+  let own: string | undefined;
+  if (Buffer.byteLength(path) > SUN_PATH) {
+    own = mkdtempSync(`${tmpdir()}/berth-ssh-`);
+    path = `${own}/agent`;
+  }
+  const agent = await SshAgent.listen(keys, path);
+  try {
+    chmodSync(agent.path, m.mode ?? 0o600);
+    chownSync(agent.path, m.uid ?? 0, m.gid ?? 0);
+  } catch (e) {
+    await agent.close();
+    throw e;
+  }
+  if (own) {
+    const close = agent.close.bind(agent);
+    agent.close = async () => {
+      await close();
+      rmSync(own, { recursive: true, force: true });
+    };
+  }
+  return agent;
+}

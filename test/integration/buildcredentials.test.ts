@@ -1,0 +1,127 @@
+// Secrets and SSH keys for a build sent the way the app sends them to an engine it reaches over
+// the Docker API (a VM's, a remote one): ahead of the build, to Berth's build-credentials
+// extension. A RUN --mount=type=ssh gets an agent with the keys (checked by a static agent
+// client in the image: it lists the key and has it sign, and the signature verifies), a
+// secret its file; neither lands in the image; a required key that was not given, an unknown
+// token and an engine without the extension (a dockerd) are refused with what to do.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createPublicKey, verify } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { DockerApiBackend } from '../../electron/backend/dockerApi/backend.ts';
+import { packFolder, scanFolder } from '../../electron/host/buildContext.ts';
+import { SshReader } from '../../common/sshKeys.ts';
+import type { BuildRequest } from '../../common/build.ts';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
+import { busyboxTarball } from '../helpers/testEngine.ts';
+
+const hasTools = spawnSync('ssh-keygen', ['-?']).error === undefined && spawnSync('gcc', ['--version']).status === 0;
+
+describe('build secrets and SSH keys over the Docker API', { timeout: 300_000, skip: !hasTools && 'needs ssh-keygen (openssh-client) and gcc' }, () => {
+  let daemon: TestDaemon;
+  let backend: DockerApiBackend;
+  let work: string;
+
+  before(async () => {
+    work = mkdtempSync(`${tmpdir()}/berth-buildcred-`);
+    daemon = await startDaemon();
+    const loaded = await daemon.docker(['import', busyboxTarball(), 'busybox:latest']);
+    assert.equal(loaded.code, 0, loaded.err);
+    backend = new DockerApiBackend('berth-test', { host: `unix://${daemon.sock}` });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'deploy@berth-test', '-f', `${work}/key`]);
+  });
+  after(async () => {
+    backend?.dispose();
+    await daemon?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  const build = async (name: string, dockerfile: string, req: BuildRequest) => {
+    const dir = `${work}/${name}`;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/Dockerfile`, dockerfile);
+    const out: string[] = [];
+    try {
+      const id = await backend.images.build(packFolder(scanFolder(dir)), req, { stream: (t) => out.push(t), aux: () => undefined, progress: () => undefined });
+      return { id, out: out.join(''), error: undefined };
+    } catch (e) {
+      return { error: e as Error & { code?: string }, out: out.join('') };
+    }
+  };
+  const cat = async (image: string, cmd: string) => (await daemon.docker(['run', '--rm', image, 'sh', '-c', cmd])).out;
+
+  it('serves the keys to RUN --mount=type=ssh: listed, signing, at the mount\'s path, owner and mode; a secret too; none in the image', async () => {
+    mkdirSync(`${work}/ok`, { recursive: true });
+    execFileSync('gcc', ['-static', '-O1', '-o', `${work}/ok/agentclient`, 'test/fixtures/ssh/agentclient.c']);
+    const r = await build('ok', [
+      'FROM busybox:latest',
+      'COPY agentclient /agentclient',
+      'RUN --mount=type=ssh /agentclient > /agent.out && echo "$SSH_AUTH_SOCK" > /sock.out',
+      'RUN --mount=type=ssh,id=deploy,target=/tmp/deploy.sock,uid=65534,mode=0660 stat -c "%u %a %F" /tmp/deploy.sock > /deploy.out && echo "$SSH_AUTH_SOCK" >> /deploy.out',
+      'RUN --mount=type=secret,id=token,required=true cat /run/secrets/token > /token.out',
+      'RUN --mount=type=ssh,id=absent true',
+      '',
+    ].join('\n'), {
+      tags: ['credtest'],
+      secrets: { token: Buffer.from('s3cret-value') },
+      ssh: { default: [readFileSync(`${work}/key`)], deploy: [readFileSync(`${work}/key`)] },
+    });
+    assert.ok(!r.error, `${r.out}${r.error?.message ?? ''}`);
+    // The agent lists the key with its comment and signs; the signature verifies with the .pub key.
+    const lines = (await cat('credtest', 'cat /agent.out')).trim().split('\n');
+    const [, pubB64] = readFileSync(`${work}/key.pub`, 'utf8').split(' ');
+    assert.equal(lines[0], 'keys 1');
+    assert.equal(lines[1], `key deploy@berth-test ${Buffer.from(pubB64, 'base64').toString('hex')}`);
+    const sig = new SshReader(Buffer.from(lines[2].replace(/^sig /, ''), 'hex'));
+    assert.equal(Buffer.from(sig.string()).toString(), 'ssh-ed25519');
+    const pub = new SshReader(Buffer.from(pubB64, 'base64'));
+    pub.string();
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub.string()).toString('base64url') }, format: 'jwk' });
+    assert.ok(verify(null, Buffer.from('berth-build'), key, Buffer.from(sig.string())), 'the signature verifies');
+    assert.equal(await cat('credtest', 'cat /sock.out'), '/run/buildkit/ssh_agent.0\n');
+    assert.equal(await cat('credtest', 'cat /deploy.out'), '65534 660 socket\n/tmp/deploy.sock\n');
+    assert.equal(await cat('credtest', 'cat /token.out'), 's3cret-value');
+    // Nothing of the mounts is left in the image.
+    assert.equal(await cat('credtest', 'ls -A /tmp; test -e /run/buildkit || echo no-agent; test -e /run/secrets || echo no-secret'), 'no-agent\nno-secret\n');
+    // Nor on the engine: the agent sockets and the secret files went with the build.
+    assert.equal(spawnSync('sh', ['-c', `ls -d ${daemon.base}/root/build/*/ssh ${tmpdir()}/berth-ssh-* 2>/dev/null`]).stdout.toString(), '');
+  });
+
+  it('refuses a required key it was not given, an unknown token, and an engine that cannot take them', async () => {
+    const missing = await build('missing', 'FROM busybox:latest\nRUN --mount=type=ssh,required=true true\n', { ssh: { other: [readFileSync(`${work}/key`)] } });
+    assert.match(missing.error?.message ?? '', /ssh key "default" is required, but this build was not given it: set it in the Builds view's SSH keys/);
+    const bad = await build('badkey', 'FROM busybox:latest\nRUN --mount=type=ssh true\n', { ssh: { default: [readFileSync(`${work}/key.pub`)] } });
+    assert.match(bad.error?.message ?? '', /ssh key "default": it is not a private key file/);
+    // A token nobody sent.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ socketPath: daemon.sock, method: 'POST', path: '/build?berthcredentials=0123456789abcdef', headers: { 'content-type': 'application/x-tar' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(Buffer.alloc(1024));
+    });
+    assert.equal(status, 400);
+    // An engine without the extension answers 404, as dockerd does: refused, and no build is sent.
+    const seen: string[] = [];
+    const sock = `${work}/dockerd-like.sock`;
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"page not found"}');
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    const other = new DockerApiBackend('dockerd-like', { host: `unix://${sock}` });
+    try {
+      await assert.rejects(other.images.build(packFolder(scanFolder(`${work}/missing`)), { secrets: { a: Buffer.from('x') } }, { stream: () => undefined, aux: () => undefined, progress: () => undefined }),
+        (e: Error & { code?: string }) => e.code === 'UNSUPPORTED' && /engine "dockerd-like" cannot take build secrets or SSH keys/.test(e.message));
+      assert.ok(seen.every((s) => s.includes('/berth/build-credentials')), seen.join(', '));
+    } finally {
+      other.dispose();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
