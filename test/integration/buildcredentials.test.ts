@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { DockerApiBackend } from '../../electron/backend/dockerApi/backend.ts';
 import { packFolder, scanFolder } from '../../electron/host/buildContext.ts';
@@ -17,6 +17,7 @@ import { SshReader } from '../../common/sshKeys.ts';
 import type { BuildRequest } from '../../common/build.ts';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { busyboxTarball } from '../helpers/testEngine.ts';
+import { SSHD, startSshd } from '../helpers/sshd.ts';
 
 const hasTools = spawnSync('ssh-keygen', ['-?']).error === undefined && spawnSync('gcc', ['--version']).status === 0;
 
@@ -122,6 +123,29 @@ describe('build secrets and SSH keys over the Docker API', { timeout: 300_000, s
     } finally {
       other.dispose();
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('ADD of a git repository over ssh uses the build\'s default key; without one it says what to do', { skip: !existsSync(SSHD) && 'openssh-server is not installed' }, async () => {
+    const src = `${work}/gitsrc`;
+    mkdirSync(`${src}/sub`, { recursive: true });
+    writeFileSync(`${src}/sub/hello.txt`, 'over ssh\n');
+    const g = (args: string[], cwd = src) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd, stdio: 'pipe' });
+    g(['init', '-q', '-b', 'main']);
+    g(['add', '.']);
+    g(['commit', '-q', '-m', 'one']);
+    g(['clone', '-q', '--bare', src, `${work}/repo.git`], work);
+    mkdirSync(`${work}/sshd`);
+    const sshd = await startSshd(`${work}/sshd`, readFileSync(`${work}/key.pub`, 'utf8'));
+    try {
+      const url = `ssh://${userInfo().username}@127.0.0.1:${sshd.port}${work}/repo.git#main:sub`;
+      const r = await build('gitssh', `FROM busybox:latest\nADD ${url} /app\n`, { tags: ['gitssh'], ssh: { default: [readFileSync(`${work}/key`)] } });
+      assert.ok(!r.error, `${r.out}${r.error?.message ?? ''}`);
+      assert.equal(await cat('gitssh', 'cat /app/hello.txt; ls -A /app'), 'over ssh\nhello.txt\n');
+      const none = await build('gitssh-nokey', `FROM busybox:latest\nADD ${url} /app\n`, {});
+      assert.match(none.error?.message ?? '', /ssh needs a key: set one in the Builds view's SSH keys/);
+    } finally {
+      await sshd.stop();
     }
   });
 });

@@ -2,37 +2,26 @@
 // an sshd the test starts on 127.0.0.1 (its own host key, a client key restricted to
 // `berth system dial-stdio`) relays to `berth daemon`'s socket.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { busyboxTarball } from '../helpers/testEngine.ts';
 import { until } from '../helpers/run.ts';
+import { SSHD, startSshd, type TestSshd } from '../helpers/sshd.ts';
 import { DockerApiBackend } from '../../electron/backend/dockerApi/backend.ts';
 import type { EngineEvent } from '../../common/docker.ts';
 
 const DOCKER = '/usr/local/bin/docker';
-const SSHD = '/usr/sbin/sshd';
 const BERTH = join(import.meta.dirname, '../../bin/berth.mjs');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the docker CLI over ssh to a Berth host', { timeout: 180_000, skip: (!existsSync(DOCKER) && 'the docker CLI is not installed') || (!existsSync(SSHD) && 'openssh-server is not installed') }, () => {
   let d: TestDaemon;
   let dir: string;
-  let sshd: ChildProcess | undefined;
+  let sshd: TestSshd | undefined;
   let port: number;
-  let madePrivsep = false;
 
   const docker = (args: string[], input?: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
     const p = execFile(DOCKER, args, {
@@ -45,43 +34,24 @@ describe('the docker CLI over ssh to a Berth host', { timeout: 180_000, skip: (!
   before(async () => {
     d = await startDaemon();
     dir = mkdtempSync(`${tmpdir()}/berth-ssh-`);
-    port = await freePort();
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/host_key`]);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/client_key`]);
     // The key can do one thing: relay to this engine's socket.
     const forced = `${process.execPath} ${BERTH} system dial-stdio --host unix://${d.sock}`;
-    writeFileSync(`${dir}/authorized_keys`, `command="${forced}",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding ${readFileSync(`${dir}/client_key.pub`, 'utf8')}`);
-    writeFileSync(`${dir}/sshd_config`, [
-      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${dir}/host_key`, `PidFile ${dir}/sshd.pid`, `AuthorizedKeysFile ${dir}/authorized_keys`,
-      'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'LogLevel ERROR',
-    ].join('\n') + '\n');
+    sshd = await startSshd(dir, `command="${forced}",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding ${readFileSync(`${dir}/client_key.pub`, 'utf8')}`);
+    port = sshd.port;
     writeFileSync(`${dir}/ssh_config`, [
       'Host 127.0.0.1', `  IdentityFile ${dir}/client_key`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${dir}/known_hosts`,
       '  StrictHostKeyChecking yes', '  BatchMode yes', '  LogLevel ERROR',
     ].join('\n') + '\n');
-    writeFileSync(`${dir}/known_hosts`, `[127.0.0.1]:${port} ${readFileSync(`${dir}/host_key.pub`, 'utf8')}`);
+    writeFileSync(`${dir}/known_hosts`, sshd.knownHost);
     // The docker CLI runs `ssh` from PATH; this one reads the test's config.
     mkdirSync(`${dir}/bin`);
     writeFileSync(`${dir}/bin/ssh`, `#!/bin/sh\nexec /usr/bin/ssh -F ${dir}/ssh_config "$@"\n`);
     chmodSync(`${dir}/bin/ssh`, 0o755);
-    if (!existsSync('/run/sshd')) {
-      mkdirSync('/run/sshd', { mode: 0o755 });
-      madePrivsep = true;
-    }
-    sshd = spawn(SSHD, ['-D', '-e', '-f', `${dir}/sshd_config`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    sshd.stderr!.on('data', (b) => (log += b));
-    await until(() => existsSync(`${dir}/sshd.pid`) || sshd!.exitCode !== null, 10_000, 'sshd to listen');
-    assert.equal(sshd.exitCode, null, `sshd exited: ${log}`);
   });
 
   after(async () => {
-    if (sshd?.pid && sshd.exitCode === null) {
-      const exited = new Promise((r) => sshd!.once('exit', r));
-      process.kill(sshd.pid, 'SIGTERM');
-      await exited;
-    }
-    if (madePrivsep) rmSync('/run/sshd', { recursive: true, force: true });
+    await sshd?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
     await d?.stop();
   });

@@ -679,7 +679,7 @@ export class Builder {
     }
     const gitDir = plan.add ? `${this.opts.workDir}/git-${st.step}` : undefined;
     if (plan.add && plan.sources.some((src) => /^[a-z]+:\/\//i.test(src))) this.recorder?.phase(st.step, 'download');
-    const git = await fetchAddSources(plan, { line: ins.line, checksum, keepGitDir, gitDir, signal: this.abort.signal });
+    const git = await fetchAddSources(plan, { line: ins.line, checksum, keepGitDir, gitDir, signal: this.abort.signal, sshKeys: this.opts.ssh?.default });
     if (plan.from) {
       const dep = this.stageRef(plan.from);
       plan.fromImage = dep ? this.results.get(dep.index) : await this.image(plan.from, st.step);
