@@ -8,7 +8,8 @@
 //   B1 20 RUN steps, cold and cached; B2 COPY of 10,000 small files + RUN; B3 two independent
 //   `sleep 2` stages and an unused one; B4 a 10,000-file context: no change, touch one file,
 //   edit one file, edit a late-copied file; B5 20 RUN with 10 ENV and 10 LABEL between them
-//   (metadata step cost); B6 a 200 MB context that copies nothing.
+//   (metadata step cost); B6 a 200 MB context that copies nothing; M the engine's peak memory
+//   for contexts of 20, 100 and 400 MB copied into a layer (Berth alone).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { median, range, startBerthDaemon } from './lib.ts';
@@ -145,6 +146,29 @@ try {
     });
     warm(b6);
     measure('B6 200 MB context, nothing copied (cached)', b6);
+  }
+  if (want('M')) {
+    // The engine's peak memory while it receives a context of 20, 100 and 400 MB and copies it
+    // whole into a layer: flat in the context's size when nothing is held in memory. The peak is
+    // the daemon's VmHWM, reset before each build (clear_refs 5).
+    console.log('M engine memory by context size (context received and copied into a layer):');
+    const peaks: number[] = [];
+    for (const mb of [20, 100, 400]) {
+      const dir = context(`m${mb}`, `FROM ${IMAGE}\nCOPY big /big\n`, (d) => {
+        mkdirSync(`${d}/big`);
+        for (let i = 0; i < mb / 10; i++) writeFileSync(`${d}/big/blob${i}`, Buffer.alloc(10 << 20, i + 1));
+      });
+      const hwm = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${berth.pid}/status`, 'utf8'))![1]) / 1024;
+      writeFileSync(`/proc/${berth.pid}/clear_refs`, '5');
+      const before = hwm();
+      const t0 = performance.now();
+      const ok = peers[0].build(dir, true);
+      const peak = hwm();
+      peaks.push(peak - before);
+      console.log(`  ${String(mb).padStart(3)} MB context: peak RSS ${peak.toFixed(0)} MB, ${(peak - before).toFixed(0)} MB over the ${before.toFixed(0)} MB before it; ${((performance.now() - t0) / 1000).toFixed(2)} s${ok ? '' : ' (failed)'}`);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    console.log(`  growth with a 400 MB context / with a 20 MB one = ${(peaks[2] / peaks[0]).toFixed(2)}`);
   }
 } finally {
   await berth.stop();

@@ -1,8 +1,10 @@
 // The Docker SDKs against `berth daemon`: dockerode (npm) and docker-py (Debian python3-docker),
-// each pulling from a registry on 127.0.0.1, then run, logs, exec, stats and remove.
+// each pulling from a registry on 127.0.0.1, then run, logs, exec, stats and remove; dockerode
+// builds, commits and prunes the build cache too.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
@@ -149,6 +151,48 @@ describe('Docker SDKs against berth daemon', { timeout: 300_000 }, () => {
       assert.deepEqual([s.Status, s.ExitCode], ['exited', 137]);
     } finally {
       await c.remove({ force: true });
+    }
+  });
+
+  it('dockerode: buildImage (args, labels, target; the stream with aux and errorDetail), commit with changes, pruneBuilder', async () => {
+    const docker = new Docker({ socketPath: daemon.sock });
+    const dir = mkdtempSync(`${tmpdir()}/berth-sdk-build-`);
+    try {
+      writeFileSync(`${dir}/Dockerfile`, `FROM ${image} AS base\nARG V=1\nCOPY app.txt /app.txt\nRUN echo "v=$V" >> /app.txt\nFROM base AS final\nRUN exit 9\n`);
+      writeFileSync(`${dir}/app.txt`, 'from-context\n');
+      const follow = (stream: NodeJS.ReadableStream) => new Promise<{ stream?: string; aux?: { ID: string }; errorDetail?: { message: string; code?: number } }[]>((resolve, reject) => {
+        docker.modem.followProgress(stream, (e, r) => (e ? reject(e) : resolve(r)));
+      });
+      const built = await follow(await docker.buildImage({ context: dir, src: ['Dockerfile', 'app.txt'] }, { t: 'sdkbuilt:1', buildargs: { V: '7' }, labels: { made: 'by-dockerode' }, target: 'base' }));
+      const id = built.find((m) => m.aux)?.aux?.ID;
+      assert.match(id ?? '', /^sha256:[0-9a-f]{64}$/, JSON.stringify(built.slice(-3)));
+      assert.ok(built.some((m) => m.stream === 'Successfully tagged sdkbuilt:1\n'));
+      const info = await docker.getImage('sdkbuilt:1').inspect();
+      assert.equal(info.Id, id);
+      assert.deepEqual(info.Config.Labels, { made: 'by-dockerode' });
+      const out = new PassThrough();
+      const text = collect(out);
+      const [res, ran] = await docker.run('sdkbuilt:1', ['cat', '/app.txt'], [out, new PassThrough()], { Tty: false });
+      out.end();
+      assert.equal(res.StatusCode, 0);
+      assert.equal(await text, 'from-context\nv=7\n');
+      // The last stage fails: the stream ends with errorDetail and the RUN's code.
+      const failed = await follow(await docker.buildImage({ context: dir, src: ['Dockerfile', 'app.txt'] }, { t: 'sdkbuilt:bad', forcerm: true }));
+      assert.deepEqual(failed.at(-1)?.errorDetail, { message: "The command '/bin/sh -c exit 9' returned a non-zero code: 9", code: 9 });
+      // commit with changes, from the container the run left.
+      const committed = await ran.commit({ repo: 'sdkcommit', tag: 'v1', changes: ['CMD ["echo", "committed"]', 'ENV FROM_COMMIT=1'], comment: 'by dockerode' });
+      const cinfo = await docker.getImage('sdkcommit:v1').inspect();
+      assert.equal(cinfo.Id, committed.Id);
+      assert.deepEqual(cinfo.Config.Cmd, ['echo', 'committed']);
+      assert.ok(cinfo.Config.Env.includes('FROM_COMMIT=1'));
+      assert.equal(cinfo.Comment, 'by dockerode');
+      await ran.remove();
+      const pruned = await docker.pruneBuilder();
+      assert.equal(typeof pruned.SpaceReclaimed, 'number');
+      await docker.getImage('sdkcommit:v1').remove();
+      await docker.getImage('sdkbuilt:1').remove();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
