@@ -368,7 +368,7 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
       const pin = await docker(['build', '-'], { input: `FROM ${base}\nADD --checksum=${'0'.repeat(40)} ${url} /x\n` });
       assert.match(pin.err, new RegExp(`expected checksum to match 0{40}, got [0-9a-f]{40}`));
       const ssh = await docker(['build', '-'], { input: `FROM ${base}\nADD git@example.com:org/repo.git /x\n` });
-      assert.match(ssh.err, /ssh needs an SSH agent, which the classic build protocol cannot forward/);
+      assert.match(ssh.err, /ssh needs a key: set one in the Builds view's SSH keys .* the docker CLI cannot send SSH keys over the classic protocol/);
       const gone = await docker(['build', '-'], { input: `FROM ${base}\nADD http://127.0.0.1:9/nope.git /x\n` });
       assert.match(gone.err, /ADD failed: git source http:\/\/127\.0\.0\.1:9\/nope\.git: .*(refused|Failed to connect)/i);
     } finally {

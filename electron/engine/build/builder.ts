@@ -4,7 +4,7 @@
 // is the step before (Docker's intermediate images), and the step's key on it is the cache:
 // a later build with the same parent and key reuses it. COPY keys hash file contents and
 // modes, never mtimes. Only the stages the target needs are built.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { invalid, notFound, EngineError } from '../errors.ts';
 import type { Engine } from '../engine.ts';
 import type { ImageConfig } from '../images/imageStore.ts';
@@ -12,12 +12,13 @@ import { hostArch } from '../images/localImageStore.ts';
 import { resolveUser } from '../runtime/users.ts';
 import { userFiles } from '../containers/specBuilder.ts';
 import { parseDockerfile, type Dockerfile, type Instruction, type Stage } from './dockerfile.ts';
-import { applyMeta, commandOf, DEFAULT_SHELL, envVars, platformArgs, PROXY_ARGS } from './metadata.ts';
+import { applyMeta, commandOf, DEFAULT_SHELL, envVars, platformArgs, PROXY_ARGS, type MetaContext } from './metadata.ts';
 import { expandWord, expandWords, type Vars } from './shellWords.ts';
 import { contextSource, CopyJob, resolveDest, viewSource, type CopyPlan } from './copy.ts';
 import { lockCache, mountSpecs, parseRunMount, secretFile, sshDefaults, type RunMount } from './runMounts.ts';
 import { sshAgentFor } from './sshAgent.ts';
 import { readFrames } from './frames.ts';
+import { cacheComment, keyOf, restoreFrom } from './cacheFrom.ts';
 import type { MountSpec } from '../../../common/models.ts';
 import { mkdirSync } from 'node:fs';
 import { isDir } from '../sys/fsat.ts';
@@ -228,7 +229,8 @@ export class Builder {
     return (n) => fromEnv(n) ?? args.get(n);
   }
 
-  private declareArg(ins: Instruction, into: Map<string, string>, vars: Vars): void {
+  /** Declares an ARG; its history text (`ARG NAME` or `ARG NAME=default`, the default expanded). */
+  private declareArg(ins: Instruction, into: Map<string, string>, vars: Vars): string {
     const [, name, def] = /^([^=\s]+)(?:=([\s\S]*))?$/.exec(ins.rest.trim()) ?? [];
     if (!name) throw invalid(`dockerfile parse error line ${ins.line}: ARG requires exactly one argument`);
     const given = this.opts.buildArgs?.[name];
@@ -239,6 +241,7 @@ export class Builder {
     else if (this.metaArgs.has(name) && into !== this.metaArgs) value = this.metaArgs.get(name);
     if (value !== undefined) into.set(name, value);
     else into.delete(name);
+    return def === undefined ? `ARG ${name}` : `ARG ${name}=${expandWord(def, vars, this.df.escape)}`;
   }
 
   private async from(stage: Stage): Promise<StageState> {
@@ -286,8 +289,8 @@ export class Builder {
     const vars = this.argVars(st.args, c.Env);
     switch (ins.cmd) {
       case 'ARG': {
-        this.declareArg(ins, st.args, vars);
-        return this.commitMeta(st, ins.original, `ARG ${ins.rest.trim()}`);
+        const declared = this.declareArg(ins, st.args, vars);
+        return this.commitMeta(st, declared, `ARG ${ins.rest.trim()}`);
       }
       case 'RUN': return this.runStep(st, ins);
       case 'COPY': case 'ADD': return this.copyStep(st, ins);
@@ -300,10 +303,10 @@ export class Builder {
         return this.workdirStep(st, `WORKDIR ${c.WorkingDir}`);
       }
       default: {
-        const ctx = { vars, escape: this.df.escape, cmdSet: st.cmdSet };
+        const ctx: MetaContext = { vars, escape: this.df.escape, cmdSet: st.cmdSet };
         if (!applyMeta(c, ins, ctx)) throw invalid(`dockerfile parse error line ${ins.line}: unknown instruction: ${ins.cmd}`);
         st.cmdSet = !!ctx.cmdSet;
-        return this.commitMeta(st, ins.original, `${ins.cmd} ${ins.cmd === 'ONBUILD' ? ins.rest.trim() : JSON.stringify(c)}`);
+        return this.commitMeta(st, ctx.history ?? ins.original, `${ins.cmd} ${ins.cmd === 'ONBUILD' ? ins.rest.trim() : JSON.stringify(c)}`);
       }
     }
   }
@@ -336,52 +339,15 @@ export class Builder {
     return hit.id;
   }
 
-  private async useCache(st: StageState, key: string): Promise<boolean> {
-    const hit = this.cached(st.imageId, key) ?? (await this.restoreFrom(st, key));
+  /** A cached image for this step, local or restored from --cache-from images; `createdBy` the history it would write. */
+  private async useCache(st: StageState, key: string, createdBy?: () => string): Promise<boolean> {
+    const hit = this.cached(st.imageId, key) ?? (this.opts.nocache ? undefined : await restoreFrom(this.e, this.opts.cacheFrom, st, { key, createdBy }));
     if (!hit) return false;
     this.out.stream(' ---> Using cache\n');
     this.recorder?.end(st.step, 'cached');
     st.imageId = hit;
     st.config = structuredClone(this.e.images.get(hit).config);
     return true;
-  }
-
-  /**
-   * --cache-from for images with no local chain (pulled, loaded): a step matches the listed
-   * image's history where this stage's image is a prefix of it (the same history and layers)
-   * and the next entry carries this step's cache key (every step Berth builds writes its key
-   * in the entry's comment). That image is made again here: this step's config with the
-   * prefix's layers plus the step's own layer, and the entry. Images from other builders have
-   * no key and never match.
-   */
-  private async restoreFrom(st: StageState, key: string): Promise<string | undefined> {
-    if (this.opts.nocache || !this.opts.cacheFrom?.length || !st.imageId) return undefined;
-    const tag = cacheComment(key);
-    const parent = this.e.images.get(st.imageId).config;
-    const ph = parent.history ?? [];
-    const pd = parent.rootfs.diff_ids;
-    for (const ref of this.opts.cacheFrom) {
-      let src: ImageConfig;
-      try {
-        src = this.e.images.get(this.e.images.resolveId(ref)).config;
-      } catch {
-        continue;
-      }
-      const h = src.history ?? [];
-      const next = h[ph.length];
-      if (!next || next.comment !== tag) continue;
-      if (!ph.every((e, i) => h[i].created_by === e.created_by && !h[i].empty_layer === !e.empty_layer) || !pd.every((d, i) => src.rootfs.diff_ids[i] === d)) continue;
-      const layers = [...pd];
-      if (!next.empty_layer) {
-        const d = src.rootfs.diff_ids[pd.length];
-        if (!d) continue;
-        layers.push(d);
-      }
-      const config: ImageConfig = { ...structuredClone(st.config), created: next.created, rootfs: { type: 'layers', diff_ids: layers }, history: [...ph, next] };
-      const img = await this.e.storeImage(config, { parent: st.imageId, buildKey: keyOf(st.imageId, key) });
-      return img.id;
-    }
-    return undefined;
   }
 
   private history(st: StageState, createdBy: string, emptyLayer: boolean, key: string): void {
@@ -426,11 +392,12 @@ export class Builder {
    */
   private async commitMeta(st: StageState, original: string, key: string): Promise<void> {
     const pending = structuredClone(st.config);
-    if (await this.useCache(st, key)) return;
+    const createdBy = `${this.shell(st).join(' ')} #(nop)  ${original.replace(/^\S+/, (w) => w.toUpperCase())}`;
+    if (await this.useCache(st, key, () => createdBy)) return;
     const id = randomBytes(32).toString('hex');
     this.out.stream(` ---> Running in ${short(id)}\n`);
     st.config = pending;
-    this.history(st, `${this.shell(st).join(' ')} #(nop)  ${original.replace(/^\S+/, (w) => w.toUpperCase())}`, true, key);
+    this.history(st, createdBy, true, key);
     await this.save(st, key);
     this.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
   }
@@ -512,7 +479,7 @@ export class Builder {
     const prepared = await this.prepareMounts(st, mounts);
     try {
       const key = `RUN ${createdBy}${mounts.length || network ? ` ${JSON.stringify({ mounts: prepared.keys, network })}` : ''}`;
-      if (await this.useCache(st, key)) return;
+      if (await this.useCache(st, key, () => createdBy)) return;
       const own = env.some((x) => x.startsWith('SSH_AUTH_SOCK=')); // the image's own wins, as in BuildKit
       await this.runContainer(st, cmd, own ? env : [...env, ...prepared.env], createdBy, key, { mounts: prepared.specs, network, targets: mounts.map((m) => m.target) });
     } finally {
@@ -633,8 +600,8 @@ export class Builder {
   }
 
   private async workdirStep(st: StageState, key: string): Promise<void> {
-    if (await this.useCache(st, key)) return;
     const dir = st.config.config.WorkingDir ?? '/';
+    if (await this.useCache(st, key, () => `${this.shell(st).join(' ')} #(nop) WORKDIR ${dir}`)) return;
     const id = await this.stepContainer(st, ['/bin/sh'], []);
     this.out.stream(` ---> Running in ${short(id)}\n`);
     const view = this.e.rootfsView(id);
@@ -672,6 +639,7 @@ export class Builder {
     const words = ins.json ?? expandWords(ins.rest, vars, this.df.escape);
     if (words.length < 2 && !ins.heredocs.length) throw invalid(`dockerfile parse error line ${ins.line}: ${ins.cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
     plan.dest = words.at(-1)!;
+    const destWritten = plan.dest; // as the history shows it, before WORKDIR makes it absolute
     for (const w of words.slice(0, -1)) {
       const h = ins.heredocs.find((d) => new RegExp(`^<<-?["']?${d.name}["']?$`).test(w));
       if (h) plan.heredocs.push({ name: h.name, body: h.quoted ? h.body : expandWord(h.body.replace(/(["'])/g, '\\$1'), vars, this.df.escape) });
@@ -713,7 +681,8 @@ export class Builder {
       this.recorder?.phase(st.step, 'hash');
       const job = new CopyJob(source, plan, owner, destIsDir);
       const key = `${ins.cmd} ${job.digest()} ${JSON.stringify({ dest: plan.dest, owner, chmod: plan.chmod })}`;
-      if (await this.useCache(st, key)) return;
+      const createdBy = () => `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${plan.chown ? `--chown=${plan.chown}` : ''}${job.dockerdSummary() ?? job.summary()} in ${destWritten} `;
+      if (await this.useCache(st, key, createdBy)) return;
       // The layer is written straight from the sources (no container upper dir to fill and read
       // back): the destination resolved in the rootfs as the container sees it, its existing
       // parent directories with their own metadata (what a copy-up keeps), then the files.
@@ -736,7 +705,7 @@ export class Builder {
       this.recorder?.layer(st.step, layer.size);
       this.recorder?.phase(st.step, 'commit');
       st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
-      this.history(st, `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${job.summary()} in ${plan.dest} `, false, key);
+      this.history(st, createdBy(), false, key);
       await this.save(st, key);
       // The container only showed the destination as the image has it: dockerd names none for a COPY.
       const id = target;
@@ -781,11 +750,4 @@ export class Builder {
   }
 }
 
-/** A step's cache key as its history entry carries it, for --cache-from of images with no local chain. */
-function cacheComment(key: string): string {
-  return `berth.cache.v1:${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
-}
 
-function keyOf(parent: string, key: string): string {
-  return createHash('sha256').update(JSON.stringify([parent, key])).digest('hex');
-}

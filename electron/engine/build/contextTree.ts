@@ -16,6 +16,8 @@ export interface CtxNode {
   /** where the data starts in the tar file */
   offset: number;
   linkname?: string;
+  /** the header's own mode field (type bits as the client wrote them) and user and group names: what dockerd's hashes read; none for a directory no entry named */
+  raw?: { mode: number; uname: string; gname: string };
   children?: Map<string, CtxNode>;
 }
 
@@ -131,12 +133,15 @@ export class ContextTree {
       const prefix = h.subarray(257, 263).toString('latin1') === 'ustar\0' ? cstr(h, 345, 155) : '';
       const name = pax.get('path') ?? longName ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
       const linkname = pax.get('linkpath') ?? longLink ?? cstr(h, 157, 100);
+      const owners = { uname: pax.get('uname') ?? cstr(h, 265, 32), gname: pax.get('gname') ?? cstr(h, 297, 32) };
       pax = new Map();
       longName = longLink = undefined;
       this.entries++;
       const parts = clean(name);
       if (!parts) continue; // `..` in a name: never part of the context
-      const base = { mode: octal(h, 100, 8) & 0o7777, uid: octal(h, 108, 8), gid: octal(h, 116, 8), mtime: octal(h, 136, 12), size: 0, offset: 0 };
+      const mode = octal(h, 100, 8);
+      const raw = { mode, ...owners };
+      const base = { mode: mode & 0o7777, uid: octal(h, 108, 8), gid: octal(h, 116, 8), mtime: octal(h, 136, 12), size: 0, offset: 0, raw };
       if (flag === '5') this.put(parts, { ...base, type: 'dir', children: this.at(parts)?.children ?? new Map() });
       else if (flag === '2') this.put(parts, { ...base, type: 'symlink', linkname });
       else if (flag === '1') hardlinks.push([parts, linkname]);
@@ -175,13 +180,22 @@ export class ContextTree {
    * root, `..` stops there); the last one only when `followLast`. Undefined when nothing is there.
    */
   lookup(path: string, followLast = true): CtxNode | undefined {
+    return this.resolve(path, followLast)?.node;
+  }
+
+  /** The node at a path and the path it really has (symlinks resolved as lookup does them). */
+  resolve(path: string, followLast = true): { node: CtxNode; path: string } | undefined {
     const stack = path.split('/').filter((p) => p && p !== '.').reverse();
     const trail: CtxNode[] = [this.root];
+    const names: string[] = [];
     let hops = 0;
     while (stack.length) {
       const part = stack.pop()!;
       if (part === '..') {
-        if (trail.length > 1) trail.pop();
+        if (trail.length > 1) {
+          trail.pop();
+          names.pop();
+        }
         continue;
       }
       const node = trail.at(-1)!.children?.get(part);
@@ -189,14 +203,18 @@ export class ContextTree {
       if (node.type === 'symlink' && (stack.length || followLast)) {
         if (++hops > MAX_HOPS) return undefined;
         const target = node.linkname ?? '';
-        if (target.startsWith('/')) trail.splice(1);
+        if (target.startsWith('/')) {
+          trail.splice(1);
+          names.length = 0;
+        }
         stack.push(...target.split('/').filter((p) => p && p !== '.').reverse());
         continue;
       }
       if (stack.length && node.type !== 'dir') return undefined;
       trail.push(node);
+      names.push(part);
     }
-    return trail.at(-1);
+    return { node: trail.at(-1)!, path: names.join('/') };
   }
 
   /** Names in a directory, sorted. */

@@ -9,6 +9,7 @@ import { invalid, notFound } from '../errors.ts';
 import type { FsView, ViewEntry } from '../confined/fsView.ts';
 import { tarChunks } from '../confined/tree.ts';
 import { tarHeader, tarPadding, TAR_END } from '../images/tarWriter.ts';
+import { dockerdContextHash, dockerdImageHash, dockerdMultiHash } from './dockerdHash.ts';
 import { isDir, isFile, O, type FsAt } from '../sys/fsat.ts';
 import type { ContextTree, CtxNode } from './contextTree.ts';
 import { ignoreMatcher } from '../../../common/dockerignore.ts';
@@ -46,7 +47,7 @@ export interface TreeTarOptions {
 /** Where COPY reads from: the build context (an indexed tar) or a rootfs view (--from). */
 export interface SourceTree {
   /** what is at a path, symlinks followed inside the tree */
-  stat(path: string): { isDir: boolean; isFile: boolean; size: number } | undefined;
+  stat(path: string): { isDir: boolean; isFile: boolean; size: number; mode: number; uid: number; gid: number } | undefined;
   /** names in a directory, sorted ([] when it is none) */
   list(path: string): string[];
   /** the first bytes of a file */
@@ -54,6 +55,8 @@ export interface SourceTree {
   read(path: string): Buffer;
   /** the tree at path as tar entries named under `name` (no end blocks) */
   tar(path: string, name: string, opts: TreeTarOptions): Generator<Buffer>;
+  /** a source's hash as dockerd writes it in history (dockerdHash.ts); `rel` is relative to the root */
+  dockerdHash(rel: string): string;
   close(): void;
 }
 
@@ -79,7 +82,7 @@ export function viewSource(fs: FsAt, view: FsView): SourceTree {
   return {
     stat(path) {
       try {
-        return withEntry(path, (e) => ({ isDir: isDir(e.stat), isFile: isFile(e.stat), size: e.stat.size }));
+        return withEntry(path, (e) => ({ isDir: isDir(e.stat), isFile: isFile(e.stat), size: e.stat.size, mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid }));
       } catch {
         return undefined;
       }
@@ -96,6 +99,10 @@ export function viewSource(fs: FsAt, view: FsView): SourceTree {
       } finally {
         fs.close(entry.fd);
       }
+    },
+    dockerdHash(rel) {
+      const chunks = this.tar(`/${rel}`, rel, {});
+      return dockerdImageHash(chunks, rel ? undefined : this.stat('/'));
     },
     close: () => view.close(),
   };
@@ -126,13 +133,14 @@ export function contextSource(tree: ContextTree): SourceTree {
   return {
     stat(path) {
       const n = node(path);
-      return n && { isDir: n.type === 'dir', isFile: n.type === 'file', size: n.size };
+      return n && { isDir: n.type === 'dir', isFile: n.type === 'file', size: n.size, mode: n.mode, uid: n.uid, gid: n.gid };
     },
     list(path) {
       const n = node(path);
       return n?.type === 'dir' ? tree.list(n) : [];
     },
     head: (path, n) => tree.read(must(path), n),
+    dockerdHash: (rel) => dockerdContextHash(tree, rel),
     read: (path) => tree.read(must(path)),
     tar: (path, name, opts) => walk(must(path), name, opts),
     close: () => undefined,
@@ -228,6 +236,7 @@ export class CopyJob {
   private readonly exclude?: (rel: string) => boolean;
 
   private digested?: string;
+  private dockerd?: string;
 
   constructor(private readonly source: SourceTree, private readonly plan: CopyPlan, owner: { uid: number; gid: number } | undefined, destIsDir: boolean) {
     this.owner = owner ?? { uid: 0, gid: 0 };
@@ -309,7 +318,17 @@ export class CopyJob {
     return this.digested;
   }
 
-  /** dockerd's history words: file:<hash>, dir:<hash> or multi:<hash>. */
+  /**
+   * The sources as dockerd's history names them (dockerdHash.ts), read once more from their
+   * trees with their own owners; undefined for heredocs and downloads, which dockerd has not.
+   */
+  dockerdSummary(): string | undefined {
+    if (this.heredocItems.length || !this.items.length) return undefined;
+    this.dockerd ??= dockerdMultiHash(this.items.map((it) => this.source.dockerdHash(it.src)));
+    return this.dockerd;
+  }
+
+  /** Berth's own words for a COPY dockerd cannot make: file:<hash>, dir:<hash> or multi:<hash>. */
   summary(): string {
     const kind = this.items.length + this.heredocItems.length > 1 ? 'multi' : this.items[0]?.dir ? 'dir' : 'file';
     return `${kind}:${this.digest().slice(7)}`;

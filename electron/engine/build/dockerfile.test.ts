@@ -86,7 +86,7 @@ describe('config instructions', () => {
       'WORKDIR /a', 'WORKDIR b', 'USER 1000:1000', 'STOPSIGNAL SIGTERM', 'HEALTHCHECK --interval=5s --retries=2 CMD curl -f http://x/']);
     assert.deepEqual(c.Env, ['A=1', 'B=12', 'LEGACY=some value']);
     assert.deepEqual(c.Labels, { 'k 1': 'v', k2: '1' });
-    assert.deepEqual(Object.keys(c.ExposedPorts!), ['80/tcp', '53/udp', '8000-8001/tcp']);
+    assert.deepEqual(Object.keys(c.ExposedPorts!), ['80/tcp', '53/udp', '8000/tcp', '8001/tcp']);
     assert.deepEqual(Object.keys(c.Volumes!), ['/data']);
     assert.equal(c.WorkingDir, '/a/b');
     assert.equal(c.User, '1000:1000');

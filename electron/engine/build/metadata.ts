@@ -8,6 +8,7 @@ import { hostArch } from '../images/localImageStore.ts';
 import { parseSignal } from '../containers/signals.ts';
 import { parseKeyValues, type Instruction } from './dockerfile.ts';
 import { expandWord, expandWords, splitRaw, type Vars } from './shellWords.ts';
+import { goList, healthText, pairsText } from './historyText.ts';
 
 export const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
@@ -17,6 +18,8 @@ export interface MetaContext {
   escape: string;
   /** CMD was set in this stage (ENTRYPOINT then keeps it) */
   cmdSet?: boolean;
+  /** set by applyMeta: the step's history text as dockerd writes it (historyText.ts) */
+  history?: string;
 }
 
 function envMap(env: string[] | null | undefined): Map<string, string> {
@@ -92,14 +95,16 @@ function healthcheck(ins: Instruction): HealthConfig {
   return hc;
 }
 
-function portKey(p: string, line: number): string {
+/** An EXPOSE word as port keys: `80` is 80/tcp, a range one key per port (as dockerd's nat.ParsePortSpecs). */
+function portKeys(p: string, line: number): string[] {
   const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
   const bad = () => invalid(`dockerfile parse error line ${line}: Invalid containerPort: ${p.split('/')[0]}`);
   if (!m) throw bad();
   const lo = Number(m[1]);
   const hi = m[2] ? Number(m[2]) : lo;
   if (lo < 1 || hi > 65535 || hi < lo) throw invalid(`Invalid containerPort: ${lo > 65535 ? lo : hi}`);
-  return `${lo}${m[2] ? `-${hi}` : ''}/${(m[3] ?? 'tcp').toLowerCase()}`;
+  const proto = (m[3] ?? 'tcp').toLowerCase();
+  return Array.from({ length: hi - lo + 1 }, (_, i) => `${lo + i}/${proto}`);
 }
 
 /** Applies a config-only instruction; true when `ins` was one. */
@@ -108,20 +113,26 @@ export function applyMeta(c: ImageRuntimeConfig, ins: Instruction, ctx: MetaCont
   switch (ins.cmd) {
     case 'ENV': {
       const env = envMap(c.Env);
+      const pairs: [string, string][] = [];
       for (const [k, raw] of parseKeyValues('ENV', ins.rest, (s) => splitRaw(s, ctx.escape), ins.line)) {
         // Each value sees the variables set before it on the same line.
         const vars: Vars = (n) => (env.has(n) ? env.get(n) : ctx.vars(n));
-        env.set(expandWord(k, vars, ctx.escape), expandWord(raw, vars, ctx.escape));
+        pairs.push([expandWord(k, vars, ctx.escape), expandWord(raw, vars, ctx.escape)]);
+        env.set(...pairs.at(-1)!);
       }
       c.Env = [...env].map(([k, v]) => `${k}=${v}`);
+      ctx.history = `ENV ${pairsText(pairs)}`;
       return true;
     }
     case 'LABEL': {
       const labels = { ...(c.Labels ?? {}) };
+      const pairs: [string, string][] = [];
       for (const [k, raw] of parseKeyValues('LABEL', ins.rest, (s) => splitRaw(s, ctx.escape), ins.line)) {
-        labels[expandWord(k, ctx.vars, ctx.escape)] = expandWord(raw, ctx.vars, ctx.escape);
+        pairs.push([expandWord(k, ctx.vars, ctx.escape), expandWord(raw, ctx.vars, ctx.escape)]);
+        labels[pairs.at(-1)![0]] = pairs.at(-1)![1];
       }
       c.Labels = labels;
+      ctx.history = `LABEL ${pairsText(pairs)}`;
       return true;
     }
     case 'MAINTAINER':
@@ -130,8 +141,9 @@ export function applyMeta(c: ImageRuntimeConfig, ins: Instruction, ctx: MetaCont
       const ports = { ...(c.ExposedPorts ?? {}) };
       const list = words();
       if (!list.length) throw invalid(`dockerfile parse error line ${ins.line}: EXPOSE requires at least one argument`);
-      for (const p of list) ports[portKey(p, ins.line)] = {};
+      for (const p of list) for (const k of portKeys(p, ins.line)) ports[k] = {};
       c.ExposedPorts = ports;
+      ctx.history = `EXPOSE ${[...list].sort().join(' ')}`;
       return true;
     }
     case 'VOLUME': {
@@ -143,12 +155,14 @@ export function applyMeta(c: ImageRuntimeConfig, ins: Instruction, ctx: MetaCont
         vols[v] = {};
       }
       c.Volumes = vols;
+      ctx.history = `VOLUME [${list.join(' ')}]`;
       return true;
     }
     case 'USER': {
       const u = expandWord(ins.rest.trim(), ctx.vars, ctx.escape);
       if (!ins.rest.trim()) throw invalid(`dockerfile parse error line ${ins.line}: USER requires exactly one argument`);
       c.User = u;
+      ctx.history = `USER ${u}`;
       return true;
     }
     case 'WORKDIR': {
@@ -160,6 +174,7 @@ export function applyMeta(c: ImageRuntimeConfig, ins: Instruction, ctx: MetaCont
     case 'SHELL': {
       if (!ins.json || !ins.json.length) throw invalid(`dockerfile parse error line ${ins.line}: SHELL requires the arguments to be in JSON form`);
       c.Shell = ins.json;
+      ctx.history = `SHELL [${ins.json.join(' ')}]`;
       return true;
     }
     case 'STOPSIGNAL': {
@@ -170,21 +185,25 @@ export function applyMeta(c: ImageRuntimeConfig, ins: Instruction, ctx: MetaCont
         throw invalid(`Invalid signal: ${sig}`);
       }
       c.StopSignal = sig;
+      ctx.history = `STOPSIGNAL ${sig}`;
       return true;
     }
     case 'CMD': {
       c.Cmd = commandOf(ins, c.Shell);
       ctx.cmdSet = true;
+      ctx.history = `CMD ${goList(c.Cmd)}`;
       return true;
     }
     case 'ENTRYPOINT': {
       c.Entrypoint = ins.json ?? (ins.rest.trim() ? commandOf(ins, c.Shell) : null);
       // An inherited CMD goes with a new ENTRYPOINT; one set in this stage stays.
       if (!ctx.cmdSet) c.Cmd = null;
+      ctx.history = `ENTRYPOINT ${goList(c.Entrypoint)}`;
       return true;
     }
     case 'HEALTHCHECK': {
       c.Healthcheck = healthcheck(ins);
+      ctx.history = `HEALTHCHECK ${healthText(c.Healthcheck)}`;
       return true;
     }
     case 'ONBUILD': {
