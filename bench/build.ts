@@ -9,7 +9,8 @@
 //   `sleep 2` stages and an unused one; B4 a 10,000-file context: no change, touch one file,
 //   edit one file, edit a late-copied file; B5 20 RUN with 10 ENV and 10 LABEL between them
 //   (metadata step cost); B6 a 200 MB context that copies nothing; M the engine's peak memory
-//   for contexts of 20, 100 and 400 MB copied into a layer (Berth alone).
+//   for contexts of 20, 100 and 400 MB copied into a layer (Berth alone). `cli-floor` is the
+//   docker CLI sending each context to a sink that builds nothing: the classic protocol's floor.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { median, range, startBerthDaemon } from './lib.ts';
@@ -31,6 +32,13 @@ const peers: Peer[] = [{
   name: 'berth',
   build: (dir, nocache) => run('docker', ['build', '-q', '--network', 'none', ...(nocache ? ['--no-cache'] : []), dir], { DOCKER_HOST: `unix://${berth.sock}` }).status === 0,
 }];
+// The classic protocol's floor: the same docker CLI sending the same context to a sink that
+// reads it whole and answers with an image ID at once (no build at all). It runs in a child
+// process: the CLI is spawned synchronously, which would stall a server in this one.
+const floorSock = `${work}/floor.sock`;
+const floorSink = spawn(process.execPath, [new URL('./buildSink.mjs', import.meta.url).pathname, floorSock], { stdio: 'ignore' });
+for (let i = 0; i < 100 && !existsSync(floorSock); i++) await new Promise((r) => setTimeout(r, 50));
+peers.push({ name: 'cli-floor', build: (dir) => run('docker', ['build', '-q', dir], { DOCKER_HOST: `unix://${floorSock}` }).status === 0 });
 // A private dockerd: its own bridge (never --bridge none: that deletes the peer's docker0).
 const BRIDGE = 'berthbb0';
 const dockerSock = `${work}/dockerd.sock`;
@@ -171,6 +179,7 @@ try {
     console.log(`  growth with a 400 MB context / with a 20 MB one = ${(peaks[2] / peaks[0]).toFixed(2)}`);
   }
 } finally {
+  floorSink.kill();
   await berth.stop();
   if (dockerdProc) {
     const exited = new Promise((r) => dockerdProc!.once('exit', r));
