@@ -11,24 +11,14 @@
 // Checked side by side with dockerd 20.10.
 import { createHash, type Hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { TarParser, type TarEntryType } from '../images/tar/tarParser.ts';
+import { TarParser, type TarEntryType, type TarHeader } from '../images/tar/tarParser.ts';
 import type { ContextTree, CtxNode } from './contextTree.ts';
 
 const TYPE_BITS: Record<TarEntryType, number> = { file: 0o100000, hardlink: 0o100000, symlink: 0o120000, char: 0o20000, block: 0o60000, dir: 0o40000, fifo: 0o10000 };
 const FLAG: Record<TarEntryType, string> = { file: '0', hardlink: '0', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
 
-interface Entry {
-  name: string;
-  type: TarEntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  linkname: string;
-  uname?: string;
-  gname?: string;
-  cap?: Buffer;
-}
+/** What a tarsum header reads of an entry. */
+type Entry = Pick<TarHeader, 'name' | 'type' | 'mode' | 'uid' | 'gid' | 'size' | 'linkname'> & { uname?: string; gname?: string; cap?: Buffer };
 
 /** `mode` as the header has it: the image flavour adds the type bits (Go's FileInfoHeader does); the context's is the client's own field. */
 function header(e: Entry, rawMode?: number): Hash {
