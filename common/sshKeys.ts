@@ -194,23 +194,32 @@ function b64urlBytes(s: string | undefined): Uint8Array {
   return fromBase64(s ?? '');
 }
 
+const LOCKED = 'it is protected by a passphrase: give a copy without one (ssh-keygen -p), kept where only you can read it';
+/** why a file is refused when nothing more precise is known */
+export const NOT_A_KEY = 'it is not a private key file (OpenSSH or PEM)';
+
 /**
- * Reads an OpenSSH private key file (what ssh-keygen writes). Keys protected by a passphrase,
- * and PEM files, are refused with what to do; the engine reads unencrypted PEM itself.
+ * A private key file: an OpenSSH key, read; or 'pem' for an unencrypted PEM key, which the
+ * platform's crypto reads. A key with a passphrase, or a file that is no key, is an SshKeyError.
  */
+export function readKeyFile(file: string): SshPrivateKey | 'pem' {
+  if (file.includes('-----BEGIN OPENSSH PRIVATE KEY-----')) return parseOpensshKey(file);
+  if (/ENCRYPTED/.test(file)) throw new SshKeyError(LOCKED);
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(file)) return 'pem';
+  throw new SshKeyError(NOT_A_KEY);
+}
+
+/** Reads an OpenSSH private key file (what ssh-keygen writes); one with a passphrase is refused with what to do. */
 export function parseOpensshKey(file: string): SshPrivateKey {
   const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(file);
-  if (!m) {
-    if (/ENCRYPTED/.test(file)) throw new SshKeyError('it is protected by a passphrase: give a copy without one (ssh-keygen -p), kept where only you can read it');
-    throw new SshKeyError('it is not an OpenSSH private key (ssh-keygen writes one: "-----BEGIN OPENSSH PRIVATE KEY-----")');
-  }
+  if (!m) throw new SshKeyError(NOT_A_KEY);
   try {
     const r = new SshReader(fromBase64(m[1]));
     if (text.decode(r.bytes(15)) !== 'openssh-key-v1\0') throw new SshKeyError('not an openssh-key-v1 key');
     const cipher = r.text();
     r.string(); // kdf name
     r.string(); // kdf options
-    if (cipher !== 'none') throw new SshKeyError('it is protected by a passphrase: give a copy without one (ssh-keygen -p), kept where only you can read it');
+    if (cipher !== 'none') throw new SshKeyError(LOCKED);
     if (r.uint32() !== 1) throw new SshKeyError('a file of several keys: give one key per file');
     const publicBlob = r.string();
     const p = new SshReader(r.string());

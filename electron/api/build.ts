@@ -21,7 +21,7 @@ function jsonParam<T>(ctx: Ctx, name: string, check: (v: unknown) => boolean, wh
   return v as T;
 }
 
-const isMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (ctx: Ctx, name: string) => {
   const v = q(ctx, name);
   if (v === null || v === '') return undefined;
@@ -56,14 +56,13 @@ async function buildCredentials(ctx: Ctx): Promise<void> {
     if (typeof x !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(x)) throw new ApiError(400, `build credentials: ${what} must be base64`);
     return Buffer.from(x, 'base64');
   };
-  const body = (isMap(v) ? v : {}) as { secrets?: unknown; ssh?: unknown };
-  if (!isMap(v) || (body.secrets !== undefined && !isMap(body.secrets)) || (body.ssh !== undefined && !isMap(body.ssh))) {
+  if (!isMap(v) || [v.secrets, v.ssh].some((x) => x !== undefined && !isMap(x))) {
     throw new ApiError(400, 'build credentials: the body must be {"secrets": {id: base64}, "ssh": {id: [base64, …]}}');
   }
   const c: Credentials = {};
-  if (body.secrets) c.secrets = Object.fromEntries(Object.entries(body.secrets as object).map(([id, x]) => [id, b64(x, `secret ${id}`)]));
-  if (body.ssh) {
-    c.ssh = Object.fromEntries(Object.entries(body.ssh as object).map(([id, list]) => {
+  if (isMap(v.secrets)) c.secrets = Object.fromEntries(Object.entries(v.secrets).map(([id, x]) => [id, b64(x, `secret ${id}`)]));
+  if (isMap(v.ssh)) {
+    c.ssh = Object.fromEntries(Object.entries(v.ssh).map(([id, list]) => {
       if (!Array.isArray(list)) throw new ApiError(400, `build credentials: ssh ${id} must be a list of base64 key files`);
       return [id, list.map((x) => b64(x, `ssh key ${id}`))];
     }));

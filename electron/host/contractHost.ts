@@ -6,7 +6,7 @@ import type { ContainerInspect } from '../../common/docker.ts';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { parseOpensshKey, SshKeyError } from '../../common/sshKeys.ts';
+import { NOT_A_KEY, readKeyFile, SshKeyError } from '../../common/sshKeys.ts';
 import { CodedError, isCodedError } from '../../common/errors.ts';
 import { formatBind, toPortBindings } from '../../common/grammar/index.ts';
 import type { ContainerCreateOptions } from '../../common/models.ts';
@@ -323,12 +323,10 @@ function readSshKeys(spec: Record<string, string> | undefined): Record<string, B
 function sshKeyProblem(data: Buffer): string | undefined {
   const text = data.toString('utf8');
   try {
-    if (text.includes('BEGIN OPENSSH PRIVATE KEY')) parseOpensshKey(text);
-    else if (/ENCRYPTED/.test(text)) return 'it is protected by a passphrase: give a copy without one (ssh-keygen -p), kept where only you can read it';
-    else createPrivateKey(text);
+    if (readKeyFile(text) === 'pem') createPrivateKey(text);
     return undefined;
   } catch (e) {
-    return e instanceof SshKeyError ? e.message : 'it is not a private key file (OpenSSH or PEM)';
+    return e instanceof SshKeyError ? e.message : NOT_A_KEY;
   }
 }
 

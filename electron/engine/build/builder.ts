@@ -17,7 +17,7 @@ import { expandWord, expandWords, type Vars } from './shellWords.ts';
 import { contextSource, CopyJob, resolveDest, viewSource, type CopyPlan } from './copy.ts';
 import { lockCache, mountSpecs, parseRunMount, secretFile, sshDefaults, type RunMount } from './runMounts.ts';
 import { sshAgentFor } from './sshAgent.ts';
-import { readFrames } from './frames.ts';
+import { deframer } from '../containers/attach.ts';
 import { cacheComment, keyOf, restoreFrom } from './cacheFrom.ts';
 import type { MountSpec } from '../../../common/models.ts';
 import { mkdirSync } from 'node:fs';
@@ -438,8 +438,10 @@ export class Builder {
   private async finishContainer(st: StageState, id: string, createdBy: string, key: string): Promise<void> {
     this.recorder?.phase(st.step, 'commit');
     const layer = await this.e.commitLayer(id, { pause: false, adopt: this.opts.rm !== false, clampMtime: this.epoch() });
-    if (layer) this.recorder?.layer(st.step, layer.size);
-    if (layer) st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
+    if (layer) {
+      this.recorder?.layer(st.step, layer.size);
+      st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
+    }
     this.history(st, createdBy, !layer, key);
     await this.save(st, key);
     if (this.opts.rm !== false) {
@@ -593,15 +595,23 @@ export class Builder {
 
   /** Docker's multiplexed frames (8-byte headers) to the build stream; stderr in red, as dockerd marks it. */
   private relay(stream: NodeJS.ReadableStream, step: number): Promise<void> {
-    return readFrames(stream, (fd, text) => {
-      this.out.stream(fd === 2 ? `\x1b[91m${text}\x1b[0m` : text);
-      this.recorder?.output(step, text);
+    const frames = deframer();
+    return new Promise((resolve) => {
+      stream.on('data', (d: Buffer) => {
+        for (const f of frames(d)) {
+          const text = f.data.toString('utf8');
+          this.out.stream(f.stream === 2 ? `\x1b[91m${text}\x1b[0m` : text);
+          this.recorder?.output(step, text);
+        }
+      });
+      for (const ev of ['end', 'close', 'error']) stream.once(ev, () => resolve());
     });
   }
 
   private async workdirStep(st: StageState, key: string): Promise<void> {
     const dir = st.config.config.WorkingDir ?? '/';
-    if (await this.useCache(st, key, () => `${this.shell(st).join(' ')} #(nop) WORKDIR ${dir}`)) return;
+    const createdBy = `${this.shell(st).join(' ')} #(nop) WORKDIR ${dir}`;
+    if (await this.useCache(st, key, () => createdBy)) return;
     const id = await this.stepContainer(st, ['/bin/sh'], []);
     this.out.stream(` ---> Running in ${short(id)}\n`);
     const view = this.e.rootfsView(id);
@@ -614,7 +624,7 @@ export class Builder {
     } finally {
       view.close();
     }
-    await this.finishContainer(st, id, `${this.shell(st).join(' ')} #(nop) WORKDIR ${dir}`, key);
+    await this.finishContainer(st, id, createdBy, key);
   }
 
   private async copyStep(st: StageState, ins: Instruction): Promise<void> {

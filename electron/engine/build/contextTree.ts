@@ -53,8 +53,8 @@ export class ContextTree {
   entries = 0;
   /** a window of the file: headers and small files are read out of it, not one syscall each */
   private window = { start: 0, buf: Buffer.alloc(0) };
-  /** small-file reads and the window refills they caused */
-  private reads = { total: 0, refills: 0 };
+  /** small-file reads, the window refills they caused, and whether they stopped using it */
+  private reads = { total: 0, refills: 0, direct: false };
 
   private constructor(readonly file: string) {
     this.fd = openSync(file, 'r');
@@ -148,7 +148,7 @@ export class ContextTree {
       else if (flag === '0' || flag === '\0' || flag === '7') this.put(parts, { ...base, type: 'file', size, offset: dataAt });
       // devices and FIFOs are not part of a build context
     }
-    this.reads = { total: 0, refills: 0 }; // the header pass's refills say nothing of COPY's order
+    this.reads = { total: 0, refills: 0, direct: false }; // the header pass's refills say nothing of COPY's order
     for (const [parts, target] of hardlinks) {
       const t = clean(target);
       const node = t && this.at(t);
@@ -256,10 +256,10 @@ export class ContextTree {
    */
   private inOrder(): boolean {
     const s = this.reads;
-    if (s.total < 0) return false;
+    if (s.direct) return false;
     s.total++;
-    if (s.refills > 2 && s.refills * 10 > s.total) s.total = -1;
-    return s.total > 0;
+    s.direct = s.refills > 2 && s.refills * 10 > s.total;
+    return !s.direct;
   }
 
   /** A file's bytes in chunks (for files too big to hold). */

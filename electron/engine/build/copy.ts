@@ -47,7 +47,7 @@ export interface TreeTarOptions {
 /** Where COPY reads from: the build context (an indexed tar) or a rootfs view (--from). */
 export interface SourceTree {
   /** what is at a path, symlinks followed inside the tree */
-  stat(path: string): { isDir: boolean; isFile: boolean; size: number; mode: number; uid: number; gid: number } | undefined;
+  stat(path: string): { isDir: boolean; isFile: boolean; size: number } | undefined;
   /** names in a directory, sorted ([] when it is none) */
   list(path: string): string[];
   /** the first bytes of a file */
@@ -82,7 +82,7 @@ export function viewSource(fs: FsAt, view: FsView): SourceTree {
   return {
     stat(path) {
       try {
-        return withEntry(path, (e) => ({ isDir: isDir(e.stat), isFile: isFile(e.stat), size: e.stat.size, mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid }));
+        return withEntry(path, (e) => ({ isDir: isDir(e.stat), isFile: isFile(e.stat), size: e.stat.size }));
       } catch {
         return undefined;
       }
@@ -101,8 +101,8 @@ export function viewSource(fs: FsAt, view: FsView): SourceTree {
       }
     },
     dockerdHash(rel) {
-      const chunks = this.tar(`/${rel}`, rel, {});
-      return dockerdImageHash(chunks, rel ? undefined : this.stat('/'));
+      const root = rel ? undefined : withEntry('/', (e) => ({ mode: e.stat.mode & 0o7777, uid: e.stat.uid, gid: e.stat.gid }));
+      return dockerdImageHash(this.tar(`/${rel}`, rel, {}), root);
     },
     close: () => view.close(),
   };
@@ -133,7 +133,7 @@ export function contextSource(tree: ContextTree): SourceTree {
   return {
     stat(path) {
       const n = node(path);
-      return n && { isDir: n.type === 'dir', isFile: n.type === 'file', size: n.size, mode: n.mode, uid: n.uid, gid: n.gid };
+      return n && { isDir: n.type === 'dir', isFile: n.type === 'file', size: n.size };
     },
     list(path) {
       const n = node(path);

@@ -13,6 +13,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { TarParser, type TarEntryType, type TarHeader } from '../images/tar/tarParser.ts';
 import type { ContextTree, CtxNode } from './contextTree.ts';
+import { parseGroup, parsePasswd } from '../runtime/users.ts';
 
 const TYPE_BITS: Record<TarEntryType, number> = { file: 0o100000, hardlink: 0o100000, symlink: 0o120000, char: 0o20000, block: 0o60000, dir: 0o40000, fifo: 0o10000 };
 const FLAG: Record<TarEntryType, string> = { file: '0', hardlink: '0', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
@@ -68,21 +69,20 @@ export function dockerdContextHash(tree: ContextTree, src: string): string {
 
 let names: { users: Map<number, string>; groups: Map<number, string> } | undefined;
 
-/** The host's user and group names by id (what Go's tar.FileInfoHeader looks up). */
+/** The host's user and group names by id (what Go's tar.FileInfoHeader looks up), the first for an id. */
 function hostNames(): { users: Map<number, string>; groups: Map<number, string> } {
   const read = (file: string) => {
-    const m = new Map<number, string>();
     try {
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
-        const [name, , id] = line.split(':');
-        if (name && id && /^\d+$/.test(id) && !m.has(Number(id))) m.set(Number(id), name);
-      }
+      return readFileSync(file, 'utf8');
     } catch {
-      /* no names */
+      return '';
     }
-    return m;
   };
-  names ??= { users: read('/etc/passwd'), groups: read('/etc/group') };
+  const byId = (list: { name: string; id: number }[]) => new Map([...list].reverse().map((e) => [e.id, e.name]));
+  names ??= {
+    users: byId(parsePasswd(read('/etc/passwd')).map((u) => ({ name: u.name, id: u.uid }))),
+    groups: byId(parseGroup(read('/etc/group')).map((g) => ({ name: g.name, id: g.gid }))),
+  };
   return names;
 }
 

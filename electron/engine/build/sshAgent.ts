@@ -6,7 +6,7 @@ import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
-import { parseOpensshKey, publicBlobOf, SshKeyError, SshReader, sshWire, mpintBytes, type SshKeyType } from '../../../common/sshKeys.ts';
+import { NOT_A_KEY, publicBlobOf, readKeyFile, SshKeyError, SshReader, sshWire, mpintBytes, type SshKeyType } from '../../../common/sshKeys.ts';
 import { invalid } from '../errors.ts';
 import type { RunMount } from './runMounts.ts';
 
@@ -17,6 +17,8 @@ const SIGN_REQUEST = 13;
 const SIGN_RESPONSE = 14;
 const RSA_SHA2_256 = 2;
 const RSA_SHA2_512 = 4;
+/** A socket path fits in sun_path (108 bytes); a deep engine root gets one under the temp dir. */
+const SUN_PATH = 100;
 /** the protocol's own bound on a message */
 const MAX_MESSAGE = 256 * 1024;
 
@@ -31,17 +33,13 @@ interface AgentKey {
 export function loadSshKey(file: Uint8Array, what: string): AgentKey {
   const textOf = Buffer.from(file).toString('utf8');
   try {
-    if (textOf.includes('BEGIN OPENSSH PRIVATE KEY')) {
-      const k = parseOpensshKey(textOf);
-      return { type: k.type, key: createPrivateKey({ key: k.jwk as Record<string, string>, format: "jwk" }), blob: Buffer.from(k.publicBlob), comment: k.comment };
-    }
-    if (/ENCRYPTED/.test(textOf)) parseOpensshKey(textOf); // throws the passphrase message
+    const k = readKeyFile(textOf);
+    if (k !== 'pem') return { type: k.type, key: createPrivateKey({ key: k.jwk as Record<string, string>, format: 'jwk' }), blob: Buffer.from(k.publicBlob), comment: k.comment };
     const key = createPrivateKey(textOf);
     const { type, blob } = publicBlobOf(key.export({ format: 'jwk' }));
     return { type, key, blob: Buffer.from(blob), comment: '' };
   } catch (e) {
-    const reason = e instanceof SshKeyError ? e.message : 'it is not a private key file (OpenSSH or PEM)';
-    throw invalid(`${what}: ${reason}`);
+    throw invalid(`${what}: ${e instanceof SshKeyError ? e.message : NOT_A_KEY}`);
   }
 }
 
@@ -63,15 +61,23 @@ export class SshAgent {
   private readonly server: Server;
   private readonly clients = new Set<Socket>();
 
-  private constructor(private readonly keys: AgentKey[], readonly path: string) {
+  private constructor(private readonly keys: AgentKey[], readonly path: string, private readonly ownDir?: string) {
     this.server = createServer((s) => this.serve(s));
   }
 
-  /** Listens on `path` (its directory made 0700); the caller sets the socket's owner and mode. */
+  /**
+   * Listens on `path` (its directory made 0700), or in a directory of its own under the temp
+   * dir when `path` would not fit a socket address; the caller sets the socket's owner and mode.
+   */
   static async listen(keys: AgentKey[], path: string): Promise<SshAgent> {
+    let ownDir: string | undefined;
+    if (Buffer.byteLength(path) > SUN_PATH) {
+      ownDir = mkdtempSync(`${tmpdir()}/berth-ssh-`);
+      path = `${ownDir}/agent`;
+    }
     mkdirSync(path.replace(/\/[^/]+$/, ''), { recursive: true, mode: 0o700 });
     rmSync(path, { force: true });
-    const a = new SshAgent(keys, path);
+    const a = new SshAgent(keys, path, ownDir);
     await new Promise<void>((resolve, reject) => {
       a.server.once('error', reject);
       a.server.listen(path, () => resolve());
@@ -124,12 +130,9 @@ export class SshAgent {
   async close(): Promise<void> {
     for (const c of this.clients) c.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
-    rmSync(this.path, { force: true });
+    rmSync(this.ownDir ?? this.path, { recursive: true, force: true });
   }
 }
-
-/** A socket path fits in sun_path (108 bytes); a deep engine root gets one under the temp dir. */
-const SUN_PATH = 100;
 
 /**
  * The agent of one RUN --mount=type=ssh (target and id already defaulted): none when the build was
@@ -142,11 +145,6 @@ export async function sshAgentFor(m: RunMount, files: Uint8Array[] | undefined, 
     throw invalid(`ssh key "${m.id}" is required, but this build was not given it: set it in the Builds view's SSH keys (${m.id}=/path/to/key); the docker CLI cannot send SSH keys over the classic protocol`);
   }
   const keys = files.map((f, i) => loadSshKey(f, `ssh key "${m.id}"${files.length > 1 ? ` (file ${i + 1})` : ''}`));
-  let own: string | undefined;
-  if (Buffer.byteLength(path) > SUN_PATH) {
-    own = mkdtempSync(`${tmpdir()}/berth-ssh-`);
-    path = `${own}/agent`;
-  }
   const agent = await SshAgent.listen(keys, path);
   try {
     chmodSync(agent.path, m.mode ?? 0o600);
@@ -154,13 +152,6 @@ export async function sshAgentFor(m: RunMount, files: Uint8Array[] | undefined, 
   } catch (e) {
     await agent.close();
     throw e;
-  }
-  if (own) {
-    const close = agent.close.bind(agent);
-    agent.close = async () => {
-      await close();
-      rmSync(own, { recursive: true, force: true });
-    };
   }
   return agent;
 }

@@ -24,16 +24,16 @@ export function frame(stream: 1 | 2, data: Buffer): Buffer {
   return Buffer.concat([h, data]);
 }
 
-/** Frames in, payloads out, across chunk boundaries. */
-export function deframer(): (chunk: Buffer) => Buffer[] {
+/** Frames in, payloads out (with the stream each came on), across chunk boundaries. */
+export function deframer(): (chunk: Buffer) => { stream: number; data: Buffer }[] {
   let buf: Buffer = Buffer.alloc(0);
   return (chunk) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    const out: Buffer[] = [];
+    const out: { stream: number; data: Buffer }[] = [];
     while (buf.length >= 8) {
       const len = buf.readUInt32BE(4);
       if (buf.length < 8 + len) break;
-      out.push(buf.subarray(8, 8 + len));
+      out.push({ stream: buf[0], data: buf.subarray(8, 8 + len) });
       buf = buf.subarray(8 + len);
     }
     return out;
@@ -83,7 +83,8 @@ class AttachStream {
     for (const b of this.buffered.splice(0)) shim.write(b);
     if (!this.req.stdin || this.stdinEnded) shim.end();
     // The shim always frames its output; a TTY client gets the payloads.
-    const pieces = this.tty ? deframer() : (c: Buffer) => [c];
+    const frames = deframer();
+    const pieces = this.tty ? (c: Buffer) => frames(c).map((f) => f.data) : (c: Buffer) => [c];
     shim.on('data', (chunk: Buffer) => {
       for (const p of pieces(chunk)) if (!this.stream.push(p)) shim.pause();
     });
