@@ -311,6 +311,15 @@ export class Engine {
     return readStats(this.cgroups.open(r.Id), r.State.Pid);
   }
 
+  /**
+   * A build's container: its writable layer is never synced to disk (see Snapshotter.volatile).
+   * What it changes becomes a layer written and synced apart, or is thrown away; without this
+   * each unmount would sync the whole file system the engine's root is on.
+   */
+  volatileRootfs(id: string): void {
+    this.snapshotter.volatile(this.containers.get(id).Id);
+  }
+
   /** The container's rootfs, mounted if it is not (a stopped container keeps it until removal). */
   private rootfs(ref: string) {
     const r = this.containers.get(ref);

@@ -2,13 +2,17 @@
 // made in the engine's mount namespace with mount(2) through koffi (the host's, or a rootless
 // engine's own); the helper then binds it into the container's own namespace. Lower lists too
 // long for one page of options go through the new mount API, one layer per fsconfig call.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { EngineError } from '../errors.ts';
+import { conflict, EngineError } from '../errors.ts';
 import { MNT_DETACH, type Libc } from '../sys/libc.ts';
 import type { Snapshot, Snapshotter } from './snapshotter.ts';
 
 const PAGE = 4096;
+const EINVAL = 22;
+
+/** Changes with every boot of the host (or of the VM the engine runs in). */
+const bootId = () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 
 export interface OverlayOptions {
   /**
@@ -19,11 +23,40 @@ export interface OverlayOptions {
 }
 
 export class OverlaySnapshotter implements Snapshotter {
+  /** Linux before 5.10 has no volatile overlay: such layers are then mounted as any other. */
+  private volatileWorks = true;
+
   constructor(private readonly root: string, private readonly libc: Libc, private readonly opts: OverlayOptions = {}) {}
 
   private dir(id: string) {
     const base = `${this.root}/${id}`;
-    return { base, upper: `${base}/upper`, work: `${base}/work`, rootfs: `${base}/merged` };
+    // `volatile` holds the boot the layer was last mounted in; the kernel marks a work dir it
+    // mounted volatile with work/incompat/volatile and refuses to mount it again while that is there.
+    return { base, upper: `${base}/upper`, work: `${base}/work`, rootfs: `${base}/merged`, volatile: `${base}/volatile`, marked: `${base}/work/work/incompat` };
+  }
+
+  volatile(id: string): void {
+    const d = this.dir(id);
+    mkdirSync(d.base, { recursive: true });
+    writeFileSync(d.volatile, bootId());
+  }
+
+  /**
+   * Whether id's layer is volatile, after clearing the kernel's mark of its last mount: its files
+   * are intact in the same boot (the page cache holds what was not written), not after a restart.
+   */
+  private volatileMount(id: string): boolean {
+    const d = this.dir(id);
+    if (!existsSync(d.volatile)) return false;
+    const boot = bootId();
+    if (existsSync(d.marked)) {
+      if (readFileSync(d.volatile, 'utf8').trim() !== boot) {
+        throw conflict(`the file system of container ${id.slice(0, 12)} was never synced to disk (a build's container) and the host restarted since it was mounted, so its files may be torn: remove the container`);
+      }
+      rmSync(d.marked, { recursive: true, force: true });
+    }
+    writeFileSync(d.volatile, boot);
+    return this.volatileWorks;
   }
 
   mount(id: string, lowers: string[]): Snapshot {
@@ -35,22 +68,41 @@ export class OverlaySnapshotter implements Snapshotter {
       lowers = [`${this.root}/.empty`];
       mkdirSync(lowers[0], { recursive: true });
     }
-    // overlay takes the top-most lower first; mount(2)'s option string must fit in one page.
-    const top = [...lowers].reverse();
-    const options = `lowerdir=${top.join(':')},upperdir=${d.upper},workdir=${d.work},index=off${this.opts.userxattr ? ',userxattr' : ''}`;
+    const volatile = this.volatileMount(id);
+    const errno = (e: unknown) => (e as { errno?: number }).errno ?? 0;
     try {
-      if (options.length < PAGE) this.libc.mount('overlay', d.rootfs, 'overlay', 0, options);
-      else this.libc.overlay(d.rootfs, { lowers: top, upper: d.upper, work: d.work, options: { index: 'off' }, flags: this.opts.userxattr ? ['userxattr'] : [] });
+      try {
+        this.mountOverlay(d, lowers, volatile);
+      } catch (e) {
+        // A kernel without volatile overlays (before 5.10) says EINVAL: mounted as any other then.
+        if (!volatile || errno(e) !== EINVAL) throw e;
+        this.mountOverlay(d, lowers, false);
+        this.volatileWorks = false;
+      }
     } catch (e) {
-      if (options.length >= PAGE && [22, 38].includes((e as { errno?: number }).errno ?? 0)) {
+      if ((e as { byOne?: boolean }).byOne && [22, 38].includes(errno(e))) {
         throw new EngineError('UNSUPPORTED', `image has too many layers (${lowers.length}) for one overlay mount on this kernel: their paths exceed one page of mount options, and Linux 6.8 or later is needed to pass them one by one`);
       }
-      throw new EngineError('INTERNAL', `mount overlay rootfs for ${id.slice(0, 12)}: ${(e as Error).message}`, {
-        stage: 'rootfs',
-        errno: (e as { errno?: number }).errno,
-      });
+      throw new EngineError('INTERNAL', `mount overlay rootfs for ${id.slice(0, 12)}: ${(e as Error).message}`, { stage: 'rootfs', errno: errno(e) });
     }
     return { rootfs: d.rootfs, upper: d.upper };
+  }
+
+  /** Mounts the overlay; an error says `byOne` when the lowers went one by one (too long for one page of options). */
+  private mountOverlay(d: ReturnType<OverlaySnapshotter['dir']>, lowers: string[], volatile: boolean): void {
+    // overlay takes the top-most lower first; mount(2)'s option string must fit in one page.
+    const top = [...lowers].reverse();
+    const flags = [...(this.opts.userxattr ? ['userxattr'] : []), ...(volatile ? ['volatile'] : [])];
+    const options = `lowerdir=${top.join(':')},upperdir=${d.upper},workdir=${d.work},index=off${flags.map((f) => `,${f}`).join('')}`;
+    if (options.length < PAGE) {
+      this.libc.mount('overlay', d.rootfs, 'overlay', 0, options);
+      return;
+    }
+    try {
+      this.libc.overlay(d.rootfs, { lowers: top, upper: d.upper, work: d.work, options: { index: 'off' }, flags });
+    } catch (e) {
+      throw Object.assign(e as Error, { byOne: true });
+    }
   }
 
   /** A mount point sits on another device than its parent directory (no mountinfo scan). */

@@ -12,6 +12,13 @@ export interface Snapshotter {
   mount(id: string, lowers: string[]): Snapshot;
   isMounted(id: string): boolean;
   unmount(id: string): void;
+  /**
+   * Nothing syncs id's writable layer to disk from now on: no sync when it is unmounted, and an
+   * fsync inside is a no-op. For a build's containers, whose changes become a layer of their own
+   * (written and synced apart) or are thrown away. Such a layer does not outlive a restart of
+   * the host: mounting it after one is refused.
+   */
+  volatile(id: string): void;
   /** Unmounts and deletes the writable layer. */
   remove(id: string): Promise<void>;
 }

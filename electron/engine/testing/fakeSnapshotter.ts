@@ -18,6 +18,11 @@ export class FakeSnapshotter implements Snapshotter {
     return { rootfs, upper: rootfs };
   }
 
+  /** Its files are never synced anyway. */
+  volatile(id: string): void {
+    mkdirSync(`${this.root}/${id}`, { recursive: true });
+  }
+
   isMounted(id: string): boolean {
     return this.mounted.has(id);
   }

@@ -37,6 +37,18 @@ export function snapshotterConformance(name: string, make: () => Promise<{ snaps
       assert.equal(t.snapshotter.isMounted('conf1'), false);
       assert.equal(existsSync(s.upper), false, 'remove deletes the writable layer');
     });
+
+    it('keeps a volatile layer\'s files across an unmount and a mount in the same boot', async () => {
+      const l1 = `${t.dir}/l1`;
+      mkdirSync(l1, { recursive: true });
+      t.snapshotter.volatile('conf2');
+      const s = t.snapshotter.mount('conf2', [l1]);
+      writeFileSync(`${s.rootfs}/scratch`, 'kept');
+      t.snapshotter.unmount('conf2');
+      assert.equal(readFileSync(`${t.snapshotter.mount('conf2', [l1]).rootfs}/scratch`, 'utf8'), 'kept');
+      await t.snapshotter.remove('conf2');
+      assert.equal(t.snapshotter.isMounted('conf2'), false);
+    });
   });
 }
 
