@@ -48,7 +48,7 @@ export interface BerthDaemon {
 export async function startBerthDaemon(tag: string, repo = REPO, cgroupParent = 'berth-bench'): Promise<BerthDaemon> {
   const base = mkdtempSync(`/var/tmp/berth-bench-${tag}-`);
   const sock = `${base}/docker.sock`;
-  const daemon: ChildProcess = spawn(process.execPath, [`${repo}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock, '--cgroup-parent', cgroupParent], { stdio: 'ignore' });
+  const daemon: ChildProcess = spawn(process.execPath, [`${repo}/bin/berth.mjs`, 'daemon', '--root', `${base}/root`, '--run', `${base}/run`, '--socket', sock, '--cgroup-parent', cgroupParent], { stdio: ['ignore', 'ignore', process.env.BERTH_STDERR ? 'inherit' : 'ignore'] });
   for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
   return {
     pid: daemon.pid!,

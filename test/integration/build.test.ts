@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { BuildRecord } from '../../common/build.ts';
 import { golden, GOLDEN_BASE, runSession, SESSIONS } from '../helpers/buildSessions.ts';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
@@ -169,6 +169,12 @@ describe('image builds: docker build and docker commit', { timeout: 600_000 }, (
     // ARG, ENV, RUN, WORKDIR and the first COPY hit; COPY dir/ and the four after it run.
     assert.equal(await hits(), 5);
     assert.equal((await docker(['run', '--rm', 'app:1', 'cat', '/data/a'])).out, 'changed\n');
+    // The new COPY layer links what it has unchanged from the one before (no second inode).
+    const layers = `${daemon.base}/root/layers`;
+    const inodes = (f: string) => readdirSync(layers).filter((d) => /^[0-9a-f]{64}$/.test(d) && existsSync(`${layers}/${d}/data/${f}`)).map((d) => statSync(`${layers}/${d}/data/${f}`).ino);
+    assert.equal(inodes('inner/b').length, 2);
+    assert.equal(new Set(inodes('inner/b')).size, 1, 'the unchanged file is shared');
+    assert.equal(new Set(inodes('a')).size, 2, 'the edited file is new');
     assert.equal(await hits(['--no-cache']), 0);
     // cachefrom: only steps in the listed images' chains; a missing image gives none.
     assert.equal(await hits(['--cache-from', 'nosuchimage']), 0);

@@ -161,6 +161,50 @@ describe('layer unpacking', { timeout: 180_000 }, () => {
     assert.equal(line('gone'), 'gone 20000 0:0', 'whited out after it was written');
   });
 
+  it('links the files a stored layer has unchanged, writes the rest, and gives the same diff id', async () => {
+    const entries = (edited: string, mode = 0o644) => [
+      { name: 'app/', type: 'dir' as const, mode: 0o755, mtime: 1000 },
+      { name: 'app/same', type: 'file' as const, mode: 0o644, uid: 1000, gid: 1000, mtime: 1_600_000_000, data: Buffer.from('same') },
+      { name: 'app/edited', type: 'file' as const, mode: 0o644, mtime: 1_600_000_000, data: Buffer.from(edited) },
+      { name: 'app/mode', type: 'file' as const, mode, mtime: 1_600_000_000, data: Buffer.from('mode') },
+      { name: 'app/attr', type: 'file' as const, mode: 0o644, mtime: 1_600_000_000, data: Buffer.from('a'), xattrs: { 'user.berth': 'yes' } },
+      { name: 'app/big', type: 'file' as const, mode: 0o644, mtime: 1_600_000_000, data: Buffer.alloc((1 << 20) + 1, 7) },
+    ];
+    const layer = async (tar: Buffer, like?: number) => {
+      const i = ++n;
+      writeFileSync(`${sandbox}/case-${i}.tar`, tar);
+      mkdirSync(`${sandbox}/layer-${i}`);
+      const job = { src: `${sandbox}/case-${i}.tar`, dest: `${sandbox}/layer-${i}`, mode: 'overlay' as const, chown: true, indexFile: `${sandbox}/layer-${i}.files` };
+      const r = await pool.run(like ? { ...job, like: { dir: `${sandbox}/layer-${like}`, index: `${sandbox}/layer-${like}.files` } } : job);
+      return { i, dir: job.dest, r };
+    };
+    const first = await layer(buildTar(entries('one')));
+    const second = await layer(buildTar(entries('two', 0o600)), first.i);
+    const ino = (l: { dir: string }, f: string) => statSync(`${l.dir}/app/${f}`).ino;
+    assert.equal(ino(second, 'same'), ino(first, 'same'), 'an unchanged file is the stored layer\'s inode');
+    assert.equal(statSync(`${second.dir}/app/same`).uid, 1000);
+    assert.notEqual(ino(second, 'edited'), ino(first, 'edited'), 'an edited file is written');
+    assert.equal(readFileSync(`${second.dir}/app/edited`, 'utf8'), 'two');
+    assert.equal(readFileSync(`${first.dir}/app/edited`, 'utf8'), 'one', 'the stored layer is untouched');
+    assert.notEqual(ino(second, 'mode'), ino(first, 'mode'), 'a file whose mode changed is written');
+    assert.equal(statSync(`${second.dir}/app/mode`).mode & 0o777, 0o600);
+    assert.equal(statSync(`${first.dir}/app/mode`).mode & 0o777, 0o644);
+    assert.notEqual(ino(second, 'attr'), ino(first, 'attr'), 'a file with xattrs is never shared');
+    assert.notEqual(ino(second, 'big'), ino(first, 'big'), 'a file over 1 MiB is written');
+    const same = await layer(buildTar(entries('one')), first.i);
+    assert.equal(same.r.diffId, first.r.diffId, 'linking changes nothing of the layer\'s content');
+    // The index is checked against the stored file itself: one changed behind it is not linked.
+    writeFileSync(`${first.dir}/app/same`, 'changed behind the index');
+    const third = await layer(buildTar(entries('one')), first.i);
+    assert.notEqual(ino(third, 'same'), ino(first, 'same'));
+    assert.equal(readFileSync(`${third.dir}/app/same`, 'utf8'), 'same');
+    // A stored layer gone (pruned meanwhile): every file is written.
+    rmSync(first.dir, { recursive: true });
+    const fourth = await layer(buildTar(entries('one')), first.i);
+    assert.equal(readFileSync(`${fourth.dir}/app/same`, 'utf8'), 'same');
+    assert.equal(fourth.r.diffId, first.r.diffId);
+  });
+
   it('reports the diff id of the uncompressed stream, for plain and gzip archives alike', async () => {
     const tar = buildTar([{ name: 'a', type: 'file', mode: 0o644, data: Buffer.from('hello') }]);
     const plain = await (await unpack(tar)).result;

@@ -432,6 +432,7 @@ export class Builder {
       },
     });
     this.containers.push(Id);
+    this.e.volatileRootfs(Id);
     return Id;
   }
 
@@ -711,7 +712,9 @@ export class Builder {
         yield TAR_END;
       }
       this.recorder?.phase(st.step, 'copy');
-      const layer = await this.e.images.importLayer(Readable.from(coalesce(tar(), 1 << 20)), `${ins.cmd} at step ${st.step}`);
+      // Files unchanged since this instruction's last layer are linked from it (see importLayer).
+      const similar = `${ins.cmd} ${JSON.stringify({ sources: plan.sources, from: plan.from, dest: plan.dest, owner, chmod: plan.chmod })}`;
+      const layer = await this.e.images.importLayer(Readable.from(coalesce(tar(), 1 << 20)), `${ins.cmd} at step ${st.step}`, similar);
       this.recorder?.layer(st.step, layer.size);
       this.recorder?.phase(st.step, 'commit');
       st.config.rootfs = { type: 'layers', diff_ids: [...st.config.rootfs.diff_ids, layer.diffId] };
@@ -732,6 +735,7 @@ export class Builder {
   private async tempContainer(imageId: string): Promise<string> {
     const { Id } = await this.containersApi.create({ Image: imageId, Cmd: ['/bin/sh'], Entrypoint: [], Labels: {} });
     this.containers.push(Id);
+    this.e.volatileRootfs(Id);
     return Id;
   }
 

@@ -19,6 +19,8 @@ import { FollowFeed, UnpackPool, type UnpackFailure } from './tar/unpackPool.ts'
 
 export const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64: 'ppc64le', ia32: '386' };
 export const hostArch = (): string => HOST_ARCH[process.arch] ?? process.arch;
+/** similar-keys remembered for importLayer (the newest kept) */
+const SIMILAR_KEEP = 512;
 
 export interface BlobRef {
   digest: string;
@@ -265,7 +267,7 @@ export class LocalImageStore implements ImageStore {
     return p;
   }
 
-  private async doUnpack(blob: BlobRef, expectedDiffId: string | undefined, what: string, follow?: { fd: number; feed: FollowFeed; downloaded: Promise<void> }): Promise<LayerRecord> {
+  private async doUnpack(blob: BlobRef, expectedDiffId: string | undefined, what: string, follow?: { fd: number; feed: FollowFeed; downloaded: Promise<void> }, link?: { from?: string }): Promise<LayerRecord> {
     if (expectedDiffId) {
       const have = this.layer(expectedDiffId);
       if (have && have.blobs.some((b) => b.digest === blob.digest)) return have;
@@ -275,7 +277,11 @@ export class LocalImageStore implements ImageStore {
     try {
       let r;
       try {
-        const job = { src: this.content.path(blob.digest), dest: tmp, mode: 'overlay' as const, chown: process.getuid?.() === 0, followFd: follow?.fd };
+        const from = link?.from ? this.layerDir(link.from) : undefined;
+        const job = {
+          src: this.content.path(blob.digest), dest: tmp, mode: 'overlay' as const, chown: process.getuid?.() === 0, followFd: follow?.fd,
+          ...(link ? { indexFile: `${tmp}.files`, like: from && existsSync(`${from}.files`) ? { dir: from, index: `${from}.files` } : undefined } : {}),
+        };
         r = await this.pool.run(job, follow?.feed);
       } catch (e) {
         const f = e as UnpackFailure;
@@ -291,17 +297,20 @@ export class LocalImageStore implements ImageStore {
       const existing = this.layer(r.diffId);
       if (existing) {
         await rm(tmp, { recursive: true, force: true });
+        rmSync(`${tmp}.files`, { force: true });
         if (!existing.blobs.some((b) => b.digest === blob.digest)) existing.blobs.push(blob);
         this.saveLayer(existing);
         return existing;
       }
       rmSync(this.layerDir(r.diffId), { recursive: true, force: true });
       renameSync(tmp, this.layerDir(r.diffId));
+      if (existsSync(`${tmp}.files`)) renameSync(`${tmp}.files`, `${this.layerDir(r.diffId)}.files`);
       const rec: LayerRecord = { diffId: r.diffId, size: r.size, tarSize: r.tarSize, blobs: [blob] };
       this.saveLayer(rec);
       return rec;
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });
+      rmSync(`${tmp}.files`, { force: true });
       throw e;
     }
   }
@@ -428,8 +437,33 @@ export class LocalImageStore implements ImageStore {
     return rec;
   }
 
-  /** Stores a stream as a blob and unpacks it into a layer. */
-  async importLayer(input: Readable, what: string): Promise<LayerRecord> {
+  /** The layer a similar-key made last, if it is still stored. */
+  private similarLayer(key: string): string | undefined {
+    const diffId = this.similar().get(key);
+    return diffId && this.layer(diffId) ? diffId : undefined;
+  }
+
+  private rememberSimilar(key: string, diffId: string): void {
+    const map = this.similar();
+    map.delete(key);
+    map.set(key, diffId);
+    while (map.size > SIMILAR_KEEP) map.delete(map.keys().next().value!);
+    writeJsonAtomic(`${this.layersDir}/similar.json`, [...map]);
+  }
+
+  private similarKeys?: Map<string, string>;
+  private similar(): Map<string, string> {
+    this.similarKeys ??= new Map(readJson<[string, string][]>(`${this.layersDir}/similar.json`) ?? []);
+    return this.similarKeys;
+  }
+
+  /**
+   * Stores a stream as a blob and unpacks it into a layer. `similar` names what the layer is
+   * (a build step: its instruction, sources and destination): the layer this key made last
+   * lends the new one its unchanged files as hard links (see LayerLinkOptions), so a COPY of a
+   * large tree where one file changed creates one file, not the whole tree again.
+   */
+  async importLayer(input: Readable, what: string, similar?: string): Promise<LayerRecord> {
     let blob;
     try {
       blob = await this.content.write(input);
@@ -439,7 +473,11 @@ export class LocalImageStore implements ImageStore {
     this.pin([blob.digest]);
     try {
       const mediaType = this.mediaTypeOf(blob.digest);
-      return await this.unpackBlob({ digest: blob.digest, size: blob.size, mediaType }, undefined, what);
+      if (!similar) return await this.unpackBlob({ digest: blob.digest, size: blob.size, mediaType }, undefined, what);
+      const known = this.layerForBlob(blob.digest);
+      const layer = known ?? await this.doUnpack({ digest: blob.digest, size: blob.size, mediaType }, undefined, what, undefined, { from: this.similarLayer(similar) });
+      this.rememberSimilar(similar, layer.diffId);
+      return layer;
     } catch (e) {
       if (!this.layerForBlob(blob.digest)) this.content.delete(blob.digest);
       throw e;
@@ -611,6 +649,7 @@ export class LocalImageStore implements ImageStore {
       freed += rec.size;
       rmSync(`${this.layersDir}/${f}`, { force: true });
       rmSync(this.layerDir(rec.diffId), { recursive: true, force: true });
+      rmSync(`${this.layerDir(rec.diffId)}.files`, { force: true });
       for (const b of rec.blobs) this.blobToLayer.delete(b.digest);
     }
     for (const d of this.content.list()) {

@@ -9,6 +9,7 @@
 // at entries already inside the root. Whiteouts become overlay whiteouts (char 0:0) and
 // opaque directories (trusted.overlay.opaque=y, or user.overlay.opaque=y in a user namespace,
 // where the overlay is mounted with userxattr).
+import { createHash, type Hash } from 'node:crypto';
 import { fchmodSync, fchownSync, futimesSync, readFileSync, writeSync, chmodSync } from 'node:fs';
 import { removeAt } from '../../confined/tree.ts';
 import { AT, FsAtError, O, RESOLVE, S, isDir, type FsAt } from '../../sys/fsat.ts';
@@ -23,6 +24,32 @@ export interface LayerWriterOptions {
   mode: 'overlay' | 'plain' | 'copy';
   /** apply owners from the archive (needs root) */
   chown: boolean;
+}
+
+/**
+ * A new layer's regular files by path, each as `fingerprint`: its content's digest and the
+ * metadata a hard link would share. The files of one layer a later one may link to.
+ */
+export type LayerFiles = Map<string, string>;
+
+/** Options of a writer filling a fresh layer (overlay mode). */
+export interface LayerLinkOptions {
+  /** filled with the fingerprint of every regular file written (none with xattrs) */
+  index?: LayerFiles;
+  /**
+   * A stored layer whose unchanged files are hard-linked instead of written (no new inode, no
+   * data written): its root, open, and its index. Only where path, content, mode, owner and
+   * mtime all match, and the linked file checks out again by its own metadata. Layers are never
+   * written once stored, so the shared inode never changes under either.
+   */
+  like?: { fd: number; files: LayerFiles };
+}
+
+/** Files up to this size are held until their end to see whether a stored layer has them. */
+const LINK_MAX = 1 << 20;
+
+export function fingerprint(digest: string, h: TarHeader): string {
+  return `${digest}:${(h.mode & 0o7777).toString(8)}:${h.uid}:${h.gid}:${h.mtime}:${h.size}`;
 }
 
 /** A mount below the root (a container's volume inside the directory a `docker cp` writes to). */
@@ -101,11 +128,17 @@ export class LayerWriter implements TarSink {
   private readonly mountPoints = new Set<string>();
   private fd = -1;
   private current: { rel: string; h: TarHeader } | null = null;
+  /** the content digest of the current file, when the layer is indexed */
+  private hash: Hash | null = null;
+  /** a small file held back until its end: linked from the stored layer, or written then */
+  private held: { parent: number; base: string; chunks: Buffer[] } | null = null;
+  /** the stored layer's directory last opened (a layer's files come directory by directory) */
+  private likeDir: { rel: string; fd: number } | null = null;
   entries = 0;
   size = 0;
 
   /** rootFd: the directory to write into, open O_RDONLY|O_DIRECTORY, held by the caller. */
-  constructor(private readonly rootFd: number, private readonly fs: FsAt, private readonly opts: LayerWriterOptions, mounts?: Map<string, WriterMount>) {
+  constructor(private readonly rootFd: number, private readonly fs: FsAt, private readonly opts: LayerWriterOptions & LayerLinkOptions, mounts?: Map<string, WriterMount>) {
     this.fresh = fs.readdir(rootFd).length === 0;
     for (const [rel, m] of mounts ?? []) {
       this.mountPoints.add(rel);
@@ -342,11 +375,18 @@ export class LayerWriter implements TarSink {
         return;
       }
       case 'file': {
+        this.size += h.size;
+        const indexed = !!this.opts.index && this.opts.mode === 'overlay' && this.fresh && !this.kept(h).length;
+        this.hash = indexed ? createHash('sha256') : null;
+        if (indexed && h.size <= LINK_MAX && this.opts.like?.files.has(rel)) {
+          this.held = { parent, base, chunks: [] };
+          this.current = { rel, h };
+          return;
+        }
         // Created with its final permission bits where the umask lets them through (then no
         // fchmod); set-id and sticky bits always go on after the chown, which would clear them.
         this.create(parent, base, rel, () => (this.fd = this.fs.openat(parent, base, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, h.mode & 0o777)));
         this.current = { rel, h };
-        this.size += h.size;
         return;
       }
       case 'symlink': {
@@ -419,6 +459,11 @@ export class LayerWriter implements TarSink {
   }
 
   data(chunk: Buffer): void {
+    this.hash?.update(chunk);
+    if (this.held) {
+      this.held.chunks.push(Buffer.from(chunk)); // the parser's chunk is a view it reuses
+      return;
+    }
     let off = 0;
     while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);
   }
@@ -426,6 +471,19 @@ export class LayerWriter implements TarSink {
   entryEnd(): void {
     if (!this.current) return;
     const { rel, h } = this.current;
+    const fp = this.hash ? fingerprint(this.hash.digest('hex'), h) : undefined;
+    this.hash = null;
+    if (fp) this.opts.index!.set(rel, fp);
+    const held = this.held;
+    if (held) {
+      this.held = null;
+      if (fp === this.opts.like!.files.get(rel) && this.linkStored(held.parent, held.base, rel, h)) {
+        this.current = null;
+        return;
+      }
+      this.create(held.parent, held.base, rel, () => (this.fd = this.fs.openat(held.parent, held.base, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, h.mode & 0o777)));
+      for (const c of held.chunks) this.data(c);
+    }
     try {
       if (this.opts.chown && !this.ownedAsCreated(rel, h)) fchownSync(this.fd, h.uid, h.gid);
       if ((h.mode & 0o7777) !== (h.mode & 0o777 & ~this.umask)) fchmodSync(this.fd, h.mode & 0o7777);
@@ -435,6 +493,33 @@ export class LayerWriter implements TarSink {
       this.fs.close(this.fd);
       this.fd = -1;
       this.current = null;
+    }
+  }
+
+  /**
+   * Links rel from the stored layer when its file there is still the one its index names (a
+   * regular file with this size, mode, owner and mtime). False when it is not, or the link
+   * fails (too many links, a file system that refuses): the file is then written.
+   */
+  private linkStored(parent: number, base: string, rel: string, h: TarHeader): boolean {
+    const like = this.opts.like!;
+    const dirRel = parentOf(rel);
+    try {
+      if (this.likeDir?.rel !== dirRel) {
+        if (this.likeDir && this.likeDir.fd !== like.fd) this.fs.close(this.likeDir.fd);
+        this.likeDir = null;
+        const fd = dirRel === '' ? like.fd : this.fs.openat2(like.fd, dirRel, O.RDONLY | O.DIRECTORY, BENEATH);
+        this.likeDir = { rel: dirRel, fd };
+      }
+      const st = this.fs.statatIfExists(this.likeDir.fd, base, AT.SYMLINK_NOFOLLOW);
+      if (!st || (st.mode & S.IFMT) !== S.IFREG || st.size !== h.size || (st.mode & 0o7777) !== (h.mode & 0o7777)) return false;
+      if (st.uid !== h.uid || st.gid !== h.gid || Math.abs(st.mtimeMs - h.mtime * 1000) >= 1) return false;
+      const from = this.likeDir.fd;
+      this.create(parent, base, rel, () => this.fs.linkat(from, base, parent, base));
+      return true;
+    } catch (e) {
+      if (e instanceof LayerPathError) throw e;
+      return false;
     }
   }
 
@@ -496,6 +581,8 @@ export class LayerWriter implements TarSink {
   }
 
   private release(): void {
+    if (this.likeDir && this.likeDir.fd !== this.opts.like?.fd) this.fs.close(this.likeDir.fd);
+    this.likeDir = null;
     for (const fd of this.dirs.values()) this.fs.close(fd);
     this.dirs.clear();
     for (const m of this.mounts.values()) this.fs.close(m.fd);

@@ -3,12 +3,12 @@
 // are synchronous there, off the engine's event loop.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { Duplex, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { AT, O, loadFsAt } from '../../sys/fsat.ts';
-import { LayerWriter, type LayerWriterOptions } from './layerWriter.ts';
+import { LayerWriter, type LayerFiles, type LayerWriterOptions } from './layerWriter.ts';
 import { TarParser } from './tarParser.ts';
 
 export interface UnpackJob extends LayerWriterOptions {
@@ -23,6 +23,19 @@ export interface UnpackJob extends LayerWriterOptions {
   zstd?: string;
   /** accept a last entry without its padding (a docker CLI build context) */
   unpaddedEnd?: boolean;
+  /** write the new layer's index of regular files here (see LayerFiles) */
+  indexFile?: string;
+  /** a stored layer (its directory and index file) whose unchanged files are linked, not written */
+  like?: { dir: string; index: string };
+}
+
+/** A layer's index as unpackFile writes it; an empty one when it cannot be read. */
+export function readLayerFiles(file: string): LayerFiles {
+  try {
+    return new Map(JSON.parse(readFileSync(file, 'utf8')) as [string, string][]);
+  } catch {
+    return new Map();
+  }
 }
 
 /** What a followed file holds so far, as the job's owner reports it. */
@@ -163,7 +176,17 @@ export async function unpackFile(job: UnpackJob, follow?: FollowReader): Promise
   const fs = loadFsAt();
   // The layer directory is the engine's own; everything inside it is written beneath this descriptor.
   const root = fs.openat(AT.FDCWD, job.dest, O.RDONLY | O.DIRECTORY);
-  const writer = new LayerWriter(root, fs, job);
+  const index: LayerFiles | undefined = job.indexFile ? new Map() : undefined;
+  let like: { fd: number; files: LayerFiles } | undefined;
+  if (index && job.like) {
+    const files = readLayerFiles(job.like.index);
+    try {
+      if (files.size) like = { fd: fs.openat(AT.FDCWD, job.like.dir, O.RDONLY | O.DIRECTORY), files };
+    } catch {
+      like = undefined; // removed meanwhile (an image prune): every file is written
+    }
+  }
+  const writer = new LayerWriter(root, fs, { ...job, index, like });
   const parser = new TarParser(writer, { unpaddedEnd: job.unpaddedEnd });
   const hash = createHash('sha256');
   let tarSize = 0;
@@ -204,8 +227,10 @@ export async function unpackFile(job: UnpackJob, follow?: FollowReader): Promise
       throw e;
     }
     writer.finish();
+    if (index) writeFileSync(job.indexFile!, JSON.stringify([...index]));
   } finally {
     fs.close(root);
+    if (like) fs.close(like.fd);
   }
   return { diffId: `sha256:${hash.digest('hex')}`, tarSize, size: writer.size, entries: writer.entries, compression };
 }
