@@ -40,6 +40,12 @@ export interface BuildRequest {
    * build's own serves to the RUN, as BuildKit's `--ssh id=keyfile`. Only the app sends them.
    */
   ssh?: Record<string, Uint8Array[]>;
+  /**
+   * RUN --mount=type=ssh: id → the socket of a running SSH agent on the engine's machine, relayed
+   * read-only (listing and signing), as BuildKit's `--ssh default` with SSH_AUTH_SOCK. An id has
+   * key files or an agent, not both. Only the app sends them.
+   */
+  sshAgents?: Record<string, string>;
 }
 
 /** dockerd's build stream: text for the client's terminal, aux IDs, pull progress. */

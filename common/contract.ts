@@ -95,8 +95,11 @@ export const methods = {
     pull: optional(bool()),
     /** RUN --mount=type=secret: id → a file on this host, read when the build starts */
     secrets: optional(dict(str({ min: 1, max: 4096 }))),
-    /** RUN --mount=type=ssh: id → private key files on this host, comma-separated (BuildKit's --ssh id=key1,key2) */
-    ssh: optional(dict(str({ min: 1, max: 16384 }))),
+    /**
+     * RUN --mount=type=ssh: id → private key files on this host, comma-separated (BuildKit's
+     * --ssh id=key1,key2), or a running agent: its socket, or '' for the app's SSH_AUTH_SOCK
+     */
+    ssh: optional(dict(str({ min: 0, max: 16384 }))),
   }), as<{ jobId: string }>()),
   'jobs.list': method(none, as<JobView[]>()),
   'jobs.cancel': method(obj({ jobId: id }), as<null>()),

@@ -31,7 +31,8 @@ const num = (ctx: Ctx, name: string) => {
 };
 
 /**
- * Berth's extension for what the classic protocol cannot carry: a build's secrets and SSH keys,
+ * Berth's extension for what the classic protocol cannot carry: a build's secrets and SSH keys
+ * (or the sockets of running SSH agents on the engine's machine, relayed read-only),
  * sent first (POST /berth/build-credentials) and named by the build (berthcredentials=<token>).
  * Held in memory only, for one build, for at most five minutes. The app's remote-engine client
  * uses it; a dockerd answers 404, so nothing is ever sent to an engine that would not use it so.
@@ -39,6 +40,7 @@ const num = (ctx: Ctx, name: string) => {
 interface Credentials {
   secrets?: Record<string, Uint8Array>;
   ssh?: Record<string, Uint8Array[]>;
+  sshAgents?: Record<string, string>;
 }
 const credentials = new Map<string, Credentials>();
 const CREDENTIALS_TTL = 5 * 60_000;
@@ -56,8 +58,8 @@ async function buildCredentials(ctx: Ctx): Promise<void> {
     if (typeof x !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(x)) throw new ApiError(400, `build credentials: ${what} must be base64`);
     return Buffer.from(x, 'base64');
   };
-  if (!isMap(v) || [v.secrets, v.ssh].some((x) => x !== undefined && !isMap(x))) {
-    throw new ApiError(400, 'build credentials: the body must be {"secrets": {id: base64}, "ssh": {id: [base64, …]}}');
+  if (!isMap(v) || [v.secrets, v.ssh, v.sshAgents].some((x) => x !== undefined && !isMap(x))) {
+    throw new ApiError(400, 'build credentials: the body must be {"secrets": {id: base64}, "ssh": {id: [base64, …]}, "sshAgents": {id: socket path}}');
   }
   const c: Credentials = {};
   if (isMap(v.secrets)) c.secrets = Object.fromEntries(Object.entries(v.secrets).map(([id, x]) => [id, b64(x, `secret ${id}`)]));
@@ -65,6 +67,13 @@ async function buildCredentials(ctx: Ctx): Promise<void> {
     c.ssh = Object.fromEntries(Object.entries(v.ssh).map(([id, list]) => {
       if (!Array.isArray(list)) throw new ApiError(400, `build credentials: ssh ${id} must be a list of base64 key files`);
       return [id, list.map((x) => b64(x, `ssh key ${id}`))];
+    }));
+  }
+  if (isMap(v.sshAgents)) {
+    c.sshAgents = Object.fromEntries(Object.entries(v.sshAgents).map(([id, path]) => {
+      if (typeof path !== 'string' || !path.startsWith('/')) throw new ApiError(400, `build credentials: sshAgents ${id} must be the absolute path of an SSH agent's socket`);
+      if (c.ssh?.[id]) throw new ApiError(400, `build credentials: ssh ${id} has both key files and an agent: give one`);
+      return [id, path];
     }));
   }
   const token = randomBytes(16).toString('hex');
@@ -98,7 +107,7 @@ async function build(ctx: Ctx): Promise<void> {
   const cacheFrom = jsonParam<string[]>(ctx, 'cachefrom', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'a JSON array of image names');
   const platform = q(ctx, 'platform') || undefined;
   const quiet = bool(q(ctx, 'q'));
-  const { secrets, ssh } = takeCredentials(ctx);
+  const { secrets, ssh, sshAgents } = takeCredentials(ctx);
   const out = res(ctx);
   let started = false;
   const held: Record<string, unknown>[] = [];
@@ -126,7 +135,7 @@ async function build(ctx: Ctx): Promise<void> {
       rm: q(ctx, 'rm') === null ? true : bool(q(ctx, 'rm')), forcerm: bool(q(ctx, 'forcerm')), cacheFrom,
       networkMode: q(ctx, 'networkmode') || undefined, extraHosts: ctx.url.searchParams.getAll('extrahosts').filter(Boolean),
       shmSize: num(ctx, 'shmsize'), memory: num(ctx, 'memory'), memswap: num(ctx, 'memswap'), cpuShares: num(ctx, 'cpushares'),
-      cpusetCpus: q(ctx, 'cpusetcpus') || undefined, cpuQuota: num(ctx, 'cpuquota'), cpuPeriod: num(ctx, 'cpuperiod'), platform, secrets, ssh,
+      cpusetCpus: q(ctx, 'cpusetcpus') || undefined, cpuQuota: num(ctx, 'cpuquota'), cpuPeriod: num(ctx, 'cpuperiod'), platform, secrets, ssh, sshAgents,
     }, {
       stream: (text) => emit({ stream: text }),
       aux: (v) => emit({ aux: v }),

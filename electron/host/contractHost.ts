@@ -4,7 +4,7 @@
 import { methods, streams, type EventMap, type EventName, type MethodArgs, type MethodName, type MethodResult, type RunArgs, type StreamName } from '../../common/contract.ts';
 import type { ContainerInspect } from '../../common/docker.ts';
 import { createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { NOT_A_KEY, readKeyFile, SshKeyError } from '../../common/sshKeys.ts';
 import { CodedError, isCodedError } from '../../common/errors.ts';
@@ -215,13 +215,13 @@ export class ContractHost {
     'builds.start': (a) => {
       const ctx = scanFolder(a.folder, a.dockerfile || undefined);
       const secrets = readSecrets(a.secrets);
-      const ssh = readSshKeys(a.ssh);
+      const { keys: ssh, agents: sshAgents } = readSshKeys(a.ssh, process.env);
       const title = a.tags?.[0] ?? a.folder.split('/').filter(Boolean).pop() ?? a.folder;
       return {
         jobId: this.jobs.start('build', title, async (j) => {
           const id = await this.backend.images.build(packFolder(ctx), {
             dockerfile: ctx.dockerfile, tags: a.tags, buildArgs: a.buildArgs, target: a.target || undefined, nocache: a.nocache, pull: a.pull, context: a.folder,
-            secrets, ssh, forcerm: true, // the app leaves no step containers behind, failed or not
+            secrets, ssh, sshAgents, forcerm: true, // the app leaves no step containers behind, failed or not
           }, {
             stream: (text) => {
               if (text.startsWith('Step ')) j.progress({ status: text.trim() });
@@ -296,14 +296,25 @@ export function createOptions(a: RunArgs): ContainerCreateOptions {
 /**
  * The build form's SSH keys: id → key files (comma-separated, `~` for the home directory), read
  * and checked now: a key with a passphrase or a file that is no key is refused before the build.
+ * An id with no path (or with one that is a socket) is a running agent, SSH_AUTH_SOCK's by default.
  */
-function readSshKeys(spec: Record<string, string> | undefined): Record<string, Buffer[]> | undefined {
-  if (!spec) return undefined;
+function readSshKeys(spec: Record<string, string> | undefined, env: NodeJS.ProcessEnv): { keys?: Record<string, Buffer[]>; agents?: Record<string, string> } {
+  if (!spec) return {};
   const out: Record<string, Buffer[]> = {};
+  const agents: Record<string, string> = {};
   for (const [id, list] of Object.entries(spec)) {
     if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) throw new CodedError('INVALID_ARGUMENT', `ssh id "${id}": use letters, digits, '.', '-' or '_'`);
-    out[id] = list.split(',').map((p) => p.trim()).filter(Boolean).map((p) => {
-      const path = p.replace(/^~(?=\/|$)/, homedir());
+    const paths = list.split(',').map((p) => p.trim().replace(/^~(?=\/|$)/, homedir())).filter(Boolean);
+    const socket = paths.length ? paths.find((p) => statSync(p, { throwIfNoEntry: false })?.isSocket()) : env.SSH_AUTH_SOCK;
+    if (!paths.length && !socket) {
+      throw new CodedError('INVALID_ARGUMENT', `ssh ${id}: no SSH agent is running for the app (SSH_AUTH_SOCK is not set): start one, or give key files (${id}=~/.ssh/id_ed25519)`);
+    }
+    if (socket) {
+      if (paths.length > 1) throw new CodedError('INVALID_ARGUMENT', `ssh ${id}: ${socket} is an agent's socket: give it alone, or key files only`);
+      agents[id] = socket;
+      continue;
+    }
+    out[id] = paths.map((path) => {
       let data: Buffer;
       try {
         data = readFileSync(path);
@@ -314,9 +325,8 @@ function readSshKeys(spec: Record<string, string> | undefined): Record<string, B
       if (why) throw new CodedError('INVALID_ARGUMENT', `ssh key ${id}: ${path}: ${why}`);
       return data;
     });
-    if (!out[id].length) throw new CodedError('INVALID_ARGUMENT', `ssh key ${id}: give the path of a private key file (${id}=~/.ssh/id_ed25519)`);
   }
-  return out;
+  return { keys: Object.keys(out).length ? out : undefined, agents: Object.keys(agents).length ? agents : undefined };
 }
 
 /** Why a file cannot serve as an SSH key, or undefined when it can. */

@@ -345,6 +345,23 @@ describe('desktop UI in web mode', { timeout: 240_000, skip: !existsSync(CHROMIU
       await page.locator('.row.build-row[data-build="uisecret"][data-status=done]').waitFor({ timeout: 60_000 });
       const seen = spawnSync('docker', ['run', '--rm', 'uisecret', 'sh', '-c', 'cat /token-size /shout; echo; test -e /run/secrets/token && echo present || echo absent; cat /agent'], { env: { ...process.env, DOCKER_HOST: `unix://${daemon.sock}` }, encoding: 'utf8' });
       assert.equal(seen.stdout, '6\nSESAME\nabsent\n/run/buildkit/ssh_agent.0\n', seen.stderr);
+      // A running agent's socket instead of key files: relayed to the RUN (BuildKit's --ssh default).
+      const agentSock = `${dir}/agent.sock`;
+      const agent = spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 100 && !existsSync(agentSock); i++) await new Promise((r) => setTimeout(r, 20));
+        spawnSync('ssh-add', [`${dir}/id.key`], { env: { ...process.env, SSH_AUTH_SOCK: agentSock }, stdio: 'ignore' });
+        await page.fill('input[aria-label="tags"]', 'uiagent');
+        await page.fill('textarea[aria-label="build ssh keys"]', `default=${agentSock}`);
+        await page.click('.build-form button:has-text("Build")');
+        await page.locator('.row.build-row[data-build="uiagent"][data-status=done]').waitFor({ timeout: 60_000 });
+      } finally {
+        agent.kill();
+      }
+      // An id alone is the app's own agent; a line that is neither is refused in the form.
+      await page.fill('textarea[aria-label="build ssh keys"]', 'not an id');
+      await page.locator('.build-form .error-text', { hasText: /or id alone for your running SSH agent/ }).waitFor();
+      await page.fill('input[aria-label="tags"]', 'uisecret');
       await page.fill('textarea[aria-label="build ssh keys"]', `default=${dir}/locked.key`);
       await page.click('.build-form button:has-text("Build")');
       await page.locator('.toast', { hasText: /ssh key default: .*locked.key: it is protected by a passphrase/ }).waitFor();

@@ -5,7 +5,7 @@
 // secret its file; neither lands in the image; a required key that was not given, an unknown
 // token and an engine without the extension (a dockerd) are refused with what to do.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -89,6 +89,36 @@ describe('build secrets and SSH keys over the Docker API', { timeout: 300_000, s
     assert.equal(await cat('credtest', 'ls -A /tmp; test -e /run/buildkit || echo no-agent; test -e /run/secrets || echo no-secret'), 'no-agent\nno-secret\n');
     // Nor on the engine: the agent sockets and the secret files went with the build.
     assert.equal(spawnSync('sh', ['-c', `ls -d ${daemon.base}/root/build/*/ssh ${tmpdir()}/berth-ssh-* 2>/dev/null`]).stdout.toString(), '');
+  });
+
+  it('relays the app\'s running ssh-agent to RUN --mount=type=ssh (BuildKit\'s --ssh default), read-only', async () => {
+    // OpenSSH's own agent holding the key, in the foreground so that it is ended by its PID.
+    const upstream = `${work}/running-agent.sock`;
+    const real = spawn('ssh-agent', ['-D', '-a', upstream], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(upstream); i++) await new Promise((r) => setTimeout(r, 20));
+      execFileSync('ssh-add', [`${work}/key`], { env: { ...process.env, SSH_AUTH_SOCK: upstream }, stdio: 'ignore' });
+      mkdirSync(`${work}/relay`, { recursive: true });
+      execFileSync('gcc', ['-static', '-O1', '-o', `${work}/relay/agentclient`, 'test/fixtures/ssh/agentclient.c']);
+      const r = await build('relay', 'FROM busybox:latest\nCOPY agentclient /agentclient\nRUN --mount=type=ssh /agentclient > /agent.out\n', { tags: ['relaytest'], sshAgents: { default: upstream } });
+      assert.ok(!r.error, `${r.out}${r.error?.message ?? ''}`);
+      const lines = (await cat('relaytest', 'cat /agent.out')).trim().split('\n');
+      const [, pubB64] = readFileSync(`${work}/key.pub`, 'utf8').split(' ');
+      assert.equal(lines[0], 'keys 1');
+      assert.match(lines[1], new RegExp(` ${Buffer.from(pubB64, 'base64').toString('hex')}$`));
+      const sig = new SshReader(Buffer.from(lines[2].replace(/^sig /, ''), 'hex'));
+      assert.equal(Buffer.from(sig.string()).toString(), 'ssh-ed25519');
+      const pub = new SshReader(Buffer.from(pubB64, 'base64'));
+      pub.string();
+      const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub.string()).toString('base64url') }, format: 'jwk' });
+      assert.ok(verify(null, Buffer.from('berth-build'), key, Buffer.from(sig.string())), 'the running agent signed');
+      await daemon.docker(['rmi', 'relaytest']);
+      // An agent that does not answer where the engine runs: said before the RUN, with what to do.
+      const gone = await build('relay', 'FROM busybox:latest\nRUN --mount=type=ssh true\n', { sshAgents: { default: `${work}/no-agent.sock` } });
+      assert.match(gone.error?.message ?? '', /ssh "default": no SSH agent answers at .*no-agent\.sock where the engine runs.*give key files instead/);
+    } finally {
+      real.kill();
+    }
   });
 
   it('refuses a required key it was not given, an unknown token, and an engine that cannot take them', async () => {

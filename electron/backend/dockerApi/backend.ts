@@ -279,11 +279,11 @@ export class DockerApiBackend implements Backend {
   private async buildCredentials(req: Parameters<ImagesBackend['build']>[1]): Promise<string | undefined> {
     const secrets = Object.entries(req.secrets ?? {});
     const ssh = Object.entries(req.ssh ?? {});
-    if (!secrets.length && !ssh.length) return undefined;
+    if (!secrets.length && !ssh.length && !Object.keys(req.sshAgents ?? {}).length) return undefined;
     const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
     try {
       const r = await this.client.json<{ Token: string }>('POST', '/berth/build-credentials', {
-        body: { secrets: Object.fromEntries(secrets.map(([id, v]) => [id, b64(v)])), ssh: Object.fromEntries(ssh.map(([id, list]) => [id, list.map(b64)])) },
+        body: { secrets: Object.fromEntries(secrets.map(([id, v]) => [id, b64(v)])), ssh: Object.fromEntries(ssh.map(([id, list]) => [id, list.map(b64)])), sshAgents: req.sshAgents },
       });
       return r.Token;
     } catch (e) {

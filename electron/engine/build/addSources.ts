@@ -16,7 +16,7 @@ const isUrl = (w: string) => /^https?:\/\//i.test(w);
  * it. Returns the git source, if there was one. --checksum pins one URL's digest or the
  * repository's commit.
  */
-export async function fetchAddSources(plan: CopyPlan, o: { line: number; checksum?: string; keepGitDir: boolean; gitDir?: string; signal: AbortSignal; sshKeys?: Uint8Array[] }): Promise<string | undefined> {
+export async function fetchAddSources(plan: CopyPlan, o: { line: number; checksum?: string; keepGitDir: boolean; gitDir?: string; signal: AbortSignal; sshKeys?: Uint8Array[]; sshAgent?: string }): Promise<string | undefined> {
   const { checksum, line } = o;
   const git = plan.add ? plan.sources.find(isGitSource) : undefined;
   if (checksum && plan.sources.length !== 1) throw invalid(`dockerfile parse error line ${line}: checksum can't be specified for multiple sources`);
@@ -26,7 +26,7 @@ export async function fetchAddSources(plan: CopyPlan, o: { line: number; checksu
   }
   if (git) {
     if (plan.sources.length !== 1) throw invalid(`dockerfile parse error line ${line}: a git repository must be ADD's only source`);
-    plan.sources = [await cloneGit(git, o.gitDir!, { keepGitDir: o.keepGitDir, checksum, signal: o.signal, sshKeys: o.sshKeys })];
+    plan.sources = [await cloneGit(git, o.gitDir!, { keepGitDir: o.keepGitDir, checksum, signal: o.signal, sshKeys: o.sshKeys, sshAgent: o.sshAgent })];
   } else if (plan.add && plan.sources.some(isUrl)) {
     plan.downloads = [];
     for (const url of plan.sources.filter(isUrl)) {

@@ -521,7 +521,7 @@ export class Builder {
           specs.push({ m: { ...m, readOnly: true }, source: secretFile(this.opts.workDir, specs.length, m, value) });
         } else if (m.type === 'ssh') {
           keys.push({ type: 'ssh', target: m.target, id: m.id }); // nor do its keys
-          const agent = await sshAgentFor(m, this.opts.ssh?.[m.id!], `${this.opts.workDir}/ssh/${st.step}.${specs.length}`);
+          const agent = await sshAgentFor(m, this.opts.ssh?.[m.id!], `${this.opts.workDir}/ssh/${st.step}.${specs.length}`, this.opts.sshAgents?.[m.id!]);
           if (!agent) continue;
           releases.push(() => void agent.close());
           specs.push({ m, source: agent.path });
@@ -658,7 +658,7 @@ export class Builder {
     }
     const gitDir = plan.add ? `${this.opts.workDir}/git-${st.step}` : undefined;
     if (plan.add && plan.sources.some((src) => /^[a-z]+:\/\//i.test(src))) this.recorder?.phase(st.step, 'download');
-    const git = await fetchAddSources(plan, { line: ins.line, checksum, keepGitDir, gitDir, signal: this.abort.signal, sshKeys: this.opts.ssh?.default });
+    const git = await fetchAddSources(plan, { line: ins.line, checksum, keepGitDir, gitDir, signal: this.abort.signal, sshKeys: this.opts.ssh?.default, sshAgent: this.opts.sshAgents?.default });
     if (plan.from) {
       const dep = this.stageRef(plan.from);
       plan.fromImage = dep ? this.results.get(dep.index) : await this.image(plan.from, st.step);

@@ -38,14 +38,14 @@ function git(args: string[], cwd: string, home: string, signal: AbortSignal, age
  * Clones `src` into `dir`; returns the path in it to copy (`.`, or the subdirectory named after
  * the ref), which the caller resolves inside the clone, so a symlink cannot lead out.
  */
-export async function cloneGit(src: string, dir: string, opts: { keepGitDir: boolean; checksum?: string; signal: AbortSignal; sshKeys?: Uint8Array[] }): Promise<string> {
+export async function cloneGit(src: string, dir: string, opts: { keepGitDir: boolean; checksum?: string; signal: AbortSignal; sshKeys?: Uint8Array[]; sshAgent?: string }): Promise<string> {
   const hash = src.indexOf('#');
   const url = hash < 0 ? src : src.slice(0, hash);
   const [ref, subdir] = hash < 0 ? ['', ''] : src.slice(hash + 1).split(':');
   const fail = (why: string) => invalid(`ADD failed: git source ${url}${ref ? ` at ${ref}` : ''}: ${why}`);
   const overSsh = /^(git@|ssh:\/\/)/.test(url);
-  if (overSsh && !opts.sshKeys?.length) {
-    throw fail('ssh needs a key: set one in the Builds view\'s SSH keys (default=/path/to/key), or use an https:// URL; the docker CLI cannot send SSH keys over the classic protocol');
+  if (overSsh && !opts.sshKeys?.length && !opts.sshAgent) {
+    throw fail('ssh needs a key: set one in the Builds view\'s SSH keys (default=/path/to/key, or default alone for the app\'s running agent), or use an https:// URL; the docker CLI cannot send SSH keys over the classic protocol');
   }
   if (!GIT) throw fail('the host has no git (apt-get install git)');
   if (subdir && subdir.split('/').includes('..')) throw fail(`subdirectory ${subdir} climbs out of the repository`);
@@ -54,7 +54,7 @@ export async function cloneGit(src: string, dir: string, opts: { keepGitDir: boo
   let agent: SshAgent | undefined;
   try {
     if (overSsh) {
-      agent = await sshAgentFor({ type: 'ssh', id: 'default', target: '', sharing: 'shared', readOnly: true, required: true, uid: process.getuid?.(), gid: process.getgid?.() }, opts.sshKeys, `${home}/agent`);
+      agent = await sshAgentFor({ type: 'ssh', id: 'default', target: '', sharing: 'shared', readOnly: true, required: true, uid: process.getuid?.(), gid: process.getgid?.() }, opts.sshKeys, `${home}/agent`, opts.sshAgent);
     }
     const full = url.startsWith('github.com/') ? `https://${url}` : url;
     await git(['clone', '--quiet', '--no-checkout', '--', full, dir], home, home, opts.signal, agent).catch((e) => {

@@ -2,13 +2,13 @@
 // ECDSA; OpenSSH and PEM files) are listed by `ssh-add -l` and sign for `ssh-keygen -Y sign`,
 // whose signatures `ssh-keygen -Y check-novalidate` accepts. Bad key files are refused by name.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { parseOpensshKey } from '../../../common/sshKeys.ts';
-import { loadSshKey, SshAgent } from './sshAgent.ts';
+import { agentAnswers, loadSshKey, sshAgentFor, SshAgent } from './sshAgent.ts';
 
 const hasOpenssh = spawnSync('ssh-keygen', ['-?']).error === undefined;
 
@@ -88,5 +88,41 @@ describe('build ssh agent', { skip: !hasOpenssh && 'ssh-keygen is not installed 
     assert.throws(() => loadSshKey(readFileSync(`${dir}/ed.pub`), 'ssh key x'), /ssh key x: it is not a private key file/);
     const damaged = readFileSync(`${dir}/ed`, 'utf8').replace(/\n[A-Za-z0-9+/=]+\n-----END/, '\n-----END');
     assert.throws(() => loadSshKey(Buffer.from(damaged), 'ssh key y'), /ssh key y: the file is damaged/);
+  });
+
+  it('relays a running ssh-agent read-only: its keys list and sign, adding, removing and locking fail', async () => {
+    // OpenSSH's own agent, in the foreground so that it is ended by its PID.
+    const upstream = `${dir}/running.sock`;
+    const real = spawn('ssh-agent', ['-D', '-a', upstream], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(upstream); i++) await new Promise((r) => setTimeout(r, 20));
+      const realEnv = { ...process.env, SSH_AUTH_SOCK: upstream };
+      assert.equal((await run('ssh-add', [`${dir}/ed`], realEnv)).code, 0);
+      assert.equal(await agentAnswers(upstream), true);
+      assert.equal(await agentAnswers(`${dir}/no-such.sock`), false);
+      const relay = await sshAgentFor({ type: 'ssh', id: 'default', target: '/run/buildkit/ssh_agent.0', sharing: 'shared', readOnly: true, required: false, uid: process.getuid?.(), gid: process.getgid?.() }, undefined, `${dir}/relay/sock`, upstream);
+      assert.ok(relay);
+      try {
+        const relayEnv = { ...process.env, SSH_AUTH_SOCK: relay.path };
+        const listed = (await run('ssh-add', ['-L'], relayEnv)).out.trim().split(' ').slice(0, 2).join(' ');
+        assert.equal(listed, readFileSync(`${dir}/ed.pub`, 'utf8').split(' ').slice(0, 2).join(' '));
+        writeFileSync(`${dir}/data`, 'signed through the relay\n');
+        rmSync(`${dir}/data.sig`, { force: true });
+        const signed = await run('ssh-keygen', ['-Y', 'sign', '-n', 'file', '-f', `${dir}/ed.pub`, `${dir}/data`], relayEnv);
+        assert.equal(signed.code, 0, signed.out);
+        assert.equal((await run('ssh-keygen', ['-Y', 'check-novalidate', '-n', 'file', '-s', `${dir}/data.sig`], relayEnv, readFileSync(`${dir}/data`))).code, 0);
+        // The build may not change the running agent.
+        assert.notEqual((await run('ssh-add', [`${dir}/rsa`], relayEnv)).code, 0, 'adding a key fails');
+        assert.notEqual((await run('ssh-add', ['-D'], relayEnv)).code, 0, 'removing all fails');
+        assert.notEqual((await run('ssh-add', ['-x'], relayEnv, Buffer.from('pw\npw\n'))).code, 0, 'locking fails');
+        assert.equal((await run('ssh-add', ['-l'], realEnv)).out.trim().split('\n').length, 1, 'the running agent holds its one key still');
+      } finally {
+        await relay.close();
+      }
+      await assert.rejects(sshAgentFor({ type: 'ssh', id: 'gone', target: '/x', sharing: 'shared', readOnly: true, required: true }, undefined, `${dir}/relay2/sock`, `${dir}/no-such.sock`),
+        /ssh "gone": no SSH agent answers at .*no-such\.sock where the engine runs .*give key files instead/);
+    } finally {
+      real.kill();
+    }
   });
 });

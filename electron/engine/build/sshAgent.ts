@@ -2,10 +2,12 @@
 // does for `--ssh id=keyfile`: it lists them and signs with them (the agent protocol's two
 // requests a client needs, draft-miller-ssh-agent §4.4–4.5), never hands a key out, and lives on
 // a socket of the build's own that the RUN sees. Anything else gets SSH_AGENT_FAILURE.
+// Or it relays a running agent (BuildKit's `--ssh default` with SSH_AUTH_SOCK), read-only as
+// BuildKit's is: listing and signing go through, adding, removing or locking keys fail.
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { NOT_A_KEY, publicBlobOf, readKeyFile, SshKeyError, SshReader, sshWire, mpintBytes, type SshKeyType } from '../../../common/sshKeys.ts';
 import { invalid } from '../errors.ts';
 import type { RunMount } from './runMounts.ts';
@@ -57,19 +59,50 @@ function signWith(k: AgentKey, data: Buffer, flags: number): Buffer {
   return Buffer.from(sshWire(k.type, sshWire(mpintBytes(rs.subarray(0, half)), mpintBytes(rs.subarray(half)))));
 }
 
+/** Splits a byte stream into the agent protocol's messages (a 4-byte length, then the message). */
+function framer(onMessage: (msg: Buffer) => void, onBad: () => void): (chunk: Buffer) => void {
+  let pending = Buffer.alloc(0);
+  return (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 4) {
+      const len = pending.readUInt32BE(0);
+      if (len === 0 || len > MAX_MESSAGE) return onBad();
+      if (pending.length < 4 + len) break;
+      const msg = pending.subarray(4, 4 + len);
+      pending = pending.subarray(4 + len);
+      onMessage(msg);
+    }
+  };
+}
+
+/** Whether a running agent answers at `path`: connects and asks it for its keys. */
+export function agentAnswers(path: string, timeoutMs = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(path);
+    const done = (ok: boolean) => {
+      c.destroy();
+      resolve(ok);
+    };
+    c.setTimeout(timeoutMs, () => done(false));
+    c.once('error', () => done(false));
+    c.on('data', framer((msg) => done(msg[0] === IDENTITIES_ANSWER), () => done(false)));
+    c.write(Buffer.from(sshWire(Buffer.from([REQUEST_IDENTITIES]))));
+  });
+}
+
 export class SshAgent {
   private readonly server: Server;
   private readonly clients = new Set<Socket>();
 
-  private constructor(private readonly keys: AgentKey[], readonly path: string, private readonly ownDir?: string) {
-    this.server = createServer((s) => this.serve(s));
+  private constructor(private readonly keys: AgentKey[], readonly path: string, private readonly ownDir?: string, private readonly upstream?: string) {
+    this.server = createServer((s) => (upstream ? this.relay(s, upstream) : this.serve(s)));
   }
 
   /**
    * Listens on `path` (its directory made 0700), or in a directory of its own under the temp
    * dir when `path` would not fit a socket address; the caller sets the socket's owner and mode.
    */
-  static async listen(keys: AgentKey[], path: string): Promise<SshAgent> {
+  static async listen(keys: AgentKey[], path: string, upstream?: string): Promise<SshAgent> {
     let ownDir: string | undefined;
     if (Buffer.byteLength(path) > SUN_PATH) {
       ownDir = mkdtempSync(`${tmpdir()}/berth-ssh-`);
@@ -77,7 +110,7 @@ export class SshAgent {
     }
     mkdirSync(path.replace(/\/[^/]+$/, ''), { recursive: true, mode: 0o700 });
     rmSync(path, { force: true });
-    const a = new SshAgent(keys, path, ownDir);
+    const a = new SshAgent(keys, path, ownDir, upstream);
     await new Promise<void>((resolve, reject) => {
       a.server.once('error', reject);
       a.server.listen(path, () => resolve());
@@ -89,21 +122,36 @@ export class SshAgent {
     this.clients.add(s);
     s.on('close', () => this.clients.delete(s));
     s.on('error', () => undefined);
-    let pending = Buffer.alloc(0);
-    s.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4) {
-        const len = pending.readUInt32BE(0);
-        if (len === 0 || len > MAX_MESSAGE) {
-          s.destroy(); // not an agent client
-          return;
-        }
-        if (pending.length < 4 + len) break;
-        const msg = pending.subarray(4, 4 + len);
-        pending = pending.subarray(4 + len);
-        s.write(this.answer(msg));
-      }
+    s.on('data', framer((msg) => s.write(this.answer(msg)), () => s.destroy())); // not an agent client: dropped
+  }
+
+  /**
+   * A client's requests to the running agent at `upstream`, one at a time over a connection of its
+   * own: listing and signing are passed on and their answers back, anything else fails here.
+   */
+  private relay(s: Socket, upstream: string): void {
+    this.clients.add(s);
+    const up = connect(upstream);
+    const answers: ((msg: Buffer) => void)[] = [];
+    let queue = Promise.resolve();
+    const close = () => {
+      s.destroy();
+      up.destroy();
+    };
+    s.on('close', () => (this.clients.delete(s), up.destroy()));
+    for (const c of [s, up]) c.on('error', close);
+    up.on('close', () => s.destroy());
+    up.on('data', framer((msg) => answers.shift()?.(msg), close));
+    const ask = (msg: Buffer) => new Promise<Buffer>((resolve) => {
+      answers.push(resolve);
+      up.write(Buffer.from(sshWire(msg)));
     });
+    s.on('data', framer((msg) => {
+      queue = queue.then(async () => {
+        const reply = msg[0] === REQUEST_IDENTITIES || msg[0] === SIGN_REQUEST ? await ask(msg) : Buffer.from([FAILURE]);
+        if (!s.destroyed) s.write(Buffer.from(sshWire(reply)));
+      });
+    }, close));
   }
 
   private answer(msg: Buffer): Buffer {
@@ -136,16 +184,21 @@ export class SshAgent {
 
 /**
  * The agent of one RUN --mount=type=ssh (target and id already defaulted): none when the build was
- * not given keys for its id and the mount is not required (BuildKit skips it), else listening
- * with the mount's owner and mode (default 0600, root's).
+ * given neither keys nor a running agent for its id and the mount is not required (BuildKit skips
+ * it), else listening with the mount's owner and mode (default 0600, root's). `running`: the socket
+ * of a running agent to relay instead, which must answer now.
  */
-export async function sshAgentFor(m: RunMount, files: Uint8Array[] | undefined, path: string): Promise<SshAgent | undefined> {
-  if (!files?.length) {
+export async function sshAgentFor(m: RunMount, files: Uint8Array[] | undefined, path: string, running?: string): Promise<SshAgent | undefined> {
+  if (running) {
+    if (!(await agentAnswers(running))) {
+      throw invalid(`ssh "${m.id}": no SSH agent answers at ${running} where the engine runs (an engine in a VM or on another machine cannot reach this machine's agent): give key files instead (${m.id}=/path/to/key)`);
+    }
+  } else if (!files?.length) {
     if (!m.required) return undefined;
     throw invalid(`ssh key "${m.id}" is required, but this build was not given it: set it in the Builds view's SSH keys (${m.id}=/path/to/key); the docker CLI cannot send SSH keys over the classic protocol`);
   }
-  const keys = files.map((f, i) => loadSshKey(f, `ssh key "${m.id}"${files.length > 1 ? ` (file ${i + 1})` : ''}`));
-  const agent = await SshAgent.listen(keys, path);
+  const keys = running ? [] : files!.map((f, i) => loadSshKey(f, `ssh key "${m.id}"${files!.length > 1 ? ` (file ${i + 1})` : ''}`));
+  const agent = await SshAgent.listen(keys, path, running);
   try {
     chmodSync(agent.path, m.mode ?? 0o600);
     chownSync(agent.path, m.uid ?? 0, m.gid ?? 0);

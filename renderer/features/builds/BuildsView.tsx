@@ -103,10 +103,13 @@ function BuildForm() {
   const sshLines = sshText.split('\n').map((l) => l.trim()).filter(Boolean);
   const ssh: Record<string, string> = {};
   for (const l of sshLines) {
-    const id = l.slice(0, Math.max(0, l.indexOf('=')));
-    ssh[id] = ssh[id] ? `${ssh[id]},${l.slice(l.indexOf('=') + 1)}` : l.slice(l.indexOf('=') + 1);
+    // `id` alone: the app's running agent (SSH_AUTH_SOCK), as BuildKit's --ssh default
+    const eq = l.indexOf('=');
+    const id = eq < 0 ? l : l.slice(0, eq);
+    const path = eq < 0 ? '' : l.slice(eq + 1);
+    ssh[id] = ssh[id] && path ? `${ssh[id]},${path}` : path || (ssh[id] ?? '');
   }
-  const badSsh = sshLines.find((l) => !/^[A-Za-z0-9_.-]+=\S/.test(l));
+  const badSsh = sshLines.find((l) => !/^[A-Za-z0-9_.-]+(=\S.*)?$/.test(l));
   const tagList = tags.split(/[\s,]+/).filter(Boolean);
   return (
     <form className="build-form" aria-label="build an image" onSubmit={async (e) => {
@@ -123,8 +126,8 @@ function BuildForm() {
       {badArg !== undefined && <p className="error-text">build arg "{badArg}": a name is letters, digits and _, not starting with a digit</p>}
       <label>Secrets<textarea aria-label="build secrets" placeholder={'id=/path/to/file, one per line (RUN --mount=type=secret,id=…)'} rows={1} value={secretText} onChange={(e) => setSecretText(e.target.value)} /></label>
       {badSecret !== undefined && <p className="error-text">secret "{badSecret}": write id=/path/to/file (id: letters, digits, '.', '-' or '_')</p>}
-      <label>SSH keys<textarea aria-label="build ssh keys" placeholder={'default=~/.ssh/id_ed25519, one per line (RUN --mount=type=ssh); no passphrase'} rows={1} value={sshText} onChange={(e) => setSshText(e.target.value)} /></label>
-      {badSsh !== undefined && <p className="error-text">ssh key "{badSsh}": write id=/path/to/private_key (the id RUN --mount=type=ssh names, default if it names none)</p>}
+      <label>SSH keys<textarea aria-label="build ssh keys" placeholder={'default=~/.ssh/id_ed25519 (no passphrase), or default alone for your running agent; one per line (RUN --mount=type=ssh)'} rows={1} value={sshText} onChange={(e) => setSshText(e.target.value)} /></label>
+      {badSsh !== undefined && <p className="error-text">ssh key "{badSsh}": write id=/path/to/private_key, or id alone for your running SSH agent (the id RUN --mount=type=ssh names, default if it names none)</p>}
       <div className="inline">
         <label>Target
           <select aria-label="target stage" value={target} onChange={(e) => setTarget(e.target.value)} disabled={!scan || 'error' in scan || !scan.stages.length}>
