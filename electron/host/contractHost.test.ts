@@ -1,6 +1,9 @@
 // The app's host over a fake backend, without root: the contract's methods and errors, deltas
 // from backend events, stats relayed, terminal and log streams, and nothing left subscribed.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventName } from '../../common/contract.ts';
@@ -65,6 +68,35 @@ describe('contract host over a fake backend', () => {
       assert.equal((await h.call<unknown[]>('containers.list')).length, 0, 'nothing was made by the refused calls');
     } finally {
       h.dispose();
+    }
+  });
+
+  it('takes a build\'s SSH agent from SSH_AUTH_SOCK or a socket path, and refuses what cannot be one', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/berth-host-ssh-`);
+    const sock = createServer();
+    const saved = process.env.SSH_AUTH_SOCK;
+    const h = hostOver(new FakeBackend());
+    try {
+      writeFileSync(`${dir}/Dockerfile`, 'FROM busybox\n');
+      writeFileSync(`${dir}/key`, 'not a key\n');
+      await new Promise<void>((r) => sock.listen(`${dir}/agent.sock`, r));
+      const start = (ssh: Record<string, string>) => h.call('builds.start', { folder: dir, ssh });
+      delete process.env.SSH_AUTH_SOCK;
+      await assert.rejects(start({ default: '' }), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && /ssh default: no SSH agent is running for the app \(SSH_AUTH_SOCK is not set\)/.test(e.message));
+      await assert.rejects(start({ default: `${dir}/agent.sock,${dir}/key` }), /ssh default: .*agent\.sock is an agent's socket: give it alone/);
+      await assert.rejects(start({ default: `${dir}/key` }), /ssh key default: .*key: it is not a private key file/, 'a plain file is read as a key');
+      // An agent's socket, given or from SSH_AUTH_SOCK, passes the host's checks (the fake engine has no builder).
+      process.env.SSH_AUTH_SOCK = `${dir}/agent.sock`;
+      for (const ssh of [{ default: '' }, { deploy: `${dir}/agent.sock` }]) {
+        const { jobId } = await h.call<{ jobId: string }>('builds.start', { folder: dir, ssh });
+        assert.ok(jobId);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+      h.dispose();
+      await new Promise((r) => sock.close(r));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
