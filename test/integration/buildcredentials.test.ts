@@ -53,6 +53,19 @@ describe('build secrets and SSH keys over the Docker API', { timeout: 300_000, s
     }
   };
   const cat = async (image: string, cmd: string) => (await daemon.docker(['run', '--rm', image, 'sh', '-c', cmd])).out;
+  /** The agent client's output in an image: one key (its comment, the .pub key's blob), and a signature that verifies with it. */
+  const signedByKey = async (image: string, comment: string) => {
+    const lines = (await cat(image, 'cat /agent.out')).trim().split('\n');
+    const [, pubB64] = readFileSync(`${work}/key.pub`, 'utf8').split(' ');
+    assert.equal(lines[0], 'keys 1');
+    assert.equal(lines[1], `key ${comment} ${Buffer.from(pubB64, 'base64').toString('hex')}`);
+    const sig = new SshReader(Buffer.from(lines[2].replace(/^sig /, ''), 'hex'));
+    assert.equal(Buffer.from(sig.string()).toString(), 'ssh-ed25519');
+    const pub = new SshReader(Buffer.from(pubB64, 'base64'));
+    pub.string();
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub.string()).toString('base64url') }, format: 'jwk' });
+    assert.ok(verify(null, Buffer.from('berth-build'), key, Buffer.from(sig.string())), 'the signature verifies');
+  };
 
   it('serves the keys to RUN --mount=type=ssh: listed, signing, at the mount\'s path, owner and mode; a secret too; none in the image', async () => {
     mkdirSync(`${work}/ok`, { recursive: true });
@@ -72,16 +85,7 @@ describe('build secrets and SSH keys over the Docker API', { timeout: 300_000, s
     });
     assert.ok(!r.error, `${r.out}${r.error?.message ?? ''}`);
     // The agent lists the key with its comment and signs; the signature verifies with the .pub key.
-    const lines = (await cat('credtest', 'cat /agent.out')).trim().split('\n');
-    const [, pubB64] = readFileSync(`${work}/key.pub`, 'utf8').split(' ');
-    assert.equal(lines[0], 'keys 1');
-    assert.equal(lines[1], `key deploy@berth-test ${Buffer.from(pubB64, 'base64').toString('hex')}`);
-    const sig = new SshReader(Buffer.from(lines[2].replace(/^sig /, ''), 'hex'));
-    assert.equal(Buffer.from(sig.string()).toString(), 'ssh-ed25519');
-    const pub = new SshReader(Buffer.from(pubB64, 'base64'));
-    pub.string();
-    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub.string()).toString('base64url') }, format: 'jwk' });
-    assert.ok(verify(null, Buffer.from('berth-build'), key, Buffer.from(sig.string())), 'the signature verifies');
+    await signedByKey('credtest', 'deploy@berth-test');
     assert.equal(await cat('credtest', 'cat /sock.out'), '/run/buildkit/ssh_agent.0\n');
     assert.equal(await cat('credtest', 'cat /deploy.out'), '65534 660 socket\n/tmp/deploy.sock\n');
     assert.equal(await cat('credtest', 'cat /token.out'), 's3cret-value');
@@ -102,16 +106,7 @@ describe('build secrets and SSH keys over the Docker API', { timeout: 300_000, s
       execFileSync('gcc', ['-static', '-O1', '-o', `${work}/relay/agentclient`, 'test/fixtures/ssh/agentclient.c']);
       const r = await build('relay', 'FROM busybox:latest\nCOPY agentclient /agentclient\nRUN --mount=type=ssh /agentclient > /agent.out\n', { tags: ['relaytest'], sshAgents: { default: upstream } });
       assert.ok(!r.error, `${r.out}${r.error?.message ?? ''}`);
-      const lines = (await cat('relaytest', 'cat /agent.out')).trim().split('\n');
-      const [, pubB64] = readFileSync(`${work}/key.pub`, 'utf8').split(' ');
-      assert.equal(lines[0], 'keys 1');
-      assert.match(lines[1], new RegExp(` ${Buffer.from(pubB64, 'base64').toString('hex')}$`));
-      const sig = new SshReader(Buffer.from(lines[2].replace(/^sig /, ''), 'hex'));
-      assert.equal(Buffer.from(sig.string()).toString(), 'ssh-ed25519');
-      const pub = new SshReader(Buffer.from(pubB64, 'base64'));
-      pub.string();
-      const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub.string()).toString('base64url') }, format: 'jwk' });
-      assert.ok(verify(null, Buffer.from('berth-build'), key, Buffer.from(sig.string())), 'the running agent signed');
+      await signedByKey('relaytest', 'deploy@berth-test');
       await daemon.docker(['rmi', 'relaytest']);
       // An agent that does not answer where the engine runs: said before the RUN, with what to do.
       const gone = await build('relay', 'FROM busybox:latest\nRUN --mount=type=ssh true\n', { sshAgents: { default: `${work}/no-agent.sock` } });
