@@ -96,8 +96,11 @@ describe('the app on another engine (a private dockerd through a docker context)
       const id = await page.evaluate(() => Object.values(window.berth!.store.getState().containers).find((c) => c.name === 'e2e-remote')?.id ?? '');
       await page.click('button[role=tab]:has-text("Stats")');
       await page.waitForFunction((i) => window.berth!.store.stats.get(i).length >= 3, id, { timeout: 20_000 });
+      // One sample can fall where the loop was barely scheduled (2 cores, a browser beside it):
+      // a busy loop shows CPU in one of the next ones.
+      const busy = await page.waitForFunction((i) => (window.berth!.store.stats.latest(i)?.cpuPercent ?? 0) > 20, id, { timeout: 20_000 }).then(() => true, () => false);
       const latest = await page.evaluate((i) => window.berth!.store.stats.latest(i), id);
-      assert.ok(latest && latest.cpuPercent > 20, `a busy loop on dockerd shows CPU: ${latest?.cpuPercent}`);
+      assert.ok(busy, `a busy loop on dockerd shows CPU: ${latest?.cpuPercent}`);
       await page.locator('[data-chart=cpu] canvas').waitFor();
     } finally {
       await fresh.close();
