@@ -355,16 +355,35 @@ function resetInside(layout: RootlessLayout): number {
       /* gone */
     }
   };
-  // Containers: their inits (each pid namespace dies with its init), shims and port proxies.
+  // Containers: their shims first (a shim that saw its init die would write its exit status into
+  // the store while it is removed), port proxies, then inits (each pid namespace dies with its init).
   const containers = join(layout.dataRoot, 'containers');
+  const killed: number[] = [];
   for (const id of existsSync(containers) ? readdirSync(containers) : []) {
     try {
       const r = JSON.parse(readFileSync(join(containers, id, 'config.json'), 'utf8')) as { State?: { Pid?: number }; runtime?: { pid?: number; proxy?: { pid?: number } } };
-      for (const pid of [r.State?.Pid, r.runtime?.proxy?.pid, r.runtime?.pid]) if (pid) process.kill(pid, 'SIGKILL');
+      for (const pid of [r.runtime?.pid, r.runtime?.proxy?.pid, r.State?.Pid]) {
+        if (!pid) continue;
+        try {
+          process.kill(pid, 'SIGKILL');
+          killed.push(pid);
+        } catch {
+          /* gone */
+        }
+      }
     } catch {
       /* not running */
     }
   }
+  // Gone means no longer running (a zombie waits for its parent, which was killed too).
+  const running = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  for (const deadline = Date.now() + 3000; killed.some(running) && Date.now() < deadline;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   kill(join(layout.runDir, 'slirp4netns.pid'));
   // The containers' overlays are mounted in this namespace.
   const overlays = join(layout.dataRoot, 'overlay');
@@ -376,7 +395,7 @@ function resetInside(layout: RootlessLayout): number {
       /* not mounted */
     }
   }
-  rmSync(layout.dataRoot, { recursive: true, force: true });
+  rmSync(layout.dataRoot, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   // Last, the pause process: the namespace's mounts go with it.
   kill(layout.pauseFile);
   return 0;
