@@ -21,6 +21,8 @@ export const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64',
 export const hostArch = (): string => HOST_ARCH[process.arch] ?? process.arch;
 /** similar-keys remembered for importLayer (the newest kept) */
 const SIMILAR_KEEP = 512;
+/** Where a layer directory's index of regular files is kept (see LayerFiles), beside it. */
+const indexOf = (dir: string) => `${dir}.files`;
 
 export interface BlobRef {
   digest: string;
@@ -280,7 +282,7 @@ export class LocalImageStore implements ImageStore {
         const from = link?.from ? this.layerDir(link.from) : undefined;
         const job = {
           src: this.content.path(blob.digest), dest: tmp, mode: 'overlay' as const, chown: process.getuid?.() === 0, followFd: follow?.fd,
-          ...(link ? { indexFile: `${tmp}.files`, like: from && existsSync(`${from}.files`) ? { dir: from, index: `${from}.files` } : undefined } : {}),
+          ...(link ? { indexFile: indexOf(tmp), like: from && existsSync(indexOf(from)) ? { dir: from, index: indexOf(from) } : undefined } : {}),
         };
         r = await this.pool.run(job, follow?.feed);
       } catch (e) {
@@ -297,20 +299,20 @@ export class LocalImageStore implements ImageStore {
       const existing = this.layer(r.diffId);
       if (existing) {
         await rm(tmp, { recursive: true, force: true });
-        rmSync(`${tmp}.files`, { force: true });
+        rmSync(indexOf(tmp), { force: true });
         if (!existing.blobs.some((b) => b.digest === blob.digest)) existing.blobs.push(blob);
         this.saveLayer(existing);
         return existing;
       }
       rmSync(this.layerDir(r.diffId), { recursive: true, force: true });
       renameSync(tmp, this.layerDir(r.diffId));
-      if (existsSync(`${tmp}.files`)) renameSync(`${tmp}.files`, `${this.layerDir(r.diffId)}.files`);
+      if (existsSync(indexOf(tmp))) renameSync(indexOf(tmp), indexOf(this.layerDir(r.diffId)));
       const rec: LayerRecord = { diffId: r.diffId, size: r.size, tarSize: r.tarSize, blobs: [blob] };
       this.saveLayer(rec);
       return rec;
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });
-      rmSync(`${tmp}.files`, { force: true });
+      rmSync(indexOf(tmp), { force: true });
       throw e;
     }
   }
@@ -649,7 +651,7 @@ export class LocalImageStore implements ImageStore {
       freed += rec.size;
       rmSync(`${this.layersDir}/${f}`, { force: true });
       rmSync(this.layerDir(rec.diffId), { recursive: true, force: true });
-      rmSync(`${this.layerDir(rec.diffId)}.files`, { force: true });
+      rmSync(indexOf(this.layerDir(rec.diffId)), { force: true });
       for (const b of rec.blobs) this.blobToLayer.delete(b.digest);
     }
     for (const d of this.content.list()) {

@@ -48,7 +48,7 @@ export interface LayerLinkOptions {
 /** Files up to this size are held until their end to see whether a stored layer has them. */
 const LINK_MAX = 1 << 20;
 
-export function fingerprint(digest: string, h: TarHeader): string {
+function fingerprint(digest: string, h: TarHeader): string {
   return `${digest}:${(h.mode & 0o7777).toString(8)}:${h.uid}:${h.gid}:${h.mtime}:${h.size}`;
 }
 

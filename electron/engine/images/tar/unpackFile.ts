@@ -30,7 +30,7 @@ export interface UnpackJob extends LayerWriterOptions {
 }
 
 /** A layer's index as unpackFile writes it; an empty one when it cannot be read. */
-export function readLayerFiles(file: string): LayerFiles {
+function readLayerFiles(file: string): LayerFiles {
   try {
     return new Map(JSON.parse(readFileSync(file, 'utf8')) as [string, string][]);
   } catch {
