@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { after, describe, it } from 'node:test';
 import { buildTar, type TarEntry } from '../images/tarWriter.ts';
-import { ContextTree } from './contextTree.ts';
+import { createHash } from 'node:crypto';
+import { ContextIndex, ContextTree, type CtxNode } from './contextTree.ts';
+import { dockerdContextHash } from './dockerdHash.ts';
 
 describe('build context tree', () => {
   const dir = mkdtempSync(`${tmpdir()}/berth-ctxtree-`);
@@ -41,5 +43,73 @@ describe('build context tree', () => {
     } finally {
       tree.close();
     }
+  });
+
+  it('indexes a context as it arrives, in chunks of any size, as a pass over the whole file does', () => {
+    const mixed = `${dir}/mixed.tar`;
+    writeFileSync(mixed, buildTar([
+      { name: 'Dockerfile', type: 'file', mode: 0o644, data: Buffer.from('FROM scratch\n') },
+      { name: `deep/${'long-name-'.repeat(20)}/f`, type: 'file', mode: 0o600, uid: 7, gid: 8, data: Buffer.from('pax path') },
+      { name: 'deep/empty', type: 'file', mode: 0o644, data: Buffer.alloc(0) },
+      { name: 'deep/link', type: 'symlink', mode: 0o777, linkname: '../Dockerfile' },
+      { name: 'deep/hard', type: 'hardlink', mode: 0o644, linkname: 'Dockerfile' },
+      { name: 'big', type: 'file', mode: 0o644, data: Buffer.alloc((64 << 10) + 1, 3) },
+      ...entries.slice(0, 50),
+    ]));
+    const whole = readFileSync(mixed);
+    const shape = (t: ContextTree) => {
+      const out: string[] = [];
+      const walk = (n: CtxNode, path: string) => {
+        out.push(`${path} ${n.type} ${n.mode} ${n.uid}:${n.gid} ${n.size} ${n.offset} ${n.linkname ?? ''} ${n.type === 'file' ? t.read(n).toString('hex').slice(0, 16) : ''}`);
+        for (const c of t.list(n)) walk(n.children!.get(c)!, `${path}/${c}`);
+      };
+      walk(t.root, '');
+      return out;
+    };
+    const reference = ContextTree.open(mixed);
+    try {
+      for (const size of [1, 7, 511, 512, 513, 4096, 1 << 20]) {
+        const index = new ContextIndex();
+        for (let at = 0; at < whole.length; at += size) index.push(whole.subarray(at, at + size));
+        const tree = ContextTree.open(mixed, index);
+        try {
+          assert.deepEqual(shape(tree), shape(reference), `chunks of ${size}`);
+          for (const path of ['Dockerfile', 'deep/empty', 'd/f0042', `deep/${'long-name-'.repeat(20)}/f`]) {
+            const node = tree.lookup(path)!;
+            assert.equal(node.digest, createHash('sha256').update(tree.read(node)).digest('hex'), `${path}: digested as it arrived (chunks of ${size})`);
+          }
+          assert.equal(tree.lookup('big')!.digest, undefined, 'a large file is digested only when asked');
+          assert.equal(tree.digest(tree.lookup('big')!), createHash('sha256').update(Buffer.alloc((64 << 10) + 1, 3)).digest('hex'));
+          // dockerd's history hashes taken on arrival are the ones taken from the file
+          const fresh = ContextTree.open(mixed, index);
+          const strip = (n: CtxNode) => {
+            delete n.tarsum;
+            n.children?.forEach(strip);
+          };
+          const saved = ['deep', 'Dockerfile', 'd'].map((p) => dockerdContextHash(tree, p));
+          strip(fresh.root);
+          assert.deepEqual(['deep', 'Dockerfile', 'd'].map((p) => dockerdContextHash(fresh, p)), saved);
+          fresh.close();
+        } finally {
+          tree.close();
+        }
+      }
+    } finally {
+      reference.close();
+    }
+  });
+
+  it('says what is wrong with a context only once it is all in: not a tar, a header cut short', () => {
+    const notTar = new ContextIndex();
+    notTar.push(Buffer.alloc(600, 'x'));
+    notTar.push(Buffer.alloc(600, 'y'));
+    assert.throws(() => notTar.finish(), /the build context must be a tar archive/);
+    const cut = new ContextIndex();
+    cut.push(buildTar([{ name: 'a', type: 'file', mode: 0o644, data: Buffer.from('a') }]).subarray(0, 1024 + 100));
+    assert.throws(() => cut.finish(), /truncated header/);
+    const short = new ContextIndex();
+    short.push(buildTar([{ name: 'a', type: 'file', mode: 0o644, data: Buffer.alloc(5000, 1) }]).subarray(0, 2048));
+    const root = short.finish();
+    assert.equal(root.children!.get('a')!.digest, undefined, 'a file cut short has no digest');
   });
 });

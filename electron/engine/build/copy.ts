@@ -55,6 +55,11 @@ export interface SourceTree {
   read(path: string): Buffer;
   /** the tree at path as tar entries named under `name` (no end blocks) */
   tar(path: string, name: string, opts: TreeTarOptions): Generator<Buffer>;
+  /**
+   * What keys the cache for the tree at path (as `tar` would name it, mtimes left out), where
+   * the source has it cheaper than its tar: a line per entry with its file's digest.
+   */
+  fingerprint?(path: string, name: string, opts: TreeTarOptions): Generator<string>;
   /** a source's hash as dockerd writes it in history (dockerdHash.ts); `rel` is relative to the root */
   dockerdHash(rel: string): string;
   close(): void;
@@ -116,19 +121,39 @@ export function contextSource(tree: ContextTree): SourceTree {
     if (!n) throw notFound(`${path}: file does not exist`);
     return n;
   };
-  function* walk(n: CtxNode, name: string, opts: TreeTarOptions, rel = ''): Generator<Buffer> {
+  /** The entries under a node as they land: names, and metadata after --chown, --chmod and the mtime clamp. */
+  function* walk(n: CtxNode, name: string, opts: TreeTarOptions, rel = ''): Generator<[CtxNode, { name: string; mode: number; uid: number; gid: number; mtime: number }]> {
     if (rel && opts.exclude?.(rel)) return;
-    const base = { mode: opts.chmod ?? n.mode, uid: opts.owner?.uid ?? n.uid, gid: opts.owner?.gid ?? n.gid, mtime: opts.mtime ?? Math.min(n.mtime, opts.clampMtime ?? Infinity) };
-    if (n.type === 'dir') {
-      if (name) yield tarHeader({ ...base, name: `${name}/`, type: 'dir' });
-      for (const c of tree.list(n)) yield* walk(n.children!.get(c)!, name ? `${name}/${c}` : c, opts, rel ? `${rel}/${c}` : c);
-    } else if (n.type === 'symlink') {
-      yield tarHeader({ ...base, name, type: 'symlink', linkname: n.linkname });
-    } else {
-      yield tarHeader({ ...base, name, type: 'file', size: n.size });
-      yield* tree.chunks(n);
-      yield tarPadding(n.size);
+    yield [n, { name, mode: opts.chmod ?? n.mode, uid: opts.owner?.uid ?? n.uid, gid: opts.owner?.gid ?? n.gid, mtime: opts.mtime ?? Math.min(n.mtime, opts.clampMtime ?? Infinity) }];
+    if (n.type !== 'dir') return;
+    for (const c of tree.list(n)) yield* walk(n.children!.get(c)!, name ? `${name}/${c}` : c, opts, rel ? `${rel}/${c}` : c);
+  }
+  function* tar(n: CtxNode, name: string, opts: TreeTarOptions): Generator<Buffer> {
+    for (const [node, e] of walk(n, name, opts)) {
+      if (node.type === 'dir') {
+        if (e.name) yield tarHeader({ ...e, name: `${e.name}/`, type: 'dir' });
+      } else if (node.type === 'symlink') {
+        yield tarHeader({ ...e, type: 'symlink', linkname: node.linkname });
+      } else {
+        yield tarHeader({ ...e, type: 'file', size: node.size });
+        yield* tree.chunks(node);
+        yield tarPadding(node.size);
+      }
     }
+  }
+  /** A line per entry (JSON: the name and link target may hold anything), some thousands at a time. */
+  function* fingerprint(n: CtxNode, name: string, opts: TreeTarOptions): Generator<string> {
+    let lines: string[] = [];
+    for (const [node, e] of walk(n, name, opts)) {
+      if (node.type === 'dir' && !e.name) continue;
+      const what = node.type === 'file' ? `${node.size} ${tree.digest(node)}` : node.type === 'symlink' ? JSON.stringify(node.linkname ?? '') : '';
+      lines.push(`${node.type} ${JSON.stringify(e.name)} ${e.mode.toString(8)} ${e.uid}:${e.gid} ${what}\n`);
+      if (lines.length === 4096) {
+        yield lines.join('');
+        lines = [];
+      }
+    }
+    if (lines.length) yield lines.join('');
   }
   return {
     stat(path) {
@@ -142,7 +167,8 @@ export function contextSource(tree: ContextTree): SourceTree {
     head: (path, n) => tree.read(must(path), n),
     dockerdHash: (rel) => dockerdContextHash(tree, rel),
     read: (path) => tree.read(must(path)),
-    tar: (path, name, opts) => walk(must(path), name, opts),
+    tar: (path, name, opts) => tar(must(path), name, opts),
+    fingerprint: (path, name, opts) => fingerprint(must(path), name, opts),
     close: () => undefined,
   };
 }
@@ -278,7 +304,9 @@ export class CopyJob {
     for (const d of plan.downloads ?? []) this.heredocItems.push({ name: intoDir ? join(dest, d.name) : dest, body: d.body, mode: 0o600, mtime: d.mtime });
   }
 
-  private *chunks(forDigest: boolean): Generator<Buffer> {
+  private chunks(forDigest: false): Generator<Buffer>;
+  private chunks(forDigest: true): Generator<Buffer | string>;
+  private *chunks(forDigest: boolean): Generator<Buffer | string> {
     const { source } = this;
     const mode = this.plan.chmod;
     for (const it of this.items) {
@@ -293,6 +321,11 @@ export class CopyJob {
         continue;
       }
       const opts = { owner: this.plan.from && !this.plan.chown ? undefined : this.owner, chmod: mode, exclude: this.exclude, clampMtime: this.plan.clampMtime, ...(forDigest ? { mtime: 0 } : {}) };
+      if (forDigest && source.fingerprint) {
+        yield `entries ${it.name}\n`;
+        yield* source.fingerprint(`/${it.src}`, it.name, opts);
+        continue;
+      }
       if (forDigest) yield Buffer.from(`tree ${it.name}\n`);
       yield* source.tar(`/${it.src}`, it.name, opts);
     }
@@ -336,7 +369,7 @@ export class CopyJob {
 
   /** The copy as a whole archive. */
   *tar(): Generator<Buffer> {
-    yield* this.chunks(false);
+    yield* this.entries();
     yield TAR_END;
   }
 }

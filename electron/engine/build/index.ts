@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, renameSync, rmSync, statSync, writevSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { ContextTree } from './contextTree.ts';
-import { open } from 'node:fs/promises';
+import { ContextIndex, ContextTree } from './contextTree.ts';
 import type { Readable } from 'node:stream';
 import type { ContainersBackend } from '../../backend/backend.ts';
 import type { Engine } from '../engine.ts';
@@ -23,10 +22,6 @@ import type { BuildOutput } from './types.ts';
 
 const DOCKERFILE_MAX = 8 << 20;
 
-/**
- * Writes the request body to `file` as a plain tar: compression is sniffed by content (gzip and
- * zstd by Node, bzip2 and xz by the system's tools, as dockerd does).
- */
 /** writev until every byte of the chunks is written (a short write resumes where it stopped). */
 function writevAll(fd: number, chunks: Buffer[]): void {
   let rest = chunks;
@@ -44,7 +39,21 @@ function writevAll(fd: number, chunks: Buffer[]): void {
   }
 }
 
-async function receive(body: Readable, file: string): Promise<void> {
+/** A compressed context's format, by its first bytes; undefined for a plain tar. */
+function compression(head: Buffer): 'gzip' | 'zstd' | 'bzip2' | 'xz' | undefined {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  return undefined;
+}
+
+/**
+ * Writes the request body to `file` as a plain tar: compression is sniffed by content (gzip and
+ * zstd by Node, bzip2 and xz by the system's tools, as dockerd does). A plain tar is indexed as
+ * it arrives: its index, for ContextTree.open.
+ */
+async function receive(body: Readable, file: string): Promise<ContextIndex | undefined> {
   const raw = `${file}.raw`;
   // Neither stream.pipeline nor a plain for-await: both destroy the request when done, and an
   // HTTP server then reports the response closed (the build would count as cancelled). The
@@ -52,6 +61,10 @@ async function receive(body: Readable, file: string): Promise<void> {
   // page cache that is a copy, where one async write per chunk was a trip through the thread
   // pool each (a 200 MB context: 3,200 of them).
   const fd = openSync(raw, 'w', 0o600);
+  /** the first bytes, until they tell the format */
+  let head: Buffer | undefined = Buffer.alloc(0);
+  let kind: ReturnType<typeof compression>;
+  let index: ContextIndex | undefined;
   try {
     let batch: Buffer[] = [];
     let size = 0;
@@ -60,27 +73,31 @@ async function receive(body: Readable, file: string): Promise<void> {
       batch = [];
       size = 0;
     };
+    const sniff = (chunk?: Buffer) => {
+      head = chunk ? Buffer.concat([head!, chunk]) : head!;
+      if (chunk && head.length < 6) return;
+      kind = compression(head);
+      if (!kind) {
+        index = new ContextIndex();
+        index.push(head);
+      }
+      head = undefined;
+    };
     for await (const chunk of body.iterator({ destroyOnReturn: false })) {
       batch.push(chunk as Buffer);
       size += (chunk as Buffer).length;
+      if (head) sniff(chunk as Buffer);
+      else index?.push(chunk as Buffer);
       if (size >= 4 << 20) flush();
     }
+    if (head) sniff();
     flush();
   } finally {
     closeSync(fd);
   }
-  const fh = await open(raw, 'r');
-  const head = Buffer.alloc(6);
-  try {
-    await fh.read(head, 0, 6, 0);
-  } finally {
-    await fh.close();
-  }
-  const kind = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : head.readUInt32LE(0) === 0xfd2fb528 ? 'zstd'
-    : head.toString('latin1', 0, 3) === 'BZh' ? 'bzip2' : head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) ? 'xz' : undefined;
   if (!kind) {
     renameSync(raw, file);
-    return;
+    return index;
   }
   if (kind === 'gzip') {
     await pipeline(createReadStream(raw), createGunzip(), createWriteStream(file)).catch((e: Error) => {
@@ -99,6 +116,7 @@ async function receive(body: Readable, file: string): Promise<void> {
     if (code !== 0) throw invalid(`the build context is not a valid ${kind} stream: ${err.trim()}`);
   }
   rmSync(raw, { force: true });
+  return undefined;
 }
 
 /** Validates names before any work: tags, platform. */
@@ -129,9 +147,9 @@ export async function buildFromArchive(e: Engine, containers: ContainersBackend,
   let cancelled = () => !!signal?.aborted;
   try {
     const received = Date.now();
-    await receive(body, `${dir}/context.tar`);
+    const index = await receive(body, `${dir}/context.tar`);
     const context = { contextMs: Date.now() - received, contextBytes: statSync(`${dir}/context.tar`).size };
-    tree = ContextTree.open(`${dir}/context.tar`);
+    tree = ContextTree.open(`${dir}/context.tar`, index);
     let name = req.dockerfile || 'Dockerfile';
     const clean = name.replace(/^\.\//, '');
     if (clean.split('/').includes('..') || clean.startsWith('/')) throw invalid(`forbidden path outside the build context: ${name} ()`);
