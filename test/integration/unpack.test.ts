@@ -2,7 +2,8 @@
 // whiteouts become overlay whiteouts, owners/modes/times/links/devices survive.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { buildTar } from '../../electron/engine/images/tarWriter.ts';
 import { UnpackPool } from '../../electron/engine/images/tar/unpackPool.ts';
@@ -203,6 +204,63 @@ describe('layer unpacking', { timeout: 180_000 }, () => {
     const fourth = await layer(buildTar(entries('one')), first.i);
     assert.equal(readFileSync(`${fourth.dir}/app/same`, 'utf8'), 'same');
     assert.equal(fourth.r.diffId, first.r.diffId);
+  });
+
+  it('unpacks a build layer that changed while its archive is written; an unchanged one is stored first; one that breaks off leaves nothing', async () => {
+    const { LocalImageStore } = await import('../../electron/engine/images/localImageStore.ts');
+    const root = `${sandbox}/store`;
+    const store = new LocalImageStore(root);
+    const tar = (edited: string) => buildTar([
+      { name: 'app/', type: 'dir', mode: 0o755, mtime: 1000 },
+      ...Array.from({ length: 200 }, (_, i) => ({ name: `app/f${i}`, type: 'file' as const, mode: 0o644, mtime: 1000, data: Buffer.alloc(3000, i) })),
+      { name: 'app/edited', type: 'file', mode: 0o644, mtime: 1000, data: Buffer.from(edited) },
+    ]);
+    const unpacking = () => readdirSync(`${root}/layers`).filter((d) => d.startsWith('.tmp-'));
+    const unpacked = (f: string) => unpacking().some((d) => existsSync(`${root}/layers/${d}/app/${f}`));
+    const waitFor = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(ok(), what);
+    };
+    /** Imports `body` in two halves; `between` runs while the second one is held back. */
+    const importHeld = async (body: Buffer, content: string, between: () => Promise<void>) => {
+      const input = new PassThrough();
+      const done = store.importLayer(input, 'COPY at step 2', { key: 'COPY app /app', content });
+      input.write(body.subarray(0, body.length >> 1));
+      await between();
+      input.end(body.subarray(body.length >> 1));
+      return done;
+    };
+    const sha = (b: Buffer) => `sha256:${execFileSync('sha256sum', { input: b, encoding: 'utf8' }).split(' ')[0]}`;
+    try {
+      const first = await importHeld(tar('one'), 'key one', () => waitFor('the first half is unpacked before the rest is written', () => unpacked('f10')));
+      assert.equal(first.diffId, sha(tar('one')));
+      const second = await importHeld(tar('two'), 'key two', () => waitFor('a new content is unpacked as it comes', () => unpacked('f10')));
+      assert.equal(second.diffId, sha(tar('two')));
+      const data = (l: { diffId: string }, f: string) => `${root}/layers/${l.diffId.slice(7)}/data/app/${f}`;
+      const at = (l: { diffId: string }, f: string) => (existsSync(data(l, f)) ? data(l, f) : `${root}/layers/${l.diffId.slice(7)}/app/${f}`);
+      assert.equal(readFileSync(at(second, 'edited'), 'utf8'), 'two');
+      assert.equal(statSync(at(second, 'f3')).ino, statSync(at(first, 'f3')).ino, 'an unchanged file is linked from the last layer');
+      // The same content again (a --no-cache rebuild): the archive is stored whole before any
+      // unpack, and the stored layer is the answer.
+      const again = await importHeld(tar('two'), 'key two', async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual(unpacking(), [], 'nothing is unpacked before the archive is whole');
+      });
+      assert.equal(again.diffId, second.diffId);
+      // An archive that breaks off: refused, and no unpack directory, ingest file or blob is left.
+      const blobs = readdirSync(`${root}/blobs/sha256`).length;
+      const broken = new PassThrough();
+      const failed = store.importLayer(broken, 'COPY at step 3', { key: 'COPY app /app', content: 'key three' });
+      broken.write(tar('three').subarray(0, 200 * 3000));
+      await waitFor('the broken archive is being unpacked', () => unpacked('f10'));
+      broken.destroy(new Error('the build context ends inside a file'));
+      await assert.rejects(failed, /COPY at step 3: cannot read the archive: the build context ends inside a file/);
+      assert.deepEqual(unpacking(), []);
+      assert.deepEqual(readdirSync(`${root}/blobs/ingest`).filter((f) => f.startsWith('tmp-')), []);
+      assert.equal(readdirSync(`${root}/blobs/sha256`).length, blobs);
+    } finally {
+      await store.close();
+    }
   });
 
   it('reports the diff id of the uncompressed stream, for plain and gzip archives alike', async () => {

@@ -712,8 +712,9 @@ export class Builder {
         yield TAR_END;
       }
       this.recorder?.phase(st.step, 'copy');
-      // Files unchanged since this instruction's last layer are linked from it (see importLayer).
-      const similar = `${ins.cmd} ${JSON.stringify({ sources: plan.sources, from: plan.from, dest: plan.dest, owner, chmod: plan.chmod })}`;
+      // Files unchanged since this instruction's last layer are linked from it (see importLayer);
+      // what the sources hold (the cache key) tells whether the layer is new.
+      const similar = { key: `${ins.cmd} ${JSON.stringify({ sources: plan.sources, from: plan.from, dest: plan.dest, owner, chmod: plan.chmod })}`, content: key };
       const layer = await this.e.images.importLayer(Readable.from(coalesce(tar(), 1 << 20)), `${ins.cmd} at step ${st.step}`, similar);
       this.recorder?.layer(st.step, layer.size);
       this.recorder?.phase(st.step, 'commit');

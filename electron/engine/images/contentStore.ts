@@ -10,6 +10,14 @@ import { invalid } from '../errors.ts';
 
 export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
+/** Who follows a blob's ingest file while it is written (an unpack that starts before the last byte). */
+export interface IngestTap {
+  /** the file is open for writing from `offset` (0: from scratch, truncated) */
+  opened(path: string, offset: number): void;
+  /** the file now holds `size` bytes */
+  wrote(size: number): void;
+}
+
 export class DigestMismatchError extends Error {
   constructor(readonly expected: string, readonly actual: string, what: string) {
     super(`digest mismatch for ${what}: expected ${expected}, got ${actual}`);
@@ -81,16 +89,18 @@ export class ContentStore {
   }
 
   /** Streams a blob in; when `expected` is given a mismatch is an error and nothing is stored. */
-  async write(input: Readable, expected?: string, what = 'blob'): Promise<{ digest: string; size: number }> {
+  async write(input: Readable, expected?: string, what = 'blob', tap?: IngestTap): Promise<{ digest: string; size: number }> {
     const tmp = `${this.ingest}/tmp-${randomBytes(6).toString('hex')}`;
     const hash = createHash('sha256');
     let size = 0;
     const fh = await open(tmp, 'w', 0o644);
     try {
+      tap?.opened(tmp, 0);
       for await (const chunk of input) {
         hash.update(chunk as Buffer);
         size += (chunk as Buffer).length;
         await fh.write(chunk as Buffer);
+        tap?.wrote(size);
       }
       await fh.sync();
     } catch (e) {

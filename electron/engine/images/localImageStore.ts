@@ -12,15 +12,21 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { familiarName, formatReference, parseReference, ReferenceError } from '../../../common/reference.ts';
 import { EngineError, conflict, invalid, notFound } from '../errors.ts';
-import { ContentStore, DIGEST_RE } from './contentStore.ts';
+import { ContentStore, DIGEST_RE, type IngestTap } from './contentStore.ts';
 import type { Image, ImageConfig, ImageStore, ImportOptions } from './imageStore.ts';
-import type { DownloadTap } from './distribution/registryClient.ts';
 import { FollowFeed, UnpackPool, type UnpackFailure } from './tar/unpackPool.ts';
+import type { UnpackResult } from './tar/unpackFile.ts';
 
 export const HOST_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', s390x: 's390x', ppc64: 'ppc64le', ia32: '386' };
 export const hostArch = (): string => HOST_ARCH[process.arch] ?? process.arch;
 /** similar-keys remembered for importLayer (the newest kept) */
 const SIMILAR_KEEP = 512;
+
+/** What a similar-key made last: the layer, and what it held (importLayer). */
+interface SimilarMade {
+  diffId: string;
+  content?: string;
+}
 /** Where a layer directory's index of regular files is kept (see LayerFiles), beside it. */
 const indexOf = (dir: string) => `${dir}.files`;
 
@@ -52,6 +58,13 @@ export interface ImageRecord {
   parent?: string;
   /** what the build step that made it was, for the build cache to find it (build/cache.ts) */
   buildKey?: string;
+}
+
+/** An unpack reading a blob's file while it is still written: the file, its growth, and the write's end. */
+interface Following {
+  fd: number;
+  feed: FollowFeed;
+  downloaded: Promise<unknown>;
 }
 
 interface Index {
@@ -226,7 +239,7 @@ export class LocalImageStore implements ImageStore {
    * unpacked content's diff id have both been checked. When following the download goes
    * wrong (the transfer started over), the finished blob is unpacked from its file instead.
    */
-  fetchLayer(blob: BlobRef, diffId: string, what: string, fetchIt: (tap?: DownloadTap) => Promise<void>): Promise<LayerRecord> {
+  fetchLayer(blob: BlobRef, diffId: string, what: string, fetchIt: (tap?: IngestTap) => Promise<void>): Promise<LayerRecord> {
     if (this.content.has(blob.digest) || this.downloads.has(blob.digest) || this.unpacking.has(blob.digest)) {
       return this.download(blob.digest, () => fetchIt()).then(() => this.unpackBlob(blob, diffId, what));
     }
@@ -234,7 +247,7 @@ export class LocalImageStore implements ImageStore {
     let fd: number | undefined;
     let followed: Promise<LayerRecord> | undefined;
     const started: { download?: Promise<void> } = {};
-    const tap: DownloadTap = {
+    const tap: IngestTap = {
       // Called from inside fetchBlob after its first await, so the download promise is set by then.
       opened: (path, offset) => {
         if (fd !== undefined) return feed.abort('the download started over');
@@ -269,52 +282,70 @@ export class LocalImageStore implements ImageStore {
     return p;
   }
 
-  private async doUnpack(blob: BlobRef, expectedDiffId: string | undefined, what: string, follow?: { fd: number; feed: FollowFeed; downloaded: Promise<void> }, link?: { from?: string }): Promise<LayerRecord> {
+  private async doUnpack(blob: BlobRef, expectedDiffId: string | undefined, what: string, follow?: Following, link?: { from?: string }): Promise<LayerRecord> {
     if (expectedDiffId) {
       const have = this.layer(expectedDiffId);
       if (have && have.blobs.some((b) => b.digest === blob.digest)) return have;
     }
-    const tmp = `${this.layersDir}/.tmp-${randomBytes(8).toString('hex')}`;
-    mkdirSync(tmp, 0o755);
+    const tmp = this.unpackTarget();
     try {
-      let r;
-      try {
-        const from = link?.from ? this.layerDir(link.from) : undefined;
-        const job = {
-          src: this.content.path(blob.digest), dest: tmp, mode: 'overlay' as const, chown: process.getuid?.() === 0, followFd: follow?.fd,
-          ...(link ? { indexFile: indexOf(tmp), like: from && existsSync(indexOf(from)) ? { dir: from, index: indexOf(from) } : undefined } : {}),
-        };
-        r = await this.pool.run(job, follow?.feed);
-      } catch (e) {
-        const f = e as UnpackFailure;
-        if (f.kind === 'aborted') throw Object.assign(new Error(f.message), { aborted: true });
-        if (follow) await follow.downloaded; // a broken download explains a broken stream best
-        if (f.kind === 'path' || f.kind === 'format' || f.kind === 'unpack') throw invalid(`${what}: ${f.message}`);
-        throw new EngineError('INTERNAL', `${what}: unpack failed: ${f.message}`);
-      }
+      const r = await this.runUnpack(this.content.path(blob.digest), tmp, what, follow, link);
       if (follow) await follow.downloaded; // the blob checked out before the layer is named
       if (expectedDiffId && r.diffId !== expectedDiffId) {
         throw invalid(`${what}: its content (diff id ${r.diffId}) does not match the image config (${expectedDiffId})`);
       }
-      const existing = this.layer(r.diffId);
-      if (existing) {
-        await rm(tmp, { recursive: true, force: true });
-        rmSync(indexOf(tmp), { force: true });
-        if (!existing.blobs.some((b) => b.digest === blob.digest)) existing.blobs.push(blob);
-        this.saveLayer(existing);
-        return existing;
-      }
-      rmSync(this.layerDir(r.diffId), { recursive: true, force: true });
-      renameSync(tmp, this.layerDir(r.diffId));
-      if (existsSync(indexOf(tmp))) renameSync(indexOf(tmp), indexOf(this.layerDir(r.diffId)));
-      const rec: LayerRecord = { diffId: r.diffId, size: r.size, tarSize: r.tarSize, blobs: [blob] };
-      this.saveLayer(rec);
-      return rec;
+      return await this.nameLayer(tmp, r, blob);
     } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
-      rmSync(indexOf(tmp), { force: true });
+      await this.dropUnpacked(tmp);
       throw e;
     }
+  }
+
+  /** A new directory to unpack a layer into, named by its diff id once that is known. */
+  private unpackTarget(): string {
+    const tmp = `${this.layersDir}/.tmp-${randomBytes(8).toString('hex')}`;
+    mkdirSync(tmp, 0o755);
+    return tmp;
+  }
+
+  private async dropUnpacked(tmp: string): Promise<void> {
+    await rm(tmp, { recursive: true, force: true });
+    rmSync(indexOf(tmp), { force: true });
+  }
+
+  /** Unpacks an archive file (or one still being written, when followed) into `tmp`, on the pool. */
+  private async runUnpack(src: string, tmp: string, what: string, follow?: Following, link?: { from?: string }): Promise<UnpackResult> {
+    const from = link?.from ? this.layerDir(link.from) : undefined;
+    const job = {
+      src, dest: tmp, mode: 'overlay' as const, chown: process.getuid?.() === 0, followFd: follow?.fd,
+      ...(link ? { indexFile: indexOf(tmp), like: from && existsSync(indexOf(from)) ? { dir: from, index: indexOf(from) } : undefined } : {}),
+    };
+    try {
+      return await this.pool.run(job, follow?.feed);
+    } catch (e) {
+      const f = e as UnpackFailure;
+      if (f.kind === 'aborted') throw Object.assign(new Error(f.message), { aborted: true });
+      if (follow) await follow.downloaded; // a broken download explains a broken stream best
+      if (f.kind === 'path' || f.kind === 'format' || f.kind === 'unpack') throw invalid(`${what}: ${f.message}`);
+      throw new EngineError('INTERNAL', `${what}: unpack failed: ${f.message}`);
+    }
+  }
+
+  /** Gives an unpacked directory its diff id's name, or drops it when that layer is stored already. */
+  private async nameLayer(tmp: string, r: UnpackResult, blob: BlobRef): Promise<LayerRecord> {
+    const existing = this.layer(r.diffId);
+    if (existing) {
+      await this.dropUnpacked(tmp);
+      if (!existing.blobs.some((b) => b.digest === blob.digest)) existing.blobs.push(blob);
+      this.saveLayer(existing);
+      return existing;
+    }
+    rmSync(this.layerDir(r.diffId), { recursive: true, force: true });
+    renameSync(tmp, this.layerDir(r.diffId));
+    if (existsSync(indexOf(tmp))) renameSync(indexOf(tmp), indexOf(this.layerDir(r.diffId)));
+    const rec: LayerRecord = { diffId: r.diffId, size: r.size, tarSize: r.tarSize, blobs: [blob] };
+    this.saveLayer(rec);
+    return rec;
   }
 
   /** Runs a blob download once per digest, however many pulls want it at the same time. */
@@ -441,31 +472,36 @@ export class LocalImageStore implements ImageStore {
 
   /** The layer a similar-key made last, if it is still stored. */
   private similarLayer(key: string): string | undefined {
-    const diffId = this.similar().get(key);
+    const diffId = this.similar().get(key)?.diffId;
     return diffId && this.layer(diffId) ? diffId : undefined;
   }
 
-  private rememberSimilar(key: string, diffId: string): void {
+  private rememberSimilar(key: string, made: SimilarMade): void {
     const map = this.similar();
     map.delete(key);
-    map.set(key, diffId);
+    map.set(key, made);
     while (map.size > SIMILAR_KEEP) map.delete(map.keys().next().value!);
     writeJsonAtomic(`${this.layersDir}/similar.json`, [...map]);
   }
 
-  private similarKeys?: Map<string, string>;
-  private similar(): Map<string, string> {
-    this.similarKeys ??= new Map(readJson<[string, string][]>(`${this.layersDir}/similar.json`) ?? []);
+  private similarKeys?: Map<string, SimilarMade>;
+  private similar(): Map<string, SimilarMade> {
+    const saved = readJson<[string, SimilarMade | string][]>(`${this.layersDir}/similar.json`) ?? [];
+    this.similarKeys ??= new Map(saved.map(([k, v]) => [k, typeof v === 'string' ? { diffId: v } : v]));
     return this.similarKeys;
   }
 
   /**
    * Stores a stream as a blob and unpacks it into a layer. `similar` names what the layer is
-   * (a build step: its instruction, sources and destination): the layer this key made last
-   * lends the new one its unchanged files as hard links (see LayerLinkOptions), so a COPY of a
-   * large tree where one file changed creates one file, not the whole tree again.
+   * (a build step: its instruction, sources and destination) and what it holds: the layer this
+   * key made last lends the new one its unchanged files as hard links (see LayerLinkOptions),
+   * so a COPY of a large tree where one file changed creates one file, not the whole tree
+   * again. What it holds changed: the archive is new, and is unpacked while it is written (the
+   * two share the work). Else it is likely the last one again, stored whole first, and then
+   * not unpacked at all.
    */
-  async importLayer(input: Readable, what: string, similar?: string): Promise<LayerRecord> {
+  async importLayer(input: Readable, what: string, similar?: { key: string; content: string }): Promise<LayerRecord> {
+    if (similar && this.similar().get(similar.key)?.content !== similar.content) return this.importFollowing(input, what, similar);
     let blob;
     try {
       blob = await this.content.write(input);
@@ -477,14 +513,55 @@ export class LocalImageStore implements ImageStore {
       const mediaType = this.mediaTypeOf(blob.digest);
       if (!similar) return await this.unpackBlob({ digest: blob.digest, size: blob.size, mediaType }, undefined, what);
       const known = this.layerForBlob(blob.digest);
-      const layer = known ?? await this.doUnpack({ digest: blob.digest, size: blob.size, mediaType }, undefined, what, undefined, { from: this.similarLayer(similar) });
-      this.rememberSimilar(similar, layer.diffId);
+      const layer = known ?? await this.doUnpack({ digest: blob.digest, size: blob.size, mediaType }, undefined, what, undefined, { from: this.similarLayer(similar.key) });
+      this.rememberSimilar(similar.key, { diffId: layer.diffId, content: similar.content });
       return layer;
     } catch (e) {
       if (!this.layerForBlob(blob.digest)) this.content.delete(blob.digest);
       throw e;
     } finally {
       this.unpin([blob.digest]);
+    }
+  }
+
+  /** importLayer's archive unpacked as it is written: on two cores, the writer and the unpacker each on one. */
+  private async importFollowing(input: Readable, what: string, similar: { key: string; content: string }): Promise<LayerRecord> {
+    const tmp = this.unpackTarget();
+    const feed = new FollowFeed();
+    let fd: number | undefined;
+    let unpacked: Promise<UnpackResult> | undefined;
+    const started: { write?: Promise<unknown> } = {};
+    const tap: IngestTap = {
+      // Called from inside write after its first await, so the write's promise is set by then.
+      opened: (path) => {
+        fd = openSync(path, 'r');
+        unpacked = this.runUnpack(path, tmp, what, { fd, feed, downloaded: started.write! }, { from: this.similarLayer(similar.key) });
+        unpacked.catch(() => undefined);
+      },
+      wrote: (size) => feed.grow(size),
+    };
+    let blob: { digest: string; size: number } | undefined;
+    try {
+      try {
+        blob = await (started.write = this.content.write(input, undefined, what, tap));
+      } catch (e) {
+        feed.abort('the archive could not be stored');
+        throw invalid(`${what}: cannot read the archive: ${(e as Error).message}`);
+      }
+      feed.end(blob.size);
+      this.pin([blob.digest]);
+      const r = await unpacked!;
+      const layer = await this.nameLayer(tmp, r, { digest: blob.digest, size: blob.size, mediaType: this.mediaTypeOf(blob.digest) });
+      this.rememberSimilar(similar.key, { diffId: layer.diffId, content: similar.content });
+      return layer;
+    } catch (e) {
+      await unpacked?.catch(() => undefined);
+      await this.dropUnpacked(tmp);
+      if (blob && !this.layerForBlob(blob.digest)) this.content.delete(blob.digest);
+      throw e;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+      if (blob) this.unpin([blob.digest]);
     }
   }
 

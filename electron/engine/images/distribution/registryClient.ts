@@ -5,17 +5,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, fsync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { EngineError, invalid, notFound } from '../../errors.ts';
-import type { ContentStore } from '../contentStore.ts';
+import type { ContentStore, IngestTap } from '../contentStore.ts';
 import { DigestMismatchError } from '../contentStore.ts';
 import type { Credentials, CredentialStore } from './credentials.ts';
-
-/** Sees a blob's partial file while it is written: opened (again at each attempt) and grown. */
-export interface DownloadTap {
-  /** the file is open for writing from `offset` (0: from scratch, truncated) */
-  opened(path: string, offset: number): void;
-  /** the file now holds `size` bytes */
-  wrote(size: number): void;
-}
 
 export interface RegistryOptions {
   credentials: CredentialStore;
@@ -232,7 +224,7 @@ export class RegistrySession {
    * attempt or process. The digest is checked before the blob gets its name. A tap sees the
    * partial file as it is written (to unpack while downloading).
    */
-  async fetchBlob(store: ContentStore, desc: { digest: string; size: number }, what: string, onBytes: (got: number) => void, signal?: AbortSignal, tap?: DownloadTap): Promise<void> {
+  async fetchBlob(store: ContentStore, desc: { digest: string; size: number }, what: string, onBytes: (got: number) => void, signal?: AbortSignal, tap?: IngestTap): Promise<void> {
     if (store.has(desc.digest)) return;
     // While it downloads, its partial file is not reclaimable by a prune.
     const release = store.claimPartial(desc.digest);
@@ -243,7 +235,7 @@ export class RegistrySession {
     }
   }
 
-  private async download(store: ContentStore, desc: { digest: string; size: number }, what: string, onBytes: (got: number) => void, signal?: AbortSignal, tap?: DownloadTap): Promise<void> {
+  private async download(store: ContentStore, desc: { digest: string; size: number }, what: string, onBytes: (got: number) => void, signal?: AbortSignal, tap?: IngestTap): Promise<void> {
     const partial = store.partialPath(desc.digest);
     let failures = 0;
     for (;;) {
