@@ -10,7 +10,9 @@
 //   edit one file, edit a late-copied file; B5 20 RUN with 10 ENV and 10 LABEL between them
 //   (metadata step cost); B6 a 200 MB context that copies nothing; M the engine's peak memory
 //   for contexts of 20, 100 and 400 MB copied into a layer (Berth alone). `cli-floor` is the
-//   docker CLI sending each context to a sink that builds nothing: the classic protocol's floor.
+//   docker CLI sending each context to a sink that builds nothing: the classic protocol's floor;
+//   `cli-keep` the same sink writing the context to a file: the floor of a builder that keeps
+//   its context to read COPY's sources from (as dockerd's classic builder and Berth do).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { median, range, startBerthDaemon } from './lib.ts';
@@ -39,6 +41,11 @@ const floorSock = `${work}/floor.sock`;
 const floorSink = spawn(process.execPath, [new URL('./buildSink.mjs', import.meta.url).pathname, floorSock], { stdio: 'ignore' });
 for (let i = 0; i < 100 && !existsSync(floorSock); i++) await new Promise((r) => setTimeout(r, 50));
 peers.push({ name: 'cli-floor', build: (dir) => run('docker', ['build', '-q', dir], { DOCKER_HOST: `unix://${floorSock}` }).status === 0 });
+const keepSock = `${work}/keep.sock`;
+mkdirSync(`${work}/kept`);
+const keepSink = spawn(process.execPath, [new URL('./buildSink.mjs', import.meta.url).pathname, keepSock, `${work}/kept`], { stdio: 'ignore' });
+for (let i = 0; i < 100 && !existsSync(keepSock); i++) await new Promise((r) => setTimeout(r, 50));
+peers.push({ name: 'cli-keep', build: (dir) => run('docker', ['build', '-q', dir], { DOCKER_HOST: `unix://${keepSock}` }).status === 0 });
 // A private dockerd: its own bridge (never --bridge none: that deletes the peer's docker0).
 const BRIDGE = 'berthbb0';
 const dockerSock = `${work}/dockerd.sock`;
@@ -180,6 +187,7 @@ try {
   }
 } finally {
   floorSink.kill();
+  keepSink.kill();
   await berth.stop();
   if (dockerdProc) {
     const exited = new Promise((r) => dockerdProc!.once('exit', r));
