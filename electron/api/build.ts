@@ -4,6 +4,8 @@
 // errors, and a failed RUN ends the stream with its exit code in errorDetail.code.
 import { randomBytes } from 'node:crypto';
 import type { ProgressMessage } from '../../common/docker.ts';
+import { ChannelAgents } from './agentChannel.ts';
+import { hijack, upgradedBody } from './hijack.ts';
 import { ApiError, bool, readBody, sendJson, startStream } from './http.ts';
 import { q, res, type Ctx, type Route } from './types.ts';
 
@@ -80,6 +82,25 @@ async function buildCredentials(ctx: Ctx): Promise<void> {
   credentials.set(token, c);
   setTimeout(() => credentials.delete(token), CREDENTIALS_TTL).unref();
   sendJson(res(ctx), 201, { Token: token });
+}
+
+/**
+ * An agent channel for the build that names these credentials (common/agentChannel.ts): each id
+ * becomes an agent socket here, relayed to the app's agent through the upgraded connection, for
+ * as long as it stays open.
+ */
+async function buildAgents(ctx: Ctx): Promise<void> {
+  const token = q(ctx, 'token') ?? '';
+  const c = credentials.get(token);
+  if (!c) throw new ApiError(400, `build credentials ${token.slice(0, 8)}… are unknown or expired: send them again (POST /berth/build-credentials), then open the agent channel`);
+  const ids = [...new Set(ctx.url.searchParams.getAll('id'))];
+  if (!ids.length || ids.length > 16 || ids.some((id) => !/^[\w.-]{1,64}$/.test(id))) throw new ApiError(400, 'build agents: give 1 to 16 ids (letters, digits, ".", "_", "-"), as id=default&id=…');
+  for (const id of ids) if (c.ssh?.[id] || c.sshAgents?.[id]) throw new ApiError(400, `build agents: ssh ${id} has key files or an agent already: give one`);
+  if (!ctx.socket) throw new ApiError(400, 'build agents: the channel is an upgraded connection (Connection: Upgrade, Upgrade: tcp)');
+  const { rest } = await upgradedBody(ctx); // a body (a client's "{}") is nothing of the channel's
+  const agents = await ChannelAgents.open(ids, ctx.socket, rest);
+  c.sshAgents = { ...c.sshAgents, ...agents.paths };
+  hijack(ctx, true);
 }
 
 /** The credentials a build names, taken (they serve one build). */
@@ -186,4 +207,5 @@ export const buildRoutes: Route[] = [
   { method: 'POST', path: /^\/build$/, handler: build },
   { method: 'POST', path: /^\/commit$/, handler: commit },
   { method: 'POST', path: /^\/berth\/build-credentials$/, handler: buildCredentials },
+  { method: 'POST', path: /^\/berth\/build-agents$/, hijack: true, handler: buildAgents },
 ];

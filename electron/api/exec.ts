@@ -2,7 +2,7 @@
 // with the upgrade and stdin), resize, inspect.
 import type { ExecConfig } from '../../common/docker.ts';
 import { bridgeStdio, detachKeysOf } from './containers.ts';
-import { hijack } from './hijack.ts';
+import { hijack, upgradedBody } from './hijack.ts';
 import { ApiError, int, readJson, sendEmpty, sendJson } from './http.ts';
 import { q, res, type Ctx, type Route } from './types.ts';
 
@@ -22,14 +22,9 @@ async function create(ctx: Ctx): Promise<void> {
 /** The start body: with an upgrade it comes in `head`, possibly followed by stdin. */
 async function startBody(ctx: Ctx): Promise<{ body: { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] }; stdin: Buffer }> {
   if (!ctx.socket) return { body: await readJson(ctx.req, true), stdin: Buffer.alloc(0) };
-  const len = Number(ctx.req.headers['content-length'] ?? 0);
-  let head: Buffer = ctx.head ?? Buffer.alloc(0);
-  while (head.length < len) {
-    const more: Buffer = await new Promise((resolve) => ctx.socket!.once('data', resolve));
-    head = Buffer.concat([head, more]);
-  }
+  const { body, rest } = await upgradedBody(ctx);
   try {
-    return { body: len ? JSON.parse(head.subarray(0, len).toString('utf8')) : {}, stdin: head.subarray(len) };
+    return { body: body.length ? JSON.parse(body.toString('utf8')) : {}, stdin: rest };
   } catch {
     throw new ApiError(400, 'malformed JSON in exec start body');
   }

@@ -29,6 +29,20 @@ export function hijack(ctx: Ctx, tty: boolean): Hijacked {
   return { out: res, input: ctx.req, head: Buffer.alloc(0), close: () => res.end() };
 }
 
+/**
+ * The body of an upgrade request: it comes on the connection itself (in `head`, or after it),
+ * its Content-Length's worth, and what follows it is the stream's (stdin, frames).
+ */
+export async function upgradedBody(ctx: Ctx): Promise<{ body: Buffer; rest: Buffer }> {
+  const len = Number(ctx.req.headers['content-length'] ?? 0);
+  let head: Buffer = ctx.head ?? Buffer.alloc(0);
+  while (head.length < len) {
+    const more: Buffer = await new Promise((resolve) => ctx.socket!.once('data', resolve));
+    head = Buffer.concat([head, more]);
+  }
+  return { body: head.subarray(0, len), rest: head.subarray(len) };
+}
+
 export function frame(stream: 1 | 2, data: Buffer): Buffer {
   const h = Buffer.alloc(8);
   h[0] = stream;

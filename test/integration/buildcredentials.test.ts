@@ -9,6 +9,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { DockerApiBackend } from '../../electron/backend/dockerApi/backend.ts';
@@ -95,23 +96,52 @@ describe('build secrets and SSH keys over the Docker API', { timeout: 300_000, s
     assert.equal(spawnSync('sh', ['-c', `ls -d ${daemon.base}/root/build/*/ssh ${tmpdir()}/berth-ssh-* 2>/dev/null`]).stdout.toString(), '');
   });
 
-  it('relays the app\'s running ssh-agent to RUN --mount=type=ssh (BuildKit\'s --ssh default), read-only', async () => {
+  it('relays the app\'s running ssh-agent to RUN --mount=type=ssh (BuildKit\'s --ssh default) through an agent channel, read-only', async () => {
     // OpenSSH's own agent holding the key, in the foreground so that it is ended by its PID.
     const upstream = `${work}/running-agent.sock`;
     const real = spawn('ssh-agent', ['-D', '-a', upstream], { stdio: 'ignore' });
+    // The app reaches the engine through a proxy that keeps what the app sends: the agent's path
+    // must not be in it (an engine elsewhere could not use it), the channel must.
+    const proxySock = `${work}/proxy.sock`;
+    const sent: Buffer[] = [];
+    const proxy = createNetServer((s) => {
+      const up = netConnect(daemon.sock);
+      s.on('data', (d) => sent.push(d));
+      s.pipe(up).pipe(s);
+      for (const x of [s, up]) for (const ev of ['error', 'close']) x.on(ev, () => (s.destroy(), up.destroy()));
+    });
+    await new Promise<void>((r) => proxy.listen(proxySock, r));
+    const viaProxy = new DockerApiBackend('berth-proxied', { host: `unix://${proxySock}` });
+    const buildVia = async (name: string, dockerfile: string, req: BuildRequest) => {
+      mkdirSync(`${work}/${name}`, { recursive: true });
+      writeFileSync(`${work}/${name}/Dockerfile`, dockerfile);
+      return viaProxy.images.build(packFolder(scanFolder(`${work}/${name}`)), req, { stream: () => undefined, aux: () => undefined, progress: () => undefined }).then((id) => ({ id, error: undefined }), (error: Error) => ({ id: undefined, error }));
+    };
     try {
       for (let i = 0; i < 100 && !existsSync(upstream); i++) await new Promise((r) => setTimeout(r, 20));
       execFileSync('ssh-add', [`${work}/key`], { env: { ...process.env, SSH_AUTH_SOCK: upstream }, stdio: 'ignore' });
       mkdirSync(`${work}/relay`, { recursive: true });
       execFileSync('gcc', ['-static', '-O1', '-o', `${work}/relay/agentclient`, 'test/fixtures/ssh/agentclient.c']);
-      const r = await build('relay', 'FROM busybox:latest\nCOPY agentclient /agentclient\nRUN --mount=type=ssh /agentclient > /agent.out\n', { tags: ['relaytest'], sshAgents: { default: upstream } });
-      assert.ok(!r.error, `${r.out}${r.error?.message ?? ''}`);
+      const r = await buildVia('relay', 'FROM busybox:latest\nCOPY agentclient /agentclient\nRUN --mount=type=ssh /agentclient > /agent.out\n', { tags: ['relaytest'], sshAgents: { default: upstream } });
+      assert.ok(!r.error, r.error?.message);
       await signedByKey('relaytest', 'deploy@berth-test');
+      const wire = Buffer.concat(sent).toString('latin1');
+      assert.match(wire, /POST \/v[\d.]+\/berth\/build-agents\?token=[0-9a-f]+&id=default /);
+      assert.ok(!wire.includes(upstream), 'the agent\'s path stays with the app');
+      // Read-only: the client's request to remove every key failed, and the key stays.
+      assert.equal((await cat('relaytest', 'cat /agent.out')).trim().split('\n')[3], 'remove-all 5');
+      assert.match(execFileSync('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: upstream }, encoding: 'utf8' }), /deploy@berth-test/);
       await daemon.docker(['rmi', 'relaytest']);
-      // An agent that does not answer where the engine runs: said before the RUN, with what to do.
+      // The channel's sockets went with the build.
+      const channelDirs = () => spawnSync('sh', ['-c', `ls -d ${tmpdir()}/berth-agents-* 2>/dev/null`]).stdout.toString();
+      for (let i = 0; i < 100 && channelDirs(); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(channelDirs(), '');
+      // An agent that does not answer on the app's machine: said before anything is sent, with what to do.
       const gone = await build('relay', 'FROM busybox:latest\nRUN --mount=type=ssh true\n', { sshAgents: { default: `${work}/no-agent.sock` } });
-      assert.match(gone.error?.message ?? '', /ssh "default": no SSH agent answers at .*no-agent\.sock where the engine runs.*give key files instead/);
+      assert.match(gone.error?.message ?? '', /ssh "default": no SSH agent answers at .*no-agent\.sock: start one .*or give key files instead/);
     } finally {
+      viaProxy.dispose();
+      await new Promise((r) => proxy.close(r));
       real.kill();
     }
   });

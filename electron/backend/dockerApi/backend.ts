@@ -17,6 +17,7 @@ import type {
   AttachOptions, Backend, ContainersBackend, ExecBackend, ImagesBackend, NetworksBackend, StatsBackend, StdioStream, SystemBackend,
   VolumesBackend, WaitCondition,
 } from '../backend.ts';
+import { agentAnswersAt, serveAgentChannel } from './agentRelay.ts';
 import { DockerClient, frames, jsonLines } from './client.ts';
 import { EventFeed, type FeedState } from './events.ts';
 import { ApiStats, readingOf, type DockerStatsJson } from './stats.ts';
@@ -184,26 +185,12 @@ export class DockerApiBackend implements Backend {
       save: (refs) => c.request('GET', '/images/get', { query: { names: refs } }),
       build: async (context, req, out, signal) => {
         const credentials = await this.buildCredentials(req);
-        const res = await c.request('POST', '/build', {
-          body: context, signal, headers: { 'Content-Type': 'application/x-tar' },
-          query: {
-            dockerfile: req.dockerfile, t: req.tags, buildargs: req.buildArgs, labels: req.labels, target: req.target, nocache: req.nocache, pull: req.pull,
-            rm: req.rm, forcerm: req.forcerm, cachefrom: req.cacheFrom, networkmode: req.networkMode, extrahosts: req.extraHosts?.join(','), shmsize: req.shmSize,
-            memory: req.memory, memswap: req.memswap, cpushares: req.cpuShares, cpusetcpus: req.cpusetCpus, cpuquota: req.cpuQuota, cpuperiod: req.cpuPeriod, platform: req.platform,
-            version: '1', berthcredentials: credentials,
-          },
-        });
-        let id = '';
-        for await (const m of jsonLines<Record<string, unknown>>(res)) {
-          if (m.error || m.errorDetail) throw new CodedError('INVALID_ARGUMENT', String((m.errorDetail as { message?: string } | undefined)?.message ?? m.error));
-          if (typeof m.stream === 'string') out.stream(m.stream);
-          else if (m.aux && typeof (m.aux as { ID?: string }).ID === 'string') {
-            id = (m.aux as { ID: string }).ID;
-            out.aux({ ID: id });
-          } else if (typeof m.status === 'string') out.progress(m as unknown as ProgressMessage);
+        const closeAgents = credentials && req.sshAgents ? await this.agentChannel(credentials, req.sshAgents) : undefined;
+        try {
+          return await this.buildWith(context, req, out, credentials, signal);
+        } finally {
+          closeAgents?.();
         }
-        if (!id) throw new CodedError('INTERNAL', `engine "${name}" ended the build without an image`);
-        return id;
       },
       commit: (container, o) => c.json<{ Id: string }>('POST', '/commit', {
         query: { container, repo: o.repo, tag: o.tag, comment: o.comment, author: o.author, changes: o.changes, pause: o.pause },
@@ -272,6 +259,30 @@ export class DockerApiBackend implements Backend {
     return this.feed.onState(listener);
   }
 
+  /** POST /build with the context, the build's output relayed; the image ID. */
+  private async buildWith(context: Parameters<ImagesBackend['build']>[0], req: Parameters<ImagesBackend['build']>[1], out: Parameters<ImagesBackend['build']>[2], credentials: string | undefined, signal?: AbortSignal): Promise<string> {
+    const res = await this.client.request('POST', '/build', {
+      body: context, signal, headers: { 'Content-Type': 'application/x-tar' },
+      query: {
+        dockerfile: req.dockerfile, t: req.tags, buildargs: req.buildArgs, labels: req.labels, target: req.target, nocache: req.nocache, pull: req.pull,
+        rm: req.rm, forcerm: req.forcerm, cachefrom: req.cacheFrom, networkmode: req.networkMode, extrahosts: req.extraHosts?.join(','), shmsize: req.shmSize,
+        memory: req.memory, memswap: req.memswap, cpushares: req.cpuShares, cpusetcpus: req.cpusetCpus, cpuquota: req.cpuQuota, cpuperiod: req.cpuPeriod, platform: req.platform,
+        version: '1', berthcredentials: credentials,
+      },
+    });
+    let id = '';
+    for await (const m of jsonLines<Record<string, unknown>>(res)) {
+      if (m.error || m.errorDetail) throw new CodedError('INVALID_ARGUMENT', String((m.errorDetail as { message?: string } | undefined)?.message ?? m.error));
+      if (typeof m.stream === 'string') out.stream(m.stream);
+      else if (m.aux && typeof (m.aux as { ID?: string }).ID === 'string') {
+        id = (m.aux as { ID: string }).ID;
+        out.aux({ ID: id });
+      } else if (typeof m.status === 'string') out.progress(m as unknown as ProgressMessage);
+    }
+    if (!id) throw new CodedError('INTERNAL', `engine "${this.name}" ended the build without an image`);
+    return id;
+  }
+
   /**
    * A build's secrets and SSH keys, sent ahead to a Berth engine (its POST /berth/build-credentials);
    * the token the build names them by. Any other engine cannot take them: refused, nothing sent.
@@ -279,17 +290,34 @@ export class DockerApiBackend implements Backend {
   private async buildCredentials(req: Parameters<ImagesBackend['build']>[1]): Promise<string | undefined> {
     const secrets = Object.entries(req.secrets ?? {});
     const ssh = Object.entries(req.ssh ?? {});
-    if (!secrets.length && !ssh.length && !Object.keys(req.sshAgents ?? {}).length) return undefined;
+    const agents = Object.entries(req.sshAgents ?? {});
+    if (!secrets.length && !ssh.length && !agents.length) return undefined;
+    // The agents are on this machine, which the engine may not be on: they are reached through
+    // an agent channel (agentChannel), after a check that each answers here.
+    for (const [id, path] of agents) {
+      if (!(await agentAnswersAt(path))) {
+        throw new CodedError('INVALID_ARGUMENT', `ssh "${id}": no SSH agent answers at ${path}: start one (eval "$(ssh-agent)"; ssh-add), or give key files instead (${id}=/path/to/key)`);
+      }
+    }
     const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
     try {
       const r = await this.client.json<{ Token: string }>('POST', '/berth/build-credentials', {
-        body: { secrets: Object.fromEntries(secrets.map(([id, v]) => [id, b64(v)])), ssh: Object.fromEntries(ssh.map(([id, list]) => [id, list.map(b64)])), sshAgents: req.sshAgents },
+        body: { secrets: Object.fromEntries(secrets.map(([id, v]) => [id, b64(v)])), ssh: Object.fromEntries(ssh.map(([id, list]) => [id, list.map(b64)])) },
       });
       return r.Token;
     } catch (e) {
       if ((e as CodedError).code !== 'NOT_FOUND') throw e;
       throw new CodedError('UNSUPPORTED', `engine "${this.name}" cannot take build secrets or SSH keys: only a Berth engine can (the Docker API's classic build has no way to send them); build without them or on a Berth engine`);
     }
+  }
+
+  /**
+   * An agent channel for the build these credentials are for (common/agentChannel.ts): the
+   * engine's requests of the app's agents answered from here until the function returned is called.
+   */
+  private async agentChannel(token: string, agents: Record<string, string>): Promise<() => void> {
+    const channel = await this.client.hijack('/berth/build-agents', { query: { token, id: Object.keys(agents) } });
+    return serveAgentChannel(channel, agents);
   }
 
   private async *logs(ref: string, o: Parameters<ContainersBackend['logs']>[1]): AsyncGenerator<LogEntry> {

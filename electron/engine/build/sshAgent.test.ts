@@ -120,7 +120,7 @@ describe('build ssh agent', { skip: !hasOpenssh && 'ssh-keygen is not installed 
         await relay.close();
       }
       await assert.rejects(sshAgentFor({ type: 'ssh', id: 'gone', target: '/x', sharing: 'shared', readOnly: true, required: true }, undefined, `${dir}/relay2/sock`, `${dir}/no-such.sock`),
-        /ssh "gone": no SSH agent answers at .*no-such\.sock where the engine runs .*give key files instead/);
+        /ssh "gone": no SSH agent answers at .*no-such\.sock \(on the engine's machine, or through the app's agent channel\): start one, or give key files instead/);
     } finally {
       real.kill();
     }

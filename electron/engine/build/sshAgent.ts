@@ -10,19 +10,14 @@ import { tmpdir } from 'node:os';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { NOT_A_KEY, publicBlobOf, readKeyFile, SshKeyError, SshReader, sshWire, mpintBytes, type SshKeyType } from '../../../common/sshKeys.ts';
 import { invalid } from '../errors.ts';
+import { AGENT_FAILURE as FAILURE, AGENT_IDENTITIES_ANSWER as IDENTITIES_ANSWER, AGENT_REQUEST_IDENTITIES as REQUEST_IDENTITIES, AGENT_SIGN_REQUEST as SIGN_REQUEST, agentMessages, relayable } from '../../../common/agentChannel.ts';
 import type { RunMount } from './runMounts.ts';
 
-const FAILURE = 5;
-const REQUEST_IDENTITIES = 11;
-const IDENTITIES_ANSWER = 12;
-const SIGN_REQUEST = 13;
 const SIGN_RESPONSE = 14;
 const RSA_SHA2_256 = 2;
 const RSA_SHA2_512 = 4;
 /** A socket path fits in sun_path (108 bytes); a deep engine root gets one under the temp dir. */
 const SUN_PATH = 100;
-/** the protocol's own bound on a message */
-const MAX_MESSAGE = 256 * 1024;
 
 interface AgentKey {
   type: SshKeyType;
@@ -59,22 +54,6 @@ function signWith(k: AgentKey, data: Buffer, flags: number): Buffer {
   return Buffer.from(sshWire(k.type, sshWire(mpintBytes(rs.subarray(0, half)), mpintBytes(rs.subarray(half)))));
 }
 
-/** Splits a byte stream into the agent protocol's messages (a 4-byte length, then the message). */
-function framer(onMessage: (msg: Buffer) => void, onBad: () => void): (chunk: Buffer) => void {
-  let pending = Buffer.alloc(0);
-  return (chunk) => {
-    pending = Buffer.concat([pending, chunk]);
-    while (pending.length >= 4) {
-      const len = pending.readUInt32BE(0);
-      if (len === 0 || len > MAX_MESSAGE) return onBad();
-      if (pending.length < 4 + len) break;
-      const msg = pending.subarray(4, 4 + len);
-      pending = pending.subarray(4 + len);
-      onMessage(msg);
-    }
-  };
-}
-
 /** Whether a running agent answers at `path`: connects and asks it for its keys. */
 export function agentAnswers(path: string, timeoutMs = 3000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -85,7 +64,7 @@ export function agentAnswers(path: string, timeoutMs = 3000): Promise<boolean> {
     };
     c.setTimeout(timeoutMs, () => done(false));
     c.once('error', () => done(false));
-    c.on('data', framer((msg) => done(msg[0] === IDENTITIES_ANSWER), () => done(false)));
+    c.on('data', agentMessages((msg) => done(msg[0] === IDENTITIES_ANSWER), () => done(false)));
     c.write(Buffer.from(sshWire(Buffer.from([REQUEST_IDENTITIES]))));
   });
 }
@@ -122,7 +101,7 @@ export class SshAgent {
     this.clients.add(s);
     s.on('close', () => this.clients.delete(s));
     s.on('error', () => undefined);
-    s.on('data', framer((msg) => s.write(this.answer(msg)), () => s.destroy())); // not an agent client: dropped
+    s.on('data', agentMessages((msg) => s.write(this.answer(msg)), () => s.destroy())); // not an agent client: dropped
   }
 
   /**
@@ -132,7 +111,7 @@ export class SshAgent {
   private relay(s: Socket, upstream: string): void {
     this.clients.add(s);
     const up = connect(upstream);
-    const answers: ((msg: Buffer) => void)[] = [];
+    const answers: ((msg: Uint8Array) => void)[] = [];
     let queue = Promise.resolve();
     const close = () => {
       s.destroy();
@@ -141,20 +120,20 @@ export class SshAgent {
     s.on('close', () => (this.clients.delete(s), up.destroy()));
     for (const c of [s, up]) c.on('error', close);
     up.on('close', () => s.destroy());
-    up.on('data', framer((msg) => answers.shift()?.(msg), close));
-    const ask = (msg: Buffer) => new Promise<Buffer>((resolve) => {
+    up.on('data', agentMessages((msg) => answers.shift()?.(Uint8Array.from(msg)), close));
+    const ask = (msg: Uint8Array) => new Promise<Uint8Array>((resolve) => {
       answers.push(resolve);
       up.write(Buffer.from(sshWire(msg)));
     });
-    s.on('data', framer((msg) => {
+    s.on('data', agentMessages((msg) => {
       queue = queue.then(async () => {
-        const reply = msg[0] === REQUEST_IDENTITIES || msg[0] === SIGN_REQUEST ? await ask(msg) : Buffer.from([FAILURE]);
+        const reply = relayable(msg) ? await ask(msg) : Buffer.from([FAILURE]);
         if (!s.destroyed) s.write(Buffer.from(sshWire(reply)));
       });
     }, close));
   }
 
-  private answer(msg: Buffer): Buffer {
+  private answer(msg: Uint8Array): Buffer {
     const reply = (body: Uint8Array) => Buffer.from(sshWire(body));
     try {
       if (msg[0] === REQUEST_IDENTITIES) {
@@ -191,7 +170,7 @@ export class SshAgent {
 export async function sshAgentFor(m: RunMount, files: Uint8Array[] | undefined, path: string, running?: string): Promise<SshAgent | undefined> {
   if (running) {
     if (!(await agentAnswers(running))) {
-      throw invalid(`ssh "${m.id}": no SSH agent answers at ${running} where the engine runs (an engine in a VM or on another machine cannot reach this machine's agent): give key files instead (${m.id}=/path/to/key)`);
+      throw invalid(`ssh "${m.id}": no SSH agent answers at ${running} (on the engine's machine, or through the app's agent channel): start one, or give key files instead (${m.id}=/path/to/key)`);
     }
   } else if (!files?.length) {
     if (!m.required) return undefined;
