@@ -486,8 +486,11 @@ export class LocalImageStore implements ImageStore {
 
   private similarKeys?: Map<string, SimilarMade>;
   private similar(): Map<string, SimilarMade> {
-    const saved = readJson<[string, SimilarMade | string][]>(`${this.layersDir}/similar.json`) ?? [];
-    this.similarKeys ??= new Map(saved.map(([k, v]) => [k, typeof v === 'string' ? { diffId: v } : v]));
+    if (!this.similarKeys) {
+      // (a diff id alone: as the file was before what the layer held was kept)
+      const saved = readJson<[string, SimilarMade | string][]>(`${this.layersDir}/similar.json`) ?? [];
+      this.similarKeys = new Map(saved.map(([k, v]) => [k, typeof v === 'string' ? { diffId: v } : v]));
+    }
     return this.similarKeys;
   }
 
