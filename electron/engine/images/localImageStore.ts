@@ -190,6 +190,23 @@ export class LocalImageStore implements ImageStore {
     return rec && existsSync(this.layerDir(diffId)) ? rec : undefined;
   }
 
+  /**
+   * A stored layer's size, read once: a layer's content never changes under its diff id (a
+   * removed one is forgotten). 0 for a layer not stored. Image lookups read only this of each
+   * layer, so a cached build step does not read every layer record of its image.
+   */
+  private layerSize(diffId: string): number {
+    let size = this.layerSizes.get(diffId);
+    if (size === undefined) {
+      size = this.layer(diffId)?.size;
+      if (size === undefined) return 0;
+      this.layerSizes.set(diffId, size);
+    }
+    return size;
+  }
+
+  private readonly layerSizes = new Map<string, number>();
+
   /** The diff id an archive blob unpacks to, when it is already unpacked here. */
   layerForBlob(digest: string): LayerRecord | undefined {
     const diffId = this.blobToLayer.get(digest);
@@ -396,7 +413,7 @@ export class LocalImageStore implements ImageStore {
   private load(id: string): Image {
     const config = this.config(id);
     const rec = this.record(id);
-    const layers = config.rootfs.diff_ids.map((d) => ({ diffId: d, size: this.layer(d)?.size ?? 0 }));
+    const layers = config.rootfs.diff_ids.map((d) => ({ diffId: d, size: this.layerSize(d) }));
     const nameOf = (n: string) => familiarName(parseReference(n));
     const repoTags = Object.entries(this.index.tags).filter(([, v]) => v === id).map(([n]) => nameOf(n)).sort();
     const repoDigests = Object.entries(this.index.digests).filter(([, v]) => v === id).map(([n]) => nameOf(n)).sort();
@@ -732,6 +749,7 @@ export class LocalImageStore implements ImageStore {
       rmSync(`${this.layersDir}/${f}`, { force: true });
       rmSync(this.layerDir(rec.diffId), { recursive: true, force: true });
       rmSync(indexOf(this.layerDir(rec.diffId)), { force: true });
+      this.layerSizes.delete(rec.diffId);
       for (const b of rec.blobs) this.blobToLayer.delete(b.digest);
     }
     for (const d of this.content.list()) {
