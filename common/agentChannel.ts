@@ -7,6 +7,7 @@
 // Frames: a request is `seq u32, id length u8, id, length u32, message`; an answer is
 // `seq u32, length u32, message`. Messages are the agent protocol's (draft-miller-ssh-agent),
 // without the length they have on an agent's socket.
+import { joinBytes, sshWire } from './sshKeys.ts';
 
 export const AGENT_FAILURE = 5;
 export const AGENT_REQUEST_IDENTITIES = 11;
@@ -18,27 +19,11 @@ export const AGENT_MESSAGE_MAX = 256 * 1024;
 /** The requests an agent relayed for a build passes on (read-only, as BuildKit's): listing and signing. */
 export const relayable = (msg: Uint8Array): boolean => msg[0] === AGENT_REQUEST_IDENTITIES || msg[0] === AGENT_SIGN_REQUEST;
 
-function u32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
-  return b;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 const readU32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset + at, 4).getUint32(0);
 
 /** A message as it goes on an agent's socket: its length first. */
 export function agentMessage(msg: Uint8Array): Uint8Array {
-  return concat([u32(msg.length), msg]);
+  return sshWire(msg);
 }
 
 /**
@@ -51,7 +36,7 @@ function unitReader(take: (pending: Uint8Array) => number, onUnit: (unit: Uint8A
   let bad = false;
   return (chunk) => {
     if (bad) return;
-    pending = pending.length ? concat([pending, chunk]) : chunk;
+    pending = pending.length ? joinBytes([pending, chunk]) : chunk;
     for (;;) {
       const n = take(pending);
       if (n < 0) {
@@ -81,11 +66,11 @@ const idOf = (b: Uint8Array) => String.fromCharCode(...b);
 
 export function requestFrame(seq: number, id: string, msg: Uint8Array): Uint8Array {
   const name = idBytes(id);
-  return concat([u32(seq), new Uint8Array([name.length]), name, u32(msg.length), msg]);
+  return joinBytes([sshWire(seq), new Uint8Array([name.length]), name, sshWire(msg)]);
 }
 
 export function answerFrame(seq: number, msg: Uint8Array): Uint8Array {
-  return concat([u32(seq), u32(msg.length), msg]);
+  return sshWire(seq, msg);
 }
 
 /** The engine's requests on a channel, as the app reads them. */

@@ -137,6 +137,11 @@ export function sshWire(...fields: (Uint8Array | string | number)[]): Uint8Array
     out.set(b, 4);
     return out;
   });
+  return joinBytes(parts);
+}
+
+/** Byte arrays one after the other, as one. */
+export function joinBytes(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
