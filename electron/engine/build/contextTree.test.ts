@@ -99,7 +99,7 @@ describe('build context tree', () => {
     }
   });
 
-  it('says what is wrong with a context only once it is all in: not a tar, a header cut short', () => {
+  it('says what is wrong with a context only once it is all in: not a tar, a header cut short or too large', () => {
     const notTar = new ContextIndex();
     notTar.push(Buffer.alloc(600, 'x'));
     notTar.push(Buffer.alloc(600, 'y'));
@@ -107,6 +107,17 @@ describe('build context tree', () => {
     const cut = new ContextIndex();
     cut.push(buildTar([{ name: 'a', type: 'file', mode: 0o644, data: Buffer.from('a') }]).subarray(0, 1024 + 100));
     assert.throws(() => cut.finish(), /truncated header/);
+    // A PAX header that claims 8 GB is refused, not allocated.
+    const huge = Buffer.from(buildTar([{ name: `${'x'.repeat(300)}`, type: 'file', mode: 0o644, data: Buffer.from('a') }]));
+    assert.equal(String.fromCharCode(huge[156]), 'x', 'the long name is a PAX header');
+    huge.write('77777777777\0', 124, 'latin1');
+    let sum = 0;
+    huge.fill(' ', 148, 156);
+    for (let i = 0; i < 512; i++) sum += huge[i];
+    huge.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    const hostile = new ContextIndex();
+    hostile.push(huge);
+    assert.throws(() => hostile.finish(), /a PAX header of 8589934591 bytes in the build context is too large/);
     const short = new ContextIndex();
     short.push(buildTar([{ name: 'a', type: 'file', mode: 0o644, data: Buffer.alloc(5000, 1) }]).subarray(0, 2048));
     const root = short.finish();

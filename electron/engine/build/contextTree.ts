@@ -34,6 +34,8 @@ const WINDOW = 4 << 20;
 const ZERO_BLOCK = Buffer.alloc(512);
 /** files up to this size are read through the window, and digested as they arrive */
 const SMALL = 64 << 10;
+/** a PAX or GNU long-name entry's body, at most (Go's archive/tar has the same bound) */
+const META_MAX = 1 << 20;
 
 function octal(h: Buffer, at: number, len: number): number {
   if (h[at] & 0x80) {
@@ -192,6 +194,7 @@ export class ContextIndex {
     const dataAt = this.pos;
     this.skip = Math.ceil(size / 512) * 512;
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+      if (size > META_MAX) throw invalid(`archive/tar: a ${flag === 'x' || flag === 'g' ? 'PAX' : 'long name'} header of ${size} bytes in the build context is too large (at most ${META_MAX})`);
       this.meta = { flag, body: Buffer.alloc(size), got: 0 };
       if (!size) this.data(Buffer.alloc(0));
       return;
