@@ -3,7 +3,7 @@
 // renamed to its final name, so a crash never leaves a half-written blob under a digest.
 // Interrupted downloads keep their partial file (ingest/<hex>.partial) to resume with Range.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { invalid } from '../errors.ts';
@@ -94,6 +94,8 @@ export class ContentStore {
     const hash = createHash('sha256');
     let size = 0;
     const fh = await open(tmp, 'w', 0o644);
+    let digest: string;
+    let synced = false;
     try {
       tap?.opened(tmp, 0);
       for await (const chunk of input) {
@@ -102,25 +104,45 @@ export class ContentStore {
         await fh.write(chunk as Buffer);
         tap?.wrote(size);
       }
-      await fh.sync();
+      digest = `sha256:${hash.digest('hex')}`;
+      // A copy of a blob already stored is dropped, not made durable first (a rebuild's layers).
+      if (!this.has(digest)) {
+        await fh.sync();
+        synced = true;
+      }
     } catch (e) {
       await fh.close().catch(() => undefined);
       rmSync(tmp, { force: true });
       throw e;
     }
     await fh.close();
-    return this.commit(tmp, hash, size, expected, what);
+    return this.commitAs(tmp, digest, size, expected, what, synced);
   }
 
   /** Moves a fully written ingest file to its digest name after checking it. */
   commit(tmp: string, hash: Hash, size: number, expected: string | undefined, what: string): { digest: string; size: number } {
-    const digest = `sha256:${hash.digest('hex')}`;
+    return this.commitAs(tmp, `sha256:${hash.digest('hex')}`, size, expected, what, true);
+  }
+
+  /** commit with the digest known; a file not yet synced is synced before it gets the name (the stored copy went meanwhile). */
+  private commitAs(tmp: string, digest: string, size: number, expected: string | undefined, what: string, synced: boolean): { digest: string; size: number } {
     if (expected && expected !== digest) {
       rmSync(tmp, { force: true });
       throw new DigestMismatchError(expected, digest, what);
     }
-    if (this.has(digest)) rmSync(tmp, { force: true });
-    else renameSync(tmp, this.path(digest));
+    if (this.has(digest)) {
+      rmSync(tmp, { force: true });
+      return { digest, size };
+    }
+    if (!synced) {
+      const fd = openSync(tmp, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    renameSync(tmp, this.path(digest));
     return { digest, size };
   }
 
