@@ -136,6 +136,29 @@ describe('build secrets and SSH keys over the Docker API', { timeout: 300_000, s
       const channelDirs = () => spawnSync('sh', ['-c', `ls -d ${tmpdir()}/berth-agents-* 2>/dev/null`]).stdout.toString();
       for (let i = 0; i < 100 && channelDirs(); i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(channelDirs(), '');
+      // An engine with credentials but no agent channel (a Berth older than the app): refused before the build.
+      const seen: string[] = [];
+      const oldSock = `${work}/old-berth.sock`;
+      const old = createServer((req, res) => {
+        seen.push(`${req.method} ${req.url}`);
+        req.resume();
+        if (req.url?.includes('/berth/build-credentials')) res.writeHead(201, { 'content-type': 'application/json' }).end('{"Token":"0123456789abcdef"}');
+        else res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"page not found"}');
+      });
+      old.on('upgrade', (req, socket) => {
+        seen.push(`${req.method} ${req.url}`);
+        socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 28\r\n\r\n{"message":"page not found"}');
+      });
+      await new Promise<void>((r) => old.listen(oldSock, r));
+      const oldBackend = new DockerApiBackend('old-berth', { host: `unix://${oldSock}` });
+      try {
+        await assert.rejects(oldBackend.images.build(packFolder(scanFolder(`${work}/relay`)), { sshAgents: { default: upstream } }, { stream: () => undefined, aux: () => undefined, progress: () => undefined }),
+          (e: Error & { code?: string }) => e.code === 'UNSUPPORTED' && /engine "old-berth" cannot reach this machine's SSH agent .*give key files instead/.test(e.message));
+        assert.ok(!seen.some((x) => /\/build\?/.test(x)), seen.join(', '));
+      } finally {
+        oldBackend.dispose();
+        await new Promise((r) => old.close(r));
+      }
       // An agent that does not answer on the app's machine: said before anything is sent, with what to do.
       const gone = await build('relay', 'FROM busybox:latest\nRUN --mount=type=ssh true\n', { sshAgents: { default: `${work}/no-agent.sock` } });
       assert.match(gone.error?.message ?? '', /ssh "default": no SSH agent answers at .*no-agent\.sock: start one .*or give key files instead/);

@@ -12,7 +12,7 @@ import type {
 } from '../../../common/docker.ts';
 import { CodedError } from '../../../common/errors.ts';
 import { parseReference } from '../../../common/reference.ts';
-import type { BuildRecord } from '../../../common/build.ts';
+import type { BuildOutput, BuildRecord, BuildRequest } from '../../../common/build.ts';
 import type {
   AttachOptions, Backend, ContainersBackend, ExecBackend, ImagesBackend, NetworksBackend, StatsBackend, StdioStream, SystemBackend,
   VolumesBackend, WaitCondition,
@@ -260,7 +260,7 @@ export class DockerApiBackend implements Backend {
   }
 
   /** POST /build with the context, the build's output relayed; the image ID. */
-  private async buildWith(context: Parameters<ImagesBackend['build']>[0], req: Parameters<ImagesBackend['build']>[1], out: Parameters<ImagesBackend['build']>[2], credentials: string | undefined, signal?: AbortSignal): Promise<string> {
+  private async buildWith(context: Readable, req: BuildRequest, out: BuildOutput, credentials: string | undefined, signal?: AbortSignal): Promise<string> {
     const res = await this.client.request('POST', '/build', {
       body: context, signal, headers: { 'Content-Type': 'application/x-tar' },
       query: {
@@ -316,8 +316,12 @@ export class DockerApiBackend implements Backend {
    * engine's requests of the app's agents answered from here until the function returned is called.
    */
   private async agentChannel(token: string, agents: Record<string, string>): Promise<() => void> {
-    const channel = await this.client.hijack('/berth/build-agents', { query: { token, id: Object.keys(agents) } });
-    return serveAgentChannel(channel, agents);
+    try {
+      return serveAgentChannel(await this.client.hijack('/berth/build-agents', { query: { token, id: Object.keys(agents) } }), agents);
+    } catch (e) {
+      if ((e as CodedError).code !== 'NOT_FOUND') throw e;
+      throw new CodedError('UNSUPPORTED', `engine "${this.name}" cannot reach this machine's SSH agent (it has no agent channel: a Berth engine older than the app); give key files instead, or update the engine`);
+    }
   }
 
   private async *logs(ref: string, o: Parameters<ContainersBackend['logs']>[1]): AsyncGenerator<LogEntry> {
