@@ -29,7 +29,8 @@ export function agentMessage(msg: Uint8Array): Uint8Array {
 /**
  * Takes a stream's chunks and gives back whole units as `take` finds them at the start of what
  * is pending: their length, or 0 until enough is there; -1 when the stream is malformed
- * (then `onBad`, and nothing more is read).
+ * (then `onBad`, and nothing more is read). A unit is a view of bytes never written again, so
+ * it may be kept.
  */
 function unitReader(take: (pending: Uint8Array) => number, onUnit: (unit: Uint8Array) => void, onBad: () => void): (chunk: Uint8Array) => void {
   let pending: Uint8Array = new Uint8Array(0);

@@ -68,7 +68,7 @@ export class ChannelAgents {
   private answered(seq: number, msg: Uint8Array): void {
     const reply = this.waiting.get(seq);
     this.waiting.delete(seq);
-    reply?.(Uint8Array.from(msg));
+    reply?.(msg);
   }
 
   close(): void {

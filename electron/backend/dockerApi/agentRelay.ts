@@ -36,7 +36,7 @@ class AgentLink {
     };
     s.on('error', fail);
     s.on('close', fail);
-    s.on('data', agentMessages((m) => this.answers.shift()?.(Uint8Array.from(m)), fail));
+    s.on('data', agentMessages((m) => this.answers.shift()?.(m), fail));
     this.sock = s;
     return s;
   }
@@ -71,7 +71,7 @@ export function serveAgentChannel(channel: Duplex, agents: Record<string, string
   for (const ev of ['end', 'close', 'error']) channel.on(ev, close);
   channel.on('data', requestFrames((seq, id, msg) => {
     const link = links.get(id);
-    const answer = link && relayable(msg) ? link.ask(Uint8Array.from(msg)) : Promise.resolve(FAILURE);
+    const answer = link && relayable(msg) ? link.ask(msg) : Promise.resolve(FAILURE);
     void answer.then((a) => {
       if (!channel.destroyed) channel.write(answerFrame(seq, a));
     });

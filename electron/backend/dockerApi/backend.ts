@@ -287,7 +287,7 @@ export class DockerApiBackend implements Backend {
    * A build's secrets and SSH keys, sent ahead to a Berth engine (its POST /berth/build-credentials);
    * the token the build names them by. Any other engine cannot take them: refused, nothing sent.
    */
-  private async buildCredentials(req: Parameters<ImagesBackend['build']>[1]): Promise<string | undefined> {
+  private async buildCredentials(req: BuildRequest): Promise<string | undefined> {
     const secrets = Object.entries(req.secrets ?? {});
     const ssh = Object.entries(req.ssh ?? {});
     const agents = Object.entries(req.sshAgents ?? {});

@@ -120,7 +120,7 @@ export class SshAgent {
     s.on('close', () => (this.clients.delete(s), up.destroy()));
     for (const c of [s, up]) c.on('error', close);
     up.on('close', () => s.destroy());
-    up.on('data', agentMessages((msg) => answers.shift()?.(Uint8Array.from(msg)), close));
+    up.on('data', agentMessages((msg) => answers.shift()?.(msg), close));
     const ask = (msg: Uint8Array) => new Promise<Uint8Array>((resolve) => {
       answers.push(resolve);
       up.write(Buffer.from(sshWire(msg)));
